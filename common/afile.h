@@ -1,0 +1,34 @@
+/*
+ * afile: crash-safe whole-file writes and bounded whole-file reads.
+ *
+ * afile_write() writes data to "path.tmp.<pid>" with the given mode,
+ * fsyncs it, renames it over path and fsyncs the directory: after a crash
+ * the file holds either the old or the new content, never a mix.  Returns
+ * 0, or -1 with errno set (the temporary file is removed).
+ *
+ * afile_read() reads a whole file of at most max bytes into a malloc'd,
+ * NUL-terminated buffer the caller frees.  Returns 0, or -1 with errno set
+ * (EFBIG when larger than max).
+ *
+ * The I/O goes through afile_ops so tests can fail the Nth call (fault
+ * injection); production code never touches it.
+ */
+#ifndef EF_AFILE_H
+#define EF_AFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct afile_ops {
+	ssize_t	(*write)(int fd, const void *buf, size_t len);
+	int	(*fsync)(int fd);
+	int	(*rename)(const char *from, const char *to);
+};
+
+extern struct afile_ops afile_ops;
+
+int	afile_write(const char *path, const void *data, size_t len,
+	    mode_t mode);
+int	afile_read(const char *path, size_t max, char **out, size_t *len);
+
+#endif

@@ -1,0 +1,216 @@
+#include "common/httpc.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/util.h"
+
+struct httpc {
+	CURL	*curl;
+	char	 base[512];
+	size_t	 max_body;
+	char	 errbuf[CURL_ERROR_SIZE];
+};
+
+struct httpc_sink {
+	struct httpc_resp	*resp;
+	size_t			 cap;
+	size_t			 max;
+	int			 overflow;
+};
+
+int
+httpc_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+struct httpc *
+httpc_new(const struct httpc_opts *o, char *err, size_t errlen)
+{
+	struct httpc *h;
+
+	if (strlen(o->base_url) >= sizeof(h->base)) {
+		snprintf(err, errlen, "server URL too long");
+		return NULL;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL ||
+	    (h->curl = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(h);
+		return NULL;
+	}
+	util_strlcpy(h->base, o->base_url, sizeof(h->base));
+	h->max_body = o->max_body ? o->max_body : HTTPC_MAX_BODY;
+	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS,
+	    o->timeout_ms ? o->timeout_ms : 30000L);
+	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	    o->connect_timeout_ms ? o->connect_timeout_ms : 10000L);
+	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(h->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "edgefleet");
+	if (o->pin != NULL && o->pin[0] != '\0') {
+		/* The pin is the trust anchor; there is no CA to check. */
+		curl_easy_setopt(h->curl, CURLOPT_PINNEDPUBLICKEY, o->pin);
+		curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	return h;
+}
+
+void
+httpc_free(struct httpc *h)
+{
+	if (h == NULL)
+		return;
+	curl_easy_cleanup(h->curl);
+	free(h);
+}
+
+static size_t
+httpc_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct httpc_sink *s = arg;
+	struct httpc_resp *r = s->resp;
+	size_t n = size * nmemb;
+
+	if (r->len + n > s->max) {
+		s->overflow = 1;
+		return 0;
+	}
+	if (r->len + n + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		char *nb;
+
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		if ((nb = realloc(r->body, cap)) == NULL)
+			return 0;
+		r->body = nb;
+		s->cap = cap;
+	}
+	memcpy(r->body + r->len, ptr, n);
+	r->len += n;
+	r->body[r->len] = '\0';
+	return n;
+}
+
+static size_t
+httpc_header_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct httpc_sink *s = arg;
+	size_t n = size * nitems, vlen;
+	const char *v;
+
+	if (n > 5 && strncasecmp(buf, "ETag:", 5) == 0) {
+		v = buf + 5;
+		while (*v == ' ')
+			v++;
+		vlen = n - (size_t)(v - buf);
+		while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
+			vlen--;
+		if (vlen < sizeof(s->resp->etag)) {
+			memcpy(s->resp->etag, v, vlen);
+			s->resp->etag[vlen] = '\0';
+		}
+	} else if (n > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
+		char num[16];
+		int64_t ra;
+
+		v = buf + 12;
+		while (*v == ' ')
+			v++;
+		vlen = n - (size_t)(v - buf);
+		while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
+			vlen--;
+		if (vlen < sizeof(num)) {
+			memcpy(num, v, vlen);
+			num[vlen] = '\0';
+			if (util_parse_i64(num, 0, 86400, &ra) == 0)
+				s->resp->retry_after = (long)ra;
+		}
+	}
+	return n;
+}
+
+int
+httpc_request(struct httpc *h, const char *method, const char *path,
+    const char *const *headers, const void *body, size_t len,
+    struct httpc_resp *out, char *err, size_t errlen)
+{
+	struct curl_slist *hl = NULL, *tmp;
+	struct httpc_sink sink = { out, 0, h->max_body, 0 };
+	char url[1024];
+	CURLcode rc;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->retry_after = -1;
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", h->base, path)
+	    >= sizeof(url)) {
+		snprintf(err, errlen, "URL too long");
+		return -1;
+	}
+	for (; headers != NULL && *headers != NULL; headers++) {
+		if ((tmp = curl_slist_append(hl, *headers)) == NULL)
+			goto out;
+		hl = tmp;
+	}
+	/* No "Expect: 100-continue" round trip for our small bodies. */
+	if ((tmp = curl_slist_append(hl, "Expect:")) == NULL)
+		goto out;
+	hl = tmp;
+	h->errbuf[0] = '\0';
+	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, httpc_write_cb);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, httpc_header_cb);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, &sink);
+	if (strcmp(method, "GET") == 0) {
+		curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, NULL);
+	} else {
+		curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS,
+		    body ? body : "");
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+		curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST,
+		    strcmp(method, "POST") == 0 ? NULL : method);
+	}
+	rc = curl_easy_perform(h->curl);
+	if (rc != CURLE_OK) {
+		if (sink.overflow)
+			snprintf(err, errlen, "response larger than %zu bytes",
+			    h->max_body);
+		else
+			snprintf(err, errlen, "%s",
+			    h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+		httpc_resp_clear(out);
+		goto out;
+	}
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
+	if (out->body == NULL && (out->body = calloc(1, 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	ret = 0;
+out:
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hl);
+	return ret;
+}
+
+void
+httpc_resp_clear(struct httpc_resp *r)
+{
+	free(r->body);
+	r->body = NULL;
+	r->len = 0;
+}

@@ -1,0 +1,161 @@
+#include "common/util.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t
+util_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+uint64_t
+util_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int
+util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+util_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+util_hex(char *out, size_t outlen, const void *bin, size_t len)
+{
+	if (outlen < len * 2 + 1)
+		return -1;
+	sodium_bin2hex(out, outlen, bin, len);
+	return 0;
+}
+
+int
+util_unhex(void *out, size_t outlen, const char *hex)
+{
+	size_t n;
+	const char *end;
+
+	if (sodium_hex2bin(out, outlen, hex, strlen(hex), NULL, &n, &end) != 0
+	    || *end != '\0')
+		return -1;
+	return (int)n;
+}
+
+static int
+util_b64_enc(char *out, size_t outlen, const void *bin, size_t len, int var)
+{
+	if (outlen < sodium_base64_encoded_len(len, var))
+		return -1;
+	sodium_bin2base64(out, outlen, bin, len, var);
+	return 0;
+}
+
+static int
+util_b64_dec(void *out, size_t outlen, const char *s, int var)
+{
+	size_t n;
+	const char *end;
+
+	if (sodium_base642bin(out, outlen, s, strlen(s), NULL, &n, &end, var)
+	    != 0 || *end != '\0')
+		return -1;
+	return (int)n;
+}
+
+int
+util_b64(char *out, size_t outlen, const void *bin, size_t len)
+{
+	return util_b64_enc(out, outlen, bin, len,
+	    sodium_base64_VARIANT_ORIGINAL);
+}
+
+int
+util_unb64(void *out, size_t outlen, const char *s)
+{
+	return util_b64_dec(out, outlen, s, sodium_base64_VARIANT_ORIGINAL);
+}
+
+int
+util_b64url(char *out, size_t outlen, const void *bin, size_t len)
+{
+	return util_b64_enc(out, outlen, bin, len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+int
+util_unb64url(void *out, size_t outlen, const char *s)
+{
+	return util_b64_dec(out, outlen, s,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+bool
+util_name_ok(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return false;
+	for (i = 0; s[i] != '\0'; i++) {
+		char c = s[i];
+
+		if (i >= 32)
+			return false;
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			continue;
+		if (c == '-' && i > 0)
+			continue;
+		return false;
+	}
+	return i > 0;
+}
+
+size_t
+util_strlcpy(char *dst, const char *src, size_t len)
+{
+	size_t n = strlen(src);
+
+	if (len > 0) {
+		size_t c = n < len - 1 ? n : len - 1;
+
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}

@@ -1,0 +1,342 @@
+/*
+ * Operator endpoints other than POPs and nodes: tokens, the profile,
+ * releases, rollouts, events, plus liveness, metrics and the dashboard.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json.h"
+#include "common/util.h"
+#include "cp/api.h"
+#include "cp/auth.h"
+#include "cp/live.h"
+#include "cp/metrics.h"
+#include "cp/rollout.h"
+#include "cp/store.h"
+#include "cp/validate.h"
+
+int
+api_healthz(struct req *r)
+{
+	return reply_json(r, 200, json_pack("{s:s,s:I}", "status", "ok",
+	    "uptime_s", (json_int_t)(util_now() - cp.started_at)));
+}
+
+int
+api_metrics(struct req *r)
+{
+	size_t len;
+	char *txt = metrics_render(util_now(), cp.interval_s, &len);
+
+	if (txt == NULL)
+		return reply_error(r, 500, "internal", "out of memory");
+	reply_data(r, 200, "text/plain; version=0.0.4", txt, len);
+	free(txt);
+	return 0;
+}
+
+int
+api_apitokens_create(struct req *r)
+{
+	static const char *const keys[] = { "name", "role", NULL };
+	const char *name = NULL, *role = NULL;
+	char err[256], token[AUTH_TOKEN_LEN];
+	unsigned char hash[32];
+	int rc;
+
+	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
+	    jfield_str(r->json, "name", true, 32, &name, err,
+	    sizeof(err)) != 0 ||
+	    jfield_str(r->json, "role", true, 16, &role, err,
+	    sizeof(err)) != 0)
+		return reply_error(r, 400, "invalid_field", "%s", err);
+	if (!util_name_ok(name))
+		return reply_error(r, 400, "invalid_field", "name: must match "
+		    "[a-z0-9][a-z0-9-]{0,31}");
+	if (auth_role_parse(role) == ROLE_NONE)
+		return reply_error(r, 400, "invalid_field", "role: must be "
+		    "viewer, operator or admin");
+	if (auth_token_new("efa", token, sizeof(token)) != 0 ||
+	    auth_token_hash(token, hash) != 0)
+		return reply_error(r, 500, "internal", "cannot make a token");
+	rc = store_apitoken_add(cp.store, name, role, hash, r->actor);
+	if (rc != STORE_OK) {
+		sodium_memzero(token, sizeof(token));
+		return reply_store_error(r, rc, "API token");
+	}
+	reply_json(r, 201, json_pack("{s:s,s:s,s:s}", "name", name, "role",
+	    role, "token", token));
+	sodium_memzero(token, sizeof(token));
+	return 0;
+}
+
+/* The base URL nodes use: --public-url, or the Host the operator used. */
+static int
+api_base_url(struct req *r, char *buf, size_t len)
+{
+	const char *host = req_header(r, "Host");
+	size_t i;
+
+	if (cp.public_url[0] != '\0') {
+		util_strlcpy(buf, cp.public_url, len);
+		return 0;
+	}
+	if (host == NULL || host[0] == '\0' || strlen(host) > 200)
+		return -1;
+	for (i = 0; host[i] != '\0'; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.-:[]", host[i]) == NULL)
+			return -1;
+	snprintf(buf, len, "https://%s", host);
+	return 0;
+}
+
+int
+api_enrolltokens_create(struct req *r)
+{
+	static const char *const keys[] = { "pop", "ttl_s", "uses", NULL };
+	const char *pop = NULL;
+	int64_t ttl = 3600, uses = 1, expires;
+	char err[256], token[AUTH_TOKEN_LEN], base[256], cmd[768];
+	unsigned char hash[32];
+	int rc;
+
+	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
+	    jfield_str(r->json, "pop", true, 32, &pop, err, sizeof(err)) != 0 ||
+	    jfield_int(r->json, "ttl_s", false, 60, 7 * 86400, &ttl, err,
+	    sizeof(err)) != 0 ||
+	    jfield_int(r->json, "uses", false, 1, 100000, &uses, err,
+	    sizeof(err)) != 0)
+		return reply_error(r, 400, "invalid_field", "%s", err);
+	if (!util_name_ok(pop))
+		return reply_error(r, 400, "invalid_field", "pop: must match "
+		    "[a-z0-9][a-z0-9-]{0,31}");
+	if (api_base_url(r, base, sizeof(base)) != 0)
+		return reply_error(r, 400, "invalid_field", "Host header "
+		    "missing or odd; start edge-cp with --public-url");
+	if (auth_token_new("efe", token, sizeof(token)) != 0 ||
+	    auth_token_hash(token, hash) != 0)
+		return reply_error(r, 500, "internal", "cannot make a token");
+	expires = util_now() + ttl;
+	rc = store_enrolltoken_add(cp.store, hash, pop, uses, expires,
+	    r->actor);
+	if (rc != STORE_OK) {
+		sodium_memzero(token, sizeof(token));
+		if (rc == STORE_INVALID)
+			return reply_error(r, 404, "not_found", "no such POP "
+			    "%s", pop);
+		return reply_store_error(r, rc, "enrollment token");
+	}
+	/*
+	 * The pin is the trust anchor, so curl is told not to look for a CA
+	 * (-k): it still refuses any certificate whose key is not pinned.
+	 */
+	snprintf(cmd, sizeof(cmd), "curl -fsSL -k --pinnedpubkey '%s' "
+	    "%s/v1/bootstrap.sh | sudo EDGE_TOKEN=%s sh", cp.pin, base, token);
+	reply_json(r, 201, json_pack("{s:s,s:s,s:I,s:I,s:s}", "token", token,
+	    "pop", pop, "uses", (json_int_t)uses, "expires_at",
+	    (json_int_t)expires, "bootstrap_command", cmd));
+	sodium_memzero(token, sizeof(token));
+	sodium_memzero(cmd, sizeof(cmd));
+	return 0;
+}
+
+int
+api_profile_get(struct req *r)
+{
+	const char *v = req_query(r, "version");
+	int64_t version = 0;
+	json_t *p;
+	int rc;
+
+	if (v != NULL && util_parse_i64(v, 1, INT64_MAX, &version) != 0)
+		return reply_error(r, 400, "invalid_field", "version: must be "
+		    "a positive integer");
+	if ((rc = store_profile_get(cp.store, version, &p)) != STORE_OK)
+		return reply_store_error(r, rc, "profile");
+	return reply_json(r, 200, p);
+}
+
+int
+api_profile_put(struct req *r)
+{
+	json_t *p;
+	char err[256], *txt;
+	int64_t version;
+	int rc;
+
+	if (validate_profile(r->json, &p, err, sizeof(err)) != 0)
+		return reply_error(r, 400, "invalid_field", "%s", err);
+	txt = json_dump_canonical(p, NULL);
+	json_decref(p);
+	if (txt == NULL)
+		return reply_error(r, 500, "internal", "out of memory");
+	rc = store_profile_put(cp.store, txt, r->actor, &version);
+	free(txt);
+	if (rc != STORE_OK)
+		return reply_store_error(r, rc, "profile");
+	/* A new version reaches nodes only through a rollout. */
+	return reply_json(r, 201, json_pack("{s:I}", "version",
+	    (json_int_t)version));
+}
+
+int
+api_releases_list(struct req *r)
+{
+	json_t *list;
+	int rc;
+
+	if ((rc = store_release_list(cp.store, &list)) != STORE_OK)
+		return reply_store_error(r, rc, "releases");
+	return reply_json(r, 200, json_pack("{s:o}", "releases", list));
+}
+
+static int
+rollout_reply(struct req *r, unsigned status, int64_t id)
+{
+	json_t *ro, *p;
+	int rc;
+
+	if ((rc = store_rollout_get(cp.store, id, &ro)) != STORE_OK)
+		return reply_store_error(r, rc, "rollout");
+	if ((p = rollout_progress(ro)) != NULL)
+		json_object_set_new(ro, "progress", p);
+	return reply_json(r, status, ro);
+}
+
+int
+api_rollouts_create(struct req *r)
+{
+	static const char *const keys[] = { "component", "version",
+		"strategy", NULL };
+	const char *comp = NULL, *ver = NULL, *strategy = "waves";
+	char err[256];
+	int64_t id;
+	int rc;
+
+	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
+	    jfield_str(r->json, "component", true, 16, &comp, err,
+	    sizeof(err)) != 0 ||
+	    jfield_str(r->json, "version", true, 64, &ver, err,
+	    sizeof(err)) != 0 ||
+	    jfield_str(r->json, "strategy", false, 16, &strategy, err,
+	    sizeof(err)) != 0)
+		return reply_error(r, 400, "invalid_field", "%s", err);
+	if (strcmp(comp, "dataplane") != 0 && strcmp(comp, "keeper") != 0 &&
+	    strcmp(comp, "profile") != 0)
+		return reply_error(r, 400, "invalid_field", "component: must be "
+		    "dataplane, keeper or profile");
+	if (!validate_version(ver))
+		return reply_error(r, 400, "invalid_field", "version: must "
+		    "match [A-Za-z0-9][A-Za-z0-9._+-]{0,63}");
+	if (strcmp(strategy, "all_at_once") != 0) {
+		if (strcmp(strategy, "waves") == 0)
+			return reply_error(r, 422, "unsupported_strategy",
+			    "this edge-cp has no wave engine yet; use "
+			    "\"strategy\": \"all_at_once\"");
+		return reply_error(r, 400, "invalid_field", "strategy: must be "
+		    "waves or all_at_once");
+	}
+	rc = store_rollout_create(cp.store, comp, ver, strategy, "{}",
+	    r->actor, &id);
+	if (rc == STORE_INVALID)
+		return reply_error(r, 422, "unknown_version", "%s version %s "
+		    "does not exist", comp, ver);
+	if (rc == STORE_CONFLICT)
+		return reply_error(r, 409, "rollout_active", "another %s "
+		    "rollout is active; finish or abort it first", comp);
+	if (rc != STORE_OK)
+		return reply_store_error(r, rc, "rollout");
+	live_bump_global();
+	return rollout_reply(r, 201, id);
+}
+
+int
+api_rollouts_list(struct req *r)
+{
+	json_t *list;
+	int rc;
+
+	if ((rc = store_rollout_list(cp.store, false, &list)) != STORE_OK)
+		return reply_store_error(r, rc, "rollouts");
+	return reply_json(r, 200, json_pack("{s:o}", "rollouts", list));
+}
+
+static int
+rollout_id(struct req *r, int64_t *id)
+{
+	if (util_parse_i64(r->params[0], 1, INT64_MAX, id) != 0) {
+		reply_error(r, 404, "not_found", "no such rollout");
+		return -1;
+	}
+	return 0;
+}
+
+int
+api_rollouts_show(struct req *r)
+{
+	int64_t id;
+
+	if (rollout_id(r, &id) != 0)
+		return 0;
+	return rollout_reply(r, 200, id);
+}
+
+int
+api_rollouts_abort(struct req *r)
+{
+	char reason[128];
+	int64_t id;
+	int rc;
+
+	if (rollout_id(r, &id) != 0)
+		return 0;
+	snprintf(reason, sizeof(reason), "aborted by %s", r->actor);
+	rc = store_rollout_finish(cp.store, id, "aborted", reason, r->actor);
+	if (rc == STORE_CONFLICT)
+		return reply_error(r, 422, "invalid_transition", "rollout %lld "
+		    "is not active", (long long)id);
+	if (rc != STORE_OK)
+		return reply_store_error(r, rc, "rollout");
+	live_bump_global();
+	return rollout_reply(r, 200, id);
+}
+
+int
+api_events(struct req *r)
+{
+	const char *a = req_query(r, "after"), *l = req_query(r, "limit");
+	int64_t after = 0, limit = 100;
+	json_t *ev;
+	int rc;
+
+	if ((a != NULL && util_parse_i64(a, 0, INT64_MAX, &after) != 0) ||
+	    (l != NULL && util_parse_i64(l, 1, 1000, &limit) != 0))
+		return reply_error(r, 400, "invalid_field", "after and limit "
+		    "must be integers (limit 1-1000)");
+	if ((rc = store_event_list(cp.store, after, limit, &ev)) != STORE_OK)
+		return reply_store_error(r, rc, "events");
+	return reply_json(r, 200, json_pack("{s:o}", "events", ev));
+}
+
+int
+api_dashboard(struct req *r)
+{
+	static const char page[] =
+	    "<!doctype html><html><head><meta charset=utf-8>"
+	    "<title>edgefleet</title></head><body>"
+	    "<h1>edgefleet</h1><pre id=f>loading...</pre><script>"
+	    "var t=(location.hash.match(/token=([^&]+)/)||[])[1]||"
+	    "localStorage.getItem('eftoken');"
+	    "if(t){localStorage.setItem('eftoken',t);"
+	    "history.replaceState(null,'',location.pathname);}"
+	    "fetch('/v1/fleet',{headers:{Authorization:'Bearer '+t}})"
+	    ".then(r=>r.json()).then(j=>{document.getElementById('f')"
+	    ".textContent=JSON.stringify(j,null,2)});"
+	    "</script></body></html>";
+
+	return reply_data(r, 200, "text/html; charset=utf-8", page,
+	    sizeof(page) - 1);
+}

@@ -1,0 +1,713 @@
+#include "cp/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common/afile.h"
+#include "common/httpc.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "cp/tls.h"
+
+#define CLI_MAX_ARGS	32
+#define CLI_MAX_FLAGS	16
+
+/* Flags that take no value. */
+static const char *const cli_bool_flags[] = { "--force", "--follow",
+	"--help", NULL };
+
+struct cli {
+	const char	*pos[CLI_MAX_ARGS];
+	int		 npos;
+	const char	*fname[CLI_MAX_FLAGS];
+	const char	*fval[CLI_MAX_FLAGS];
+	bool		 fused[CLI_MAX_FLAGS];
+	int		 nflags;
+	bool		 json;
+	struct httpc	*h;
+	char		 auth[256];
+};
+
+struct column {
+	const char	*title;
+	const char	*key;	/* "a" or "a.b" */
+};
+
+static int
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: edge-cp [--server URL] [--token T] [--pin PIN] "
+	    "[--data-dir DIR] [-o json] NOUN VERB ...\n"
+	    "       edge-cp serve [...]          run the control plane\n"
+	    "  pop add NAME --region R [--bgp FILE|JSON]\n"
+	    "  pop list | pop show NAME\n"
+	    "  pop set NAME [--region R] [--bgp FILE|JSON] [--force]\n"
+	    "  token create --pop P [--ttl SECONDS] [--uses N]\n"
+	    "  apitoken create --name N --role viewer|operator|admin\n"
+	    "  node list [--pop P] | node show ID\n"
+	    "  node drain ID | node undrain ID | node remove ID\n"
+	    "  profile show [--version N] | profile set FILE\n"
+	    "  release list\n"
+	    "  rollout create COMPONENT VERSION [--strategy all_at_once]\n"
+	    "  rollout list | rollout show ID | rollout abort ID\n"
+	    "  fleet\n"
+	    "  events [--after ID] [--limit N] [--follow]\n");
+	return 2;
+}
+
+static const char *
+flag(struct cli *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->nflags; i++)
+		if (strcmp(c->fname[i], name) == 0) {
+			c->fused[i] = true;
+			return c->fval[i];
+		}
+	return NULL;
+}
+
+/* Every flag given must have been read by the command. */
+static int
+flags_all_used(struct cli *c)
+{
+	int i;
+
+	for (i = 0; i < c->nflags; i++)
+		if (!c->fused[i]) {
+			fprintf(stderr, "edge-cp: unknown option %s\n",
+			    c->fname[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+cli_parse(struct cli *c, int argc, char **argv)
+{
+	int i, k;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool is_bool = false;
+
+		if (strcmp(a, "-o") == 0) {
+			if (i + 1 >= argc || strcmp(argv[i + 1], "json") != 0)
+				return -1;
+			c->json = true;
+			i++;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			if (c->npos >= CLI_MAX_ARGS)
+				return -1;
+			c->pos[c->npos++] = a;
+			continue;
+		}
+		if (c->nflags >= CLI_MAX_FLAGS)
+			return -1;
+		for (k = 0; cli_bool_flags[k] != NULL; k++)
+			if (strcmp(a, cli_bool_flags[k]) == 0)
+				is_bool = true;
+		c->fname[c->nflags] = a;
+		if (is_bool)
+			c->fval[c->nflags] = "1";
+		else {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "edge-cp: %s needs a value\n",
+				    a);
+				return -1;
+			}
+			c->fval[c->nflags] = argv[++i];
+		}
+		c->nflags++;
+	}
+	return 0;
+}
+
+/* Read DIR/name into buf, first line only. */
+static int
+read_line_file(const char *dir, const char *name, char *buf, size_t len)
+{
+	char path[600], *txt;
+	size_t n;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name)
+	    >= sizeof(path))
+		return -1;
+	if (afile_read(path, 64 * 1024, &txt, &n) != 0) {
+		fprintf(stderr, "edge-cp: cannot read %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	txt[strcspn(txt, "\n")] = '\0';
+	util_strlcpy(buf, txt, len);
+	free(txt);
+	return 0;
+}
+
+static int
+cli_connect(struct cli *c)
+{
+	const char *server = flag(c, "--server"), *token = flag(c, "--token");
+	const char *pin = flag(c, "--pin"), *dir = flag(c, "--data-dir");
+	char url[512], tok[128], pinbuf[128], err[256], path[600], *crt;
+	struct httpc_opts o;
+	size_t n;
+
+	if (server == NULL)
+		server = getenv("EDGE_CP_URL");
+	if (token == NULL)
+		token = getenv("EDGE_CP_TOKEN");
+	if (pin == NULL)
+		pin = getenv("EDGE_CP_PIN");
+	if (dir == NULL)
+		dir = "/var/lib/edge-cp";
+	/* With no server and no token, the local data dir says it all. */
+	if (server == NULL) {
+		if (read_line_file(dir, "server.url", url, sizeof(url)) != 0)
+			return -1;
+		server = url;
+		if (pin == NULL) {
+			snprintf(path, sizeof(path), "%s/tls.crt", dir);
+			if (afile_read(path, 64 * 1024, &crt, &n) != 0 ||
+			    tls_pin_from_cert(crt, n, pinbuf, sizeof(pinbuf),
+			    err, sizeof(err)) != 0) {
+				fprintf(stderr, "edge-cp: cannot pin %s\n",
+				    path);
+				return -1;
+			}
+			free(crt);
+			pin = pinbuf;
+		}
+	}
+	if (token == NULL) {
+		if (read_line_file(dir, "admin.token", tok, sizeof(tok)) != 0)
+			return -1;
+		token = tok;
+	}
+	snprintf(c->auth, sizeof(c->auth), "Authorization: Bearer %s", token);
+	memset(&o, 0, sizeof(o));
+	o.base_url = server;
+	o.pin = pin;
+	if (httpc_global_init() != 0 ||
+	    (c->h = httpc_new(&o, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "edge-cp: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One API call.  Returns the parsed response body (object) on a 2xx, NULL
+ * after printing the API's error message otherwise.
+ */
+static json_t *
+api(struct cli *c, const char *method, const char *path, json_t *body)
+{
+	const char *hdrs[3] = { c->auth, "Content-Type: application/json",
+		NULL };
+	struct httpc_resp resp;
+	char err[512], *txt = NULL;
+	json_t *out = NULL;
+
+	if (body != NULL && (txt = json_dumps(body, JSON_COMPACT)) == NULL)
+		return NULL;
+	if (httpc_request(c->h, method, path, hdrs, txt, txt ? strlen(txt) : 0,
+	    &resp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "edge-cp: %s\n", err);
+		free(txt);
+		return NULL;
+	}
+	free(txt);
+	if (resp.len > 0)
+		out = json_loadb(resp.body, resp.len, 0, NULL);
+	if (resp.status < 200 || resp.status > 299) {
+		json_t *e = json_object_get(out, "error");
+		const char *msg = json_string_value(json_object_get(e,
+		    "message"));
+
+		fprintf(stderr, "edge-cp: %ld %s: %s\n", resp.status,
+		    json_string_value(json_object_get(e, "code")) ?
+		    json_string_value(json_object_get(e, "code")) : "error",
+		    msg ? msg : resp.body);
+		json_decref(out);
+		out = NULL;
+	} else if (out == NULL)
+		out = json_object();
+	httpc_resp_clear(&resp);
+	return out;
+}
+
+static const json_t *
+jpath(const json_t *o, const char *key)
+{
+	char first[64];
+	const char *dot = strchr(key, '.');
+
+	if (dot == NULL)
+		return json_object_get(o, key);
+	if ((size_t)(dot - key) >= sizeof(first))
+		return NULL;
+	memcpy(first, key, (size_t)(dot - key));
+	first[dot - key] = '\0';
+	return jpath(json_object_get(o, first), dot + 1);
+}
+
+static void
+cell(const json_t *v, char *buf, size_t len)
+{
+	if (v == NULL || json_is_null(v))
+		util_strlcpy(buf, "-", len);
+	else if (json_is_string(v))
+		util_strlcpy(buf, json_string_value(v)[0] ?
+		    json_string_value(v) : "-", len);
+	else if (json_is_integer(v))
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	else if (json_is_boolean(v))
+		util_strlcpy(buf, json_is_true(v) ? "yes" : "no", len);
+	else {
+		char *t = json_dumps(v, JSON_COMPACT);
+
+		util_strlcpy(buf, t ? t : "?", len);
+		free(t);
+	}
+}
+
+static void
+table(const json_t *rows, const struct column *cols)
+{
+	size_t w[16] = { 0 }, i, k, ncol;
+	const json_t *row;
+	char buf[256];
+
+	for (ncol = 0; cols[ncol].title != NULL && ncol < 16; ncol++)
+		w[ncol] = strlen(cols[ncol].title);
+	json_array_foreach(rows, i, row)
+		for (k = 0; k < ncol; k++) {
+			cell(jpath(row, cols[k].key), buf, sizeof(buf));
+			if (strlen(buf) > w[k])
+				w[k] = strlen(buf) > 60 ? 60 : strlen(buf);
+		}
+	/* The last column is not padded: no trailing blanks. */
+	for (k = 0; k < ncol; k++)
+		printf("%-*s%s", k + 1 < ncol ? (int)w[k] : 0, cols[k].title,
+		    k + 1 < ncol ? "  " : "\n");
+	json_array_foreach(rows, i, row)
+		for (k = 0; k < ncol; k++) {
+			cell(jpath(row, cols[k].key), buf, sizeof(buf));
+			printf("%-*.60s%s", k + 1 < ncol ? (int)w[k] : 0, buf,
+			    k + 1 < ncol ? "  " : "\n");
+		}
+}
+
+static void
+show_object(const json_t *o)
+{
+	const char *key;
+	json_t *v;
+	char buf[4096];
+
+	json_object_foreach((json_t *)(uintptr_t)o, key, v) {
+		if (json_is_object(v) || json_is_array(v)) {
+			char *t = json_dumps(v, JSON_COMPACT);
+
+			printf("%-14s %s\n", key, t ? t : "?");
+			free(t);
+			continue;
+		}
+		cell(v, buf, sizeof(buf));
+		printf("%-14s %s\n", key, buf);
+	}
+}
+
+/* Print a result: JSON as is with -o json, else a table or key: value. */
+static int
+output(struct cli *c, json_t *res, const char *list_key,
+    const struct column *cols)
+{
+	if (res == NULL)
+		return 1;
+	if (c->json) {
+		char *t = json_dumps(res, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+		printf("%s\n", t ? t : "{}");
+		free(t);
+	} else if (list_key != NULL)
+		table(json_object_get(res, list_key), cols);
+	else
+		show_object(res);
+	json_decref(res);
+	return 0;
+}
+
+/* --bgp takes inline JSON or a file name. */
+static json_t *
+load_json_arg(const char *arg, const char *what)
+{
+	char err[256], *txt = NULL;
+	json_t *v = NULL;
+	size_t n;
+
+	if (arg[0] == '{') {
+		if (json_parse_strict(arg, strlen(arg), 1u << 20, 32, &v, err,
+		    sizeof(err)) != 0)
+			fprintf(stderr, "edge-cp: %s: %s\n", what, err);
+		return v;
+	}
+	if (afile_read(arg, 1u << 20, &txt, &n) != 0) {
+		fprintf(stderr, "edge-cp: %s: cannot read %s: %s\n", what, arg,
+		    strerror(errno));
+		return NULL;
+	}
+	if (json_parse_strict(txt, n, 1u << 20, 32, &v, err, sizeof(err)) != 0)
+		fprintf(stderr, "edge-cp: %s: %s: %s\n", what, arg, err);
+	free(txt);
+	return v;
+}
+
+static const struct column pop_cols[] = {
+	{ "NAME", "name" }, { "REGION", "region" }, { "NODES", "nodes" },
+	{ "ASN", "bgp.asn" }, { NULL, NULL },
+};
+static const struct column node_cols[] = {
+	{ "ID", "id" }, { "POP", "pop" }, { "HOSTNAME", "hostname" },
+	{ "STATE", "state" }, { "HEALTH", "health" }, { "DRAIN", "drain" },
+	{ "PROFILE", "versions.profile" }, { "DATAPLANE", "versions.dataplane" },
+	{ "KEEPER", "versions.keeper" }, { "LAST_SEEN", "last_seen" },
+	{ NULL, NULL },
+};
+static const struct column rollout_cols[] = {
+	{ "ID", "id" }, { "COMPONENT", "component" }, { "VERSION", "version" },
+	{ "PREVIOUS", "previous" }, { "STRATEGY", "strategy" },
+	{ "STATE", "state" }, { "BY", "created_by" }, { NULL, NULL },
+};
+static const struct column event_cols[] = {
+	{ "ID", "id" }, { "TS", "ts" }, { "ACTOR", "actor" },
+	{ "ACTION", "action" }, { "OBJECT", "object" }, { "DETAIL", "detail" },
+	{ NULL, NULL },
+};
+static const struct column release_cols[] = {
+	{ "COMPONENT", "component" }, { "VERSION", "version" },
+	{ "SHA256", "sha256" }, { "SIZE", "size" }, { NULL, NULL },
+};
+
+static int
+cmd_pop(struct cli *c, const char *verb)
+{
+	char path[128];
+	const char *name = c->npos > 2 ? c->pos[2] : NULL;
+	const char *region = flag(c, "--region"), *bgp = flag(c, "--bgp");
+	bool force = flag(c, "--force") != NULL;
+	json_t *body, *b = NULL;
+
+	if (flags_all_used(c) != 0)
+		return 2;
+	if (strcmp(verb, "list") == 0)
+		return output(c, api(c, "GET", "/v1/pops", NULL), "pops",
+		    pop_cols);
+	if (name == NULL || !util_name_ok(name))
+		return usage();
+	snprintf(path, sizeof(path), "/v1/pops/%s", name);
+	if (strcmp(verb, "show") == 0)
+		return output(c, api(c, "GET", path, NULL), NULL, NULL);
+	if (bgp != NULL && (b = load_json_arg(bgp, "--bgp")) == NULL)
+		return 1;
+	if (strcmp(verb, "add") == 0) {
+		if (region == NULL) {
+			json_decref(b);
+			return usage();
+		}
+		body = json_pack("{s:s,s:s}", "name", name, "region", region);
+	} else if (strcmp(verb, "set") == 0) {
+		body = json_object();
+		if (region != NULL)
+			json_object_set_new(body, "region",
+			    json_string(region));
+		if (force)
+			json_object_set_new(body, "force", json_true());
+	} else {
+		json_decref(b);
+		return usage();
+	}
+	if (b != NULL)
+		json_object_set_new(body, "bgp", b);
+	b = api(c, strcmp(verb, "add") == 0 ? "POST" : "PATCH",
+	    strcmp(verb, "add") == 0 ? "/v1/pops" : path, body);
+	json_decref(body);
+	return output(c, b, NULL, NULL);
+}
+
+static int
+cmd_token(struct cli *c, const char *verb)
+{
+	const char *pop = flag(c, "--pop"), *ttl = flag(c, "--ttl");
+	const char *uses = flag(c, "--uses");
+	int64_t v;
+	json_t *body, *res;
+
+	if (flags_all_used(c) != 0 || strcmp(verb, "create") != 0 ||
+	    pop == NULL)
+		return usage();
+	body = json_pack("{s:s}", "pop", pop);
+	if (ttl != NULL) {
+		if (util_parse_i64(ttl, 1, INT32_MAX, &v) != 0)
+			return usage();
+		json_object_set_new(body, "ttl_s", json_integer(v));
+	}
+	if (uses != NULL) {
+		if (util_parse_i64(uses, 1, INT32_MAX, &v) != 0)
+			return usage();
+		json_object_set_new(body, "uses", json_integer(v));
+	}
+	res = api(c, "POST", "/v1/enrollment-tokens", body);
+	json_decref(body);
+	if (res != NULL && !c->json) {
+		printf("token:    %s\nexpires:  %lld\n\nOn the new node, run:\n"
+		    "  %s\n", json_string_value(json_object_get(res, "token")),
+		    (long long)json_integer_value(json_object_get(res,
+		    "expires_at")), json_string_value(json_object_get(res,
+		    "bootstrap_command")));
+		json_decref(res);
+		return 0;
+	}
+	return output(c, res, NULL, NULL);
+}
+
+static int
+cmd_apitoken(struct cli *c, const char *verb)
+{
+	const char *name = flag(c, "--name"), *role = flag(c, "--role");
+	json_t *body, *res;
+
+	if (flags_all_used(c) != 0 || strcmp(verb, "create") != 0 ||
+	    name == NULL || role == NULL)
+		return usage();
+	body = json_pack("{s:s,s:s}", "name", name, "role", role);
+	res = api(c, "POST", "/v1/api-tokens", body);
+	json_decref(body);
+	return output(c, res, NULL, NULL);
+}
+
+static int
+cmd_node(struct cli *c, const char *verb)
+{
+	const char *id = c->npos > 2 ? c->pos[2] : NULL;
+	const char *pop = flag(c, "--pop");
+	char path[160];
+
+	if (flags_all_used(c) != 0)
+		return 2;
+	if (strcmp(verb, "list") == 0) {
+		if (pop != NULL && !util_name_ok(pop))
+			return usage();
+		snprintf(path, sizeof(path), "/v1/nodes%s%s",
+		    pop ? "?pop=" : "", pop ? pop : "");
+		return output(c, api(c, "GET", path, NULL), "nodes",
+		    node_cols);
+	}
+	if (id == NULL || !util_name_ok(id))
+		return usage();
+	snprintf(path, sizeof(path), "/v1/nodes/%s", id);
+	if (strcmp(verb, "show") == 0)
+		return output(c, api(c, "GET", path, NULL), NULL, NULL);
+	if (strcmp(verb, "remove") == 0)
+		return output(c, api(c, "DELETE", path, NULL), NULL, NULL);
+	if (strcmp(verb, "drain") == 0 || strcmp(verb, "undrain") == 0) {
+		snprintf(path, sizeof(path), "/v1/nodes/%s/%s", id, verb);
+		return output(c, api(c, "POST", path, NULL), NULL, NULL);
+	}
+	return usage();
+}
+
+static int
+cmd_profile(struct cli *c, const char *verb)
+{
+	const char *v = flag(c, "--version");
+	char path[64];
+	json_t *doc, *res;
+	int64_t n;
+
+	if (flags_all_used(c) != 0)
+		return 2;
+	if (strcmp(verb, "show") == 0) {
+		if (v != NULL && util_parse_i64(v, 1, INT64_MAX, &n) != 0)
+			return usage();
+		snprintf(path, sizeof(path), "/v1/profile%s%s",
+		    v ? "?version=" : "", v ? v : "");
+		res = api(c, "GET", path, NULL);
+		if (res != NULL && !c->json) {
+			char *t = json_dumps(json_object_get(res, "doc"),
+			    JSON_INDENT(2));
+
+			printf("version %lld by %s\n%s\n", (long long)
+			    json_integer_value(json_object_get(res,
+			    "version")), json_string_value(json_object_get(res,
+			    "created_by")), t ? t : "");
+			free(t);
+			json_decref(res);
+			return 0;
+		}
+		return output(c, res, NULL, NULL);
+	}
+	if (strcmp(verb, "set") != 0 || c->npos < 3)
+		return usage();
+	if ((doc = load_json_arg(c->pos[2], "profile")) == NULL)
+		return 1;
+	res = api(c, "PUT", "/v1/profile", doc);
+	json_decref(doc);
+	return output(c, res, NULL, NULL);
+}
+
+static int
+cmd_rollout(struct cli *c, const char *verb)
+{
+	const char *strategy = flag(c, "--strategy");
+	char path[96];
+	json_t *body, *res;
+	int64_t id;
+
+	if (flags_all_used(c) != 0)
+		return 2;
+	if (strcmp(verb, "list") == 0)
+		return output(c, api(c, "GET", "/v1/rollouts", NULL),
+		    "rollouts", rollout_cols);
+	if (strcmp(verb, "create") == 0) {
+		if (c->npos < 4)
+			return usage();
+		body = json_pack("{s:s,s:s}", "component", c->pos[2],
+		    "version", c->pos[3]);
+		if (strategy != NULL)
+			json_object_set_new(body, "strategy",
+			    json_string(strategy));
+		res = api(c, "POST", "/v1/rollouts", body);
+		json_decref(body);
+		return output(c, res, NULL, NULL);
+	}
+	if (c->npos < 3 || util_parse_i64(c->pos[2], 1, INT64_MAX, &id) != 0)
+		return usage();
+	if (strcmp(verb, "show") == 0) {
+		snprintf(path, sizeof(path), "/v1/rollouts/%lld",
+		    (long long)id);
+		return output(c, api(c, "GET", path, NULL), NULL, NULL);
+	}
+	if (strcmp(verb, "abort") == 0) {
+		snprintf(path, sizeof(path), "/v1/rollouts/%lld/abort",
+		    (long long)id);
+		return output(c, api(c, "POST", path, NULL), NULL, NULL);
+	}
+	return usage();
+}
+
+static int
+cmd_events(struct cli *c)
+{
+	const char *after = flag(c, "--after"), *limit = flag(c, "--limit");
+	bool follow = flag(c, "--follow") != NULL;
+	int64_t a = 0, l = 100;
+	char path[96];
+	json_t *res, *list, *ev;
+	size_t i;
+
+	if (flags_all_used(c) != 0 ||
+	    (after && util_parse_i64(after, 0, INT64_MAX, &a) != 0) ||
+	    (limit && util_parse_i64(limit, 1, 1000, &l) != 0))
+		return usage();
+	for (;;) {
+		snprintf(path, sizeof(path), "/v1/events?after=%lld&limit=%lld",
+		    (long long)a, (long long)l);
+		if ((res = api(c, "GET", path, NULL)) == NULL)
+			return 1;
+		list = json_object_get(res, "events");
+		json_array_foreach(list, i, ev)
+			a = json_integer_value(json_object_get(ev, "id"));
+		if (!follow)
+			return output(c, res, "events", event_cols);
+		if (c->json) {
+			json_array_foreach(list, i, ev) {
+				char *t = json_dumps(ev, JSON_COMPACT);
+
+				printf("%s\n", t ? t : "{}");
+				free(t);
+			}
+		} else if (json_array_size(list) > 0)
+			table(list, event_cols);
+		fflush(stdout);
+		json_decref(res);
+		sleep(2);
+	}
+}
+
+/* Usage errors are found before anything is read or connected. */
+static bool
+cli_known(const char *noun, const char *verb)
+{
+	static const char *const cmds[] = {
+		"pop add", "pop list", "pop show", "pop set", "token create",
+		"apitoken create", "node list", "node show", "node drain",
+		"node undrain", "node remove", "profile show", "profile set",
+		"release list", "rollout create", "rollout list",
+		"rollout show", "rollout abort", "fleet ", "events ", NULL,
+	};
+	char cmd[64];
+	size_t i;
+
+	snprintf(cmd, sizeof(cmd), "%s %s", noun, verb);
+	for (i = 0; cmds[i] != NULL; i++)
+		if (strcmp(cmds[i], cmd) == 0)
+			return true;
+	return false;
+}
+
+int
+cli_main(int argc, char **argv)
+{
+	struct cli c;
+	const char *noun, *verb;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if (cli_parse(&c, argc, argv) != 0 || c.npos < 1)
+		return usage();
+	if (flag(&c, "--help") != NULL)
+		return usage();
+	noun = c.pos[0];
+	verb = c.npos > 1 ? c.pos[1] : "";
+	if (!cli_known(noun, verb))
+		return usage();
+	if (cli_connect(&c) != 0)
+		return 1;
+	if (strcmp(noun, "pop") == 0)
+		rc = cmd_pop(&c, verb);
+	else if (strcmp(noun, "token") == 0)
+		rc = cmd_token(&c, verb);
+	else if (strcmp(noun, "apitoken") == 0)
+		rc = cmd_apitoken(&c, verb);
+	else if (strcmp(noun, "node") == 0)
+		rc = cmd_node(&c, verb);
+	else if (strcmp(noun, "profile") == 0)
+		rc = cmd_profile(&c, verb);
+	else if (strcmp(noun, "rollout") == 0)
+		rc = cmd_rollout(&c, verb);
+	else if (strcmp(noun, "release") == 0 && strcmp(verb, "list") == 0)
+		rc = flags_all_used(&c) != 0 ? 2 : output(&c, api(&c, "GET",
+		    "/v1/releases", NULL), "releases", release_cols);
+	else if (strcmp(noun, "fleet") == 0)
+		rc = flags_all_used(&c) != 0 ? 2 : output(&c, api(&c, "GET",
+		    "/v1/fleet", NULL), NULL, NULL);
+	else if (strcmp(noun, "events") == 0)
+		rc = cmd_events(&c);
+	else
+		rc = usage();
+	httpc_free(c.h);
+	sodium_memzero(c.auth, sizeof(c.auth));
+	return rc;
+}

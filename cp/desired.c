@@ -1,0 +1,91 @@
+#include "cp/desired.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json.h"
+#include "common/util.h"
+#include "cp/server.h"
+#include "cp/store.h"
+
+static json_t *
+desired_doc(struct live_node *n, const json_t *in)
+{
+	const json_t *targets = json_object_get(in, "targets");
+	const json_t *prof = json_object_get(in, "profile");
+	const char *pv = json_string_value(json_object_get(targets, "profile"));
+	int64_t pver = 0;
+
+	if (pv != NULL && pv[0] != '\0')
+		util_parse_i64(pv, 1, INT64_MAX, &pver);
+	return json_pack("{s:i,s:s,s:I,s:O,s:O,s:{s:I,s:O},s:{s:O},s:{s:O}}",
+	    "schema", 1,
+	    "node_id", n->id,
+	    "interval_s", (json_int_t)cp.interval_s,
+	    "pop", json_object_get(in, "pop"),
+	    "drain", json_object_get(in, "drain"),
+	    "profile", "version", (json_int_t)pver, "steps",
+	    json_is_object(prof) && json_object_get(prof, "steps") ?
+	    json_object_get(prof, "steps") : json_array(),
+	    "dataplane", "version", json_object_get(targets, "dataplane"),
+	    "keeper", "version", json_object_get(targets, "keeper"));
+}
+
+int
+desired_build(struct live_node *n, json_t **doc, char etag[DESIRED_ETAG_MAX])
+{
+	unsigned char h[16];
+	char hex[33];
+	unsigned ge, le;
+	json_t *in;
+	char *txt;
+	size_t len;
+	int rc;
+
+	*doc = NULL;
+	/* Read the epochs first: a change racing the build forces a rebuild. */
+	ge = live_global_epoch();
+	le = atomic_load(&n->local_epoch);
+	if ((rc = store_desired_inputs(cp.store, n->id, &in)) != STORE_OK)
+		return rc;
+	*doc = desired_doc(n, in);
+	json_decref(in);
+	if (*doc == NULL || (txt = json_dump_canonical(*doc, &len)) == NULL) {
+		json_decref(*doc);
+		*doc = NULL;
+		return STORE_ERR;
+	}
+	crypto_generichash(h, sizeof(h), (const unsigned char *)txt, len,
+	    NULL, 0);
+	free(txt);
+	util_hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(etag, DESIRED_ETAG_MAX, "\"%s\"", hex);
+	pthread_mutex_lock(&n->mu);
+	util_strlcpy(n->etag, etag, sizeof(n->etag));
+	n->etag_global = ge;
+	n->etag_local = le;
+	pthread_mutex_unlock(&n->mu);
+	return STORE_OK;
+}
+
+int
+desired_etag(struct live_node *n, char etag[DESIRED_ETAG_MAX])
+{
+	json_t *doc;
+	bool hit;
+	int rc;
+
+	pthread_mutex_lock(&n->mu);
+	hit = n->etag[0] != '\0' && n->etag_global == live_global_epoch() &&
+	    n->etag_local == atomic_load(&n->local_epoch);
+	if (hit)
+		util_strlcpy(etag, n->etag, DESIRED_ETAG_MAX);
+	pthread_mutex_unlock(&n->mu);
+	if (hit)
+		return 0;
+	rc = desired_build(n, &doc, etag);
+	json_decref(doc);
+	return rc == STORE_OK ? 0 : -1;
+}

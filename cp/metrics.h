@@ -1,0 +1,23 @@
+/*
+ * metrics: Prometheus counters for edge-cp, lock-free on the request path
+ * (relaxed atomics in fixed arrays sized by the route table).
+ *
+ *	edgecp_requests_total{route,code}
+ *	edgecp_request_duration_seconds{route} (histogram)
+ *	edgecp_checkins_total, edgecp_status_writes_total
+ *	edgecp_nodes{health}, edgecp_sessions
+ *
+ * metrics_render() returns a malloc'd text the caller frees.
+ */
+#ifndef EF_METRICS_H
+#define EF_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void	metrics_request(const void *route, unsigned status, uint64_t ns);
+void	metrics_checkin(void);
+void	metrics_status_write(void);
+char	*metrics_render(int64_t now, int64_t interval_s, size_t *len);
+
+#endif

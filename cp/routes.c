@@ -1,0 +1,59 @@
+/*
+ * The routing table: method, path pattern, who may call it, whether the
+ * body is JSON, the handler, and the metrics label.  Adding an endpoint
+ * is adding a row here and a handler in cp/api_*.c.
+ */
+#include "cp/api.h"
+#include "common/util.h"
+
+const struct route server_routes[] = {
+	{ "GET", "/healthz", AUTH_NONE, false, api_healthz, "healthz" },
+	{ "GET", "/metrics", AUTH_NONE, false, api_metrics, "metrics" },
+	{ "GET", "/", AUTH_NONE, false, api_dashboard, "dashboard" },
+
+	{ "GET", "/v1/pops", AUTH_VIEWER, false, api_pops_list, "pops" },
+	{ "POST", "/v1/pops", AUTH_OPERATOR, true, api_pops_create, "pops" },
+	{ "GET", "/v1/pops/{}", AUTH_VIEWER, false, api_pops_show, "pop" },
+	{ "PATCH", "/v1/pops/{}", AUTH_OPERATOR, true, api_pops_patch, "pop" },
+
+	{ "POST", "/v1/api-tokens", AUTH_ADMIN, true, api_apitokens_create,
+	    "api_tokens" },
+	{ "POST", "/v1/enrollment-tokens", AUTH_OPERATOR, true,
+	    api_enrolltokens_create, "enrollment_tokens" },
+
+	{ "POST", "/v1/enroll", AUTH_NONE, true, api_enroll, "enroll" },
+	{ "POST", "/v1/node/session", AUTH_NONE, true, api_node_session,
+	    "node_session" },
+	{ "GET", "/v1/node/desired", AUTH_NODE, false, api_node_desired,
+	    "node_desired" },
+	{ "POST", "/v1/node/status", AUTH_NODE, true, api_node_status,
+	    "node_status" },
+
+	{ "GET", "/v1/nodes", AUTH_VIEWER, false, api_nodes_list, "nodes" },
+	{ "GET", "/v1/nodes/{}", AUTH_VIEWER, false, api_nodes_show, "node" },
+	{ "DELETE", "/v1/nodes/{}", AUTH_OPERATOR, false, api_nodes_delete,
+	    "node" },
+	{ "POST", "/v1/nodes/{}/drain", AUTH_OPERATOR, false, api_nodes_drain,
+	    "node_drain" },
+	{ "POST", "/v1/nodes/{}/undrain", AUTH_OPERATOR, false,
+	    api_nodes_undrain, "node_undrain" },
+	{ "GET", "/v1/fleet", AUTH_VIEWER, false, api_fleet, "fleet" },
+
+	{ "GET", "/v1/profile", AUTH_VIEWER, false, api_profile_get,
+	    "profile" },
+	{ "PUT", "/v1/profile", AUTH_OPERATOR, true, api_profile_put,
+	    "profile" },
+	{ "GET", "/v1/releases", AUTH_VIEWER, false, api_releases_list,
+	    "releases" },
+	{ "GET", "/v1/rollouts", AUTH_VIEWER, false, api_rollouts_list,
+	    "rollouts" },
+	{ "POST", "/v1/rollouts", AUTH_OPERATOR, true, api_rollouts_create,
+	    "rollouts" },
+	{ "GET", "/v1/rollouts/{}", AUTH_VIEWER, false, api_rollouts_show,
+	    "rollout" },
+	{ "POST", "/v1/rollouts/{}/abort", AUTH_OPERATOR, false,
+	    api_rollouts_abort, "rollout_abort" },
+	{ "GET", "/v1/events", AUTH_VIEWER, false, api_events, "events" },
+};
+
+const size_t server_nroutes = ARRAY_LEN(server_routes);

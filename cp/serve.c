@@ -1,0 +1,482 @@
+/*
+ * `edge-cp serve`: data-directory set-up, the HTTPS server, and the
+ * background ticker (rollout engine, last_seen flush, session expiry).
+ *
+ * DATA_DIR holds (created on first start, reused after):
+ *	edge-cp.db	the SQLite database (WAL)
+ *	tls.key/crt	the HTTPS key (0600) and self-signed certificate;
+ *			replace both with CA-issued ones to taste
+ *	release.key	release-signing secret key, minisign format (0600)
+ *	release.pub	its public key, minisign format
+ *	hash.key	the key of the token hashes (0600)
+ *	admin.token	the first admin API token (0600)
+ *	server.url	where the local CLI finds this server
+ */
+#include "cp/serve.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/afile.h"
+#include "common/log.h"
+#include "common/minisign.h"
+#include "common/util.h"
+#include "cp/auth.h"
+#include "cp/live.h"
+#include "cp/rollout.h"
+#include "cp/server.h"
+#include "cp/session.h"
+#include "cp/store.h"
+#include "cp/tls.h"
+
+#define FLUSH_EVERY_S	10
+#define SEEN_RESOLUTION	60	/* persist last_seen at this granularity */
+
+static volatile sig_atomic_t serve_stop;
+static pthread_mutex_t tick_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tick_cv = PTHREAD_COND_INITIALIZER;
+
+static void
+path_in(char *buf, size_t len, const char *dir, const char *name)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len)
+		fatalx("event=start_failed msg=\"data dir path too long\"");
+}
+
+/* Read a small secret file, or create it with n random bytes. */
+static void
+serve_key_file(const char *dir, const char *name, unsigned char *key,
+    size_t n)
+{
+	char path[600], *txt = NULL, hex[129];
+	size_t len;
+
+	path_in(path, sizeof(path), dir, name);
+	if (afile_read(path, 1024, &txt, &len) == 0) {
+		txt[strcspn(txt, "\n")] = '\0';
+		if (util_unhex(key, n, txt) != (int)n)
+			fatalx("event=start_failed file=%s msg=\"bad key\"",
+			    path);
+		sodium_memzero(txt, len);
+		free(txt);
+		return;
+	}
+	if (errno != ENOENT)
+		fatal("event=start_failed file=%s", path);
+	randombytes_buf(key, n);
+	util_hex(hex, sizeof(hex), key, n);
+	hex[2 * n] = '\n';
+	if (afile_write(path, hex, 2 * n + 1, 0600) != 0)
+		fatal("event=start_failed file=%s", path);
+	sodium_memzero(hex, sizeof(hex));
+}
+
+static void
+serve_tls(const char *dir, const char *listen, char **key, char **crt)
+{
+	char kp[600], cpth[600], err[256], host[256] = "localhost";
+	const char *dns[3] = { "localhost", NULL, NULL };
+	const char *ips[4] = { "127.0.0.1", "::1", NULL, NULL };
+	char lhost[64];
+	const char *colon = strrchr(listen, ':');
+	struct stat st;
+
+	path_in(kp, sizeof(kp), dir, "tls.key");
+	path_in(cpth, sizeof(cpth), dir, "tls.crt");
+	if (stat(kp, &st) != 0 || stat(cpth, &st) != 0) {
+		if (gethostname(host, sizeof(host)) == 0 &&
+		    strcmp(host, "localhost") != 0)
+			dns[1] = host;
+		/* A specific listen address goes into the certificate too. */
+		if (colon != NULL && (size_t)(colon - listen) < sizeof(lhost)) {
+			memcpy(lhost, listen, (size_t)(colon - listen));
+			lhost[colon - listen] = '\0';
+			if (strcmp(lhost, "0.0.0.0") != 0 &&
+			    strcmp(lhost, "127.0.0.1") != 0 &&
+			    lhost[0] != '[')
+				ips[2] = lhost;
+		}
+		if (tls_selfsigned_create(kp, cpth, dns, ips, err,
+		    sizeof(err)) != 0)
+			fatalx("event=start_failed msg=\"tls: %s\"", err);
+		log_info("event=tls_created cert=%s", cpth);
+	}
+	if (tls_load(kp, cpth, key, crt, err, sizeof(err)) != 0)
+		fatalx("event=start_failed msg=\"tls: %s\"", err);
+	if (tls_pin_from_cert(*crt, strlen(*crt), cp.pin, sizeof(cp.pin), err,
+	    sizeof(err)) != 0)
+		fatalx("event=start_failed msg=\"tls pin: %s\"", err);
+}
+
+static void
+serve_release_key(const char *dir)
+{
+	char kp[600], pp[600], err[256], buf[1024], *txt = NULL;
+	struct msig_pub pub;
+	struct msig_sec sec;
+	size_t len;
+
+	path_in(kp, sizeof(kp), dir, "release.key");
+	path_in(pp, sizeof(pp), dir, "release.pub");
+	if (afile_read(pp, 4096, &txt, &len) != 0) {
+		if (errno != ENOENT)
+			fatal("event=start_failed file=%s", pp);
+		if (msig_keygen(&pub, &sec) != 0 ||
+		    msig_sec_encode(&sec, buf, sizeof(buf)) != 0)
+			fatalx("event=start_failed msg=\"release key\"");
+		sodium_memzero(&sec, sizeof(sec));
+		/* The secret first: a public key alone would be useless. */
+		if (afile_write(kp, buf, strlen(buf), 0600) != 0)
+			fatal("event=start_failed file=%s", kp);
+		sodium_memzero(buf, sizeof(buf));
+		if (msig_pub_encode(&pub, buf, sizeof(buf)) != 0 ||
+		    afile_write(pp, buf, strlen(buf), 0644) != 0)
+			fatal("event=start_failed file=%s", pp);
+		log_info("event=release_key_created pub=%s", pp);
+		if (afile_read(pp, 4096, &txt, &len) != 0)
+			fatal("event=start_failed file=%s", pp);
+	}
+	if (msig_pub_decode(txt, &cp.release_pub, err, sizeof(err)) != 0)
+		fatalx("event=start_failed file=%s msg=\"%s\"", pp, err);
+	util_strlcpy(cp.release_pub_text, txt, sizeof(cp.release_pub_text));
+	free(txt);
+}
+
+/*
+ * The first admin token.  The file is written before the database row,
+ * so a crash in between leaves a file whose token the next start adds.
+ */
+static void
+serve_admin_token(const char *dir)
+{
+	char path[600], token[AUTH_TOKEN_LEN + 2], name[64], role[16];
+	char *txt = NULL;
+	unsigned char hash[32];
+	size_t len;
+	int rc;
+
+	path_in(path, sizeof(path), dir, "admin.token");
+	if (afile_read(path, 256, &txt, &len) == 0) {
+		txt[strcspn(txt, "\n")] = '\0';
+		util_strlcpy(token, txt, sizeof(token));
+		sodium_memzero(txt, len);
+		free(txt);
+	} else if (errno == ENOENT) {
+		if (auth_token_new("efa", token, sizeof(token)) != 0)
+			fatalx("event=start_failed msg=\"admin token\"");
+		len = strlen(token);
+		token[len] = '\n';
+		if (afile_write(path, token, len + 1, 0600) != 0)
+			fatal("event=start_failed file=%s", path);
+		token[len] = '\0';
+	} else
+		fatal("event=start_failed file=%s", path);
+	if (auth_token_hash(token, hash) != 0)
+		fatalx("event=start_failed file=%s msg=\"not a token\"", path);
+	sodium_memzero(token, sizeof(token));
+	rc = store_apitoken_find(cp.store, hash, name, sizeof(name), role,
+	    sizeof(role));
+	if (rc == STORE_NOTFOUND) {
+		rc = store_apitoken_add(cp.store, "admin", "admin", hash,
+		    "edge-cp");
+		if (rc == STORE_CONFLICT)
+			log_warnx("event=admin_token_ignored file=%s msg=\"a "
+			    "token named admin exists with another value\"",
+			    path);
+		else if (rc != STORE_OK)
+			fatalx("event=start_failed msg=\"admin token store\"");
+	} else if (rc != STORE_OK)
+		fatalx("event=start_failed msg=\"admin token lookup\"");
+}
+
+static void
+serve_url_file(const char *dir, const char *listen)
+{
+	char path[600], url[300];
+	const char *colon = strrchr(listen, ':');
+	int n;
+
+	path_in(path, sizeof(path), dir, "server.url");
+	if (strncmp(listen, "0.0.0.0:", 8) == 0)
+		n = snprintf(url, sizeof(url), "https://127.0.0.1%s\n", colon);
+	else if (strncmp(listen, "[::]:", 5) == 0)
+		n = snprintf(url, sizeof(url), "https://[::1]%s\n", colon);
+	else
+		n = snprintf(url, sizeof(url), "https://%s\n", listen);
+	if (n < 0 || (size_t)n >= sizeof(url) ||
+	    afile_write(path, url, (size_t)n, 0644) != 0)
+		log_warn("event=server_url_not_written file=%s", path);
+}
+
+static int
+serve_load_node(const struct store_node_row *row, void *arg)
+{
+	struct live_node *n;
+	json_t *st;
+
+	(void)arg;
+	if (live_add(row->id, row->pop, row->public_key, row->drain,
+	    row->last_seen) != 0)
+		return -1;
+	if (row->has_status && row->status != NULL &&
+	    (st = json_loads(row->status, 0, NULL)) != NULL) {
+		if ((n = live_get(row->id)) != NULL) {
+			live_apply_status(n, st, row->status_hash);
+			live_put(n);
+		}
+		json_decref(st);
+	}
+	return 0;
+}
+
+struct seen_batch {
+	struct store_seen	*v;
+	size_t			 n, cap;
+	bool			 all;
+	int64_t			 now;
+};
+
+static void
+seen_collect(struct live_node *n, void *arg)
+{
+	struct seen_batch *b = arg;
+	int64_t seen = atomic_load(&n->last_seen);
+	int64_t flushed = atomic_load(&n->seen_flushed);
+
+	if (seen <= flushed || (!b->all && seen - flushed < SEEN_RESOLUTION))
+		return;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		struct store_seen *v = realloc(b->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return;
+		b->v = v;
+		b->cap = cap;
+	}
+	/* The node outlives the batch: the table keeps its reference. */
+	b->v[b->n].id = n->id;
+	b->v[b->n].last_seen = seen;
+	b->n++;
+	atomic_store(&n->seen_flushed, seen);
+}
+
+/*
+ * last_seen lives in memory (a check-in costs no write) and reaches the
+ * disk here, in one transaction, at SEEN_RESOLUTION granularity: what a
+ * crash loses is at most that much liveness history, never a report.
+ */
+static void
+serve_flush_seen(bool all)
+{
+	struct seen_batch b = { NULL, 0, 0, all, util_now() };
+
+	/* Removal takes the write lock, so ids stay valid while we hold... */
+	live_each(seen_collect, &b);
+	/* ...and store writes are done outside the table lock. */
+	if (b.n > 0 && store_node_flush_seen(cp.store, b.v, b.n) != STORE_OK)
+		log_warnx("event=flush_seen_failed nodes=%zu", b.n);
+	free(b.v);
+}
+
+static void *
+serve_ticker(void *arg)
+{
+	int64_t last_flush = util_now(), last_expire = util_now();
+
+	(void)arg;
+	pthread_mutex_lock(&tick_mu);
+	while (!serve_stop) {
+		struct timespec ts;
+		int64_t now;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&tick_cv, &tick_mu, &ts);
+		if (serve_stop)
+			break;
+		pthread_mutex_unlock(&tick_mu);
+		now = util_now();
+		rollout_tick(now);
+		if (now - last_flush >= FLUSH_EVERY_S) {
+			serve_flush_seen(false);
+			last_flush = now;
+		}
+		if (now - last_expire >= 60) {
+			session_expire(now);
+			last_expire = now;
+		}
+		pthread_mutex_lock(&tick_mu);
+	}
+	pthread_mutex_unlock(&tick_mu);
+	return NULL;
+}
+
+static void
+usage_serve(void)
+{
+	fprintf(stderr, "usage: edge-cp serve [--listen ADDR:PORT] "
+	    "[--data-dir DIR] [--public-url URL]\n"
+	    "       [--threads N] [--node-interval S] [--conn-limit N] "
+	    "[--per-ip-limit N] [--timeout S]\n");
+	exit(2);
+}
+
+static unsigned
+opt_num(const char *s, int64_t min, int64_t max, const char *what)
+{
+	int64_t v;
+
+	if (util_parse_i64(s, min, max, &v) != 0) {
+		fprintf(stderr, "edge-cp: %s must be a number from %lld to "
+		    "%lld\n", what, (long long)min, (long long)max);
+		exit(2);
+	}
+	return (unsigned)v;
+}
+
+int
+serve_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "public-url", required_argument, NULL, 'u' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "node-interval", required_argument, NULL, 'i' },
+		{ "conn-limit", required_argument, NULL, 'c' },
+		{ "per-ip-limit", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server_opts so = { "0.0.0.0:8443", NULL, NULL, 0, 60000, 64,
+		60 };
+	const char *dir = "/var/lib/edge-cp";
+	char path[600], err[512], *key = NULL, *crt = NULL;
+	struct rlimit rl;
+	pthread_t ticker;
+	sigset_t set;
+	long ncpu;
+	int c, sig;
+
+	cp.interval_s = 5;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			so.listen = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'u':
+			if (strncmp(optarg, "https://", 8) != 0 ||
+			    strlen(optarg) >= sizeof(cp.public_url)) {
+				fprintf(stderr, "edge-cp: --public-url must be "
+				    "an https:// URL\n");
+				exit(2);
+			}
+			util_strlcpy(cp.public_url, optarg,
+			    sizeof(cp.public_url));
+			break;
+		case 't':
+			so.threads = opt_num(optarg, 1, 256, "--threads");
+			break;
+		case 'i':
+			cp.interval_s = opt_num(optarg, 1, 300,
+			    "--node-interval");
+			break;
+		case 'c':
+			so.conn_limit = opt_num(optarg, 16, 1000000,
+			    "--conn-limit");
+			break;
+		case 'p':
+			so.per_ip_limit = opt_num(optarg, 1, 1000000,
+			    "--per-ip-limit");
+			break;
+		case 'T':
+			so.timeout_s = opt_num(optarg, 1, 3600, "--timeout");
+			break;
+		default:
+			usage_serve();
+		}
+	}
+	if (optind != argc)
+		usage_serve();
+	if (so.threads == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		so.threads = ncpu > 0 ? (unsigned)ncpu : 1;
+	}
+	if (sodium_init() < 0)
+		fatalx("event=start_failed msg=\"libsodium\"");
+	/* Every kept-alive node connection is a descriptor. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		fatal("event=start_failed dir=%s", dir);
+	util_strlcpy(cp.data_dir, dir, sizeof(cp.data_dir));
+	cp.started_at = util_now();
+	path_in(path, sizeof(path), dir, "edge-cp.db");
+	if ((cp.store = store_open(path, err, sizeof(err))) == NULL)
+		fatalx("event=start_failed msg=\"store: %s\"", err);
+	serve_key_file(dir, "hash.key", cp.hash_key, sizeof(cp.hash_key));
+	serve_tls(dir, so.listen, &key, &crt);
+	serve_release_key(dir);
+	serve_admin_token(dir);
+	if (live_init() != 0 ||
+	    store_node_each(cp.store, serve_load_node, NULL) != STORE_OK)
+		fatalx("event=start_failed msg=\"loading nodes\"");
+
+	/* Signals are taken by sigwait below, not by any thread. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	so.key_pem = key;
+	so.cert_pem = crt;
+	if (server_start(&so, err, sizeof(err)) != 0)
+		fatalx("event=start_failed msg=\"%s\"", err);
+	sodium_memzero(key, strlen(key));
+	free(key);
+	free(crt);
+	serve_url_file(dir, so.listen);
+	if (pthread_create(&ticker, NULL, serve_ticker, NULL) != 0)
+		fatalx("event=start_failed msg=\"ticker thread\"");
+	log_info("event=listening addr=%s data_dir=%s nodes=%zu threads=%u "
+	    "schema=%d pin=%s", so.listen, dir, live_count(), so.threads,
+	    store_schema_version(cp.store), cp.pin);
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+	}
+	log_info("event=stopping signal=%d", sig);
+	pthread_mutex_lock(&tick_mu);
+	serve_stop = 1;
+	pthread_cond_signal(&tick_cv);
+	pthread_mutex_unlock(&tick_mu);
+	pthread_join(ticker, NULL);
+	server_stop(10000);
+	serve_flush_seen(true);
+	session_shutdown();
+	live_shutdown();
+	store_close(cp.store);
+	sodium_memzero(cp.hash_key, sizeof(cp.hash_key));
+	log_info("event=stopped");
+	return 0;
+}

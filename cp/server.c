@@ -1,0 +1,522 @@
+#include "cp/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/json.h"
+#include "common/log.h"
+#include "common/nodeauth.h"
+#include "common/util.h"
+#include "cp/auth.h"
+#include "cp/metrics.h"
+#include "cp/session.h"
+#include "cp/store.h"
+
+struct cp_ctx cp;
+
+/*
+ * A chunked upload that passes the cap is read on (the 413 can only be
+ * queued once the upload ends) but not kept; past this much the
+ * connection is cut instead.
+ */
+#define SERVER_DISCARD_MAX (8u << 20)
+
+struct arena_blk {
+	struct arena_blk	*next;
+	max_align_t		 data[];
+};
+
+static struct MHD_Daemon *server_d;
+static atomic_int server_inflight;
+
+void *
+req_alloc(struct req *r, size_t n)
+{
+	struct arena_blk *b = calloc(1, sizeof(*b) + n);
+
+	if (b == NULL)
+		return NULL;
+	b->next = r->arena;
+	r->arena = b;
+	return b->data;
+}
+
+const char *
+req_header(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+req_query(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    name);
+}
+
+static void
+reply_set(struct req *r, unsigned status, struct MHD_Response *resp)
+{
+	if (r->replied) {
+		log_warnx("event=bug msg=\"second reply\" route=%s",
+		    r->route ? r->route->name : "none");
+		MHD_destroy_response(resp);
+		return;
+	}
+	r->replied = true;
+	r->status = status;
+	r->resp = resp;
+}
+
+int
+reply_data(struct req *r, unsigned status, const char *ctype,
+    const void *data, size_t len)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return 0;	/* no reply: the connection is dropped */
+	if (ctype != NULL)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	reply_set(r, status, resp);
+	return 0;
+}
+
+int
+reply_json(struct req *r, unsigned status, json_t *body)
+{
+	char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct MHD_Response *resp;
+
+	json_decref(body);
+	if (txt == NULL) {
+		static const char oom[] = "{\"error\":{\"code\":\"internal\","
+		    "\"message\":\"out of memory\"}}";
+
+		return reply_data(r, 500, "application/json", oom,
+		    sizeof(oom) - 1);
+	}
+	resp = MHD_create_response_from_buffer(strlen(txt), txt,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(txt);
+		return 0;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	reply_set(r, status, resp);
+	return 0;
+}
+
+int
+reply_error(struct req *r, unsigned status, const char *code,
+    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return reply_json(r, status, json_pack("{s:{s:s,s:s}}", "error",
+	    "code", code, "message", msg));
+}
+
+void
+reply_header(struct req *r, const char *name, const char *value)
+{
+	if (r->resp != NULL)
+		MHD_add_response_header(r->resp, name, value);
+}
+
+int
+reply_store_error(struct req *r, int rc, const char *what)
+{
+	switch (rc) {
+	case STORE_NOTFOUND:
+		reply_error(r, 404, "not_found", "%s not found", what);
+		break;
+	case STORE_CONFLICT:
+		reply_error(r, 409, "conflict", "%s already exists or is in a "
+		    "conflicting state", what);
+		break;
+	case STORE_INVALID:
+		reply_error(r, 422, "invalid_reference", "%s refers to "
+		    "something that does not exist", what);
+		break;
+	case STORE_FULL:
+		reply_error(r, 503, "storage_full", "the database disk is "
+		    "full; retry later");
+		reply_header(r, "Retry-After", "30");
+		break;
+	default:
+		reply_error(r, 500, "internal", "storage error");
+		break;
+	}
+	return 0;
+}
+
+/* Match "/v1/pops/{}" against a path, capturing parameters. */
+static bool
+route_match(const char *pattern, const char *path, struct req *r)
+{
+	const char *p = pattern, *u = path;
+	int np = 0;
+
+	while (*p != '\0' && *u != '\0') {
+		if (p[0] == '{' && p[1] == '}') {
+			size_t n = strcspn(u, "/");
+
+			if (n == 0 || n >= sizeof(r->params[0]) ||
+			    np >= SERVER_MAX_PARAMS)
+				return false;
+			memcpy(r->params[np], u, n);
+			r->params[np][n] = '\0';
+			np++;
+			u += n;
+			p += 2;
+			continue;
+		}
+		if (*p != *u)
+			return false;
+		p++;
+		u++;
+	}
+	return *p == '\0' && *u == '\0';
+}
+
+/* Find the route; *path_known tells a 405 from a 404. */
+static const struct route *
+route_find(struct req *r, const char *method, const char *path,
+    bool *path_known)
+{
+	size_t i;
+
+	*path_known = false;
+	for (i = 0; i < server_nroutes; i++) {
+		const struct route *rt = &server_routes[i];
+
+		if (!route_match(rt->pattern, path, r))
+			continue;
+		*path_known = true;
+		if (strcmp(rt->method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 &&
+		    strcmp(rt->method, "GET") == 0))
+			return rt;
+	}
+	return NULL;
+}
+
+static bool
+server_authenticate(struct req *r)
+{
+	const struct route *rt = r->route;
+	const char *hdr = req_header(r, "Authorization");
+
+	switch (rt->auth) {
+	case AUTH_NONE:
+		return true;
+	case AUTH_NODE: {
+		struct nodeauth_hdr h;
+		unsigned char bh[32];
+		enum session_rc rc;
+		int64_t now = util_now();
+
+		if (hdr == NULL || nodeauth_parse(hdr, &h) != 0) {
+			reply_error(r, 401, "unauthenticated", "node "
+			    "authentication required (EdgeNode header)");
+			return false;
+		}
+		nodeauth_body_hash(r->body ? r->body : "", r->len, bh);
+		rc = session_auth(&h, r->method, r->path, bh, now, &r->node);
+		if (rc != SESSION_OK) {
+			char ts[24];
+
+			reply_error(r, 401, rc == SESSION_CLOCK ? "clock_skew" :
+			    rc == SESSION_UNKNOWN ? "session_expired" :
+			    "unauthenticated", "%s", session_rc_str(rc));
+			/* Lets a node with a wrong clock learn ours. */
+			snprintf(ts, sizeof(ts), "%lld", (long long)now);
+			reply_header(r, "X-Edge-Server-Time", ts);
+			return false;
+		}
+		util_strlcpy(r->actor, r->node->id, sizeof(r->actor));
+		return true;
+	}
+	default:
+		break;
+	}
+	r->role = auth_bearer(hdr, r->actor, sizeof(r->actor));
+	if (r->role == ROLE_NONE) {
+		reply_error(r, 401, "unauthenticated", "a valid API token is "
+		    "required (Authorization: Bearer TOKEN)");
+		reply_header(r, "WWW-Authenticate", "Bearer");
+		return false;
+	}
+	if ((rt->auth == AUTH_VIEWER && r->role < ROLE_VIEWER) ||
+	    (rt->auth == AUTH_OPERATOR && r->role < ROLE_OPERATOR) ||
+	    (rt->auth == AUTH_ADMIN && r->role < ROLE_ADMIN)) {
+		reply_error(r, 403, "forbidden", "this needs the %s role",
+		    rt->auth == AUTH_ADMIN ? "admin" : rt->auth ==
+		    AUTH_OPERATOR ? "operator" : "viewer");
+		return false;
+	}
+	return true;
+}
+
+static void
+server_dispatch(struct req *r)
+{
+	char err[256];
+
+	if (r->too_large) {
+		reply_error(r, 413, "too_large", "request body over %u bytes",
+		    SERVER_MAX_BODY);
+		return;
+	}
+	if (!server_authenticate(r))
+		return;
+	if (r->route->json_body) {
+		if (json_parse_strict(r->body ? r->body : "", r->len,
+		    SERVER_MAX_BODY, JSON_DEFAULT_DEPTH, &r->json, err,
+		    sizeof(err)) != 0) {
+			reply_error(r, 400, "bad_json", "%s", err);
+			return;
+		}
+	}
+	r->route->fn(r);
+	if (!r->replied)
+		reply_error(r, 500, "internal", "no reply");
+}
+
+static enum MHD_Result
+server_queue(struct req *r)
+{
+	enum MHD_Result ret;
+
+	if (r->resp == NULL)
+		return MHD_NO;	/* allocation failed: drop the connection */
+	ret = MHD_queue_response(r->conn, r->status, r->resp);
+	MHD_destroy_response(r->resp);
+	r->resp = NULL;
+	return ret;
+}
+
+static enum MHD_Result
+server_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct req *r = *con_cls;
+	bool known;
+
+	(void)cls;
+	(void)version;
+	if (r == NULL) {
+		const char *cl;
+		uint64_t n;
+
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return MHD_NO;
+		*con_cls = r;
+		atomic_fetch_add(&server_inflight, 1);
+		r->conn = conn;
+		r->method = method;
+		r->path = url;
+		r->t0 = util_mono_ns();
+		r->route = route_find(r, method, url, &known);
+		if (r->route == NULL) {
+			if (known)
+				reply_error(r, 405, "method_not_allowed",
+				    "%s is not allowed here", method);
+			else
+				reply_error(r, 404, "not_found",
+				    "no such endpoint");
+			return server_queue(r);
+		}
+		cl = req_header(r, "Content-Length");
+		if (cl != NULL && (util_parse_u64(cl, UINT64_MAX, &n) != 0 ||
+		    n > SERVER_MAX_BODY)) {
+			/* Answered before a byte of the body is read. */
+			r->too_large = true;
+			server_dispatch(r);
+			return server_queue(r);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (r->too_large || r->len + n > SERVER_MAX_BODY) {
+			r->too_large = true;
+			r->len += n;
+			return r->len > SERVER_DISCARD_MAX ? MHD_NO : MHD_YES;
+		}
+		if (r->len + n + 1 > r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 4096;
+			char *b;
+
+			while (cap < r->len + n + 1)
+				cap *= 2;
+			if ((b = realloc(r->body, cap)) == NULL)
+				return MHD_NO;
+			r->body = b;
+			r->cap = cap;
+		}
+		memcpy(r->body + r->len, upload_data, n);
+		r->len += n;
+		r->body[r->len] = '\0';
+		return MHD_YES;
+	}
+	if (r->replied)		/* already answered (413) */
+		return MHD_YES;
+	server_dispatch(r);
+	return server_queue(r);
+}
+
+static void
+server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+	struct arena_blk *b, *next;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (r == NULL)
+		return;
+	metrics_request(r->route, r->status,
+	    util_mono_ns() - r->t0);
+	for (b = r->arena; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	if (r->resp != NULL)
+		MHD_destroy_response(r->resp);
+	json_decref(r->json);
+	live_put(r->node);
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+	atomic_fetch_sub(&server_inflight, 1);
+}
+
+static void
+server_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512], q[600];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("event=mhd msg=%s", log_quote(q, sizeof(q), msg));
+}
+
+static int
+server_parse_listen(const char *listen, struct sockaddr_storage *ss,
+    char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	int64_t port;
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (colon == NULL || util_parse_i64(colon + 1, 1, 65535, &port) != 0) {
+		snprintf(err, errlen, "listen address must be ADDR:PORT");
+		return -1;
+	}
+	hl = (size_t)(colon - listen);
+	if (hl >= sizeof(host)) {
+		snprintf(err, errlen, "listen address too long");
+		return -1;
+	}
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		host[hl - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1)
+			return 0;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) == 1)
+			return 0;
+	}
+	snprintf(err, errlen, "bad listen address %s (want IPv4:PORT or "
+	    "[IPv6]:PORT)", listen);
+	return -1;
+}
+
+int
+server_start(const struct server_opts *o, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS |
+	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+	if (server_parse_listen(o->listen, &ss, err, errlen) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	server_d = MHD_start_daemon(flags, 0, NULL, NULL,
+	    server_on_request, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_HTTPS_MEM_KEY, o->key_pem,
+	    MHD_OPTION_HTTPS_MEM_CERT, o->cert_pem,
+	    MHD_OPTION_HTTPS_PRIORITIES,
+	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	    MHD_OPTION_THREAD_POOL_SIZE, o->threads,
+	    MHD_OPTION_CONNECTION_LIMIT, o->conn_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+	    MHD_OPTION_NOTIFY_COMPLETED, server_on_completed, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, server_log, NULL,
+	    MHD_OPTION_STRICT_FOR_CLIENT, 1,
+	    MHD_OPTION_END);
+	if (server_d == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s", o->listen,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+server_stop(unsigned grace_ms)
+{
+	MHD_socket fd;
+	unsigned waited = 0;
+
+	if (server_d == NULL)
+		return;
+	fd = MHD_quiesce_daemon(server_d);
+	/* In-flight requests finish; idle keep-alive connections do not count. */
+	while (atomic_load(&server_inflight) > 0 && waited < grace_ms) {
+		usleep(10000);
+		waited += 10;
+	}
+	MHD_stop_daemon(server_d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	server_d = NULL;
+}

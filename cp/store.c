@@ -1,0 +1,1225 @@
+#include "cp/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "cp/embedded.h"
+
+#define STORE_READERS 4
+
+struct store_reader {
+	sqlite3		*db;
+	pthread_mutex_t	 mu;
+};
+
+struct store {
+	sqlite3			*w;
+	pthread_mutex_t		 wmu;
+	struct store_reader	 r[STORE_READERS];
+	atomic_uint		 rr;
+	int			 version;
+};
+
+int store_fail_nth_write;
+static atomic_int store_write_count;
+
+/* Map SQLite's result to ours, logging what callers cannot act on. */
+static int
+store_rc(sqlite3 *db, int rc, const char *what)
+{
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return STORE_OK;
+	case SQLITE_FULL:
+		log_warnx("event=store_error op=%s err=disk_full", what);
+		return STORE_FULL;
+	default:
+		break;
+	}
+	switch (sqlite3_extended_errcode(db)) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return STORE_CONFLICT;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return STORE_INVALID;
+	default:
+		log_warnx("event=store_error op=%s rc=%d msg=\"%s\"", what, rc,
+		    sqlite3_errmsg(db));
+		return STORE_ERR;
+	}
+}
+
+/*
+ * Prepare and bind.  fmt has one letter per parameter:
+ *   s  const char * (NULL binds NULL)    i  int64_t
+ *   b  const unsigned char * of 32 bytes  B  const void *, size_t
+ */
+static sqlite3_stmt *
+store_vprep(sqlite3 *db, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st;
+	int i, rc = SQLITE_OK;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("event=store_error op=prepare msg=\"%s\" sql=\"%.60s\"",
+		    sqlite3_errmsg(db), sql);
+		return NULL;
+	}
+	for (i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
+		const char *str;
+		const void *p;
+		size_t n;
+
+		switch (fmt[i]) {
+		case 's':
+			str = va_arg(ap, const char *);
+			rc = str ? sqlite3_bind_text(st, i + 1, str, -1,
+			    SQLITE_TRANSIENT) : sqlite3_bind_null(st, i + 1);
+			break;
+		case 'i':
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+			break;
+		case 'b':
+			p = va_arg(ap, const unsigned char *);
+			rc = sqlite3_bind_blob(st, i + 1, p, 32,
+			    SQLITE_TRANSIENT);
+			break;
+		case 'B':
+			p = va_arg(ap, const void *);
+			n = va_arg(ap, size_t);
+			rc = sqlite3_bind_blob(st, i + 1, p, (int)n,
+			    SQLITE_TRANSIENT);
+			break;
+		default:
+			rc = SQLITE_MISUSE;
+		}
+	}
+	if (rc != SQLITE_OK) {
+		log_warnx("event=store_error op=bind rc=%d", rc);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+static sqlite3_stmt *
+store_prep(sqlite3 *db, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = store_vprep(db, sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+/* Run a statement that returns no rows.  *changes gets sqlite3_changes. */
+static int
+store_exec(sqlite3 *db, int *changes, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	st = store_vprep(db, sql, fmt, ap);
+	va_end(ap);
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (changes != NULL)
+		*changes = sqlite3_changes(db);
+	return store_rc(db, rc, "exec");
+}
+
+/*
+ * Turn a result row into an object: integer and text columns as they are;
+ * a column whose name ends in "_json" (and "status", "facts", "bgp",
+ * "doc", "params", "detail") is parsed back into JSON; blobs are skipped.
+ */
+static bool
+store_col_is_json(const char *name)
+{
+	static const char *const json_cols[] = { "status", "facts", "bgp",
+		"doc", "params", "detail", NULL };
+	size_t i;
+
+	for (i = 0; json_cols[i] != NULL; i++)
+		if (strcmp(name, json_cols[i]) == 0)
+			return true;
+	return false;
+}
+
+static json_t *
+store_row_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object(), *v;
+	int i, n = sqlite3_column_count(st);
+
+	if (o == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		const char *txt;
+
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
+			v = json_integer(sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_TEXT:
+			txt = (const char *)sqlite3_column_text(st, i);
+			if (store_col_is_json(name)) {
+				v = json_loads(txt, 0, NULL);
+				if (v == NULL)
+					v = json_null();
+			} else
+				v = json_string(txt);
+			break;
+		case SQLITE_NULL:
+			v = json_null();
+			break;
+		default:
+			continue;
+		}
+		if (v == NULL || json_object_set_new(o, name, v) != 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* Run a query and collect every row as an object in an array. */
+static int
+store_query(sqlite3 *db, json_t **out, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	json_t *arr, *row;
+	va_list ap;
+	int rc;
+
+	*out = NULL;
+	va_start(ap, fmt);
+	st = store_vprep(db, sql, fmt, ap);
+	va_end(ap);
+	if (st == NULL)
+		return STORE_ERR;
+	if ((arr = json_array()) == NULL) {
+		sqlite3_finalize(st);
+		return STORE_ERR;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((row = store_row_json(st)) == NULL ||
+		    json_array_append_new(arr, row) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return store_rc(db, rc, "query");
+	}
+	*out = arr;
+	return STORE_OK;
+}
+
+/* Like store_query, but exactly one row is wanted. */
+static int
+store_query_one(json_t **out, int rc, json_t *arr)
+{
+	*out = NULL;
+	if (rc != STORE_OK)
+		return rc;
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return STORE_NOTFOUND;
+	}
+	*out = json_incref(json_array_get(arr, 0));
+	json_decref(arr);
+	return STORE_OK;
+}
+
+static struct store_reader *
+store_rd(struct store *s)
+{
+	unsigned i, start = atomic_fetch_add(&s->rr, 1);
+
+	for (i = 0; i < STORE_READERS; i++) {
+		struct store_reader *r = &s->r[(start + i) % STORE_READERS];
+
+		if (pthread_mutex_trylock(&r->mu) == 0)
+			return r;
+	}
+	pthread_mutex_lock(&s->r[start % STORE_READERS].mu);
+	return &s->r[start % STORE_READERS];
+}
+
+static void
+store_rd_done(struct store_reader *r)
+{
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Begin a write transaction; NULL (with *rc set) when it cannot start. */
+static sqlite3 *
+store_wbegin(struct store *s, int *rc)
+{
+	int n;
+
+	pthread_mutex_lock(&s->wmu);
+	n = atomic_fetch_add(&store_write_count, 1) + 1;
+	if (store_fail_nth_write > 0 && n == store_fail_nth_write) {
+		log_warnx("event=store_fault_injected write=%d", n);
+		*rc = STORE_ERR;
+		pthread_mutex_unlock(&s->wmu);
+		return NULL;
+	}
+	*rc = store_rc(s->w, sqlite3_exec(s->w, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), "begin");
+	if (*rc != STORE_OK) {
+		pthread_mutex_unlock(&s->wmu);
+		return NULL;
+	}
+	return s->w;
+}
+
+/* Commit when rc is STORE_OK, roll back otherwise; returns the outcome. */
+static int
+store_wend(struct store *s, int rc)
+{
+	if (rc == STORE_OK) {
+		int c = sqlite3_exec(s->w, "COMMIT", NULL, NULL, NULL);
+
+		if (c != SQLITE_OK)
+			rc = store_rc(s->w, c, "commit");
+	}
+	if (rc != STORE_OK && sqlite3_get_autocommit(s->w) == 0)
+		sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&s->wmu);
+	return rc;
+}
+
+static int
+store_ev(sqlite3 *db, const char *actor, const char *action,
+    const char *object, const char *detail)
+{
+	return store_exec(db, NULL,
+	    "INSERT INTO events(ts, actor, action, object, detail) "
+	    "VALUES (?, ?, ?, ?, ?)", "issss", util_now(), actor, action,
+	    object, detail ? detail : "{}");
+}
+
+static int
+store_conn_open(const char *path, sqlite3 **db, char *err, size_t errlen)
+{
+	static const char pragmas[] =
+	    "PRAGMA journal_mode=WAL;"
+	    "PRAGMA synchronous=FULL;"
+	    "PRAGMA foreign_keys=ON;"
+	    "PRAGMA busy_timeout=10000;";
+
+	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "open %s: %s", path,
+		    *db ? sqlite3_errmsg(*db) : "out of memory");
+		return -1;
+	}
+	if (sqlite3_exec(*db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "configure %s: %s", path,
+		    sqlite3_errmsg(*db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Migrations are embedded files named schema/NNN_what.sql, in order. */
+static int
+store_migrate(struct store *s, char *err, size_t errlen)
+{
+	const struct embedded_file *f;
+	sqlite3_stmt *st;
+	int have = 0, rc, n;
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->w, "BEGIN IMMEDIATE", NULL, NULL, NULL)
+	    != SQLITE_OK)
+		goto sqlerr;
+	if (sqlite3_prepare_v2(s->w, "PRAGMA user_version", -1, &st, NULL)
+	    != SQLITE_OK)
+		goto sqlerr;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		have = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	s->version = have;
+	for (f = embedded_files; f->name != NULL; f++) {
+		const char *base;
+		char pragma[64];
+		int64_t num;
+		char numbuf[4];
+
+		if (strncmp(f->name, "schema/", 7) != 0)
+			continue;
+		base = f->name + 7;
+		if (strlen(base) < 5 || base[3] != '_')
+			continue;
+		memcpy(numbuf, base, 3);
+		numbuf[3] = '\0';
+		if (util_parse_i64(numbuf, 1, 999, &num) != 0)
+			continue;
+		n = (int)num;
+		if (n <= have)
+			continue;
+		if (n != s->version + 1) {
+			snprintf(err, errlen, "migration %s out of order",
+			    f->name);
+			goto fail;
+		}
+		if (sqlite3_exec(s->w, (const char *)f->data, NULL, NULL,
+		    &msg) != SQLITE_OK) {
+			snprintf(err, errlen, "migration %s: %s", f->name,
+			    msg ? msg : "error");
+			sqlite3_free(msg);
+			goto fail;
+		}
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", n);
+		if (sqlite3_exec(s->w, pragma, NULL, NULL, NULL) != SQLITE_OK)
+			goto sqlerr;
+		log_info("event=migrated schema=%s", f->name);
+		s->version = n;
+	}
+	rc = sqlite3_exec(s->w, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto sqlerr;
+	return 0;
+sqlerr:
+	snprintf(err, errlen, "migrate: %s", sqlite3_errmsg(s->w));
+fail:
+	sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+struct store *
+store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *s;
+	int i;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&s->wmu, NULL);
+	for (i = 0; i < STORE_READERS; i++)
+		pthread_mutex_init(&s->r[i].mu, NULL);
+	if (store_conn_open(path, &s->w, err, errlen) != 0 ||
+	    store_migrate(s, err, errlen) != 0)
+		goto fail;
+	for (i = 0; i < STORE_READERS; i++)
+		if (store_conn_open(path, &s->r[i].db, err, errlen) != 0)
+			goto fail;
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+	int i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < STORE_READERS; i++)
+		sqlite3_close(s->r[i].db);
+	if (s->w != NULL) {
+		sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+		    NULL, NULL);
+		sqlite3_close(s->w);
+	}
+	for (i = 0; i < STORE_READERS; i++)
+		pthread_mutex_destroy(&s->r[i].mu);
+	pthread_mutex_destroy(&s->wmu);
+	free(s);
+}
+
+int
+store_schema_version(struct store *s)
+{
+	return s->version;
+}
+
+/* ---- meta ---------------------------------------------------------- */
+
+int
+store_meta_get(struct store *s, const char *key, char *val, size_t len)
+{
+	struct store_reader *r = store_rd(s);
+	sqlite3_stmt *st;
+	int rc = STORE_ERR;
+
+	st = store_prep(r->db, "SELECT value FROM meta WHERE key = ?", "s",
+	    key);
+	if (st != NULL) {
+		int step = sqlite3_step(st);
+
+		if (step == SQLITE_ROW) {
+			util_strlcpy(val, (const char *)sqlite3_column_text(st,
+			    0), len);
+			rc = STORE_OK;
+		} else
+			rc = step == SQLITE_DONE ? STORE_NOTFOUND :
+			    store_rc(r->db, step, "meta_get");
+		sqlite3_finalize(st);
+	}
+	store_rd_done(r);
+	return rc;
+}
+
+int
+store_meta_set(struct store *s, const char *key, const char *val,
+    const char *actor)
+{
+	char detail[256];
+	sqlite3 *db;
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	if (val != NULL)
+		rc = store_exec(db, NULL, "INSERT INTO meta(key, value) "
+		    "VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+		    "value = excluded.value", "ss", key, val);
+	else
+		rc = store_exec(db, NULL, "DELETE FROM meta WHERE key = ?",
+		    "s", key);
+	if (rc == STORE_OK) {
+		json_t *d = json_pack("{s:s?}", "value", val);
+		char *txt = d ? json_dumps(d, JSON_COMPACT) : NULL;
+
+		util_strlcpy(detail, txt ? txt : "{}", sizeof(detail));
+		free(txt);
+		json_decref(d);
+		rc = store_ev(db, actor, "meta.set", key, detail);
+	}
+	return store_wend(s, rc);
+}
+
+/* ---- API tokens ------------------------------------------------------ */
+
+int
+store_apitoken_add(struct store *s, const char *name, const char *role,
+    const unsigned char hash[32], const char *actor)
+{
+	char detail[96];
+	sqlite3 *db;
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, NULL, "INSERT INTO api_tokens(name, role, hash, "
+	    "created_at, created_by) VALUES (?, ?, ?, ?, ?)", "ssbis", name,
+	    role, hash, util_now(), actor);
+	snprintf(detail, sizeof(detail), "{\"role\":\"%s\"}", role);
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "api_token.create", name, detail);
+	return store_wend(s, rc);
+}
+
+int
+store_apitoken_find(struct store *s, const unsigned char hash[32],
+    char *name, size_t namelen, char *role, size_t rolelen)
+{
+	struct store_reader *r = store_rd(s);
+	sqlite3_stmt *st;
+	int rc = STORE_ERR, step;
+
+	st = store_prep(r->db, "SELECT name, role FROM api_tokens "
+	    "WHERE hash = ?", "b", hash);
+	if (st != NULL) {
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			util_strlcpy(name, (const char *)sqlite3_column_text(st,
+			    0), namelen);
+			util_strlcpy(role, (const char *)sqlite3_column_text(st,
+			    1), rolelen);
+			rc = STORE_OK;
+		} else
+			rc = step == SQLITE_DONE ? STORE_NOTFOUND :
+			    store_rc(r->db, step, "apitoken_find");
+		sqlite3_finalize(st);
+	}
+	store_rd_done(r);
+	return rc;
+}
+
+/* ---- POPs ------------------------------------------------------------ */
+
+int
+store_pop_add(struct store *s, const char *name, const char *region,
+    const char *bgp, const char *actor)
+{
+	sqlite3 *db;
+	int64_t now = util_now();
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, NULL, "INSERT INTO pops(name, region, bgp, "
+	    "created_at, updated_at) VALUES (?, ?, ?, ?, ?)", "sssii", name,
+	    region, bgp, now, now);
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "pop.create", name, NULL);
+	return store_wend(s, rc);
+}
+
+int
+store_pop_update(struct store *s, const char *name, const char *region,
+    const char *bgp, const char *actor)
+{
+	sqlite3 *db;
+	int rc, changes = 0;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, &changes, "UPDATE pops SET "
+	    "region = coalesce(?, region), bgp = coalesce(?, bgp), "
+	    "updated_at = ? WHERE name = ?", "ssis", region, bgp, util_now(),
+	    name);
+	if (rc == STORE_OK && changes == 0)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "pop.update", name, NULL);
+	return store_wend(s, rc);
+}
+
+#define POP_COLS "name, region, bgp, created_at, updated_at, " \
+	"(SELECT count(*) FROM nodes WHERE nodes.pop = pops.name) AS nodes"
+
+int
+store_pop_get(struct store *s, const char *name, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	json_t *arr;
+	int rc;
+
+	rc = store_query(r->db, &arr, "SELECT " POP_COLS " FROM pops "
+	    "WHERE name = ?", "s", name);
+	store_rd_done(r);
+	return store_query_one(out, rc, arr);
+}
+
+int
+store_pop_list(struct store *s, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	int rc;
+
+	rc = store_query(r->db, out, "SELECT " POP_COLS " FROM pops "
+	    "ORDER BY name", "");
+	store_rd_done(r);
+	return rc;
+}
+
+/* ---- enrollment ------------------------------------------------------ */
+
+int
+store_enrolltoken_add(struct store *s, const unsigned char hash[32],
+    const char *pop, int64_t uses, int64_t expires_at, const char *actor)
+{
+	char detail[128];
+	sqlite3 *db;
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, NULL, "INSERT INTO enrollment_tokens(hash, pop, "
+	    "uses, uses_left, expires_at, created_at, created_by) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)", "bsiiiis", hash, pop, uses, uses,
+	    expires_at, util_now(), actor);
+	snprintf(detail, sizeof(detail), "{\"uses\":%lld,\"expires_at\":%lld}",
+	    (long long)uses, (long long)expires_at);
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "enrollment_token.create", pop,
+		    detail);
+	return store_wend(s, rc);
+}
+
+int
+store_enroll(struct store *s, const unsigned char token_hash[32],
+    int64_t now, const struct store_new_node *n, char *pop, size_t poplen)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	char detail[256], host[128];
+	int rc, changes = 0, step;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	/*
+	 * The decrement is the claim: under BEGIN IMMEDIATE and one writer,
+	 * the first caller takes the last use and every later one sees 0.
+	 */
+	rc = store_exec(db, &changes, "UPDATE enrollment_tokens SET "
+	    "uses_left = uses_left - 1 WHERE hash = ? AND uses_left > 0 "
+	    "AND expires_at > ?", "bi", token_hash, now);
+	if (rc == STORE_OK && changes != 1)
+		rc = STORE_NOTFOUND;
+	if (rc != STORE_OK)
+		return store_wend(s, rc);
+	st = store_prep(db, "SELECT pop FROM enrollment_tokens WHERE hash = ?",
+	    "b", token_hash);
+	if (st == NULL)
+		return store_wend(s, STORE_ERR);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		util_strlcpy(pop, (const char *)sqlite3_column_text(st, 0),
+		    poplen);
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW)
+		return store_wend(s, store_rc(db, step, "enroll_pop"));
+	rc = store_exec(db, NULL, "INSERT INTO nodes(id, pop, hostname, "
+	    "public_key, facts, enrolled_at) VALUES (?, ?, ?, ?, ?, ?)",
+	    "sssBsi", n->id, pop, n->hostname, n->public_key, (size_t)32,
+	    n->facts, now);
+	if (rc == STORE_OK) {
+		snprintf(detail, sizeof(detail),
+		    "{\"pop\":\"%s\",\"hostname\":%s}", pop,
+		    log_quote(host, sizeof(host), n->hostname));
+		rc = store_ev(db, n->id, "node.enroll", n->id, detail);
+	}
+	return store_wend(s, rc);
+}
+
+/* ---- nodes ----------------------------------------------------------- */
+
+int
+store_node_each(struct store *s,
+    int (*fn)(const struct store_node_row *, void *), void *arg)
+{
+	struct store_reader *r = store_rd(s);
+	struct store_node_row row;
+	sqlite3_stmt *st;
+	int rc = STORE_OK, step;
+
+	st = store_prep(r->db, "SELECT id, pop, public_key, state, drain, "
+	    "last_seen, status_hash, status FROM nodes", "");
+	if (st == NULL) {
+		store_rd_done(r);
+		return STORE_ERR;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof(row));
+		util_strlcpy(row.id, (const char *)sqlite3_column_text(st, 0),
+		    sizeof(row.id));
+		util_strlcpy(row.pop, (const char *)sqlite3_column_text(st, 1),
+		    sizeof(row.pop));
+		if (sqlite3_column_bytes(st, 2) == 32)
+			memcpy(row.public_key, sqlite3_column_blob(st, 2), 32);
+		row.active = strcmp((const char *)sqlite3_column_text(st, 3),
+		    "active") == 0;
+		row.drain = sqlite3_column_int(st, 4) != 0;
+		row.last_seen = sqlite3_column_int64(st, 5);
+		if (sqlite3_column_bytes(st, 6) == 32) {
+			memcpy(row.status_hash, sqlite3_column_blob(st, 6), 32);
+			row.has_status = true;
+		}
+		row.status = (const char *)sqlite3_column_text(st, 7);
+		if (fn(&row, arg) != 0) {
+			rc = STORE_ERR;
+			break;
+		}
+	}
+	if (rc == STORE_OK && step != SQLITE_DONE)
+		rc = store_rc(r->db, step, "node_each");
+	sqlite3_finalize(st);
+	store_rd_done(r);
+	return rc;
+}
+
+#define NODE_COLS "id, pop, hostname, state, drain, facts, enrolled_at, " \
+	"last_seen, status, status_at, " \
+	"(SELECT json_group_object(component, version) FROM node_targets " \
+	" WHERE node_id = nodes.id) AS targets_json"
+
+/* node_targets come back as a JSON string; parse it in place. */
+static void
+store_fix_targets(json_t *node)
+{
+	json_t *t = json_object_get(node, "targets_json"), *v = NULL;
+
+	if (json_is_string(t))
+		v = json_loads(json_string_value(t), 0, NULL);
+	json_object_set_new(node, "targets", v ? v : json_object());
+	json_object_del(node, "targets_json");
+}
+
+int
+store_node_list(struct store *s, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	size_t i;
+	json_t *n;
+	int rc;
+
+	rc = store_query(r->db, out, "SELECT " NODE_COLS " FROM nodes "
+	    "ORDER BY pop, id", "");
+	store_rd_done(r);
+	if (rc == STORE_OK)
+		json_array_foreach(*out, i, n)
+			store_fix_targets(n);
+	return rc;
+}
+
+int
+store_node_get(struct store *s, const char *id, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	json_t *arr;
+	int rc;
+
+	rc = store_query(r->db, &arr, "SELECT " NODE_COLS " FROM nodes "
+	    "WHERE id = ?", "s", id);
+	store_rd_done(r);
+	rc = store_query_one(out, rc, arr);
+	if (rc == STORE_OK)
+		store_fix_targets(*out);
+	return rc;
+}
+
+int
+store_node_set_drain(struct store *s, const char *id, bool drain,
+    const char *actor)
+{
+	sqlite3 *db;
+	int rc, changes = 0;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, &changes, "UPDATE nodes SET drain = ? "
+	    "WHERE id = ?", "is", (int64_t)drain, id);
+	if (rc == STORE_OK && changes == 0)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, drain ? "node.drain" : "node.undrain",
+		    id, NULL);
+	return store_wend(s, rc);
+}
+
+int
+store_node_delete(struct store *s, const char *id, const char *actor)
+{
+	sqlite3 *db;
+	int rc, changes = 0;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, &changes, "DELETE FROM nodes WHERE id = ?", "s",
+	    id);
+	if (rc == STORE_OK && changes == 0)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "node.remove", id, NULL);
+	return store_wend(s, rc);
+}
+
+int
+store_node_status(struct store *s, const char *id, const char *status,
+    const unsigned char hash[32], int64_t now)
+{
+	sqlite3 *db;
+	int rc, changes = 0;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, &changes, "UPDATE nodes SET status = ?, "
+	    "status_hash = ?, status_at = ?, last_seen = ? WHERE id = ?",
+	    "sbiis", status, hash, now, now, id);
+	if (rc == STORE_OK && changes == 0)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK) {
+		rc = store_exec(db, &changes, "UPDATE nodes SET state = "
+		    "'active' WHERE id = ? AND state = 'enrolled'", "s", id);
+		if (rc == STORE_OK && changes == 1)
+			rc = store_ev(db, id, "node.activate", id, NULL);
+	}
+	return store_wend(s, rc);
+}
+
+int
+store_node_flush_seen(struct store *s, const struct store_seen *v, size_t n)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return STORE_OK;
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	st = store_prep(db, "UPDATE nodes SET last_seen = max(last_seen, ?) "
+	    "WHERE id = ?", "");
+	if (st == NULL)
+		return store_wend(s, STORE_ERR);
+	for (i = 0; i < n && rc == STORE_OK; i++) {
+		sqlite3_bind_int64(st, 1, v[i].last_seen);
+		sqlite3_bind_text(st, 2, v[i].id, -1, SQLITE_STATIC);
+		rc = store_rc(db, sqlite3_step(st), "flush_seen");
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return store_wend(s, rc);
+}
+
+/* ---- profiles -------------------------------------------------------- */
+
+int
+store_profile_put(struct store *s, const char *doc, const char *actor,
+    int64_t *version)
+{
+	char detail[64];
+	sqlite3 *db;
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, NULL, "INSERT INTO profiles(version, doc, "
+	    "created_at, created_by) VALUES ((SELECT coalesce(max(version), "
+	    "0) + 1 FROM profiles), ?, ?, ?)", "sis", doc, util_now(), actor);
+	if (rc == STORE_OK) {
+		*version = sqlite3_last_insert_rowid(db);
+		snprintf(detail, sizeof(detail), "{\"version\":%lld}",
+		    (long long)*version);
+		rc = store_ev(db, actor, "profile.put", "profile", detail);
+	}
+	return store_wend(s, rc);
+}
+
+int
+store_profile_get(struct store *s, int64_t version, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	json_t *arr;
+	int rc;
+
+	rc = store_query(r->db, &arr, "SELECT version, doc, created_at, "
+	    "created_by FROM profiles WHERE version = CASE WHEN ? = 0 THEN "
+	    "(SELECT max(version) FROM profiles) ELSE ? END", "ii", version,
+	    version);
+	store_rd_done(r);
+	return store_query_one(out, rc, arr);
+}
+
+/* ---- desired state --------------------------------------------------- */
+
+int
+store_desired_inputs(struct store *s, const char *node_id, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	json_t *arr = NULL, *row, *doc = NULL, *targets, *prof = NULL;
+	const char *pv;
+	int64_t pver;
+	int rc;
+
+	*out = NULL;
+	rc = store_query(r->db, &arr, "SELECT n.drain AS drain, p.name AS "
+	    "pop, p.region AS region, p.bgp AS bgp, "
+	    "(SELECT json_object("
+	    " 'profile', coalesce((SELECT version FROM node_targets WHERE "
+	    "  node_id = n.id AND component = 'profile'), (SELECT version "
+	    "  FROM baseline WHERE component = 'profile'), ''),"
+	    " 'dataplane', coalesce((SELECT version FROM node_targets WHERE "
+	    "  node_id = n.id AND component = 'dataplane'), (SELECT version "
+	    "  FROM baseline WHERE component = 'dataplane'), ''),"
+	    " 'keeper', coalesce((SELECT version FROM node_targets WHERE "
+	    "  node_id = n.id AND component = 'keeper'), (SELECT version "
+	    "  FROM baseline WHERE component = 'keeper'), ''))) AS params "
+	    "FROM nodes n JOIN pops p ON p.name = n.pop WHERE n.id = ?", "s",
+	    node_id);
+	if (rc == STORE_OK && json_array_size(arr) == 0)
+		rc = STORE_NOTFOUND;
+	if (rc != STORE_OK)
+		goto out;
+	row = json_array_get(arr, 0);
+	targets = json_object_get(row, "params");
+	pv = json_string_value(json_object_get(targets, "profile"));
+	if (pv != NULL && pv[0] != '\0' &&
+	    util_parse_i64(pv, 1, INT64_MAX, &pver) == 0) {
+		json_t *parr;
+
+		rc = store_query(r->db, &parr, "SELECT doc FROM profiles "
+		    "WHERE version = ?", "i", pver);
+		if (rc != STORE_OK)
+			goto out;
+		if (json_array_size(parr) == 1)
+			prof = json_incref(json_object_get(json_array_get(parr,
+			    0), "doc"));
+		json_decref(parr);
+	}
+	doc = json_pack("{s:{s:O,s:O,s:O},s:b,s:O,s:o}",
+	    "pop", "name", json_object_get(row, "pop"),
+	    "region", json_object_get(row, "region"),
+	    "bgp", json_object_get(row, "bgp"),
+	    "drain", json_integer_value(json_object_get(row, "drain")) != 0,
+	    "targets", targets,
+	    "profile", prof ? prof : json_null());
+	prof = NULL;
+	if (doc == NULL)
+		rc = STORE_ERR;
+out:
+	store_rd_done(r);
+	json_decref(arr);
+	json_decref(prof);
+	*out = doc;
+	return rc;
+}
+
+/* ---- releases -------------------------------------------------------- */
+
+int
+store_release_exists(struct store *s, const char *component,
+    const char *version)
+{
+	struct store_reader *r = store_rd(s);
+	json_t *arr;
+	int rc;
+
+	if (strcmp(component, "profile") == 0) {
+		int64_t v;
+
+		if (util_parse_i64(version, 1, INT64_MAX, &v) != 0) {
+			store_rd_done(r);
+			return STORE_NOTFOUND;
+		}
+		rc = store_query(r->db, &arr, "SELECT version FROM profiles "
+		    "WHERE version = ?", "i", v);
+	} else
+		rc = store_query(r->db, &arr, "SELECT version FROM releases "
+		    "WHERE component = ? AND version = ?", "ss", component,
+		    version);
+	store_rd_done(r);
+	if (rc == STORE_OK && json_array_size(arr) == 0)
+		rc = STORE_NOTFOUND;
+	json_decref(arr);
+	return rc;
+}
+
+int
+store_release_list(struct store *s, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	int rc;
+
+	rc = store_query(r->db, out, "SELECT component, version, sha256, "
+	    "size, created_at, created_by FROM releases "
+	    "ORDER BY component, created_at", "");
+	store_rd_done(r);
+	return rc;
+}
+
+/* ---- rollouts -------------------------------------------------------- */
+
+int
+store_rollout_create(struct store *s, const char *component,
+    const char *version, const char *strategy, const char *params,
+    const char *actor, int64_t *id)
+{
+	sqlite3 *db;
+	int64_t now = util_now();
+	char detail[256], obj[32];
+	int rc;
+
+	if ((rc = store_release_exists(s, component, version)) != STORE_OK)
+		return rc == STORE_NOTFOUND ? STORE_INVALID : rc;
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, NULL, "INSERT INTO rollouts(component, version, "
+	    "previous, strategy, state, params, created_at, updated_at, "
+	    "created_by) VALUES (?, ?, coalesce((SELECT version FROM baseline "
+	    "WHERE component = ?), ''), ?, 'running', ?, ?, ?, ?)",
+	    "sssssiis", component, version, component, strategy, params, now,
+	    now, actor);
+	if (rc != STORE_OK)
+		return store_wend(s, rc);
+	*id = sqlite3_last_insert_rowid(db);
+	/* all_at_once: every node's target moves in this transaction. */
+	rc = store_exec(db, NULL, "INSERT OR REPLACE INTO node_targets(node_id, "
+	    "component, version, rollout_id) SELECT id, ?, ?, ? FROM nodes",
+	    "ssi", component, version, *id);
+	snprintf(obj, sizeof(obj), "rollout/%lld", (long long)*id);
+	snprintf(detail, sizeof(detail), "{\"component\":\"%s\","
+	    "\"version\":\"%.64s\",\"strategy\":\"%s\"}", component, version,
+	    strategy);
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "rollout.create", obj, detail);
+	return store_wend(s, rc);
+}
+
+#define ROLLOUT_COLS "id, component, version, previous, strategy, state, " \
+	"params, reason, created_at, updated_at, created_by"
+
+int
+store_rollout_get(struct store *s, int64_t id, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	json_t *arr;
+	int rc;
+
+	rc = store_query(r->db, &arr, "SELECT " ROLLOUT_COLS " FROM rollouts "
+	    "WHERE id = ?", "i", id);
+	store_rd_done(r);
+	return store_query_one(out, rc, arr);
+}
+
+int
+store_rollout_nodes(struct store *s, int64_t id, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	sqlite3_stmt *st;
+	json_t *arr;
+	int rc = STORE_OK, step;
+
+	*out = NULL;
+	st = store_prep(r->db, "SELECT node_id FROM node_targets WHERE "
+	    "rollout_id = ? ORDER BY node_id", "i", id);
+	if (st == NULL || (arr = json_array()) == NULL) {
+		sqlite3_finalize(st);
+		store_rd_done(r);
+		return STORE_ERR;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(arr, json_string((const char *)
+		    sqlite3_column_text(st, 0))) != 0) {
+			step = SQLITE_NOMEM;
+			break;
+		}
+	if (step != SQLITE_DONE)
+		rc = store_rc(r->db, step, "rollout_nodes");
+	sqlite3_finalize(st);
+	store_rd_done(r);
+	if (rc != STORE_OK)
+		json_decref(arr);
+	else
+		*out = arr;
+	return rc;
+}
+
+int
+store_rollout_list(struct store *s, bool active_only, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	int rc;
+
+	rc = store_query(r->db, out, active_only ?
+	    "SELECT " ROLLOUT_COLS " FROM rollouts WHERE state IN "
+	    "('running', 'paused', 'halted') ORDER BY id" :
+	    "SELECT " ROLLOUT_COLS " FROM rollouts ORDER BY id DESC LIMIT 200",
+	    "");
+	store_rd_done(r);
+	return rc;
+}
+
+static int
+store_rollout_transition(sqlite3 *db, int64_t id, const char *from,
+    const char *to, const char *reason, const char *actor)
+{
+	char obj[32], detail[512], rq[400];
+	int rc, changes = 0;
+
+	if (from != NULL)
+		rc = store_exec(db, &changes, "UPDATE rollouts SET state = ?, "
+		    "reason = ?, updated_at = ? WHERE id = ? AND state = ?",
+		    "ssiis", to, reason, util_now(), id, from);
+	else
+		rc = store_exec(db, &changes, "UPDATE rollouts SET state = ?, "
+		    "reason = ?, updated_at = ? WHERE id = ? AND state IN "
+		    "('running', 'paused', 'halted')", "ssii", to, reason,
+		    util_now(), id);
+	if (rc == STORE_OK && changes == 0)
+		rc = STORE_CONFLICT;
+	if (rc != STORE_OK)
+		return rc;
+	snprintf(obj, sizeof(obj), "rollout/%lld", (long long)id);
+	snprintf(detail, sizeof(detail), "{\"state\":\"%s\",\"reason\":%s}",
+	    to, log_quote(rq, sizeof(rq), reason));
+	return store_ev(db, actor, "rollout.state", obj, detail);
+}
+
+int
+store_rollout_set_state(struct store *s, int64_t id, const char *from,
+    const char *to, const char *reason, const char *actor)
+{
+	sqlite3 *db;
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_rollout_transition(db, id, from, to, reason, actor);
+	return store_wend(s, rc);
+}
+
+int
+store_rollout_finish(struct store *s, int64_t id, const char *state,
+    const char *reason, const char *actor)
+{
+	sqlite3 *db;
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_rollout_transition(db, id, NULL, state, reason, actor);
+	if (rc == STORE_OK && strcmp(state, "completed") == 0)
+		rc = store_exec(db, NULL, "INSERT OR REPLACE INTO "
+		    "baseline(component, version) SELECT component, version "
+		    "FROM rollouts WHERE id = ?", "i", id);
+	/*
+	 * Completed: the baseline now equals the targets.  Aborted: the
+	 * baseline is still the previous version, so dropping the targets
+	 * is the roll back.
+	 */
+	if (rc == STORE_OK)
+		rc = store_exec(db, NULL, "DELETE FROM node_targets WHERE "
+		    "rollout_id = ?", "i", id);
+	return store_wend(s, rc);
+}
+
+/* ---- events ---------------------------------------------------------- */
+
+int
+store_event_add(struct store *s, const char *actor, const char *action,
+    const char *object, const char *detail)
+{
+	sqlite3 *db;
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_ev(db, actor, action, object, detail);
+	return store_wend(s, rc);
+}
+
+int
+store_event_list(struct store *s, int64_t after, int64_t limit, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	int rc;
+
+	rc = store_query(r->db, out, "SELECT id, ts, actor, action, object, "
+	    "detail FROM events WHERE id > ? ORDER BY id LIMIT ?", "ii", after,
+	    limit);
+	store_rd_done(r);
+	return rc;
+}
