@@ -27,8 +27,15 @@ struct store {
 	int			 version;
 };
 
-int store_fail_nth_write;
 static atomic_int store_write_count;
+static atomic_int store_fail_at;	/* 0: no fault armed */
+
+void
+store_fault_fail_nth(int n)
+{
+	atomic_store(&store_fail_at, n > 0 ?
+	    atomic_load(&store_write_count) + n : 0);
+}
 
 /* Map SQLite's result to ours, logging what callers cannot act on. */
 static int
@@ -280,7 +287,7 @@ store_wbegin(struct store *s, int *rc)
 
 	pthread_mutex_lock(&s->wmu);
 	n = atomic_fetch_add(&store_write_count, 1) + 1;
-	if (store_fail_nth_write > 0 && n == store_fail_nth_write) {
+	if (n == atomic_load(&store_fail_at)) {
 		log_warnx("event=store_fault_injected write=%d", n);
 		*rc = STORE_ERR;
 		pthread_mutex_unlock(&s->wmu);

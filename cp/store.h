@@ -38,8 +38,11 @@ enum store_rc {
 
 struct store;
 
-/* Test hook: fail the Nth write transaction (1-based); 0 disables. */
-extern int store_fail_nth_write;
+/*
+ * Fault injection for tests: make the Nth write transaction from now fail
+ * as an I/O error would (1 = the next one); 0 disables.
+ */
+void	store_fault_fail_nth(int n);
 
 /*
  * Open (creating if needed) the database at path and apply the embedded

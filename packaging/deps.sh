@@ -1,0 +1,42 @@
+#!/bin/sh
+# Installs the Debian 12 packages edgefleet needs to build, test and run
+# its demo.  Idempotent: installs only what is missing, and says nothing
+# with --quiet when everything is there.
+set -eu
+quiet=0
+[ "${1:-}" = "--quiet" ] && quiet=1
+
+# Build: compiler and the libraries of the design (SPEC §1).
+# Run/test: BIRD 2, minisign (signature interop), iproute2 (namespaces),
+# curl and jq (integration tests), sqlite3 (integrity checks), openssl
+# (certificate pin cross-check), wrk and nginx (benchmarks).
+PKGS="build-essential pkg-config clang
+libmicrohttpd-dev libcurl4-gnutls-dev libsqlite3-dev libjansson-dev
+libsodium-dev libgnutls28-dev
+bird2 minisign iproute2 curl jq sqlite3 openssl procps"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+if [ -z "$missing" ]; then
+	[ "$quiet" = 1 ] || echo "deps: everything is installed"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing:$missing (run 'make deps' as root)" >&2
+	exit 1
+fi
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# Debian starts BIRD on install; our tests run their own instances.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+	systemctl disable --now bird >/dev/null 2>&1 || true
+fi
+echo "deps: done"
