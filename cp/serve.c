@@ -198,20 +198,25 @@ serve_admin_token(const char *dir)
 		fatalx("event=start_failed msg=\"admin token lookup\"");
 }
 
+/* Where the local CLI (and tests) reach this server, with the real port. */
 static void
 serve_url_file(const char *dir, const char *listen)
 {
-	char path[600], url[300];
+	char path[600], url[300], host[256];
 	const char *colon = strrchr(listen, ':');
+	size_t hl = colon ? (size_t)(colon - listen) : 0;
 	int n;
 
 	path_in(path, sizeof(path), dir, "server.url");
-	if (strncmp(listen, "0.0.0.0:", 8) == 0)
-		n = snprintf(url, sizeof(url), "https://127.0.0.1%s\n", colon);
-	else if (strncmp(listen, "[::]:", 5) == 0)
-		n = snprintf(url, sizeof(url), "https://[::1]%s\n", colon);
-	else
-		n = snprintf(url, sizeof(url), "https://%s\n", listen);
+	if (hl >= sizeof(host))
+		return;
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	if (strcmp(host, "0.0.0.0") == 0)
+		util_strlcpy(host, "127.0.0.1", sizeof(host));
+	else if (strcmp(host, "[::]") == 0)
+		util_strlcpy(host, "[::1]", sizeof(host));
+	n = snprintf(url, sizeof(url), "https://%s:%u\n", host, server_port());
 	if (n < 0 || (size_t)n >= sizeof(url) ||
 	    afile_write(path, url, (size_t)n, 0644) != 0)
 		log_warn("event=server_url_not_written file=%s", path);
@@ -455,8 +460,9 @@ serve_main(int argc, char **argv)
 	serve_url_file(dir, so.listen);
 	if (pthread_create(&ticker, NULL, serve_ticker, NULL) != 0)
 		fatalx("event=start_failed msg=\"ticker thread\"");
-	log_info("event=listening addr=%s data_dir=%s nodes=%zu threads=%u "
-	    "schema=%d pin=%s", so.listen, dir, live_count(), so.threads,
+	log_info("event=listening addr=%s port=%u data_dir=%s nodes=%zu "
+	    "threads=%u schema=%d pin=%s", so.listen, server_port(), dir,
+	    live_count(), so.threads,
 	    store_schema_version(cp.store), cp.pin);
 
 	for (;;) {

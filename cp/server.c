@@ -433,7 +433,7 @@ server_parse_listen(const char *listen, struct sockaddr_storage *ss,
 	size_t hl;
 
 	memset(ss, 0, sizeof(*ss));
-	if (colon == NULL || util_parse_i64(colon + 1, 1, 65535, &port) != 0) {
+	if (colon == NULL || util_parse_i64(colon + 1, 0, 65535, &port) != 0) {
 		snprintf(err, errlen, "listen address must be ADDR:PORT");
 		return -1;
 	}
@@ -499,6 +499,18 @@ server_start(const struct server_opts *o, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+unsigned
+server_port(void)
+{
+	const union MHD_DaemonInfo *i;
+
+	if (server_d == NULL ||
+	    (i = MHD_get_daemon_info(server_d, MHD_DAEMON_INFO_BIND_PORT))
+	    == NULL)
+		return 0;
+	return i->port;
 }
 
 void

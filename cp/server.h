@@ -126,6 +126,8 @@ struct server_opts {
 };
 
 int	server_start(const struct server_opts *o, char *err, size_t errlen);
+/* The port actually bound (for --listen ADDR:0). */
+unsigned server_port(void);
 /* Stop accepting, wait up to grace_ms for in-flight requests, stop. */
 void	server_stop(unsigned grace_ms);
 

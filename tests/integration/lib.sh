@@ -1,0 +1,144 @@
+# Shared helpers for integration tests (POSIX sh, sourced).
+#
+# Every test: sources this file, calls `setup NAME` (a private temp dir and
+# a trap that kills what it started and removes what it made, also on
+# failure), uses `ok`/`fail`/`check` to print TAP lines, and ends with
+# `finish`.  Processes are killed by the PIDs we started, never by name.
+
+set -u
+: "${EF_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${EF_BIN:=$EF_TOP/build/bin}"
+CP="$EF_BIN/edge-cp"
+NC="$EF_BIN/nodeclient"
+
+T_N=0
+T_FAILED=0
+T_PIDS=""
+T_DIR=""
+
+setup() {
+	T_DIR=$(mktemp -d "/tmp/ef-$1-XXXXXX")
+	trap cleanup EXIT
+	trap 'exit 1' INT TERM
+}
+
+cleanup() {
+	for p in $T_PIDS; do
+		kill -9 "$p" 2>/dev/null
+	done
+	for p in $T_PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	[ -n "$T_DIR" ] && rm -rf "$T_DIR"
+}
+
+ok() {
+	T_N=$((T_N + 1))
+	echo "ok $T_N - $1"
+}
+
+fail() {
+	T_N=$((T_N + 1))
+	T_FAILED=$((T_FAILED + 1))
+	echo "not ok $T_N - $1"
+	[ $# -gt 1 ] && echo "#   $2"
+	return 0
+}
+
+# check NAME COMMAND...: ok when COMMAND succeeds.
+check() {
+	name=$1
+	shift
+	if "$@"; then ok "$name"; else fail "$name" "failed: $*"; fi
+}
+
+# expect_eq NAME GOT WANT
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '$3'"; fi
+}
+
+finish() {
+	echo "1..$T_N"
+	[ "$T_FAILED" -eq 0 ]
+}
+
+# await SECONDS COMMAND...: poll until COMMAND succeeds or time runs out.
+await() {
+	limit=$1
+	shift
+	end=$(( $(date +%s) + limit ))
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# start_cp DIR [extra serve args]: start edge-cp on a free port; sets
+# CP_PID, CP_URL, CP_PIN, CP_TOKEN, CP_DIR.
+start_cp() {
+	CP_DIR=$1
+	shift
+	mkdir -p "$CP_DIR"
+	rm -f "$CP_DIR/server.url"
+	"$CP" serve --listen 127.0.0.1:0 --data-dir "$CP_DIR" "$@" \
+	    >>"$CP_DIR/cp.log" 2>&1 &
+	CP_PID=$!
+	T_PIDS="$T_PIDS $CP_PID"
+	if ! await 20 test -s "$CP_DIR/server.url"; then
+		echo "# edge-cp did not start:"; sed 's/^/#   /' "$CP_DIR/cp.log"
+		return 1
+	fi
+	CP_URL=$(cat "$CP_DIR/server.url")
+	CP_TOKEN=$(cat "$CP_DIR/admin.token")
+	CP_PIN=$(sed -n 's/.*event=listening.* pin=\([^ ]*\).*/\1/p' \
+	    "$CP_DIR/cp.log" | tail -n 1)
+	await 10 curl -sfk "$CP_URL/healthz"
+}
+
+# stop_cp [SIGNAL]: stop the running edge-cp and wait; returns its status.
+stop_cp() {
+	kill "-${1:-TERM}" "$CP_PID" 2>/dev/null
+	wait "$CP_PID"
+	rc=$?
+	T_PIDS=$(echo "$T_PIDS" | sed "s/ $CP_PID\b//")
+	return $rc
+}
+
+# api METHOD PATH [BODY] [TOKEN]: prints "STATUS BODY"; always pinned.
+# An empty TOKEN sends no Authorization header at all.
+api() {
+	_tok=${4-$CP_TOKEN}
+	_auth="Authorization: Bearer $_tok"
+	[ -z "$_tok" ] && _auth="X-No-Auth: 1"
+	if [ $# -ge 3 ] && [ -n "$3" ]; then
+		curl -sk --pinnedpubkey "$CP_PIN" -o "$T_DIR/resp" \
+		    -w '%{http_code}' -X "$1" -H "$_auth" \
+		    -H 'Content-Type: application/json' --data-binary "$3" \
+		    "$CP_URL$2" >"$T_DIR/code"
+	else
+		curl -sk --pinnedpubkey "$CP_PIN" -o "$T_DIR/resp" \
+		    -w '%{http_code}' -X "$1" -H "$_auth" \
+		    "$CP_URL$2" >"$T_DIR/code"
+	fi
+	printf '%s %s\n' "$(cat "$T_DIR/code")" "$(cat "$T_DIR/resp")"
+}
+
+# status_of "STATUS BODY" -> STATUS ; body_of -> BODY
+status_of() { echo "$1" | cut -d' ' -f1; }
+body_of() { echo "$1" | cut -d' ' -f2-; }
+
+# expect_api NAME WANT_STATUS METHOD PATH [BODY] [TOKEN]
+expect_api() {
+	_name=$1
+	_want=$2
+	shift 2
+	_r=$(api "$@")
+	_got=$(status_of "$_r")
+	if [ "$_got" = "$_want" ]; then
+		ok "$_name"
+	else
+		fail "$_name" "$* -> $_r"
+	fi
+	LAST=$(body_of "$_r")
+}
