@@ -52,7 +52,7 @@ CP_LIB_OBJ     = $(filter-out $(OBJ)/cp/main.o,$(CP_OBJ))
 KEEPER_LIB_OBJ = $(filter-out $(OBJ)/keeper/main.o,$(KEEPER_OBJ))
 
 PROGS = $(BIN)/edge-cp $(BIN)/edge-keeper $(BIN)/edge-dp
-TOOLS = $(BIN)/nodeclient $(BIN)/cp_checkin
+TOOLS = $(BIN)/nodeclient $(BIN)/cp_checkin $(BIN)/slowclient
 
 UNIT_SRC   = $(wildcard tests/unit/*_test.c)
 UNIT_TESTS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -103,6 +103,10 @@ $(BIN)/edge-dp: $(DP_OBJ) $(OBJ)/libcommon.a
 $(BIN)/nodeclient: $(OBJ)/tests/tools/nodeclient.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_KEEPER)
+
+$(BIN)/slowclient: $(OBJ)/tests/tools/slowclient.o $(OBJ)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lsodium
 
 $(BIN)/cp_checkin: $(OBJ)/tests/bench/cp_checkin.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
