@@ -20,15 +20,14 @@
 #include <sys/types.h>
 
 struct afile_ops {
-	ssize_t	(*write)(int fd, const void *buf, size_t len);
-	int	(*fsync)(int fd);
-	int	(*rename)(const char *from, const char *to);
+	ssize_t (*write)(int fd, const void *buf, size_t len);
+	int (*fsync)(int fd);
+	int (*rename)(const char *from, const char *to);
 };
 
 extern struct afile_ops afile_ops;
 
-int	afile_write(const char *path, const void *data, size_t len,
-	    mode_t mode);
-int	afile_read(const char *path, size_t max, char **out, size_t *len);
+int afile_write(const char *path, const void *data, size_t len, mode_t mode);
+int afile_read(const char *path, size_t max, char **out, size_t *len);
 
 #endif

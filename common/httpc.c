@@ -9,17 +9,17 @@
 #include "common/util.h"
 
 struct httpc {
-	CURL	*curl;
-	char	 base[512];
-	size_t	 max_body;
-	char	 errbuf[CURL_ERROR_SIZE];
+	CURL *curl;
+	char base[512];
+	size_t max_body;
+	char errbuf[CURL_ERROR_SIZE];
 };
 
 struct httpc_sink {
-	struct httpc_resp	*resp;
-	size_t			 cap;
-	size_t			 max;
-	int			 overflow;
+	struct httpc_resp *resp;
+	size_t cap;
+	size_t max;
+	int overflow;
 };
 
 int
@@ -151,8 +151,8 @@ httpc_request(struct httpc *h, const char *method, const char *path,
 
 	memset(out, 0, sizeof(*out));
 	out->retry_after = -1;
-	if ((size_t)snprintf(url, sizeof(url), "%s%s", h->base, path)
-	    >= sizeof(url)) {
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", h->base, path) >=
+	    sizeof(url)) {
 		snprintf(err, errlen, "URL too long");
 		return -1;
 	}
@@ -177,10 +177,9 @@ httpc_request(struct httpc *h, const char *method, const char *path,
 		curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, NULL);
 	} else {
 		curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
-		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS,
-		    body ? body : "");
-		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)len);
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(
+		    h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 		curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST,
 		    strcmp(method, "POST") == 0 ? NULL : method);
 	}

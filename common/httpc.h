@@ -19,29 +19,29 @@
 
 #include <stddef.h>
 
-#define HTTPC_MAX_BODY	(64u << 20)
+#define HTTPC_MAX_BODY (64u << 20)
 
 struct httpc;
 
 struct httpc_resp {
-	long	 status;
-	char	*body;		/* NUL-terminated, may be empty */
-	size_t	 len;
-	char	 etag[96];	/* ETag header, empty when absent */
-	long	 retry_after;	/* Retry-After seconds, -1 when absent */
+	long status;
+	char *body; /* NUL-terminated, may be empty */
+	size_t len;
+	char etag[96];    /* ETag header, empty when absent */
+	long retry_after; /* Retry-After seconds, -1 when absent */
 };
 
 struct httpc_opts {
-	const char	*base_url;	/* "https://host:port", no slash */
-	const char	*pin;		/* "sha256//...", or NULL */
-	long		 timeout_ms;	/* whole request; 0 = 30 s */
-	long		 connect_timeout_ms; /* 0 = 10 s */
-	size_t		 max_body;	/* 0 = HTTPC_MAX_BODY */
+	const char *base_url;    /* "https://host:port", no slash */
+	const char *pin;         /* "sha256//...", or NULL */
+	long timeout_ms;         /* whole request; 0 = 30 s */
+	long connect_timeout_ms; /* 0 = 10 s */
+	size_t max_body;         /* 0 = HTTPC_MAX_BODY */
 };
 
-struct httpc	*httpc_new(const struct httpc_opts *opts, char *err,
-		    size_t errlen);
-void		 httpc_free(struct httpc *h);
+struct httpc *httpc_new(
+    const struct httpc_opts *opts, char *err, size_t errlen);
+void httpc_free(struct httpc *h);
 
 /*
  * Send one request.  path starts with "/".  headers is a NULL-terminated
@@ -49,12 +49,12 @@ void		 httpc_free(struct httpc *h);
  * response arrived (any status), -1 on a transport error (message in
  * err: connection refused, pin mismatch, timeout, body over max_body).
  */
-int	httpc_request(struct httpc *h, const char *method, const char *path,
-	    const char *const *headers, const void *body, size_t len,
-	    struct httpc_resp *out, char *err, size_t errlen);
-void	httpc_resp_clear(struct httpc_resp *r);
+int httpc_request(struct httpc *h, const char *method, const char *path,
+    const char *const *headers, const void *body, size_t len,
+    struct httpc_resp *out, char *err, size_t errlen);
+void httpc_resp_clear(struct httpc_resp *r);
 
 /* Process-wide libcurl set-up; call once from main before threads. */
-int	httpc_global_init(void);
+int httpc_global_init(void);
 
 #endif

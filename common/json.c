@@ -38,16 +38,16 @@ json_depth_ok(const char *buf, size_t len, size_t max_depth)
 }
 
 int
-json_parse_strict(const char *buf, size_t len, size_t max_len,
-    size_t max_depth, json_t **out, char *err, size_t errlen)
+json_parse_strict(const char *buf, size_t len, size_t max_len, size_t max_depth,
+    json_t **out, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *v;
 
 	*out = NULL;
 	if (len > max_len) {
-		snprintf(err, errlen, "document is larger than %zu bytes",
-		    max_len);
+		snprintf(
+		    err, errlen, "document is larger than %zu bytes", max_len);
 		return -1;
 	}
 	if (len == 0) {
@@ -59,8 +59,8 @@ json_parse_strict(const char *buf, size_t len, size_t max_len,
 		return -1;
 	}
 	if (!json_depth_ok(buf, len, max_depth)) {
-		snprintf(err, errlen, "nesting deeper than %zu levels",
-		    max_depth);
+		snprintf(
+		    err, errlen, "nesting deeper than %zu levels", max_depth);
 		return -1;
 	}
 	v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -79,15 +79,16 @@ json_parse_strict(const char *buf, size_t len, size_t max_len,
 }
 
 int
-jfield_only(const json_t *o, const char *const *allowed, char *err,
-    size_t errlen)
+jfield_only(
+    const json_t *o, const char *const *allowed, char *err, size_t errlen)
 {
 	const char *key;
 	json_t *val;
 	size_t i;
 
 	/* json_object_foreach takes a non-const object; it does not modify. */
-	json_object_foreach((json_t *)(uintptr_t)o, key, val) {
+	json_object_foreach((json_t *)(uintptr_t)o, key, val)
+	{
 		bool ok = false;
 
 		(void)val;
@@ -135,8 +136,8 @@ jfield_str(const json_t *o, const char *key, bool required, size_t max_len,
 		return -1;
 	}
 	if (json_string_length(v) > max_len) {
-		snprintf(err, errlen, "%s: longer than %zu bytes", key,
-		    max_len);
+		snprintf(
+		    err, errlen, "%s: longer than %zu bytes", key, max_len);
 		return -1;
 	}
 	*out = json_string_value(v);
@@ -217,8 +218,8 @@ jfield_arr(const json_t *o, const char *key, bool required, size_t max_items,
 		return -1;
 	}
 	if (json_array_size(v) > max_items) {
-		snprintf(err, errlen, "%s: more than %zu items", key,
-		    max_items);
+		snprintf(
+		    err, errlen, "%s: more than %zu items", key, max_items);
 		return -1;
 	}
 	*out = v;

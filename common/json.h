@@ -30,29 +30,29 @@
 
 #define JSON_DEFAULT_DEPTH 32
 
-int	json_parse_strict(const char *buf, size_t len, size_t max_len,
-	    size_t max_depth, json_t **out, char *err, size_t errlen);
+int json_parse_strict(const char *buf, size_t len, size_t max_len,
+    size_t max_depth, json_t **out, char *err, size_t errlen);
 
 /* Reject any key of o that is not in the NULL-terminated allowed list. */
-int	jfield_only(const json_t *o, const char *const *allowed, char *err,
-	    size_t errlen);
+int jfield_only(
+    const json_t *o, const char *const *allowed, char *err, size_t errlen);
 
-int	jfield_str(const json_t *o, const char *key, bool required,
-	    size_t max_len, const char **out, char *err, size_t errlen);
-int	jfield_int(const json_t *o, const char *key, bool required,
-	    int64_t min, int64_t max, int64_t *out, char *err, size_t errlen);
-int	jfield_bool(const json_t *o, const char *key, bool required,
-	    bool *out, char *err, size_t errlen);
+int jfield_str(const json_t *o, const char *key, bool required, size_t max_len,
+    const char **out, char *err, size_t errlen);
+int jfield_int(const json_t *o, const char *key, bool required, int64_t min,
+    int64_t max, int64_t *out, char *err, size_t errlen);
+int jfield_bool(const json_t *o, const char *key, bool required, bool *out,
+    char *err, size_t errlen);
 /* *out is borrowed; NULL when absent and optional. */
-int	jfield_obj(const json_t *o, const char *key, bool required,
-	    json_t **out, char *err, size_t errlen);
-int	jfield_arr(const json_t *o, const char *key, bool required,
-	    size_t max_items, json_t **out, char *err, size_t errlen);
+int jfield_obj(const json_t *o, const char *key, bool required, json_t **out,
+    char *err, size_t errlen);
+int jfield_arr(const json_t *o, const char *key, bool required,
+    size_t max_items, json_t **out, char *err, size_t errlen);
 
 /*
  * Serialise deterministically (sorted keys, compact).  Caller frees with
  * free(); NULL on allocation failure.
  */
-char	*json_dump_canonical(const json_t *v, size_t *len);
+char *json_dump_canonical(const json_t *v, size_t *len);
 
 #endif

@@ -35,8 +35,8 @@ log_emit(const char *level, int errnum, const char *fmt, va_list ap)
 	gmtime_r(&ts.tv_sec, &tm);
 	r = snprintf(line, sizeof(line),
 	    "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s prog=%s ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level, log_prog);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, ts.tv_nsec / 1000000, level, log_prog);
 	n = r > 0 ? (size_t)r : 0;
 	if (n < sizeof(line)) {
 		r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
@@ -55,12 +55,12 @@ log_emit(const char *level, int errnum, const char *fmt, va_list ap)
 		return;
 }
 
-#define LOG_BODY(level, errnum)                                               \
-	do {                                                                  \
-		va_list ap;                                                   \
-		va_start(ap, fmt);                                            \
-		log_emit(level, errnum, fmt, ap);                             \
-		va_end(ap);                                                   \
+#define LOG_BODY(level, errnum)                                                \
+	do {                                                                   \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		log_emit(level, errnum, fmt, ap);                              \
+		va_end(ap);                                                    \
 	} while (0)
 
 void

@@ -19,16 +19,16 @@
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN };
 
-void	log_init(const char *prog, enum log_level min);
-void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_init(const char *prog, enum log_level min);
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Appends err="strerror(errno)". */
-void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start-up only: log and exit(1).  fatal() appends errno like log_warn(). */
-void	fatal(const char *fmt, ...)
+void fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
-void	fatalx(const char *fmt, ...)
+void fatalx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
 /*

@@ -12,55 +12,55 @@
 #include "common/afile.h"
 #include "common/util.h"
 
-#define MSIG_ALG		"Ed"	/* Ed25519 over the data itself */
-#define MSIG_ALG_HASHED		"ED"	/* Ed25519 over BLAKE2b-512(data) */
-#define MSIG_KDF_SCRYPT		"Sc"
-#define MSIG_CHK_ALG		"B2"
-#define MSIG_UNTRUSTED		"untrusted comment: "
-#define MSIG_TRUSTED		"trusted comment: "
+#define MSIG_ALG "Ed"        /* Ed25519 over the data itself */
+#define MSIG_ALG_HASHED "ED" /* Ed25519 over BLAKE2b-512(data) */
+#define MSIG_KDF_SCRYPT "Sc"
+#define MSIG_CHK_ALG "B2"
+#define MSIG_UNTRUSTED "untrusted comment: "
+#define MSIG_TRUSTED "trusted comment: "
 
-#define MSIG_SIGBYTES		64	/* crypto_sign_BYTES */
-#define MSIG_HASHBYTES		64	/* crypto_generichash_BYTES_MAX */
-#define MSIG_CHKBYTES		32	/* crypto_generichash_BYTES */
-#define MSIG_SALTBYTES		32
+#define MSIG_SIGBYTES 64  /* crypto_sign_BYTES */
+#define MSIG_HASHBYTES 64 /* crypto_generichash_BYTES_MAX */
+#define MSIG_CHKBYTES 32  /* crypto_generichash_BYTES */
+#define MSIG_SALTBYTES 32
 
 /*
  * The binary layouts are described by offsets rather than structs, so no
  * compiler padding question ever arises.
  */
-#define MSIG_PUB_LEN		(2 + MSIG_KEYIDBYTES + MSIG_PKBYTES)
+#define MSIG_PUB_LEN (2 + MSIG_KEYIDBYTES + MSIG_PKBYTES)
 
-#define MSIG_SEC_SIGALG		0
-#define MSIG_SEC_KDFALG		2
-#define MSIG_SEC_CHKALG		4
-#define MSIG_SEC_SALT		6
-#define MSIG_SEC_OPSLIMIT	(MSIG_SEC_SALT + MSIG_SALTBYTES)
-#define MSIG_SEC_MEMLIMIT	(MSIG_SEC_OPSLIMIT + 8)
-#define MSIG_SEC_KEYID		(MSIG_SEC_MEMLIMIT + 8)
-#define MSIG_SEC_SK		(MSIG_SEC_KEYID + MSIG_KEYIDBYTES)
-#define MSIG_SEC_CHK		(MSIG_SEC_SK + MSIG_SKBYTES)
-#define MSIG_SEC_LEN		(MSIG_SEC_CHK + MSIG_CHKBYTES)
+#define MSIG_SEC_SIGALG 0
+#define MSIG_SEC_KDFALG 2
+#define MSIG_SEC_CHKALG 4
+#define MSIG_SEC_SALT 6
+#define MSIG_SEC_OPSLIMIT (MSIG_SEC_SALT + MSIG_SALTBYTES)
+#define MSIG_SEC_MEMLIMIT (MSIG_SEC_OPSLIMIT + 8)
+#define MSIG_SEC_KEYID (MSIG_SEC_MEMLIMIT + 8)
+#define MSIG_SEC_SK (MSIG_SEC_KEYID + MSIG_KEYIDBYTES)
+#define MSIG_SEC_CHK (MSIG_SEC_SK + MSIG_SKBYTES)
+#define MSIG_SEC_LEN (MSIG_SEC_CHK + MSIG_CHKBYTES)
 
-#define MSIG_SIGBLOB_LEN	(2 + MSIG_KEYIDBYTES + MSIG_SIGBYTES)
+#define MSIG_SIGBLOB_LEN (2 + MSIG_KEYIDBYTES + MSIG_SIGBYTES)
 
 /* Longest base64 line we decode (the secret key's 158 bytes: 212). */
-#define MSIG_B64_MAX		256
+#define MSIG_B64_MAX 256
 /* Longest key file text we parse; minisign's own comment limit is 1 KiB. */
-#define MSIG_KEY_TEXT_MAX	4096
+#define MSIG_KEY_TEXT_MAX 4096
 
 struct msig_line {
-	const char	*p;
-	size_t		 len;
+	const char *p;
+	size_t len;
 };
 
 /* A signature text, parsed; tc points into the caller's text. */
 struct msig_sig {
-	int		 hashed;
-	unsigned char	 keyid[MSIG_KEYIDBYTES];
-	unsigned char	 sig[MSIG_SIGBYTES];
-	unsigned char	 gsig[MSIG_SIGBYTES];
-	const char	*tc;
-	size_t		 tclen;
+	int hashed;
+	unsigned char keyid[MSIG_KEYIDBYTES];
+	unsigned char sig[MSIG_SIGBYTES];
+	unsigned char gsig[MSIG_SIGBYTES];
+	const char *tc;
+	size_t tclen;
 };
 
 static int
@@ -81,8 +81,7 @@ msig_init(char *err, size_t errlen)
  * more than max.
  */
 static int
-msig_lines(const char *text, size_t textlen, struct msig_line *lines,
-    int max)
+msig_lines(const char *text, size_t textlen, struct msig_line *lines, int max)
 {
 	const char *p = text, *end = text + textlen;
 	int n = 0;
@@ -178,8 +177,8 @@ msig_checksum(unsigned char out[MSIG_CHKBYTES], const unsigned char *keyid,
 }
 
 int
-msig_keyid_hex(const unsigned char keyid[MSIG_KEYIDBYTES], char *buf,
-    size_t len)
+msig_keyid_hex(
+    const unsigned char keyid[MSIG_KEYIDBYTES], char *buf, size_t len)
 {
 	static const char digits[] = "0123456789ABCDEF";
 	size_t i;
@@ -243,8 +242,8 @@ msig_key_line(const char *text, const char *what, struct msig_line *b64,
 	}
 	n = msig_lines(text, tlen, l, 2);
 	if (n < 0) {
-		snprintf(err, errlen, "%s: unexpected text after the key",
-		    what);
+		snprintf(
+		    err, errlen, "%s: unexpected text after the key", what);
 		return -1;
 	}
 	if (n == 0) {
@@ -253,8 +252,10 @@ msig_key_line(const char *text, const char *what, struct msig_line *b64,
 	}
 	if (n == 2) {
 		if (!msig_has_prefix(&l[0], MSIG_UNTRUSTED)) {
-			snprintf(err, errlen, "%s: first line must start "
-			    "with \"" MSIG_UNTRUSTED "\"", what);
+			snprintf(err, errlen,
+			    "%s: first line must start "
+			    "with \"" MSIG_UNTRUSTED "\"",
+			    what);
 			return -1;
 		}
 		*b64 = l[1];
@@ -281,8 +282,8 @@ msig_pub_encode(const struct msig_pub *pub, char *buf, size_t len)
 	if (util_b64(b64, sizeof(b64), blob, sizeof(blob)) != 0 ||
 	    msig_keyid_hex(pub->keyid, id, sizeof(id)) != 0)
 		goto err;
-	n = snprintf(buf, len, MSIG_UNTRUSTED "edgefleet release key %s\n%s\n",
-	    id, b64);
+	n = snprintf(
+	    buf, len, MSIG_UNTRUSTED "edgefleet release key %s\n%s\n", id, b64);
 	if (n < 0 || (size_t)n >= len)
 		goto err;
 	return 0;
@@ -293,8 +294,8 @@ err:
 }
 
 int
-msig_pub_decode(const char *text, struct msig_pub *out, char *err,
-    size_t errlen)
+msig_pub_decode(
+    const char *text, struct msig_pub *out, char *err, size_t errlen)
 {
 	unsigned char blob[MSIG_PUB_LEN];
 	struct msig_line l;
@@ -308,15 +309,16 @@ msig_pub_decode(const char *text, struct msig_pub *out, char *err,
 		return -1;
 	}
 	if (memcmp(blob, MSIG_ALG, 2) != 0) {
-		snprintf(err, errlen, "public key: unsupported algorithm "
+		snprintf(err, errlen,
+		    "public key: unsupported algorithm "
 		    "(want Ed25519, \"" MSIG_ALG "\")");
 		return -1;
 	}
 	if (msig_init(err, errlen) != 0)
 		return -1;
 	/* Catches a corrupted key now rather than as "bad signature". */
-	if (crypto_core_ed25519_is_valid_point(blob + 2 + MSIG_KEYIDBYTES)
-	    != 1) {
+	if (crypto_core_ed25519_is_valid_point(blob + 2 + MSIG_KEYIDBYTES) !=
+	    1) {
 		snprintf(err, errlen, "public key: not a valid Ed25519 key");
 		return -1;
 	}
@@ -346,8 +348,10 @@ msig_sec_encode(const struct msig_sec *sec, char *buf, size_t len)
 	if (util_b64(b64, sizeof(b64), blob, sizeof(blob)) != 0 ||
 	    msig_keyid_hex(sec->keyid, id, sizeof(id)) != 0)
 		goto out;
-	n = snprintf(buf, len, MSIG_UNTRUSTED
-	    "edgefleet release secret key %s (unencrypted)\n%s\n", id, b64);
+	n = snprintf(buf, len,
+	    MSIG_UNTRUSTED
+	    "edgefleet release secret key %s (unencrypted)\n%s\n",
+	    id, b64);
 	if (n < 0 || (size_t)n >= len)
 		goto out;
 	rc = 0;
@@ -360,8 +364,8 @@ out:
 }
 
 int
-msig_sec_decode(const char *text, struct msig_sec *out, char *err,
-    size_t errlen)
+msig_sec_decode(
+    const char *text, struct msig_sec *out, char *err, size_t errlen)
 {
 	unsigned char blob[MSIG_SEC_LEN], chk[MSIG_CHKBYTES];
 	unsigned char pk[MSIG_PKBYTES], sk[MSIG_SKBYTES];
@@ -383,24 +387,28 @@ msig_sec_decode(const char *text, struct msig_sec *out, char *err,
 		goto out;
 	}
 	if (memcmp(blob + MSIG_SEC_SIGALG, MSIG_ALG, 2) != 0) {
-		snprintf(err, errlen, "secret key: unsupported algorithm "
+		snprintf(err, errlen,
+		    "secret key: unsupported algorithm "
 		    "(want Ed25519, \"" MSIG_ALG "\")");
 		goto out;
 	}
 	if (memcmp(blob + MSIG_SEC_CHKALG, MSIG_CHK_ALG, 2) != 0) {
-		snprintf(err, errlen, "secret key: unsupported checksum "
+		snprintf(err, errlen,
+		    "secret key: unsupported checksum "
 		    "algorithm (want \"" MSIG_CHK_ALG "\")");
 		goto out;
 	}
 	kdf = blob + MSIG_SEC_KDFALG;
 	if (memcmp(kdf, MSIG_KDF_SCRYPT, 2) == 0) {
-		snprintf(err, errlen, "secret key is encrypted with a "
+		snprintf(err, errlen,
+		    "secret key is encrypted with a "
 		    "password; edgefleet needs an unencrypted key (remove the "
 		    "password with: minisign -C -W -s FILE)");
 		goto out;
 	}
 	if (kdf[0] != 0 || kdf[1] != 0) {
-		snprintf(err, errlen, "secret key: unsupported key derivation "
+		snprintf(err, errlen,
+		    "secret key: unsupported key derivation "
 		    "function");
 		goto out;
 	}
@@ -408,14 +416,16 @@ msig_sec_decode(const char *text, struct msig_sec *out, char *err,
 	msig_checksum(chk, blob + MSIG_SEC_KEYID, blob + MSIG_SEC_SK);
 	if (sodium_memcmp(chk, blob + MSIG_SEC_CHK, MSIG_CHKBYTES) != 0 &&
 	    !sodium_is_zero(blob + MSIG_SEC_CHK, MSIG_CHKBYTES)) {
-		snprintf(err, errlen, "secret key: checksum mismatch "
+		snprintf(err, errlen,
+		    "secret key: checksum mismatch "
 		    "(corrupted key)");
 		goto out;
 	}
 	/* An Ed25519 secret key is seed || public key: they must agree. */
 	if (crypto_sign_seed_keypair(pk, sk, blob + MSIG_SEC_SK) != 0 ||
 	    sodium_memcmp(sk, blob + MSIG_SEC_SK, MSIG_SKBYTES) != 0) {
-		snprintf(err, errlen, "secret key: public half does not match "
+		snprintf(err, errlen,
+		    "secret key: public half does not match "
 		    "the seed (corrupted key)");
 		goto out;
 	}
@@ -446,23 +456,26 @@ msig_sign_hash(const struct msig_sec *sec,
 	memcpy(blob + 2, sec->keyid, MSIG_KEYIDBYTES);
 	/* The global signature binds the trusted comment to this one. */
 	memcpy(msg + MSIG_SIGBYTES, tc, tclen);
-	if (crypto_sign_detached(sig, NULL, hash, MSIG_HASHBYTES, sec->sk)
-	    != 0)
+	if (crypto_sign_detached(sig, NULL, hash, MSIG_HASHBYTES, sec->sk) != 0)
 		goto fail;
 	memcpy(msg, sig, MSIG_SIGBYTES);
-	if (crypto_sign_detached(gsig, NULL, msg, MSIG_SIGBYTES + tclen,
-	    sec->sk) != 0)
+	if (crypto_sign_detached(
+		gsig, NULL, msg, MSIG_SIGBYTES + tclen, sec->sk) != 0)
 		goto fail;
 	if (util_b64(b64sig, sizeof(b64sig), blob, sizeof(blob)) != 0 ||
 	    util_b64(b64g, sizeof(b64g), gsig, sizeof(gsig)) != 0 ||
 	    msig_keyid_hex(sec->keyid, id, sizeof(id)) != 0)
 		goto fail;
-	n = snprintf(out, outlen, MSIG_UNTRUSTED
-	    "signature from edgefleet release key %s\n%s\n"
-	    MSIG_TRUSTED "%s\n%s\n", id, b64sig, tc, b64g);
+	n = snprintf(out, outlen,
+	    MSIG_UNTRUSTED
+	    "signature from edgefleet release key %s\n%s\n" MSIG_TRUSTED
+	    "%s\n%s\n",
+	    id, b64sig, tc, b64g);
 	if (n < 0 || (size_t)n >= outlen) {
-		snprintf(err, errlen, "signature buffer too small (%zu bytes, "
-		    "need %d)", outlen, n + 1);
+		snprintf(err, errlen,
+		    "signature buffer too small (%zu bytes, "
+		    "need %d)",
+		    outlen, n + 1);
 		goto empty;
 	}
 	return 0;
@@ -476,8 +489,8 @@ empty:
 
 /* Checks shared by both signing entry points. */
 static int
-msig_sign_begin(const char *tc, char *out, size_t outlen, char *err,
-    size_t errlen)
+msig_sign_begin(
+    const char *tc, char *out, size_t outlen, char *err, size_t errlen)
 {
 	if (outlen > 0)
 		out[0] = '\0';
@@ -487,8 +500,8 @@ msig_sign_begin(const char *tc, char *out, size_t outlen, char *err,
 		snprintf(err, errlen, "trusted comment missing");
 		return -1;
 	}
-	return msig_comment_ok(tc, strnlen(tc, MSIG_TRUSTED_MAX + 1), err,
-	    errlen);
+	return msig_comment_ok(
+	    tc, strnlen(tc, MSIG_TRUSTED_MAX + 1), err, errlen);
 }
 
 int
@@ -501,14 +514,14 @@ msig_sign(const struct msig_sec *sec, const void *data, size_t len,
 	if (msig_sign_begin(trusted_comment, out, outlen, err, errlen) != 0)
 		return -1;
 	crypto_generichash(hash, sizeof(hash), data, len, NULL, 0);
-	return msig_sign_hash(sec, hash, trusted_comment, out, outlen, err,
-	    errlen);
+	return msig_sign_hash(
+	    sec, hash, trusted_comment, out, outlen, err, errlen);
 }
 
 /* BLAKE2b-512 of a file, read in constant memory. */
 static int
-msig_hash_file(const char *path, unsigned char hash[MSIG_HASHBYTES],
-    char *err, size_t errlen)
+msig_hash_file(const char *path, unsigned char hash[MSIG_HASHBYTES], char *err,
+    size_t errlen)
 {
 	crypto_generichash_state hs;
 	unsigned char buf[16384];
@@ -550,8 +563,8 @@ msig_sign_file(const struct msig_sec *sec, const char *path,
 		return -1;
 	if (msig_hash_file(path, hash, err, errlen) != 0)
 		return -1;
-	return msig_sign_hash(sec, hash, trusted_comment, out, outlen, err,
-	    errlen);
+	return msig_sign_hash(
+	    sec, hash, trusted_comment, out, outlen, err, errlen);
 }
 
 /*
@@ -583,13 +596,15 @@ msig_verify_begin(const struct msig_pub *pub, const char *text,
 		return -1;
 	}
 	if (!msig_has_prefix(&l[0], MSIG_UNTRUSTED)) {
-		snprintf(err, errlen, "signature line 1 must start with \""
-		    MSIG_UNTRUSTED "\"");
+		snprintf(err, errlen,
+		    "signature line 1 must start with \"" MSIG_UNTRUSTED "\"");
 		return -1;
 	}
 	if (msig_unb64_line(&l[1], blob, sizeof(blob)) != 0) {
-		snprintf(err, errlen, "signature line 2: not base64 of %d "
-		    "bytes", MSIG_SIGBLOB_LEN);
+		snprintf(err, errlen,
+		    "signature line 2: not base64 of %d "
+		    "bytes",
+		    MSIG_SIGBLOB_LEN);
 		return -1;
 	}
 	if (memcmp(blob, MSIG_ALG_HASHED, 2) == 0)
@@ -603,8 +618,8 @@ msig_verify_begin(const struct msig_pub *pub, const char *text,
 	memcpy(s->keyid, blob + 2, MSIG_KEYIDBYTES);
 	memcpy(s->sig, blob + 2 + MSIG_KEYIDBYTES, MSIG_SIGBYTES);
 	if (!msig_has_prefix(&l[2], MSIG_TRUSTED)) {
-		snprintf(err, errlen, "signature line 3 must start with \""
-		    MSIG_TRUSTED "\"");
+		snprintf(err, errlen,
+		    "signature line 3 must start with \"" MSIG_TRUSTED "\"");
 		return -1;
 	}
 	s->tc = l[2].p + plen;
@@ -612,15 +627,19 @@ msig_verify_begin(const struct msig_pub *pub, const char *text,
 	if (msig_comment_ok(s->tc, s->tclen, err, errlen) != 0)
 		return -1;
 	if (msig_unb64_line(&l[3], s->gsig, sizeof(s->gsig)) != 0) {
-		snprintf(err, errlen, "signature line 4: not base64 of %d "
-		    "bytes", MSIG_SIGBYTES);
+		snprintf(err, errlen,
+		    "signature line 4: not base64 of %d "
+		    "bytes",
+		    MSIG_SIGBYTES);
 		return -1;
 	}
 	if (memcmp(s->keyid, pub->keyid, MSIG_KEYIDBYTES) != 0) {
 		msig_keyid_hex(s->keyid, sid, sizeof(sid));
 		msig_keyid_hex(pub->keyid, pid, sizeof(pid));
-		snprintf(err, errlen, "signed by another key (signature key "
-		    "id %s, public key id %s)", sid, pid);
+		snprintf(err, errlen,
+		    "signed by another key (signature key "
+		    "id %s, public key id %s)",
+		    sid, pid);
 		return -1;
 	}
 	return 0;
@@ -640,17 +659,20 @@ msig_verify_end(const struct msig_pub *pub, const struct msig_sig *s,
 	}
 	memcpy(buf, s->sig, MSIG_SIGBYTES);
 	memcpy(buf + MSIG_SIGBYTES, s->tc, s->tclen);
-	if (crypto_sign_verify_detached(s->gsig, buf, MSIG_SIGBYTES + s->tclen,
-	    pub->pk) != 0) {
-		snprintf(err, errlen, "trusted comment signature is invalid "
+	if (crypto_sign_verify_detached(
+		s->gsig, buf, MSIG_SIGBYTES + s->tclen, pub->pk) != 0) {
+		snprintf(err, errlen,
+		    "trusted comment signature is invalid "
 		    "(comment altered?)");
 		return -1;
 	}
 	if (trusted_out == NULL)
 		return 0;
 	if (s->tclen >= trusted_len) {
-		snprintf(err, errlen, "trusted comment does not fit (%zu "
-		    "bytes)", s->tclen);
+		snprintf(err, errlen,
+		    "trusted comment does not fit (%zu "
+		    "bytes)",
+		    s->tclen);
 		return -1;
 	}
 	memcpy(trusted_out, s->tc, s->tclen);
@@ -666,15 +688,15 @@ msig_verify(const struct msig_pub *pub, const void *data, size_t len,
 	unsigned char hash[MSIG_HASHBYTES];
 	struct msig_sig s;
 
-	if (msig_verify_begin(pub, sig_text, &s, trusted_out, trusted_len,
-	    err, errlen) != 0)
+	if (msig_verify_begin(
+		pub, sig_text, &s, trusted_out, trusted_len, err, errlen) != 0)
 		return -1;
 	if (!s.hashed)
-		return msig_verify_end(pub, &s, data, len, trusted_out,
-		    trusted_len, err, errlen);
+		return msig_verify_end(
+		    pub, &s, data, len, trusted_out, trusted_len, err, errlen);
 	crypto_generichash(hash, sizeof(hash), data, len, NULL, 0);
-	return msig_verify_end(pub, &s, hash, sizeof(hash), trusted_out,
-	    trusted_len, err, errlen);
+	return msig_verify_end(
+	    pub, &s, hash, sizeof(hash), trusted_out, trusted_len, err, errlen);
 }
 
 int
@@ -688,20 +710,21 @@ msig_verify_file(const struct msig_pub *pub, const char *path,
 	size_t len;
 	int rc;
 
-	if (msig_verify_begin(pub, sig_text, &s, trusted_out, trusted_len,
-	    err, errlen) != 0)
+	if (msig_verify_begin(
+		pub, sig_text, &s, trusted_out, trusted_len, err, errlen) != 0)
 		return -1;
 	if (s.hashed) {
 		if (msig_hash_file(path, hash, err, errlen) != 0)
 			return -1;
-		return msig_verify_end(pub, &s, hash, sizeof(hash),
-		    trusted_out, trusted_len, err, errlen);
+		return msig_verify_end(pub, &s, hash, sizeof(hash), trusted_out,
+		    trusted_len, err, errlen);
 	}
 	if (afile_read(path, MSIG_LEGACY_FILE_MAX, &data, &len) != 0) {
 		if (errno == EFBIG)
-			snprintf(err, errlen, "%s: larger than %u bytes, too "
-			    "big for a legacy (non-prehashed) signature", path,
-			    MSIG_LEGACY_FILE_MAX);
+			snprintf(err, errlen,
+			    "%s: larger than %u bytes, too "
+			    "big for a legacy (non-prehashed) signature",
+			    path, MSIG_LEGACY_FILE_MAX);
 		else
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;

@@ -49,54 +49,54 @@
 
 #include <stddef.h>
 
-#define MSIG_KEYIDBYTES		8
-#define MSIG_PKBYTES		32	/* crypto_sign_PUBLICKEYBYTES */
-#define MSIG_SKBYTES		64	/* crypto_sign_SECRETKEYBYTES */
-#define MSIG_KEYIDHEX		(MSIG_KEYIDBYTES * 2 + 1)
+#define MSIG_KEYIDBYTES 8
+#define MSIG_PKBYTES 32 /* crypto_sign_PUBLICKEYBYTES */
+#define MSIG_SKBYTES 64 /* crypto_sign_SECRETKEYBYTES */
+#define MSIG_KEYIDHEX (MSIG_KEYIDBYTES * 2 + 1)
 
 /* Largest signature text accepted by msig_verify*(), NUL excluded. */
-#define MSIG_SIG_MAX		4096
+#define MSIG_SIG_MAX 4096
 /*
  * Longest trusted comment, NUL excluded, both when signing and when
  * verifying.  A signature text of at most MSIG_SIG_TEXT_MAX bytes (NUL
  * included) holds any comment up to this length.
  */
-#define MSIG_TRUSTED_MAX	1024
-#define MSIG_SIG_TEXT_MAX	1536
+#define MSIG_TRUSTED_MAX 1024
+#define MSIG_SIG_TEXT_MAX 1536
 /* Buffer sizes that always suffice for the key file texts. */
-#define MSIG_PUB_TEXT_MAX	128
-#define MSIG_SEC_TEXT_MAX	320
+#define MSIG_PUB_TEXT_MAX 128
+#define MSIG_SEC_TEXT_MAX 320
 /*
  * msig_verify_file() on a legacy "Ed" signature must read the whole file,
  * so it refuses larger files; prehashed "ED" signatures have no limit.
  */
-#define MSIG_LEGACY_FILE_MAX	(64u * 1024 * 1024)
+#define MSIG_LEGACY_FILE_MAX (64u * 1024 * 1024)
 
 struct msig_pub {
-	unsigned char	keyid[MSIG_KEYIDBYTES];
-	unsigned char	pk[MSIG_PKBYTES];
+	unsigned char keyid[MSIG_KEYIDBYTES];
+	unsigned char pk[MSIG_PKBYTES];
 };
 
 struct msig_sec {
-	unsigned char	keyid[MSIG_KEYIDBYTES];
-	unsigned char	sk[MSIG_SKBYTES];	/* seed || public key */
+	unsigned char keyid[MSIG_KEYIDBYTES];
+	unsigned char sk[MSIG_SKBYTES]; /* seed || public key */
 };
 
 /*
  * Make a key pair with a random key id.  On failure (libsodium did not
  * initialise) both structs are zeroed.
  */
-int	msig_keygen(struct msig_pub *pub, struct msig_sec *sec);
+int msig_keygen(struct msig_pub *pub, struct msig_sec *sec);
 
 /* The public half of a secret key (what `minisign -R` does). */
-void	msig_sec_pub(const struct msig_sec *sec, struct msig_pub *pub);
+void msig_sec_pub(const struct msig_sec *sec, struct msig_pub *pub);
 
 /*
  * Write keyid as minisign prints it (see above) into buf, which needs
  * MSIG_KEYIDHEX bytes.  Returns -1 when it is smaller.
  */
-int	msig_keyid_hex(const unsigned char keyid[MSIG_KEYIDBYTES], char *buf,
-	    size_t len);
+int msig_keyid_hex(
+    const unsigned char keyid[MSIG_KEYIDBYTES], char *buf, size_t len);
 
 /*
  * Write the public key file text,
@@ -104,7 +104,7 @@ int	msig_keyid_hex(const unsigned char keyid[MSIG_KEYIDBYTES], char *buf,
  * into buf (MSIG_PUB_TEXT_MAX bytes always suffice).  Returns -1 when buf
  * is too small.
  */
-int	msig_pub_encode(const struct msig_pub *pub, char *buf, size_t len);
+int msig_pub_encode(const struct msig_pub *pub, char *buf, size_t len);
 
 /*
  * Parse a public key: either the two-line file (any untrusted comment) or
@@ -112,8 +112,8 @@ int	msig_pub_encode(const struct msig_pub *pub, char *buf, size_t len);
  * Strict: anything else before or after, a wrong decoded length or an
  * algorithm other than "Ed" is an error.
  */
-int	msig_pub_decode(const char *text, struct msig_pub *out, char *err,
-	    size_t errlen);
+int msig_pub_decode(
+    const char *text, struct msig_pub *out, char *err, size_t errlen);
 
 /*
  * Write an unencrypted secret key file text (kdf_alg zero, salt and limits
@@ -123,7 +123,7 @@ int	msig_pub_decode(const char *text, struct msig_pub *out, char *err,
  * buf holds a secret afterwards: the caller wipes it.  On failure buf is
  * wiped.
  */
-int	msig_sec_encode(const struct msig_sec *sec, char *buf, size_t len);
+int msig_sec_encode(const struct msig_sec *sec, char *buf, size_t len);
 
 /*
  * Parse a secret key file text (two lines, or the bare base64 line, as for
@@ -135,8 +135,8 @@ int	msig_sec_encode(const struct msig_sec *sec, char *buf, size_t len);
  * whose checksum is 32 zero bytes.  Such a key is accepted, because the
  * seed-to-public-key check above still catches a corrupted key.
  */
-int	msig_sec_decode(const char *text, struct msig_sec *out, char *err,
-	    size_t errlen);
+int msig_sec_decode(
+    const char *text, struct msig_sec *out, char *err, size_t errlen);
 
 /*
  * Sign data (prehashed, alg "ED") and write the four-line signature file
@@ -144,17 +144,17 @@ int	msig_sec_decode(const char *text, struct msig_sec *out, char *err,
  * most MSIG_TRUSTED_MAX bytes with no control characters other than tab
  * (in particular no CR or LF); it may be empty.
  */
-int	msig_sign(const struct msig_sec *sec, const void *data, size_t len,
-	    const char *trusted_comment, char *out, size_t outlen, char *err,
-	    size_t errlen);
+int msig_sign(const struct msig_sec *sec, const void *data, size_t len,
+    const char *trusted_comment, char *out, size_t outlen, char *err,
+    size_t errlen);
 
 /*
  * As msig_sign(), for the file at path, hashed as it is read (any size,
  * constant memory).  Errors include the path and strerror.
  */
-int	msig_sign_file(const struct msig_sec *sec, const char *path,
-	    const char *trusted_comment, char *out, size_t outlen, char *err,
-	    size_t errlen);
+int msig_sign_file(const struct msig_sec *sec, const char *path,
+    const char *trusted_comment, char *out, size_t outlen, char *err,
+    size_t errlen);
 
 /*
  * Verify sig_text (a whole signature file, at most MSIG_SIG_MAX bytes)
@@ -167,9 +167,9 @@ int	msig_sign_file(const struct msig_sec *sec, const char *path,
  * it does not fit.  Callers must only act on the trusted comment after a
  * 0 return; on -1 trusted_out is emptied.
  */
-int	msig_verify(const struct msig_pub *pub, const void *data, size_t len,
-	    const char *sig_text, char *trusted_out, size_t trusted_len,
-	    char *err, size_t errlen);
+int msig_verify(const struct msig_pub *pub, const void *data, size_t len,
+    const char *sig_text, char *trusted_out, size_t trusted_len, char *err,
+    size_t errlen);
 
 /*
  * As msig_verify(), for the file at path.  "ED" signatures are checked
@@ -177,8 +177,8 @@ int	msig_verify(const struct msig_pub *pub, const void *data, size_t len,
  * in memory (freed before returning) and is refused above
  * MSIG_LEGACY_FILE_MAX bytes.
  */
-int	msig_verify_file(const struct msig_pub *pub, const char *path,
-	    const char *sig_text, char *trusted_out, size_t trusted_len,
-	    char *err, size_t errlen);
+int msig_verify_file(const struct msig_pub *pub, const char *path,
+    const char *sig_text, char *trusted_out, size_t trusted_len, char *err,
+    size_t errlen);
 
 #endif

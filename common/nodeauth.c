@@ -88,8 +88,7 @@ nodeauth_req_msg(char *buf, size_t len, const char *method, const char *path,
 		return -1;
 	util_hex(hex, sizeof(hex), body_hash, 32);
 	n = snprintf(buf, len, "edgefleet-req-v1\n%s\n%s\n%s\n%llu\n%lld\n%s",
-	    method, path, node_id, (unsigned long long)ctr, (long long)ts,
-	    hex);
+	    method, path, node_id, (unsigned long long)ctr, (long long)ts, hex);
 	return n < 0 || (size_t)n >= len ? -1 : n;
 }
 
@@ -101,8 +100,8 @@ nodeauth_tag(const unsigned char key[NODEAUTH_KEYBYTES], const char *method,
 	char msg[1024];
 	int n;
 
-	n = nodeauth_req_msg(msg, sizeof(msg), method, path, node_id, ctr, ts,
-	    body_hash);
+	n = nodeauth_req_msg(
+	    msg, sizeof(msg), method, path, node_id, ctr, ts, body_hash);
 	if (n < 0)
 		return -1;
 	crypto_auth(tag, (const unsigned char *)msg, (size_t)n, key);
@@ -117,12 +116,14 @@ nodeauth_check(const unsigned char key[NODEAUTH_KEYBYTES], const char *method,
 	char msg[1024];
 	int n;
 
-	n = nodeauth_req_msg(msg, sizeof(msg), method, path, node_id, h->ctr,
-	    h->ts, body_hash);
+	n = nodeauth_req_msg(
+	    msg, sizeof(msg), method, path, node_id, h->ctr, h->ts, body_hash);
 	if (n < 0)
 		return -1;
-	return crypto_auth_verify(h->tag, (const unsigned char *)msg,
-	    (size_t)n, key) == 0 ? 0 : -1;
+	return crypto_auth_verify(
+		   h->tag, (const unsigned char *)msg, (size_t)n, key) == 0
+	    ? 0
+	    : -1;
 }
 
 int

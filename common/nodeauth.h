@@ -36,39 +36,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NODEAUTH_KEYBYTES	32	/* crypto_auth_KEYBYTES */
-#define NODEAUTH_TAGBYTES	32	/* crypto_auth_BYTES */
-#define NODEAUTH_SIDBYTES	16
-#define NODEAUTH_SIDHEX		(NODEAUTH_SIDBYTES * 2)
-#define NODEAUTH_MAX_SKEW	300	/* seconds */
-#define NODEAUTH_HDR_MAX	160
+#define NODEAUTH_KEYBYTES 32 /* crypto_auth_KEYBYTES */
+#define NODEAUTH_TAGBYTES 32 /* crypto_auth_BYTES */
+#define NODEAUTH_SIDBYTES 16
+#define NODEAUTH_SIDHEX (NODEAUTH_SIDBYTES * 2)
+#define NODEAUTH_MAX_SKEW 300 /* seconds */
+#define NODEAUTH_HDR_MAX 160
 
 struct nodeauth_hdr {
-	char		sid[NODEAUTH_SIDHEX + 1];
-	uint64_t	ctr;
-	int64_t		ts;
-	unsigned char	tag[NODEAUTH_TAGBYTES];
+	char sid[NODEAUTH_SIDHEX + 1];
+	uint64_t ctr;
+	int64_t ts;
+	unsigned char tag[NODEAUTH_TAGBYTES];
 };
 
 /* Parse an Authorization header value.  Strict: exact field order. */
-int	nodeauth_parse(const char *value, struct nodeauth_hdr *out);
+int nodeauth_parse(const char *value, struct nodeauth_hdr *out);
 /* Format the header value (without "Authorization: "). */
-int	nodeauth_format(char *buf, size_t len, const struct nodeauth_hdr *h);
+int nodeauth_format(char *buf, size_t len, const struct nodeauth_hdr *h);
 
-void	nodeauth_body_hash(const void *body, size_t len,
-	    unsigned char out[32]);
-int	nodeauth_tag(const unsigned char key[NODEAUTH_KEYBYTES],
-	    const char *method, const char *path, const char *node_id,
-	    uint64_t ctr, int64_t ts, const unsigned char body_hash[32],
-	    unsigned char tag[NODEAUTH_TAGBYTES]);
+void nodeauth_body_hash(const void *body, size_t len, unsigned char out[32]);
+int nodeauth_tag(const unsigned char key[NODEAUTH_KEYBYTES], const char *method,
+    const char *path, const char *node_id, uint64_t ctr, int64_t ts,
+    const unsigned char body_hash[32], unsigned char tag[NODEAUTH_TAGBYTES]);
 /* 0 when the tag matches (constant time), -1 otherwise. */
-int	nodeauth_check(const unsigned char key[NODEAUTH_KEYBYTES],
-	    const char *method, const char *path, const char *node_id,
-	    const struct nodeauth_hdr *h, const unsigned char body_hash[32]);
+int nodeauth_check(const unsigned char key[NODEAUTH_KEYBYTES],
+    const char *method, const char *path, const char *node_id,
+    const struct nodeauth_hdr *h, const unsigned char body_hash[32]);
 
-int	nodeauth_enroll_msg(char *buf, size_t len, const char *token,
-	    const char *public_key_b64, const char *hostname);
-int	nodeauth_session_msg(char *buf, size_t len, const char *node_id,
-	    int64_t ts, const char *kx_public_key_b64);
+int nodeauth_enroll_msg(char *buf, size_t len, const char *token,
+    const char *public_key_b64, const char *hostname);
+int nodeauth_session_msg(char *buf, size_t len, const char *node_id, int64_t ts,
+    const char *kx_public_key_b64);
 
 #endif

@@ -71,8 +71,9 @@ util_unhex(void *out, size_t outlen, const char *hex)
 	size_t n;
 	const char *end;
 
-	if (sodium_hex2bin(out, outlen, hex, strlen(hex), NULL, &n, &end) != 0
-	    || *end != '\0')
+	if (sodium_hex2bin(out, outlen, hex, strlen(hex), NULL, &n, &end) !=
+		0 ||
+	    *end != '\0')
 		return -1;
 	return (int)n;
 }
@@ -92,8 +93,9 @@ util_b64_dec(void *out, size_t outlen, const char *s, int var)
 	size_t n;
 	const char *end;
 
-	if (sodium_base642bin(out, outlen, s, strlen(s), NULL, &n, &end, var)
-	    != 0 || *end != '\0')
+	if (sodium_base642bin(out, outlen, s, strlen(s), NULL, &n, &end, var) !=
+		0 ||
+	    *end != '\0')
 		return -1;
 	return (int)n;
 }
@@ -101,8 +103,8 @@ util_b64_dec(void *out, size_t outlen, const char *s, int var)
 int
 util_b64(char *out, size_t outlen, const void *bin, size_t len)
 {
-	return util_b64_enc(out, outlen, bin, len,
-	    sodium_base64_VARIANT_ORIGINAL);
+	return util_b64_enc(
+	    out, outlen, bin, len, sodium_base64_VARIANT_ORIGINAL);
 }
 
 int
@@ -114,15 +116,15 @@ util_unb64(void *out, size_t outlen, const char *s)
 int
 util_b64url(char *out, size_t outlen, const void *bin, size_t len)
 {
-	return util_b64_enc(out, outlen, bin, len,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return util_b64_enc(
+	    out, outlen, bin, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 int
 util_unb64url(void *out, size_t outlen, const char *s)
 {
-	return util_b64_dec(out, outlen, s,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return util_b64_dec(
+	    out, outlen, s, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 bool

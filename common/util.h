@@ -14,15 +14,15 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Wall clock in seconds and monotonic clock in nanoseconds. */
-int64_t		util_now(void);
-uint64_t	util_mono_ns(void);
+int64_t util_now(void);
+uint64_t util_mono_ns(void);
 
 /*
  * Parse a whole decimal string into [min, max].  Returns 0, or -1 when s is
  * empty, has trailing bytes, or is out of range.
  */
-int	util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
-int	util_parse_u64(const char *s, uint64_t max, uint64_t *out);
+int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+int util_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /*
  * Encoders write a NUL-terminated string and return 0, or -1 when out is
@@ -30,17 +30,17 @@ int	util_parse_u64(const char *s, uint64_t max, uint64_t *out);
  * when the result does not fit.  Base64 is the standard alphabet with
  * padding (minisign, pins); b64url is URL-safe without padding (tokens).
  */
-int	util_hex(char *out, size_t outlen, const void *bin, size_t len);
-int	util_unhex(void *out, size_t outlen, const char *hex);
-int	util_b64(char *out, size_t outlen, const void *bin, size_t len);
-int	util_unb64(void *out, size_t outlen, const char *s);
-int	util_b64url(char *out, size_t outlen, const void *bin, size_t len);
-int	util_unb64url(void *out, size_t outlen, const char *s);
+int util_hex(char *out, size_t outlen, const void *bin, size_t len);
+int util_unhex(void *out, size_t outlen, const char *hex);
+int util_b64(char *out, size_t outlen, const void *bin, size_t len);
+int util_unb64(void *out, size_t outlen, const char *s);
+int util_b64url(char *out, size_t outlen, const void *bin, size_t len);
+int util_unb64url(void *out, size_t outlen, const char *s);
 
 /* Names of POPs, tokens and the like: [a-z0-9][a-z0-9-]{0,31}. */
-bool	util_name_ok(const char *s);
+bool util_name_ok(const char *s);
 
 /* Copy src into dst (size len), always NUL-terminated.  Returns strlen. */
-size_t	util_strlcpy(char *dst, const char *src, size_t len);
+size_t util_strlcpy(char *dst, const char *src, size_t len);
 
 #endif

@@ -13,43 +13,43 @@
 
 #include "cp/server.h"
 
-int	api_healthz(struct req *r);
-int	api_metrics(struct req *r);
-int	api_dashboard(struct req *r);
+int api_healthz(struct req *r);
+int api_metrics(struct req *r);
+int api_dashboard(struct req *r);
 
-int	api_pops_list(struct req *r);
-int	api_pops_create(struct req *r);
-int	api_pops_show(struct req *r);
-int	api_pops_patch(struct req *r);
+int api_pops_list(struct req *r);
+int api_pops_create(struct req *r);
+int api_pops_show(struct req *r);
+int api_pops_patch(struct req *r);
 
-int	api_apitokens_create(struct req *r);
-int	api_enrolltokens_create(struct req *r);
+int api_apitokens_create(struct req *r);
+int api_enrolltokens_create(struct req *r);
 
-int	api_enroll(struct req *r);
-int	api_node_session(struct req *r);
-int	api_node_desired(struct req *r);
-int	api_node_status(struct req *r);
+int api_enroll(struct req *r);
+int api_node_session(struct req *r);
+int api_node_desired(struct req *r);
+int api_node_status(struct req *r);
 
-int	api_nodes_list(struct req *r);
-int	api_nodes_show(struct req *r);
-int	api_nodes_drain(struct req *r);
-int	api_nodes_undrain(struct req *r);
-int	api_nodes_delete(struct req *r);
-int	api_fleet(struct req *r);
+int api_nodes_list(struct req *r);
+int api_nodes_show(struct req *r);
+int api_nodes_drain(struct req *r);
+int api_nodes_undrain(struct req *r);
+int api_nodes_delete(struct req *r);
+int api_fleet(struct req *r);
 
-int	api_profile_get(struct req *r);
-int	api_profile_put(struct req *r);
-int	api_releases_list(struct req *r);
-int	api_rollouts_create(struct req *r);
-int	api_rollouts_list(struct req *r);
-int	api_rollouts_show(struct req *r);
-int	api_rollouts_abort(struct req *r);
-int	api_events(struct req *r);
+int api_profile_get(struct req *r);
+int api_profile_put(struct req *r);
+int api_releases_list(struct req *r);
+int api_rollouts_create(struct req *r);
+int api_rollouts_list(struct req *r);
+int api_rollouts_show(struct req *r);
+int api_rollouts_abort(struct req *r);
+int api_events(struct req *r);
 
 /*
  * The node's derived view for listings: the stored row plus health and
  * the in-memory last_seen.  Steals row, returns it (or NULL).
  */
-json_t	*api_node_view(json_t *row, int64_t now);
+json_t *api_node_view(json_t *row, int64_t now);
 
 #endif

@@ -20,8 +20,9 @@
 int
 api_healthz(struct req *r)
 {
-	return reply_json(r, 200, json_pack("{s:s,s:I}", "status", "ok",
-	    "uptime_s", (json_int_t)(util_now() - cp.started_at)));
+	return reply_json(r, 200,
+	    json_pack("{s:s,s:I}", "status", "ok", "uptime_s",
+		(json_int_t)(util_now() - cp.started_at)));
 }
 
 int
@@ -47,16 +48,17 @@ api_apitokens_create(struct req *r)
 	int rc;
 
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
-	    jfield_str(r->json, "name", true, 32, &name, err,
-	    sizeof(err)) != 0 ||
-	    jfield_str(r->json, "role", true, 16, &role, err,
-	    sizeof(err)) != 0)
+	    jfield_str(r->json, "name", true, 32, &name, err, sizeof(err)) !=
+		0 ||
+	    jfield_str(r->json, "role", true, 16, &role, err, sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	if (!util_name_ok(name))
-		return reply_error(r, 400, "invalid_field", "name: must match "
+		return reply_error(r, 400, "invalid_field",
+		    "name: must match "
 		    "[a-z0-9][a-z0-9-]{0,31}");
 	if (auth_role_parse(role) == ROLE_NONE)
-		return reply_error(r, 400, "invalid_field", "role: must be "
+		return reply_error(r, 400, "invalid_field",
+		    "role: must be "
 		    "viewer, operator or admin");
 	if (auth_token_new("efa", token, sizeof(token)) != 0 ||
 	    auth_token_hash(token, hash) != 0)
@@ -66,8 +68,9 @@ api_apitokens_create(struct req *r)
 		sodium_memzero(token, sizeof(token));
 		return reply_store_error(r, rc, "API token");
 	}
-	reply_json(r, 201, json_pack("{s:s,s:s,s:s}", "name", name, "role",
-	    role, "token", token));
+	reply_json(r, 201,
+	    json_pack(
+		"{s:s,s:s,s:s}", "name", name, "role", role, "token", token));
 	sodium_memzero(token, sizeof(token));
 	return 0;
 }
@@ -86,8 +89,10 @@ api_base_url(struct req *r, char *buf, size_t len)
 	if (host == NULL || host[0] == '\0' || strlen(host) > 200)
 		return -1;
 	for (i = 0; host[i] != '\0'; i++)
-		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789.-:[]", host[i]) == NULL)
+		if (strchr(
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"0123456789.-:[]",
+			host[i]) == NULL)
 			return -1;
 	snprintf(buf, len, "https://%s", host);
 	return 0;
@@ -106,38 +111,45 @@ api_enrolltokens_create(struct req *r)
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
 	    jfield_str(r->json, "pop", true, 32, &pop, err, sizeof(err)) != 0 ||
 	    jfield_int(r->json, "ttl_s", false, 60, 7 * 86400, &ttl, err,
-	    sizeof(err)) != 0 ||
+		sizeof(err)) != 0 ||
 	    jfield_int(r->json, "uses", false, 1, 100000, &uses, err,
-	    sizeof(err)) != 0)
+		sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	if (!util_name_ok(pop))
-		return reply_error(r, 400, "invalid_field", "pop: must match "
+		return reply_error(r, 400, "invalid_field",
+		    "pop: must match "
 		    "[a-z0-9][a-z0-9-]{0,31}");
 	if (api_base_url(r, base, sizeof(base)) != 0)
-		return reply_error(r, 400, "invalid_field", "Host header "
+		return reply_error(r, 400, "invalid_field",
+		    "Host header "
 		    "missing or odd; start edge-cp with --public-url");
 	if (auth_token_new("efe", token, sizeof(token)) != 0 ||
 	    auth_token_hash(token, hash) != 0)
 		return reply_error(r, 500, "internal", "cannot make a token");
 	expires = util_now() + ttl;
-	rc = store_enrolltoken_add(cp.store, hash, pop, uses, expires,
-	    r->actor);
+	rc =
+	    store_enrolltoken_add(cp.store, hash, pop, uses, expires, r->actor);
 	if (rc != STORE_OK) {
 		sodium_memzero(token, sizeof(token));
 		if (rc == STORE_INVALID)
-			return reply_error(r, 404, "not_found", "no such POP "
-			    "%s", pop);
+			return reply_error(r, 404, "not_found",
+			    "no such POP "
+			    "%s",
+			    pop);
 		return reply_store_error(r, rc, "enrollment token");
 	}
 	/*
 	 * The pin is the trust anchor, so curl is told not to look for a CA
 	 * (-k): it still refuses any certificate whose key is not pinned.
 	 */
-	snprintf(cmd, sizeof(cmd), "curl -fsSL -k --pinnedpubkey '%s' "
-	    "%s/v1/bootstrap.sh | sudo EDGE_TOKEN=%s sh", cp.pin, base, token);
-	reply_json(r, 201, json_pack("{s:s,s:s,s:I,s:I,s:s}", "token", token,
-	    "pop", pop, "uses", (json_int_t)uses, "expires_at",
-	    (json_int_t)expires, "bootstrap_command", cmd));
+	snprintf(cmd, sizeof(cmd),
+	    "curl -fsSL -k --pinnedpubkey '%s' "
+	    "%s/v1/bootstrap.sh | sudo EDGE_TOKEN=%s sh",
+	    cp.pin, base, token);
+	reply_json(r, 201,
+	    json_pack("{s:s,s:s,s:I,s:I,s:s}", "token", token, "pop", pop,
+		"uses", (json_int_t)uses, "expires_at", (json_int_t)expires,
+		"bootstrap_command", cmd));
 	sodium_memzero(token, sizeof(token));
 	sodium_memzero(cmd, sizeof(cmd));
 	return 0;
@@ -152,7 +164,8 @@ api_profile_get(struct req *r)
 	int rc;
 
 	if (v != NULL && util_parse_i64(v, 1, INT64_MAX, &version) != 0)
-		return reply_error(r, 400, "invalid_field", "version: must be "
+		return reply_error(r, 400, "invalid_field",
+		    "version: must be "
 		    "a positive integer");
 	if ((rc = store_profile_get(cp.store, version, &p)) != STORE_OK)
 		return reply_store_error(r, rc, "profile");
@@ -178,8 +191,8 @@ api_profile_put(struct req *r)
 	if (rc != STORE_OK)
 		return reply_store_error(r, rc, "profile");
 	/* A new version reaches nodes only through a rollout. */
-	return reply_json(r, 201, json_pack("{s:I}", "version",
-	    (json_int_t)version));
+	return reply_json(
+	    r, 201, json_pack("{s:I}", "version", (json_int_t)version));
 }
 
 int
@@ -209,44 +222,51 @@ rollout_reply(struct req *r, unsigned status, int64_t id)
 int
 api_rollouts_create(struct req *r)
 {
-	static const char *const keys[] = { "component", "version",
-		"strategy", NULL };
+	static const char *const keys[] = { "component", "version", "strategy",
+		NULL };
 	const char *comp = NULL, *ver = NULL, *strategy = "waves";
 	char err[256];
 	int64_t id;
 	int rc;
 
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
-	    jfield_str(r->json, "component", true, 16, &comp, err,
-	    sizeof(err)) != 0 ||
-	    jfield_str(r->json, "version", true, 64, &ver, err,
-	    sizeof(err)) != 0 ||
+	    jfield_str(
+		r->json, "component", true, 16, &comp, err, sizeof(err)) != 0 ||
+	    jfield_str(r->json, "version", true, 64, &ver, err, sizeof(err)) !=
+		0 ||
 	    jfield_str(r->json, "strategy", false, 16, &strategy, err,
-	    sizeof(err)) != 0)
+		sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	if (strcmp(comp, "dataplane") != 0 && strcmp(comp, "keeper") != 0 &&
 	    strcmp(comp, "profile") != 0)
-		return reply_error(r, 400, "invalid_field", "component: must be "
+		return reply_error(r, 400, "invalid_field",
+		    "component: must be "
 		    "dataplane, keeper or profile");
 	if (!validate_version(ver))
-		return reply_error(r, 400, "invalid_field", "version: must "
+		return reply_error(r, 400, "invalid_field",
+		    "version: must "
 		    "match [A-Za-z0-9][A-Za-z0-9._+-]{0,63}");
 	if (strcmp(strategy, "all_at_once") != 0) {
 		if (strcmp(strategy, "waves") == 0)
 			return reply_error(r, 422, "unsupported_strategy",
 			    "this edge-cp has no wave engine yet; use "
 			    "\"strategy\": \"all_at_once\"");
-		return reply_error(r, 400, "invalid_field", "strategy: must be "
+		return reply_error(r, 400, "invalid_field",
+		    "strategy: must be "
 		    "waves or all_at_once");
 	}
-	rc = store_rollout_create(cp.store, comp, ver, strategy, "{}",
-	    r->actor, &id);
+	rc = store_rollout_create(
+	    cp.store, comp, ver, strategy, "{}", r->actor, &id);
 	if (rc == STORE_INVALID)
-		return reply_error(r, 422, "unknown_version", "%s version %s "
-		    "does not exist", comp, ver);
+		return reply_error(r, 422, "unknown_version",
+		    "%s version %s "
+		    "does not exist",
+		    comp, ver);
 	if (rc == STORE_CONFLICT)
-		return reply_error(r, 409, "rollout_active", "another %s "
-		    "rollout is active; finish or abort it first", comp);
+		return reply_error(r, 409, "rollout_active",
+		    "another %s "
+		    "rollout is active; finish or abort it first",
+		    comp);
 	if (rc != STORE_OK)
 		return reply_store_error(r, rc, "rollout");
 	live_bump_global();
@@ -296,8 +316,10 @@ api_rollouts_abort(struct req *r)
 	snprintf(reason, sizeof(reason), "aborted by %s", r->actor);
 	rc = store_rollout_finish(cp.store, id, "aborted", reason, r->actor);
 	if (rc == STORE_CONFLICT)
-		return reply_error(r, 422, "invalid_transition", "rollout %lld "
-		    "is not active", (long long)id);
+		return reply_error(r, 422, "invalid_transition",
+		    "rollout %lld "
+		    "is not active",
+		    (long long)id);
 	if (rc != STORE_OK)
 		return reply_store_error(r, rc, "rollout");
 	live_bump_global();
@@ -314,7 +336,8 @@ api_events(struct req *r)
 
 	if ((a != NULL && util_parse_i64(a, 0, INT64_MAX, &after) != 0) ||
 	    (l != NULL && util_parse_i64(l, 1, 1000, &limit) != 0))
-		return reply_error(r, 400, "invalid_field", "after and limit "
+		return reply_error(r, 400, "invalid_field",
+		    "after and limit "
 		    "must be integers (limit 1-1000)");
 	if ((rc = store_event_list(cp.store, after, limit, &ev)) != STORE_OK)
 		return reply_store_error(r, rc, "events");
@@ -337,6 +360,6 @@ api_dashboard(struct req *r)
 	    ".textContent=JSON.stringify(j,null,2)});"
 	    "</script></body></html>";
 
-	return reply_data(r, 200, "text/html; charset=utf-8", page,
-	    sizeof(page) - 1);
+	return reply_data(
+	    r, 200, "text/html; charset=utf-8", page, sizeof(page) - 1);
 }

@@ -35,38 +35,44 @@ api_enroll(struct req *r)
 	int n, rc = STORE_ERR, attempt;
 
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
-	    jfield_str(r->json, "token", true, 64, &token, err,
-	    sizeof(err)) != 0 ||
+	    jfield_str(r->json, "token", true, 64, &token, err, sizeof(err)) !=
+		0 ||
 	    jfield_str(r->json, "public_key", true, 64, &pk_b64, err,
-	    sizeof(err)) != 0 ||
-	    jfield_str(r->json, "hostname", true, 253, &host, err,
-	    sizeof(err)) != 0 ||
+		sizeof(err)) != 0 ||
+	    jfield_str(
+		r->json, "hostname", true, 253, &host, err, sizeof(err)) != 0 ||
 	    jfield_str(r->json, "signature", true, 128, &sig_b64, err,
-	    sizeof(err)) != 0 ||
+		sizeof(err)) != 0 ||
 	    jfield_obj(r->json, "facts", false, &facts, err, sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	if (!validate_hostname(host))
-		return reply_error(r, 400, "invalid_field", "hostname: letters, "
+		return reply_error(r, 400, "invalid_field",
+		    "hostname: letters, "
 		    "digits, dots and dashes only");
 	if (facts != NULL && validate_facts(facts, err, sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	if (util_unb64(pk, sizeof(pk), pk_b64) != 32)
-		return reply_error(r, 400, "invalid_field", "public_key: must "
+		return reply_error(r, 400, "invalid_field",
+		    "public_key: must "
 		    "be a base64 Ed25519 public key");
 	if (util_unb64(sig, sizeof(sig), sig_b64) != 64)
-		return reply_error(r, 400, "invalid_field", "signature: must be "
+		return reply_error(r, 400, "invalid_field",
+		    "signature: must be "
 		    "a base64 Ed25519 signature");
 	/* Proof of possession, checked before the token is touched. */
 	n = nodeauth_enroll_msg(msg, sizeof(msg), token, pk_b64, host);
-	if (n < 0 || crypto_sign_verify_detached(sig,
-	    (const unsigned char *)msg, (size_t)n, pk) != 0) {
+	if (n < 0 ||
+	    crypto_sign_verify_detached(
+		sig, (const unsigned char *)msg, (size_t)n, pk) != 0) {
 		sodium_memzero(msg, sizeof(msg));
-		return reply_error(r, 401, "bad_signature", "the enrollment "
+		return reply_error(r, 401, "bad_signature",
+		    "the enrollment "
 		    "signature does not match the public key");
 	}
 	sodium_memzero(msg, sizeof(msg));
 	if (strncmp(token, "efe_", 4) != 0 || auth_token_hash(token, th) != 0)
-		return reply_error(r, 401, "invalid_token", "enrollment token "
+		return reply_error(r, 401, "invalid_token",
+		    "enrollment token "
 		    "unknown, expired or used up");
 	facts_txt = facts ? json_dump_canonical(facts, NULL) : NULL;
 	memset(&nn, 0, sizeof(nn));
@@ -79,24 +85,25 @@ api_enroll(struct req *r)
 		randombytes_buf(rnd, sizeof(rnd));
 		util_hex(hex, sizeof(hex), rnd, sizeof(rnd));
 		snprintf(id, sizeof(id), "n-%s", hex);
-		rc = store_enroll(cp.store, th, util_now(), &nn, pop,
-		    sizeof(pop));
+		rc = store_enroll(
+		    cp.store, th, util_now(), &nn, pop, sizeof(pop));
 		if (rc != STORE_CONFLICT)
 			break;
 	}
 	free(facts_txt);
 	if (rc == STORE_NOTFOUND)
-		return reply_error(r, 401, "invalid_token", "enrollment token "
+		return reply_error(r, 401, "invalid_token",
+		    "enrollment token "
 		    "unknown, expired or used up");
 	if (rc != STORE_OK)
 		return reply_store_error(r, rc, "node");
 	if (live_add(id, pop, pk, false, 0) != 0)
 		log_warnx("event=live_add_failed node=%s", id);
 	log_info("event=enrolled node=%s pop=%s", id, pop);
-	return reply_json(r, 201, json_pack("{s:s,s:s,s:I,s:s,s:I}",
-	    "node_id", id, "pop", pop, "interval_s", (json_int_t)cp.interval_s,
-	    "release_public_key", cp.release_pub_text, "server_time",
-	    (json_int_t)util_now()));
+	return reply_json(r, 201,
+	    json_pack("{s:s,s:s,s:I,s:s,s:I}", "node_id", id, "pop", pop,
+		"interval_s", (json_int_t)cp.interval_s, "release_public_key",
+		cp.release_pub_text, "server_time", (json_int_t)util_now()));
 }
 
 int
@@ -108,44 +115,51 @@ api_node_session(struct req *r)
 	unsigned char cpk[crypto_kx_PUBLICKEYBYTES], sig[64];
 	unsigned char spk[crypto_kx_PUBLICKEYBYTES];
 	unsigned char ssk[crypto_kx_SECRETKEYBYTES];
-	unsigned char rx[crypto_kx_SESSIONKEYBYTES], tx[crypto_kx_SESSIONKEYBYTES];
+	unsigned char rx[crypto_kx_SESSIONKEYBYTES],
+	    tx[crypto_kx_SESSIONKEYBYTES];
 	char err[256], msg[512], sid[NODEAUTH_SIDHEX + 1], spk_b64[64];
 	struct live_node *n = NULL;
 	int64_t ts = 0, now = util_now(), expires;
 	int len, ret;
 
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
-	    jfield_str(r->json, "node_id", true, 39, &id, err,
-	    sizeof(err)) != 0 ||
+	    jfield_str(r->json, "node_id", true, 39, &id, err, sizeof(err)) !=
+		0 ||
 	    jfield_int(r->json, "ts", true, 0, INT64_MAX, &ts, err,
-	    sizeof(err)) != 0 ||
+		sizeof(err)) != 0 ||
 	    jfield_str(r->json, "kx_public_key", true, 64, &kx_b64, err,
-	    sizeof(err)) != 0 ||
+		sizeof(err)) != 0 ||
 	    jfield_str(r->json, "signature", true, 128, &sig_b64, err,
-	    sizeof(err)) != 0)
+		sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	if (util_unb64(cpk, sizeof(cpk), kx_b64) != (int)sizeof(cpk) ||
 	    util_unb64(sig, sizeof(sig), sig_b64) != 64)
-		return reply_error(r, 400, "invalid_field", "kx_public_key or "
+		return reply_error(r, 400, "invalid_field",
+		    "kx_public_key or "
 		    "signature: bad base64 or length");
 	if (ts < now - NODEAUTH_MAX_SKEW || ts > now + NODEAUTH_MAX_SKEW) {
 		char st[24];
 
-		reply_error(r, 401, "clock_skew", "timestamp is %lld s away "
-		    "from the server's clock", (long long)(ts - now));
+		reply_error(r, 401, "clock_skew",
+		    "timestamp is %lld s away "
+		    "from the server's clock",
+		    (long long)(ts - now));
 		snprintf(st, sizeof(st), "%lld", (long long)now);
 		reply_header(r, "X-Edge-Server-Time", st);
 		return 0;
 	}
 	/* Unknown node and bad signature look alike to the caller. */
 	if ((n = live_get(id)) == NULL)
-		return reply_error(r, 401, "unauthenticated", "unknown node or "
+		return reply_error(r, 401, "unauthenticated",
+		    "unknown node or "
 		    "bad signature");
 	len = nodeauth_session_msg(msg, sizeof(msg), id, ts, kx_b64);
-	if (len < 0 || crypto_sign_verify_detached(sig,
-	    (const unsigned char *)msg, (size_t)len, n->public_key) != 0) {
+	if (len < 0 ||
+	    crypto_sign_verify_detached(sig, (const unsigned char *)msg,
+		(size_t)len, n->public_key) != 0) {
 		live_put(n);
-		return reply_error(r, 401, "unauthenticated", "unknown node or "
+		return reply_error(r, 401, "unauthenticated",
+		    "unknown node or "
 		    "bad signature");
 	}
 	crypto_kx_keypair(spk, ssk);
@@ -155,17 +169,19 @@ api_node_session(struct req *r)
 		sodium_memzero(rx, sizeof(rx));
 		sodium_memzero(tx, sizeof(tx));
 		live_put(n);
-		return reply_error(r, ret != 0 ? 400 : 500, ret != 0 ?
-		    "invalid_field" : "internal", ret != 0 ?
-		    "kx_public_key: unusable key" : "cannot open session");
+		return reply_error(r, ret != 0 ? 400 : 500,
+		    ret != 0 ? "invalid_field" : "internal",
+		    ret != 0 ? "kx_public_key: unusable key"
+			     : "cannot open session");
 	}
 	sodium_memzero(rx, sizeof(rx));
 	sodium_memzero(tx, sizeof(tx));
 	live_put(n);
 	util_b64(spk_b64, sizeof(spk_b64), spk, sizeof(spk));
-	return reply_json(r, 201, json_pack("{s:s,s:s,s:I,s:I}",
-	    "session_id", sid, "kx_public_key", spk_b64, "expires_at",
-	    (json_int_t)expires, "server_time", (json_int_t)now));
+	return reply_json(r, 201,
+	    json_pack("{s:s,s:s,s:I,s:I}", "session_id", sid, "kx_public_key",
+		spk_b64, "expires_at", (json_int_t)expires, "server_time",
+		(json_int_t)now));
 }
 
 int
@@ -209,8 +225,8 @@ api_node_status(struct req *r)
 		json_decref(status);
 		return reply_error(r, 500, "internal", "out of memory");
 	}
-	crypto_generichash(hash, sizeof(hash), (const unsigned char *)txt, len,
-	    NULL, 0);
+	crypto_generichash(
+	    hash, sizeof(hash), (const unsigned char *)txt, len, NULL, 0);
 	atomic_store(&r->node->last_seen, now);
 	pthread_mutex_lock(&r->node->mu);
 	same = r->node->has_report &&

@@ -16,21 +16,25 @@ api_node_view(json_t *row, int64_t now)
 	if (n != NULL) {
 		int64_t seen = atomic_load(&n->last_seen);
 
-		json_object_set_new(row, "health", json_string(
-		    live_health_name(live_health(n, now, cp.interval_s))));
+		json_object_set_new(row, "health",
+		    json_string(
+			live_health_name(live_health(n, now, cp.interval_s))));
 		json_object_set_new(row, "last_seen", json_integer(seen));
 		live_put(n);
 	} else
 		json_object_set_new(row, "health", json_string("unknown"));
-	json_object_set_new(row, "drain", json_boolean(json_integer_value(
-	    json_object_get(row, "drain")) != 0));
+	json_object_set_new(row, "drain",
+	    json_boolean(
+		json_integer_value(json_object_get(row, "drain")) != 0));
 	/* Lift what operators look for first out of the report. */
-	json_object_set(row, "versions", json_is_object(status) &&
-	    json_object_get(status, "versions") ? json_object_get(status,
-	    "versions") : json_object());
-	json_object_set(row, "announced", json_is_object(status) &&
-	    json_object_get(status, "announced") ? json_object_get(status,
-	    "announced") : json_array());
+	json_object_set(row, "versions",
+	    json_is_object(status) && json_object_get(status, "versions")
+		? json_object_get(status, "versions")
+		: json_object());
+	json_object_set(row, "announced",
+	    json_is_object(status) && json_object_get(status, "announced")
+		? json_object_get(status, "announced")
+		: json_array());
 	return row;
 }
 
@@ -49,9 +53,11 @@ api_nodes_list(struct req *r)
 		json_decref(nodes);
 		return reply_error(r, 500, "internal", "out of memory");
 	}
-	json_array_foreach(nodes, i, n) {
-		if (pop != NULL && strcmp(pop, json_string_value(
-		    json_object_get(n, "pop"))) != 0)
+	json_array_foreach(nodes, i, n)
+	{
+		if (pop != NULL &&
+		    strcmp(pop, json_string_value(json_object_get(n, "pop"))) !=
+			0)
 			continue;
 		/* The full report stays on the detail view. */
 		json_object_del(n, "facts");
@@ -115,8 +121,8 @@ api_nodes_delete(struct req *r)
 
 	if (!util_name_ok(r->params[0]))
 		return reply_error(r, 404, "not_found", "no such node");
-	if ((rc = store_node_delete(cp.store, r->params[0], r->actor))
-	    != STORE_OK)
+	if ((rc = store_node_delete(cp.store, r->params[0], r->actor)) !=
+	    STORE_OK)
 		return reply_store_error(r, rc, "node");
 	/* Revocation is immediate: the next request of any session fails. */
 	if ((n = live_get(r->params[0])) != NULL) {
@@ -124,13 +130,13 @@ api_nodes_delete(struct req *r)
 		live_put(n);
 	}
 	live_remove(r->params[0]);
-	return reply_json(r, 200, json_pack("{s:s,s:b}", "id", r->params[0],
-	    "removed", 1));
+	return reply_json(
+	    r, 200, json_pack("{s:s,s:b}", "id", r->params[0], "removed", 1));
 }
 
 struct fleet_acc {
-	int64_t	 now;
-	json_t	*by_health, *by_pop, *versions;
+	int64_t now;
+	json_t *by_health, *by_pop, *versions;
 };
 
 static void
@@ -145,12 +151,10 @@ static void
 fleet_node(struct live_node *n, void *arg)
 {
 	struct fleet_acc *a = arg;
-	const char *h = live_health_name(live_health(n, a->now,
-	    cp.interval_s));
+	const char *h = live_health_name(live_health(n, a->now, cp.interval_s));
 	json_t *pop = json_object_get(a->by_pop, n->pop);
 	char v[3][LIVE_VERSION_MAX];
-	static const char *const comps[] = { "profile", "dataplane",
-		"keeper" };
+	static const char *const comps[] = { "profile", "dataplane", "keeper" };
 	int i;
 
 	if (pop == NULL) {
@@ -176,8 +180,8 @@ int
 api_fleet(struct req *r)
 {
 	struct fleet_acc a = { util_now(), json_object(), json_object(),
-		json_pack("{s:{},s:{},s:{}}", "profile", "dataplane",
-		"keeper") };
+		json_pack(
+		    "{s:{},s:{},s:{}}", "profile", "dataplane", "keeper") };
 	json_t *rollouts;
 	int rc;
 
@@ -194,8 +198,8 @@ api_fleet(struct req *r)
 		json_decref(a.versions);
 		return reply_store_error(r, rc, "rollouts");
 	}
-	return reply_json(r, 200, json_pack("{s:I,s:o,s:o,s:o,s:o}",
-	    "nodes", (json_int_t)live_count(), "by_health", a.by_health,
-	    "by_pop", a.by_pop, "versions", a.versions, "active_rollouts",
-	    rollouts));
+	return reply_json(r, 200,
+	    json_pack("{s:I,s:o,s:o,s:o,s:o}", "nodes",
+		(json_int_t)live_count(), "by_health", a.by_health, "by_pop",
+		a.by_pop, "versions", a.versions, "active_rollouts", rollouts));
 }

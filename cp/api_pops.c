@@ -18,8 +18,9 @@ pop_redact(json_t *pop)
 	json_t *n;
 	size_t i;
 
-	json_array_foreach(json_object_get(json_object_get(pop, "bgp"),
-	    "neighbors"), i, n) {
+	json_array_foreach(
+	    json_object_get(json_object_get(pop, "bgp"), "neighbors"), i, n)
+	{
 		if (json_object_get(n, "password") != NULL) {
 			json_object_del(n, "password");
 			json_object_set_new(n, "password_set", json_true());
@@ -37,8 +38,7 @@ api_pops_list(struct req *r)
 
 	if ((rc = store_pop_list(cp.store, &pops)) != STORE_OK)
 		return reply_store_error(r, rc, "pops");
-	json_array_foreach(pops, i, p)
-		pop_redact(p);
+	json_array_foreach(pops, i, p) pop_redact(p);
 	return reply_json(r, 200, json_pack("{s:o}", "pops", pops));
 }
 
@@ -89,15 +89,16 @@ api_pops_create(struct req *r)
 	int rc;
 
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
-	    jfield_str(r->json, "name", true, 32, &name, err,
-	    sizeof(err)) != 0 ||
-	    jfield_str(r->json, "region", true, 32, &region, err,
-	    sizeof(err)) != 0)
+	    jfield_str(r->json, "name", true, 32, &name, err, sizeof(err)) !=
+		0 ||
+	    jfield_str(
+		r->json, "region", true, 32, &region, err, sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	if (!util_name_ok(name) || !util_name_ok(region))
-		return reply_error(r, 400, "invalid_field", "%s: must match "
-		    "[a-z0-9][a-z0-9-]{0,31}", util_name_ok(name) ? "region" :
-		    "name");
+		return reply_error(r, 400, "invalid_field",
+		    "%s: must match "
+		    "[a-z0-9][a-z0-9-]{0,31}",
+		    util_name_ok(name) ? "region" : "name");
 	if (pop_bgp(r, r->json, &bgp, &txt) != 0)
 		return 0;
 	rc = store_pop_add(cp.store, name, region, txt ? txt : "{}", r->actor);
@@ -107,7 +108,8 @@ api_pops_create(struct req *r)
 		return reply_store_error(r, rc, "POP");
 	live_bump_global();
 	if (store_pop_get(cp.store, name, &bgp) != STORE_OK)
-		return reply_error(r, 500, "internal", "created but unreadable");
+		return reply_error(
+		    r, 500, "internal", "created but unreadable");
 	return reply_json(r, 201, pop_redact(bgp));
 }
 
@@ -124,13 +126,13 @@ api_pops_patch(struct req *r)
 	if (!util_name_ok(r->params[0]))
 		return reply_error(r, 404, "not_found", "no such POP");
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
-	    jfield_str(r->json, "region", false, 32, &region, err,
-	    sizeof(err)) != 0 ||
-	    jfield_bool(r->json, "force", false, &force, err,
-	    sizeof(err)) != 0)
+	    jfield_str(
+		r->json, "region", false, 32, &region, err, sizeof(err)) != 0 ||
+	    jfield_bool(r->json, "force", false, &force, err, sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	if (region != NULL && !util_name_ok(region))
-		return reply_error(r, 400, "invalid_field", "region: must "
+		return reply_error(r, 400, "invalid_field",
+		    "region: must "
 		    "match [a-z0-9][a-z0-9-]{0,31}");
 	if (pop_bgp(r, r->json, &bgp, &txt) != 0)
 		return 0;
@@ -139,11 +141,13 @@ api_pops_patch(struct req *r)
 		goto out;
 	}
 	/* A central mistake must not take a whole POP off the internet. */
-	if (bgp != NULL && !force && validate_bgp_withdraws_all(
-	    json_object_get(old, "bgp"), bgp)) {
-		reply_error(r, 409, "would_withdraw_all", "this change "
+	if (bgp != NULL && !force &&
+	    validate_bgp_withdraws_all(json_object_get(old, "bgp"), bgp)) {
+		reply_error(r, 409, "would_withdraw_all",
+		    "this change "
 		    "withdraws every anycast prefix of POP %s; send "
-		    "\"force\": true to do it anyway", r->params[0]);
+		    "\"force\": true to do it anyway",
+		    r->params[0]);
 		goto out;
 	}
 	rc = store_pop_update(cp.store, r->params[0], region, txt, r->actor);

@@ -39,7 +39,7 @@ auth_token_hash(const char *token, unsigned char hash[32])
 		char c = token[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			(c >= '0' && c <= '9') || c == '-' || c == '_'))
 			return -1;
 	}
 	crypto_generichash(hash, 32, (const unsigned char *)token, n,
@@ -89,7 +89,7 @@ auth_bearer(const char *header, char *name, size_t namelen)
 	    auth_token_hash(header + 7, hash) != 0)
 		return ROLE_NONE;
 	if (store_apitoken_find(cp.store, hash, name, namelen, role,
-	    sizeof(role)) != STORE_OK) {
+		sizeof(role)) != STORE_OK) {
 		name[0] = '\0';
 		return ROLE_NONE;
 	}

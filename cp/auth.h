@@ -20,12 +20,12 @@
 
 #include "cp/server.h"
 
-#define AUTH_TOKEN_LEN 48	/* prefix + 43 base64url chars + NUL fits */
+#define AUTH_TOKEN_LEN 48 /* prefix + 43 base64url chars + NUL fits */
 
 /* Make a new token "<prefix>_<43 chars>" into buf (>= AUTH_TOKEN_LEN). */
-int	auth_token_new(const char *prefix, char *buf, size_t len);
+int auth_token_new(const char *prefix, char *buf, size_t len);
 /* Keyed hash of a token string; -1 when it is not a well-formed token. */
-int	auth_token_hash(const char *token, unsigned char hash[32]);
+int auth_token_hash(const char *token, unsigned char hash[32]);
 /*
  * Check an "Authorization: Bearer ..." header value against the stored API
  * tokens.  Returns the role (ROLE_NONE when missing or unknown) and fills

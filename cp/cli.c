@@ -15,28 +15,28 @@
 #include "common/util.h"
 #include "cp/tls.h"
 
-#define CLI_MAX_ARGS	32
-#define CLI_MAX_FLAGS	16
+#define CLI_MAX_ARGS 32
+#define CLI_MAX_FLAGS 16
 
 /* Flags that take no value. */
-static const char *const cli_bool_flags[] = { "--force", "--follow",
-	"--help", NULL };
+static const char *const cli_bool_flags[] = { "--force", "--follow", "--help",
+	NULL };
 
 struct cli {
-	const char	*pos[CLI_MAX_ARGS];
-	int		 npos;
-	const char	*fname[CLI_MAX_FLAGS];
-	const char	*fval[CLI_MAX_FLAGS];
-	bool		 fused[CLI_MAX_FLAGS];
-	int		 nflags;
-	bool		 json;
-	struct httpc	*h;
-	char		 auth[256];
+	const char *pos[CLI_MAX_ARGS];
+	int npos;
+	const char *fname[CLI_MAX_FLAGS];
+	const char *fval[CLI_MAX_FLAGS];
+	bool fused[CLI_MAX_FLAGS];
+	int nflags;
+	bool json;
+	struct httpc *h;
+	char auth[256];
 };
 
 struct column {
-	const char	*title;
-	const char	*key;	/* "a" or "a.b" */
+	const char *title;
+	const char *key; /* "a" or "a.b" */
 };
 
 static int
@@ -122,8 +122,8 @@ cli_parse(struct cli *c, int argc, char **argv)
 			c->fval[c->nflags] = "1";
 		else {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "edge-cp: %s needs a value\n",
-				    a);
+				fprintf(
+				    stderr, "edge-cp: %s needs a value\n", a);
 				return -1;
 			}
 			c->fval[c->nflags] = argv[++i];
@@ -140,8 +140,8 @@ read_line_file(const char *dir, const char *name, char *buf, size_t len)
 	char path[600], *txt;
 	size_t n;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name)
-	    >= sizeof(path))
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path))
 		return -1;
 	if (afile_read(path, 64 * 1024, &txt, &n) != 0) {
 		fprintf(stderr, "edge-cp: cannot read %s: %s\n", path,
@@ -180,9 +180,9 @@ cli_connect(struct cli *c)
 			snprintf(path, sizeof(path), "%s/tls.crt", dir);
 			if (afile_read(path, 64 * 1024, &crt, &n) != 0 ||
 			    tls_pin_from_cert(crt, n, pinbuf, sizeof(pinbuf),
-			    err, sizeof(err)) != 0) {
-				fprintf(stderr, "edge-cp: cannot pin %s\n",
-				    path);
+				err, sizeof(err)) != 0) {
+				fprintf(
+				    stderr, "edge-cp: cannot pin %s\n", path);
 				return -1;
 			}
 			free(crt);
@@ -222,7 +222,7 @@ api(struct cli *c, const char *method, const char *path, json_t *body)
 	if (body != NULL && (txt = json_dumps(body, JSON_COMPACT)) == NULL)
 		return NULL;
 	if (httpc_request(c->h, method, path, hdrs, txt, txt ? strlen(txt) : 0,
-	    &resp, err, sizeof(err)) != 0) {
+		&resp, err, sizeof(err)) != 0) {
 		fprintf(stderr, "edge-cp: %s\n", err);
 		free(txt);
 		return NULL;
@@ -232,12 +232,13 @@ api(struct cli *c, const char *method, const char *path, json_t *body)
 		out = json_loadb(resp.body, resp.len, 0, NULL);
 	if (resp.status < 200 || resp.status > 299) {
 		json_t *e = json_object_get(out, "error");
-		const char *msg = json_string_value(json_object_get(e,
-		    "message"));
+		const char *msg =
+		    json_string_value(json_object_get(e, "message"));
 
 		fprintf(stderr, "edge-cp: %ld %s: %s\n", resp.status,
-		    json_string_value(json_object_get(e, "code")) ?
-		    json_string_value(json_object_get(e, "code")) : "error",
+		    json_string_value(json_object_get(e, "code"))
+			? json_string_value(json_object_get(e, "code"))
+			: "error",
 		    msg ? msg : resp.body);
 		json_decref(out);
 		out = NULL;
@@ -268,8 +269,8 @@ cell(const json_t *v, char *buf, size_t len)
 	if (v == NULL || json_is_null(v))
 		util_strlcpy(buf, "-", len);
 	else if (json_is_string(v))
-		util_strlcpy(buf, json_string_value(v)[0] ?
-		    json_string_value(v) : "-", len);
+		util_strlcpy(buf,
+		    json_string_value(v)[0] ? json_string_value(v) : "-", len);
 	else if (json_is_integer(v))
 		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
 	else if (json_is_boolean(v))
@@ -291,22 +292,22 @@ table(const json_t *rows, const struct column *cols)
 
 	for (ncol = 0; cols[ncol].title != NULL && ncol < 16; ncol++)
 		w[ncol] = strlen(cols[ncol].title);
-	json_array_foreach(rows, i, row)
-		for (k = 0; k < ncol; k++) {
-			cell(jpath(row, cols[k].key), buf, sizeof(buf));
-			if (strlen(buf) > w[k])
-				w[k] = strlen(buf) > 60 ? 60 : strlen(buf);
-		}
+	json_array_foreach(rows, i, row) for (k = 0; k < ncol; k++)
+	{
+		cell(jpath(row, cols[k].key), buf, sizeof(buf));
+		if (strlen(buf) > w[k])
+			w[k] = strlen(buf) > 60 ? 60 : strlen(buf);
+	}
 	/* The last column is not padded: no trailing blanks. */
 	for (k = 0; k < ncol; k++)
 		printf("%-*s%s", k + 1 < ncol ? (int)w[k] : 0, cols[k].title,
 		    k + 1 < ncol ? "  " : "\n");
-	json_array_foreach(rows, i, row)
-		for (k = 0; k < ncol; k++) {
-			cell(jpath(row, cols[k].key), buf, sizeof(buf));
-			printf("%-*.60s%s", k + 1 < ncol ? (int)w[k] : 0, buf,
-			    k + 1 < ncol ? "  " : "\n");
-		}
+	json_array_foreach(rows, i, row) for (k = 0; k < ncol; k++)
+	{
+		cell(jpath(row, cols[k].key), buf, sizeof(buf));
+		printf("%-*.60s%s", k + 1 < ncol ? (int)w[k] : 0, buf,
+		    k + 1 < ncol ? "  " : "\n");
+	}
 }
 
 static void
@@ -316,7 +317,8 @@ show_object(const json_t *o)
 	json_t *v;
 	char buf[4096];
 
-	json_object_foreach((json_t *)(uintptr_t)o, key, v) {
+	json_object_foreach((json_t *)(uintptr_t)o, key, v)
+	{
 		if (json_is_object(v) || json_is_array(v)) {
 			char *t = json_dumps(v, JSON_COMPACT);
 
@@ -331,8 +333,8 @@ show_object(const json_t *o)
 
 /* Print a result: JSON as is with -o json, else a table or key: value. */
 static int
-output(struct cli *c, json_t *res, const char *list_key,
-    const struct column *cols)
+output(
+    struct cli *c, json_t *res, const char *list_key, const struct column *cols)
 {
 	if (res == NULL)
 		return 1;
@@ -359,7 +361,7 @@ load_json_arg(const char *arg, const char *what)
 
 	if (arg[0] == '{') {
 		if (json_parse_strict(arg, strlen(arg), 1u << 20, 32, &v, err,
-		    sizeof(err)) != 0)
+			sizeof(err)) != 0)
 			fprintf(stderr, "edge-cp: %s: %s\n", what, err);
 		return v;
 	}
@@ -375,29 +377,50 @@ load_json_arg(const char *arg, const char *what)
 }
 
 static const struct column pop_cols[] = {
-	{ "NAME", "name" }, { "REGION", "region" }, { "NODES", "nodes" },
-	{ "ASN", "bgp.asn" }, { NULL, NULL },
+	{ "NAME", "name" },
+	{ "REGION", "region" },
+	{ "NODES", "nodes" },
+	{ "ASN", "bgp.asn" },
+	{ NULL, NULL },
 };
 static const struct column node_cols[] = {
-	{ "ID", "id" }, { "POP", "pop" }, { "HOSTNAME", "hostname" },
-	{ "STATE", "state" }, { "HEALTH", "health" }, { "DRAIN", "drain" },
-	{ "PROFILE", "versions.profile" }, { "DATAPLANE", "versions.dataplane" },
-	{ "KEEPER", "versions.keeper" }, { "LAST_SEEN", "last_seen" },
+	{ "ID", "id" },
+	{ "POP", "pop" },
+	{ "HOSTNAME", "hostname" },
+	{ "STATE", "state" },
+	{ "HEALTH", "health" },
+	{ "DRAIN", "drain" },
+	{ "PROFILE", "versions.profile" },
+	{ "DATAPLANE", "versions.dataplane" },
+	{ "KEEPER", "versions.keeper" },
+	{ "LAST_SEEN", "last_seen" },
 	{ NULL, NULL },
 };
 static const struct column rollout_cols[] = {
-	{ "ID", "id" }, { "COMPONENT", "component" }, { "VERSION", "version" },
-	{ "PREVIOUS", "previous" }, { "STRATEGY", "strategy" },
-	{ "STATE", "state" }, { "BY", "created_by" }, { NULL, NULL },
+	{ "ID", "id" },
+	{ "COMPONENT", "component" },
+	{ "VERSION", "version" },
+	{ "PREVIOUS", "previous" },
+	{ "STRATEGY", "strategy" },
+	{ "STATE", "state" },
+	{ "BY", "created_by" },
+	{ NULL, NULL },
 };
 static const struct column event_cols[] = {
-	{ "ID", "id" }, { "TS", "ts" }, { "ACTOR", "actor" },
-	{ "ACTION", "action" }, { "OBJECT", "object" }, { "DETAIL", "detail" },
+	{ "ID", "id" },
+	{ "TS", "ts" },
+	{ "ACTOR", "actor" },
+	{ "ACTION", "action" },
+	{ "OBJECT", "object" },
+	{ "DETAIL", "detail" },
 	{ NULL, NULL },
 };
 static const struct column release_cols[] = {
-	{ "COMPONENT", "component" }, { "VERSION", "version" },
-	{ "SHA256", "sha256" }, { "SIZE", "size" }, { NULL, NULL },
+	{ "COMPONENT", "component" },
+	{ "VERSION", "version" },
+	{ "SHA256", "sha256" },
+	{ "SIZE", "size" },
+	{ NULL, NULL },
 };
 
 static int
@@ -412,8 +435,8 @@ cmd_pop(struct cli *c, const char *verb)
 	if (flags_all_used(c) != 0)
 		return 2;
 	if (strcmp(verb, "list") == 0)
-		return output(c, api(c, "GET", "/v1/pops", NULL), "pops",
-		    pop_cols);
+		return output(
+		    c, api(c, "GET", "/v1/pops", NULL), "pops", pop_cols);
 	if (name == NULL || !util_name_ok(name))
 		return usage();
 	snprintf(path, sizeof(path), "/v1/pops/%s", name);
@@ -430,8 +453,8 @@ cmd_pop(struct cli *c, const char *verb)
 	} else if (strcmp(verb, "set") == 0) {
 		body = json_object();
 		if (region != NULL)
-			json_object_set_new(body, "region",
-			    json_string(region));
+			json_object_set_new(
+			    body, "region", json_string(region));
 		if (force)
 			json_object_set_new(body, "force", json_true());
 	} else {
@@ -472,10 +495,12 @@ cmd_token(struct cli *c, const char *verb)
 	json_decref(body);
 	if (res != NULL && !c->json) {
 		printf("token:    %s\nexpires:  %lld\n\nOn the new node, run:\n"
-		    "  %s\n", json_string_value(json_object_get(res, "token")),
-		    (long long)json_integer_value(json_object_get(res,
-		    "expires_at")), json_string_value(json_object_get(res,
-		    "bootstrap_command")));
+		       "  %s\n",
+		    json_string_value(json_object_get(res, "token")),
+		    (long long)json_integer_value(
+			json_object_get(res, "expires_at")),
+		    json_string_value(
+			json_object_get(res, "bootstrap_command")));
 		json_decref(res);
 		return 0;
 	}
@@ -511,8 +536,7 @@ cmd_node(struct cli *c, const char *verb)
 			return usage();
 		snprintf(path, sizeof(path), "/v1/nodes%s%s",
 		    pop ? "?pop=" : "", pop ? pop : "");
-		return output(c, api(c, "GET", path, NULL), "nodes",
-		    node_cols);
+		return output(c, api(c, "GET", path, NULL), "nodes", node_cols);
 	}
 	if (id == NULL || !util_name_ok(id))
 		return usage();
@@ -545,13 +569,15 @@ cmd_profile(struct cli *c, const char *verb)
 		    v ? "?version=" : "", v ? v : "");
 		res = api(c, "GET", path, NULL);
 		if (res != NULL && !c->json) {
-			char *t = json_dumps(json_object_get(res, "doc"),
-			    JSON_INDENT(2));
+			char *t = json_dumps(
+			    json_object_get(res, "doc"), JSON_INDENT(2));
 
-			printf("version %lld by %s\n%s\n", (long long)
-			    json_integer_value(json_object_get(res,
-			    "version")), json_string_value(json_object_get(res,
-			    "created_by")), t ? t : "");
+			printf("version %lld by %s\n%s\n",
+			    (long long)json_integer_value(
+				json_object_get(res, "version")),
+			    json_string_value(
+				json_object_get(res, "created_by")),
+			    t ? t : "");
 			free(t);
 			json_decref(res);
 			return 0;
@@ -583,11 +609,11 @@ cmd_rollout(struct cli *c, const char *verb)
 	if (strcmp(verb, "create") == 0) {
 		if (c->npos < 4)
 			return usage();
-		body = json_pack("{s:s,s:s}", "component", c->pos[2],
-		    "version", c->pos[3]);
+		body = json_pack(
+		    "{s:s,s:s}", "component", c->pos[2], "version", c->pos[3]);
 		if (strategy != NULL)
-			json_object_set_new(body, "strategy",
-			    json_string(strategy));
+			json_object_set_new(
+			    body, "strategy", json_string(strategy));
 		res = api(c, "POST", "/v1/rollouts", body);
 		json_decref(body);
 		return output(c, res, NULL, NULL);
@@ -595,8 +621,8 @@ cmd_rollout(struct cli *c, const char *verb)
 	if (c->npos < 3 || util_parse_i64(c->pos[2], 1, INT64_MAX, &id) != 0)
 		return usage();
 	if (strcmp(verb, "show") == 0) {
-		snprintf(path, sizeof(path), "/v1/rollouts/%lld",
-		    (long long)id);
+		snprintf(
+		    path, sizeof(path), "/v1/rollouts/%lld", (long long)id);
 		return output(c, api(c, "GET", path, NULL), NULL, NULL);
 	}
 	if (strcmp(verb, "abort") == 0) {
@@ -627,12 +653,13 @@ cmd_events(struct cli *c)
 		if ((res = api(c, "GET", path, NULL)) == NULL)
 			return 1;
 		list = json_object_get(res, "events");
-		json_array_foreach(list, i, ev)
-			a = json_integer_value(json_object_get(ev, "id"));
+		json_array_foreach(list, i, ev) a =
+		    json_integer_value(json_object_get(ev, "id"));
 		if (!follow)
 			return output(c, res, "events", event_cols);
 		if (c->json) {
-			json_array_foreach(list, i, ev) {
+			json_array_foreach(list, i, ev)
+			{
 				char *t = json_dumps(ev, JSON_COMPACT);
 
 				printf("%s\n", t ? t : "{}");
@@ -651,11 +678,27 @@ static bool
 cli_known(const char *noun, const char *verb)
 {
 	static const char *const cmds[] = {
-		"pop add", "pop list", "pop show", "pop set", "token create",
-		"apitoken create", "node list", "node show", "node drain",
-		"node undrain", "node remove", "profile show", "profile set",
-		"release list", "rollout create", "rollout list",
-		"rollout show", "rollout abort", "fleet ", "events ", NULL,
+		"pop add",
+		"pop list",
+		"pop show",
+		"pop set",
+		"token create",
+		"apitoken create",
+		"node list",
+		"node show",
+		"node drain",
+		"node undrain",
+		"node remove",
+		"profile show",
+		"profile set",
+		"release list",
+		"rollout create",
+		"rollout list",
+		"rollout show",
+		"rollout abort",
+		"fleet ",
+		"events ",
+		NULL,
 	};
 	char cmd[64];
 	size_t i;
@@ -698,11 +741,14 @@ cli_main(int argc, char **argv)
 	else if (strcmp(noun, "rollout") == 0)
 		rc = cmd_rollout(&c, verb);
 	else if (strcmp(noun, "release") == 0 && strcmp(verb, "list") == 0)
-		rc = flags_all_used(&c) != 0 ? 2 : output(&c, api(&c, "GET",
-		    "/v1/releases", NULL), "releases", release_cols);
+		rc = flags_all_used(&c) != 0
+		    ? 2
+		    : output(&c, api(&c, "GET", "/v1/releases", NULL),
+			  "releases", release_cols);
 	else if (strcmp(noun, "fleet") == 0)
-		rc = flags_all_used(&c) != 0 ? 2 : output(&c, api(&c, "GET",
-		    "/v1/fleet", NULL), NULL, NULL);
+		rc = flags_all_used(&c) != 0
+		    ? 2
+		    : output(&c, api(&c, "GET", "/v1/fleet", NULL), NULL, NULL);
 	else if (strcmp(noun, "events") == 0)
 		rc = cmd_events(&c);
 	else

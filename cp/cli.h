@@ -12,6 +12,6 @@
 #ifndef EF_CLI_H
 #define EF_CLI_H
 
-int	cli_main(int argc, char **argv);
+int cli_main(int argc, char **argv);
 
 #endif

@@ -23,9 +23,9 @@
 #define DESIRED_ETAG_MAX 48
 
 /* The node's current ETag ("\"<32 hex>\""); -1 on store failure. */
-int	desired_etag(struct live_node *n, char etag[DESIRED_ETAG_MAX]);
+int desired_etag(struct live_node *n, char etag[DESIRED_ETAG_MAX]);
 /* The document and its ETag.  Returns a store result code. */
-int	desired_build(struct live_node *n, json_t **doc,
-	    char etag[DESIRED_ETAG_MAX]);
+int desired_build(
+    struct live_node *n, json_t **doc, char etag[DESIRED_ETAG_MAX]);
 
 #endif

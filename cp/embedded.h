@@ -8,9 +8,9 @@
 #include <stddef.h>
 
 struct embedded_file {
-	const char		*name;	/* path relative to the repository */
-	const unsigned char	*data;
-	size_t			 len;
+	const char *name; /* path relative to the repository */
+	const unsigned char *data;
+	size_t len;
 };
 
 /* Terminated by an entry whose name is NULL; sorted by name. */

@@ -13,13 +13,18 @@ static size_t live_n;
 static atomic_uint live_epoch = 1;
 
 static const char *const live_health_names[HEALTH__COUNT] = {
-	"enrolled", "healthy", "degraded", "unreachable", "draining", "drained",
+	"enrolled",
+	"healthy",
+	"degraded",
+	"unreachable",
+	"draining",
+	"drained",
 };
 
 static unsigned
 live_hash(const char *s)
 {
-	unsigned h = 2166136261u;	/* FNV-1a */
+	unsigned h = 2166136261u; /* FNV-1a */
 
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
@@ -70,7 +75,7 @@ live_add(const char *id, const char *pop, const unsigned char public_key[32],
 	util_strlcpy(n->id, id, sizeof(n->id));
 	util_strlcpy(n->pop, pop, sizeof(n->pop));
 	memcpy(n->public_key, public_key, 32);
-	atomic_init(&n->refs, 1);	/* the table's reference */
+	atomic_init(&n->refs, 1); /* the table's reference */
 	atomic_init(&n->last_seen, last_seen);
 	atomic_init(&n->seen_flushed, last_seen);
 	pthread_mutex_init(&n->mu, NULL);
@@ -134,8 +139,8 @@ live_copy_version(char *dst, const json_t *versions, const char *key)
 }
 
 void
-live_apply_status(struct live_node *n, const json_t *status,
-    const unsigned char hash[32])
+live_apply_status(
+    struct live_node *n, const json_t *status, const unsigned char hash[32])
 {
 	const json_t *versions = json_object_get(status, "versions");
 	const json_t *steps = json_object_get(status, "steps"), *st;
@@ -143,9 +148,10 @@ live_apply_status(struct live_node *n, const json_t *status,
 	bool step_error = false;
 	size_t i;
 
-	json_array_foreach(steps, i, st) {
-		const char *state = json_string_value(json_object_get(st,
-		    "state"));
+	json_array_foreach(steps, i, st)
+	{
+		const char *state =
+		    json_string_value(json_object_get(st, "state"));
 
 		if (state != NULL && strcmp(state, "error") == 0)
 			step_error = true;
@@ -154,8 +160,8 @@ live_apply_status(struct live_node *n, const json_t *status,
 	n->has_report = true;
 	n->step_error = step_error;
 	/* No dataplane section: nothing claims it is down. */
-	n->dp_healthy = dp == NULL ||
-	    !json_is_false(json_object_get(dp, "healthy"));
+	n->dp_healthy =
+	    dp == NULL || !json_is_false(json_object_get(dp, "healthy"));
 	n->withdrawn = json_is_true(json_object_get(status, "drained"));
 	live_copy_version(n->v_profile, versions, "profile");
 	live_copy_version(n->v_dataplane, versions, "dataplane");
@@ -183,8 +189,9 @@ live_health(struct live_node *n, int64_t now, int64_t interval_s)
 	if (n->drain)
 		h = n->withdrawn ? HEALTH_DRAINED : HEALTH_DRAINING;
 	else if (!n->has_report)
-		h = seen != 0 && now - seen > 3 * interval_s ?
-		    HEALTH_UNREACHABLE : HEALTH_ENROLLED;
+		h = seen != 0 && now - seen > 3 * interval_s
+		    ? HEALTH_UNREACHABLE
+		    : HEALTH_ENROLLED;
 	else if (now - seen > 3 * interval_s)
 		h = HEALTH_UNREACHABLE;
 	else if (n->step_error || !n->dp_healthy)

@@ -48,62 +48,61 @@ enum live_health {
 };
 
 struct live_node {
-	char		 id[40];
-	char		 pop[40];
-	unsigned char	 public_key[32];
-	atomic_int	 refs;
-	atomic_bool	 revoked;
-	atomic_llong	 last_seen;
-	atomic_llong	 seen_flushed;
-	atomic_uint	 local_epoch;
+	char id[40];
+	char pop[40];
+	unsigned char public_key[32];
+	atomic_int refs;
+	atomic_bool revoked;
+	atomic_llong last_seen;
+	atomic_llong seen_flushed;
+	atomic_uint local_epoch;
 
-	pthread_mutex_t	 mu;		/* guards everything below */
-	bool		 drain;
-	bool		 has_report;
-	bool		 step_error;
-	bool		 dp_healthy;
-	bool		 withdrawn;	/* report: anycast addresses are off */
-	unsigned char	 status_hash[32];
-	char		 v_profile[LIVE_VERSION_MAX];
-	char		 v_dataplane[LIVE_VERSION_MAX];
-	char		 v_keeper[LIVE_VERSION_MAX];
-	unsigned	 etag_global, etag_local;
-	char		 etag[48];	/* empty: no cached ETag */
+	pthread_mutex_t mu; /* guards everything below */
+	bool drain;
+	bool has_report;
+	bool step_error;
+	bool dp_healthy;
+	bool withdrawn; /* report: anycast addresses are off */
+	unsigned char status_hash[32];
+	char v_profile[LIVE_VERSION_MAX];
+	char v_dataplane[LIVE_VERSION_MAX];
+	char v_keeper[LIVE_VERSION_MAX];
+	unsigned etag_global, etag_local;
+	char etag[48]; /* empty: no cached ETag */
 	/* Ids of this node's open sessions (owned by the session module). */
-	char		 sessions[LIVE_SESSIONS][33];
-	int64_t		 session_opened[LIVE_SESSIONS];
-	struct live_node *next;		/* hash chain */
+	char sessions[LIVE_SESSIONS][33];
+	int64_t session_opened[LIVE_SESSIONS];
+	struct live_node *next; /* hash chain */
 };
 
-int	live_init(void);
-void	live_shutdown(void);
+int live_init(void);
+void live_shutdown(void);
 
 /* Adds a node (at load and at enrollment).  -1 on allocation failure. */
-int	live_add(const char *id, const char *pop,
-	    const unsigned char public_key[32], bool drain,
-	    int64_t last_seen);
+int live_add(const char *id, const char *pop,
+    const unsigned char public_key[32], bool drain, int64_t last_seen);
 struct live_node *live_get(const char *id);
-void	live_put(struct live_node *n);
-void	live_remove(const char *id);
+void live_put(struct live_node *n);
+void live_remove(const char *id);
 
 /* Update the health inputs from a validated status report. */
-void	live_apply_status(struct live_node *n, const json_t *status,
-	    const unsigned char hash[32]);
-void	live_set_drain(struct live_node *n, bool drain);
+void live_apply_status(
+    struct live_node *n, const json_t *status, const unsigned char hash[32]);
+void live_set_drain(struct live_node *n, bool drain);
 
-enum live_health live_health(struct live_node *n, int64_t now,
-	    int64_t interval_s);
+enum live_health live_health(
+    struct live_node *n, int64_t now, int64_t interval_s);
 const char *live_health_name(enum live_health h);
 
 /* The desired-state epochs. */
-void		live_bump_global(void);
-unsigned	live_global_epoch(void);
+void live_bump_global(void);
+unsigned live_global_epoch(void);
 
 /*
  * Calls fn for every node under the table's read lock; fn must not call
  * back into live_* functions that take the table lock (live_add/remove).
  */
-void	live_each(void (*fn)(struct live_node *, void *), void *arg);
-size_t	live_count(void);
+void live_each(void (*fn)(struct live_node *, void *), void *arg);
+size_t live_count(void);
 
 #endif

@@ -14,8 +14,9 @@ int
 main(int argc, char **argv)
 {
 	log_init("edge-cp", LOG_INFO);
-	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 ||
-	    strcmp(argv[1], "version") == 0)) {
+	if (argc >= 2 &&
+	    (strcmp(argv[1], "--version") == 0 ||
+		strcmp(argv[1], "version") == 0)) {
 		printf("edge-cp %s\n", ef_version);
 		return 0;
 	}

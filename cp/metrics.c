@@ -11,8 +11,8 @@
 
 #define MAX_ROUTES 64
 
-static const unsigned codes[] = { 200, 201, 204, 304, 400, 401, 403, 404,
-	405, 409, 413, 422, 500, 503, 0 };
+static const unsigned codes[] = { 200, 201, 204, 304, 400, 401, 403, 404, 405,
+	409, 413, 422, 500, 503, 0 };
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 	0.05, 0.1, 0.25, 0.5, 1.0 };
@@ -64,8 +64,8 @@ metrics_status_write(void)
 }
 
 struct health_count {
-	int64_t		now, interval;
-	unsigned long	n[HEALTH__COUNT];
+	int64_t now, interval;
+	unsigned long n[HEALTH__COUNT];
 };
 
 static void
@@ -86,11 +86,12 @@ metrics_render(int64_t now, int64_t interval_s, size_t *len)
 
 	if (f == NULL)
 		return NULL;
-	fprintf(f, "# HELP edgecp_requests_total HTTP requests by route and "
+	fprintf(f,
+	    "# HELP edgecp_requests_total HTTP requests by route and "
 	    "status.\n# TYPE edgecp_requests_total counter\n");
 	for (ri = 0; ri < MAX_ROUTES; ri++) {
-		const char *name = ri < server_nroutes ?
-		    server_routes[ri].name : "unmatched";
+		const char *name =
+		    ri < server_nroutes ? server_routes[ri].name : "unmatched";
 
 		if (ri >= server_nroutes && ri != MAX_ROUTES - 1)
 			continue;
@@ -100,14 +101,19 @@ metrics_render(int64_t now, int64_t interval_s, size_t *len)
 			if (v == 0)
 				continue;
 			if (codes[ci] != 0)
-				fprintf(f, "edgecp_requests_total{route=\"%s\","
-				    "code=\"%u\"} %llu\n", name, codes[ci], v);
+				fprintf(f,
+				    "edgecp_requests_total{route=\"%s\","
+				    "code=\"%u\"} %llu\n",
+				    name, codes[ci], v);
 			else
-				fprintf(f, "edgecp_requests_total{route=\"%s\","
-				    "code=\"other\"} %llu\n", name, v);
+				fprintf(f,
+				    "edgecp_requests_total{route=\"%s\","
+				    "code=\"other\"} %llu\n",
+				    name, v);
 		}
 	}
-	fprintf(f, "# HELP edgecp_request_duration_seconds Time from request "
+	fprintf(f,
+	    "# HELP edgecp_request_duration_seconds Time from request "
 	    "headers to response sent.\n"
 	    "# TYPE edgecp_request_duration_seconds histogram\n");
 	for (ri = 0; ri < server_nroutes && ri < MAX_ROUTES - 1; ri++) {
@@ -121,33 +127,45 @@ metrics_render(int64_t now, int64_t interval_s, size_t *len)
 		cum = 0;
 		for (b = 0; b < NBOUNDS; b++) {
 			cum += atomic_load(&m_hist[ri][b]);
-			fprintf(f, "edgecp_request_duration_seconds_bucket{"
-			    "route=\"%s\",le=\"%g\"} %llu\n", name, bounds[b],
-			    cum);
+			fprintf(f,
+			    "edgecp_request_duration_seconds_bucket{"
+			    "route=\"%s\",le=\"%g\"} %llu\n",
+			    name, bounds[b], cum);
 		}
 		cum += atomic_load(&m_hist[ri][NBOUNDS]);
-		fprintf(f, "edgecp_request_duration_seconds_bucket{route=\"%s\","
-		    "le=\"+Inf\"} %llu\n", name, cum);
-		fprintf(f, "edgecp_request_duration_seconds_sum{route=\"%s\"} "
-		    "%.6f\n", name, (double)atomic_load(&m_sum_ns[ri]) / 1e9);
-		fprintf(f, "edgecp_request_duration_seconds_count{route=\"%s\"} "
-		    "%llu\n", name, cum);
+		fprintf(f,
+		    "edgecp_request_duration_seconds_bucket{route=\"%s\","
+		    "le=\"+Inf\"} %llu\n",
+		    name, cum);
+		fprintf(f,
+		    "edgecp_request_duration_seconds_sum{route=\"%s\"} "
+		    "%.6f\n",
+		    name, (double)atomic_load(&m_sum_ns[ri]) / 1e9);
+		fprintf(f,
+		    "edgecp_request_duration_seconds_count{route=\"%s\"} "
+		    "%llu\n",
+		    name, cum);
 	}
-	fprintf(f, "# HELP edgecp_checkins_total Node check-ins (desired-state "
+	fprintf(f,
+	    "# HELP edgecp_checkins_total Node check-ins (desired-state "
 	    "polls).\n# TYPE edgecp_checkins_total counter\n"
-	    "edgecp_checkins_total %llu\n", atomic_load(&m_checkins));
-	fprintf(f, "# HELP edgecp_status_writes_total Status reports that "
+	    "edgecp_checkins_total %llu\n",
+	    atomic_load(&m_checkins));
+	fprintf(f,
+	    "# HELP edgecp_status_writes_total Status reports that "
 	    "changed and were written.\n"
 	    "# TYPE edgecp_status_writes_total counter\n"
 	    "edgecp_status_writes_total %llu\n",
 	    atomic_load(&m_status_writes));
 	live_each(count_health, &hc);
-	fprintf(f, "# HELP edgecp_nodes Nodes by derived health.\n"
+	fprintf(f,
+	    "# HELP edgecp_nodes Nodes by derived health.\n"
 	    "# TYPE edgecp_nodes gauge\n");
 	for (b = 0; b < HEALTH__COUNT; b++)
 		fprintf(f, "edgecp_nodes{health=\"%s\"} %lu\n",
 		    live_health_name((enum live_health)b), hc.n[b]);
-	fprintf(f, "# HELP edgecp_sessions Open node sessions.\n"
+	fprintf(f,
+	    "# HELP edgecp_sessions Open node sessions.\n"
 	    "# TYPE edgecp_sessions gauge\nedgecp_sessions %zu\n",
 	    session_count());
 	if (fclose(f) != 0) {

@@ -15,9 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-void	metrics_request(const void *route, unsigned status, uint64_t ns);
-void	metrics_checkin(void);
-void	metrics_status_write(void);
-char	*metrics_render(int64_t now, int64_t interval_s, size_t *len);
+void metrics_request(const void *route, unsigned status, uint64_t ns);
+void metrics_checkin(void);
+void metrics_status_write(void);
+char *metrics_render(int64_t now, int64_t interval_s, size_t *len);
 
 #endif

@@ -44,14 +44,16 @@ rollout_progress(const json_t *ro)
 		json_decref(ids);
 		return NULL;
 	}
-	json_array_foreach(ids, i, v) {
+	json_array_foreach(ids, i, v)
+	{
 		if (rollout_node_has(json_string_value(v), comp, ver))
 			applied++;
 		else if (json_array_size(pending) < 100)
 			json_array_append(pending, v);
 	}
-	v = json_pack("{s:I,s:I,s:o}", "nodes", (json_int_t)json_array_size(
-	    ids), "applied", (json_int_t)applied, "pending", pending);
+	v = json_pack("{s:I,s:I,s:o}", "nodes",
+	    (json_int_t)json_array_size(ids), "applied", (json_int_t)applied,
+	    "pending", pending);
 	json_decref(ids);
 	return v;
 }
@@ -65,9 +67,10 @@ rollout_tick(int64_t now)
 	(void)now;
 	if (store_rollout_list(cp.store, true, &list) != STORE_OK)
 		return;
-	json_array_foreach(list, i, ro) {
-		const char *state = json_string_value(json_object_get(ro,
-		    "state"));
+	json_array_foreach(list, i, ro)
+	{
+		const char *state =
+		    json_string_value(json_object_get(ro, "state"));
 		json_int_t id = json_integer_value(json_object_get(ro, "id"));
 
 		if (state == NULL || strcmp(state, "running") != 0)
@@ -77,8 +80,8 @@ rollout_tick(int64_t now)
 		if (json_integer_value(json_object_get(p, "applied")) ==
 		    json_integer_value(json_object_get(p, "nodes"))) {
 			if (store_rollout_finish(cp.store, id, "completed",
-			    "every node reports the target version",
-			    "edge-cp") == STORE_OK) {
+				"every node reports the target version",
+				"edge-cp") == STORE_OK) {
 				live_bump_global();
 				log_info("event=rollout_completed rollout=%lld",
 				    (long long)id);

@@ -24,11 +24,11 @@
 #include <jansson.h>
 #include <stdint.h>
 
-void	rollout_tick(int64_t now);
+void rollout_tick(int64_t now);
 /*
  * {"nodes": N, "applied": M, "pending": [ids...]} for a rollout row as
  * the store returns it.  Caller owns the result; NULL on failure.
  */
-json_t	*rollout_progress(const json_t *rollout);
+json_t *rollout_progress(const json_t *rollout);
 
 #endif

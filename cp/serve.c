@@ -38,8 +38,8 @@
 #include "cp/store.h"
 #include "cp/tls.h"
 
-#define FLUSH_EVERY_S	10
-#define SEEN_RESOLUTION	60	/* persist last_seen at this granularity */
+#define FLUSH_EVERY_S 10
+#define SEEN_RESOLUTION 60 /* persist last_seen at this granularity */
 
 static volatile sig_atomic_t serve_stop;
 static pthread_mutex_t tick_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -54,8 +54,7 @@ path_in(char *buf, size_t len, const char *dir, const char *name)
 
 /* Read a small secret file, or create it with n random bytes. */
 static void
-serve_key_file(const char *dir, const char *name, unsigned char *key,
-    size_t n)
+serve_key_file(const char *dir, const char *name, unsigned char *key, size_t n)
 {
 	char path[600], *txt = NULL, hex[129];
 	size_t len;
@@ -64,8 +63,8 @@ serve_key_file(const char *dir, const char *name, unsigned char *key,
 	if (afile_read(path, 1024, &txt, &len) == 0) {
 		txt[strcspn(txt, "\n")] = '\0';
 		if (util_unhex(key, n, txt) != (int)n)
-			fatalx("event=start_failed file=%s msg=\"bad key\"",
-			    path);
+			fatalx(
+			    "event=start_failed file=%s msg=\"bad key\"", path);
 		sodium_memzero(txt, len);
 		free(txt);
 		return;
@@ -101,19 +100,18 @@ serve_tls(const char *dir, const char *listen, char **key, char **crt)
 			memcpy(lhost, listen, (size_t)(colon - listen));
 			lhost[colon - listen] = '\0';
 			if (strcmp(lhost, "0.0.0.0") != 0 &&
-			    strcmp(lhost, "127.0.0.1") != 0 &&
-			    lhost[0] != '[')
+			    strcmp(lhost, "127.0.0.1") != 0 && lhost[0] != '[')
 				ips[2] = lhost;
 		}
-		if (tls_selfsigned_create(kp, cpth, dns, ips, err,
-		    sizeof(err)) != 0)
+		if (tls_selfsigned_create(
+			kp, cpth, dns, ips, err, sizeof(err)) != 0)
 			fatalx("event=start_failed msg=\"tls: %s\"", err);
 		log_info("event=tls_created cert=%s", cpth);
 	}
 	if (tls_load(kp, cpth, key, crt, err, sizeof(err)) != 0)
 		fatalx("event=start_failed msg=\"tls: %s\"", err);
 	if (tls_pin_from_cert(*crt, strlen(*crt), cp.pin, sizeof(cp.pin), err,
-	    sizeof(err)) != 0)
+		sizeof(err)) != 0)
 		fatalx("event=start_failed msg=\"tls pin: %s\"", err);
 }
 
@@ -183,13 +181,14 @@ serve_admin_token(const char *dir)
 	if (auth_token_hash(token, hash) != 0)
 		fatalx("event=start_failed file=%s msg=\"not a token\"", path);
 	sodium_memzero(token, sizeof(token));
-	rc = store_apitoken_find(cp.store, hash, name, sizeof(name), role,
-	    sizeof(role));
+	rc = store_apitoken_find(
+	    cp.store, hash, name, sizeof(name), role, sizeof(role));
 	if (rc == STORE_NOTFOUND) {
-		rc = store_apitoken_add(cp.store, "admin", "admin", hash,
-		    "edge-cp");
+		rc = store_apitoken_add(
+		    cp.store, "admin", "admin", hash, "edge-cp");
 		if (rc == STORE_CONFLICT)
-			log_warnx("event=admin_token_ignored file=%s msg=\"a "
+			log_warnx(
+			    "event=admin_token_ignored file=%s msg=\"a "
 			    "token named admin exists with another value\"",
 			    path);
 		else if (rc != STORE_OK)
@@ -230,7 +229,7 @@ serve_load_node(const struct store_node_row *row, void *arg)
 
 	(void)arg;
 	if (live_add(row->id, row->pop, row->public_key, row->drain,
-	    row->last_seen) != 0)
+		row->last_seen) != 0)
 		return -1;
 	if (row->has_status && row->status != NULL &&
 	    (st = json_loads(row->status, 0, NULL)) != NULL) {
@@ -244,10 +243,10 @@ serve_load_node(const struct store_node_row *row, void *arg)
 }
 
 struct seen_batch {
-	struct store_seen	*v;
-	size_t			 n, cap;
-	bool			 all;
-	int64_t			 now;
+	struct store_seen *v;
+	size_t n, cap;
+	bool all;
+	int64_t now;
 };
 
 static void
@@ -329,7 +328,8 @@ serve_ticker(void *arg)
 static void
 usage_serve(void)
 {
-	fprintf(stderr, "usage: edge-cp serve [--listen ADDR:PORT] "
+	fprintf(stderr,
+	    "usage: edge-cp serve [--listen ADDR:PORT] "
 	    "[--data-dir DIR] [--public-url URL]\n"
 	    "       [--threads N] [--node-interval S] [--conn-limit N] "
 	    "[--per-ip-limit N] [--timeout S]\n");
@@ -342,8 +342,10 @@ opt_num(const char *s, int64_t min, int64_t max, const char *what)
 	int64_t v;
 
 	if (util_parse_i64(s, min, max, &v) != 0) {
-		fprintf(stderr, "edge-cp: %s must be a number from %lld to "
-		    "%lld\n", what, (long long)min, (long long)max);
+		fprintf(stderr,
+		    "edge-cp: %s must be a number from %lld to "
+		    "%lld\n",
+		    what, (long long)min, (long long)max);
 		exit(2);
 	}
 	return (unsigned)v;
@@ -385,27 +387,28 @@ serve_main(int argc, char **argv)
 		case 'u':
 			if (strncmp(optarg, "https://", 8) != 0 ||
 			    strlen(optarg) >= sizeof(cp.public_url)) {
-				fprintf(stderr, "edge-cp: --public-url must be "
+				fprintf(stderr,
+				    "edge-cp: --public-url must be "
 				    "an https:// URL\n");
 				exit(2);
 			}
-			util_strlcpy(cp.public_url, optarg,
-			    sizeof(cp.public_url));
+			util_strlcpy(
+			    cp.public_url, optarg, sizeof(cp.public_url));
 			break;
 		case 't':
 			so.threads = opt_num(optarg, 1, 256, "--threads");
 			break;
 		case 'i':
-			cp.interval_s = opt_num(optarg, 1, 300,
-			    "--node-interval");
+			cp.interval_s =
+			    opt_num(optarg, 1, 300, "--node-interval");
 			break;
 		case 'c':
-			so.conn_limit = opt_num(optarg, 16, 1000000,
-			    "--conn-limit");
+			so.conn_limit =
+			    opt_num(optarg, 16, 1000000, "--conn-limit");
 			break;
 		case 'p':
-			so.per_ip_limit = opt_num(optarg, 1, 1000000,
-			    "--per-ip-limit");
+			so.per_ip_limit =
+			    opt_num(optarg, 1, 1000000, "--per-ip-limit");
 			break;
 		case 'T':
 			so.timeout_s = opt_num(optarg, 1, 3600, "--timeout");
@@ -461,8 +464,8 @@ serve_main(int argc, char **argv)
 	if (pthread_create(&ticker, NULL, serve_ticker, NULL) != 0)
 		fatalx("event=start_failed msg=\"ticker thread\"");
 	log_info("event=listening addr=%s port=%u data_dir=%s nodes=%zu "
-	    "threads=%u schema=%d pin=%s", so.listen, server_port(), dir,
-	    live_count(), so.threads,
+		 "threads=%u schema=%d pin=%s",
+	    so.listen, server_port(), dir, live_count(), so.threads,
 	    store_schema_version(cp.store), cp.pin);
 
 	for (;;) {

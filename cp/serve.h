@@ -5,6 +5,6 @@
 #ifndef EF_SERVE_H
 #define EF_SERVE_H
 
-int	serve_main(int argc, char **argv);
+int serve_main(int argc, char **argv);
 
 #endif

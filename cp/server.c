@@ -28,8 +28,8 @@ struct cp_ctx cp;
 #define SERVER_DISCARD_MAX (8u << 20)
 
 struct arena_blk {
-	struct arena_blk	*next;
-	max_align_t		 data[];
+	struct arena_blk *next;
+	max_align_t data[];
 };
 
 static struct MHD_Daemon *server_d;
@@ -56,8 +56,8 @@ req_header(struct req *r, const char *name)
 const char *
 req_query(struct req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
-	    name);
+	return MHD_lookup_connection_value(
+	    r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static void
@@ -75,15 +75,15 @@ reply_set(struct req *r, unsigned status, struct MHD_Response *resp)
 }
 
 int
-reply_data(struct req *r, unsigned status, const char *ctype,
-    const void *data, size_t len)
+reply_data(struct req *r, unsigned status, const char *ctype, const void *data,
+    size_t len)
 {
 	struct MHD_Response *resp;
 
-	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
-	    MHD_RESPMEM_MUST_COPY);
+	resp = MHD_create_response_from_buffer(
+	    len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
-		return 0;	/* no reply: the connection is dropped */
+		return 0; /* no reply: the connection is dropped */
 	if (ctype != NULL)
 		MHD_add_response_header(resp, "Content-Type", ctype);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
@@ -100,13 +100,13 @@ reply_json(struct req *r, unsigned status, json_t *body)
 	json_decref(body);
 	if (txt == NULL) {
 		static const char oom[] = "{\"error\":{\"code\":\"internal\","
-		    "\"message\":\"out of memory\"}}";
+					  "\"message\":\"out of memory\"}}";
 
-		return reply_data(r, 500, "application/json", oom,
-		    sizeof(oom) - 1);
+		return reply_data(
+		    r, 500, "application/json", oom, sizeof(oom) - 1);
 	}
-	resp = MHD_create_response_from_buffer(strlen(txt), txt,
-	    MHD_RESPMEM_MUST_FREE);
+	resp = MHD_create_response_from_buffer(
+	    strlen(txt), txt, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(txt);
 		return 0;
@@ -118,8 +118,8 @@ reply_json(struct req *r, unsigned status, json_t *body)
 }
 
 int
-reply_error(struct req *r, unsigned status, const char *code,
-    const char *fmt, ...)
+reply_error(
+    struct req *r, unsigned status, const char *code, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -127,8 +127,8 @@ reply_error(struct req *r, unsigned status, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return reply_json(r, status, json_pack("{s:{s:s,s:s}}", "error",
-	    "code", code, "message", msg));
+	return reply_json(r, status,
+	    json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
 void
@@ -146,15 +146,20 @@ reply_store_error(struct req *r, int rc, const char *what)
 		reply_error(r, 404, "not_found", "%s not found", what);
 		break;
 	case STORE_CONFLICT:
-		reply_error(r, 409, "conflict", "%s already exists or is in a "
-		    "conflicting state", what);
+		reply_error(r, 409, "conflict",
+		    "%s already exists or is in a "
+		    "conflicting state",
+		    what);
 		break;
 	case STORE_INVALID:
-		reply_error(r, 422, "invalid_reference", "%s refers to "
-		    "something that does not exist", what);
+		reply_error(r, 422, "invalid_reference",
+		    "%s refers to "
+		    "something that does not exist",
+		    what);
 		break;
 	case STORE_FULL:
-		reply_error(r, 503, "storage_full", "the database disk is "
+		reply_error(r, 503, "storage_full",
+		    "the database disk is "
 		    "full; retry later");
 		reply_header(r, "Retry-After", "30");
 		break;
@@ -196,8 +201,8 @@ route_match(const char *pattern, const char *path, struct req *r)
 
 /* Find the route; *path_known tells a 405 from a 404. */
 static const struct route *
-route_find(struct req *r, const char *method, const char *path,
-    bool *path_known)
+route_find(
+    struct req *r, const char *method, const char *path, bool *path_known)
 {
 	size_t i;
 
@@ -210,7 +215,7 @@ route_find(struct req *r, const char *method, const char *path,
 		*path_known = true;
 		if (strcmp(rt->method, method) == 0 ||
 		    (strcmp(method, "HEAD") == 0 &&
-		    strcmp(rt->method, "GET") == 0))
+			strcmp(rt->method, "GET") == 0))
 			return rt;
 	}
 	return NULL;
@@ -232,7 +237,8 @@ server_authenticate(struct req *r)
 		int64_t now = util_now();
 
 		if (hdr == NULL || nodeauth_parse(hdr, &h) != 0) {
-			reply_error(r, 401, "unauthenticated", "node "
+			reply_error(r, 401, "unauthenticated",
+			    "node "
 			    "authentication required (EdgeNode header)");
 			return false;
 		}
@@ -241,9 +247,11 @@ server_authenticate(struct req *r)
 		if (rc != SESSION_OK) {
 			char ts[24];
 
-			reply_error(r, 401, rc == SESSION_CLOCK ? "clock_skew" :
-			    rc == SESSION_UNKNOWN ? "session_expired" :
-			    "unauthenticated", "%s", session_rc_str(rc));
+			reply_error(r, 401,
+			    rc == SESSION_CLOCK         ? "clock_skew"
+				: rc == SESSION_UNKNOWN ? "session_expired"
+							: "unauthenticated",
+			    "%s", session_rc_str(rc));
 			/* Lets a node with a wrong clock learn ours. */
 			snprintf(ts, sizeof(ts), "%lld", (long long)now);
 			reply_header(r, "X-Edge-Server-Time", ts);
@@ -257,7 +265,8 @@ server_authenticate(struct req *r)
 	}
 	r->role = auth_bearer(hdr, r->actor, sizeof(r->actor));
 	if (r->role == ROLE_NONE) {
-		reply_error(r, 401, "unauthenticated", "a valid API token is "
+		reply_error(r, 401, "unauthenticated",
+		    "a valid API token is "
 		    "required (Authorization: Bearer TOKEN)");
 		reply_header(r, "WWW-Authenticate", "Bearer");
 		return false;
@@ -266,8 +275,9 @@ server_authenticate(struct req *r)
 	    (rt->auth == AUTH_OPERATOR && r->role < ROLE_OPERATOR) ||
 	    (rt->auth == AUTH_ADMIN && r->role < ROLE_ADMIN)) {
 		reply_error(r, 403, "forbidden", "this needs the %s role",
-		    rt->auth == AUTH_ADMIN ? "admin" : rt->auth ==
-		    AUTH_OPERATOR ? "operator" : "viewer");
+		    rt->auth == AUTH_ADMIN          ? "admin"
+			: rt->auth == AUTH_OPERATOR ? "operator"
+						    : "viewer");
 		return false;
 	}
 	return true;
@@ -287,8 +297,8 @@ server_dispatch(struct req *r)
 		return;
 	if (r->route->json_body) {
 		if (json_parse_strict(r->body ? r->body : "", r->len,
-		    SERVER_MAX_BODY, JSON_DEFAULT_DEPTH, &r->json, err,
-		    sizeof(err)) != 0) {
+			SERVER_MAX_BODY, JSON_DEFAULT_DEPTH, &r->json, err,
+			sizeof(err)) != 0) {
 			reply_error(r, 400, "bad_json", "%s", err);
 			return;
 		}
@@ -304,7 +314,7 @@ server_queue(struct req *r)
 	enum MHD_Result ret;
 
 	if (r->resp == NULL)
-		return MHD_NO;	/* allocation failed: drop the connection */
+		return MHD_NO; /* allocation failed: drop the connection */
 	ret = MHD_queue_response(r->conn, r->status, r->resp);
 	MHD_destroy_response(r->resp);
 	r->resp = NULL;
@@ -339,13 +349,14 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				reply_error(r, 405, "method_not_allowed",
 				    "%s is not allowed here", method);
 			else
-				reply_error(r, 404, "not_found",
-				    "no such endpoint");
+				reply_error(
+				    r, 404, "not_found", "no such endpoint");
 			return server_queue(r);
 		}
 		cl = req_header(r, "Content-Length");
-		if (cl != NULL && (util_parse_u64(cl, UINT64_MAX, &n) != 0 ||
-		    n > SERVER_MAX_BODY)) {
+		if (cl != NULL &&
+		    (util_parse_u64(cl, UINT64_MAX, &n) != 0 ||
+			n > SERVER_MAX_BODY)) {
 			/* Answered before a byte of the body is read. */
 			r->too_large = true;
 			server_dispatch(r);
@@ -378,7 +389,7 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		r->body[r->len] = '\0';
 		return MHD_YES;
 	}
-	if (r->replied)		/* already answered (413) */
+	if (r->replied) /* already answered (413) */
 		return MHD_YES;
 	server_dispatch(r);
 	return server_queue(r);
@@ -396,8 +407,7 @@ server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (r == NULL)
 		return;
-	metrics_request(r->route, r->status,
-	    util_mono_ns() - r->t0);
+	metrics_request(r->route, r->status, util_mono_ns() - r->t0);
 	for (b = r->arena; b != NULL; b = next) {
 		next = b->next;
 		free(b);
@@ -424,8 +434,8 @@ server_log(void *cls, const char *fmt, va_list ap)
 }
 
 static int
-server_parse_listen(const char *listen, struct sockaddr_storage *ss,
-    char *err, size_t errlen)
+server_parse_listen(
+    const char *listen, struct sockaddr_storage *ss, char *err, size_t errlen)
 {
 	char host[256];
 	const char *colon = strrchr(listen, ':');
@@ -460,8 +470,10 @@ server_parse_listen(const char *listen, struct sockaddr_storage *ss,
 		if (inet_pton(AF_INET, host, &s4->sin_addr) == 1)
 			return 0;
 	}
-	snprintf(err, errlen, "bad listen address %s (want IPv4:PORT or "
-	    "[IPv6]:PORT)", listen);
+	snprintf(err, errlen,
+	    "bad listen address %s (want IPv4:PORT or "
+	    "[IPv6]:PORT)",
+	    listen);
 	return -1;
 }
 
@@ -476,23 +488,19 @@ server_start(const struct server_opts *o, char *err, size_t errlen)
 		return -1;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	server_d = MHD_start_daemon(flags, 0, NULL, NULL,
-	    server_on_request, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_HTTPS_MEM_KEY, o->key_pem,
-	    MHD_OPTION_HTTPS_MEM_CERT, o->cert_pem,
-	    MHD_OPTION_HTTPS_PRIORITIES,
+	server_d = MHD_start_daemon(flags, 0, NULL, NULL, server_on_request,
+	    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_HTTPS_MEM_KEY, o->key_pem, MHD_OPTION_HTTPS_MEM_CERT,
+	    o->cert_pem, MHD_OPTION_HTTPS_PRIORITIES,
 	    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
 	    MHD_OPTION_THREAD_POOL_SIZE, o->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, o->conn_limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-	    MHD_OPTION_NOTIFY_COMPLETED, server_on_completed, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, server_log, NULL,
-	    MHD_OPTION_STRICT_FOR_CLIENT, 1,
-	    MHD_OPTION_END);
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED,
+	    server_on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, server_log,
+	    NULL, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
 	if (server_d == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", o->listen,
 		    strerror(errno));
@@ -507,8 +515,8 @@ server_port(void)
 	const union MHD_DaemonInfo *i;
 
 	if (server_d == NULL ||
-	    (i = MHD_get_daemon_info(server_d, MHD_DAEMON_INFO_BIND_PORT))
-	    == NULL)
+	    (i = MHD_get_daemon_info(server_d, MHD_DAEMON_INFO_BIND_PORT)) ==
+		NULL)
 		return 0;
 	return i->port;
 }

@@ -11,13 +11,13 @@
 #define SESSION_STRIPES 64
 
 struct session {
-	char			 sid[NODEAUTH_SIDHEX + 1];
-	unsigned char		 key[32];
-	uint64_t		 last_ctr;
-	int64_t			 opened_at;
-	int64_t			 expires_at;
-	struct live_node	*node;
-	struct session		*next;
+	char sid[NODEAUTH_SIDHEX + 1];
+	unsigned char key[32];
+	uint64_t last_ctr;
+	int64_t opened_at;
+	int64_t expires_at;
+	struct live_node *node;
+	struct session *next;
 };
 
 static struct session *sess_tab[SESSION_BUCKETS];
@@ -40,11 +40,13 @@ sess_bucket(const char *sid)
 {
 	unsigned char b[4];
 
-	if (util_unhex(b, sizeof(b), (char[9]){ sid[0], sid[1], sid[2],
-	    sid[3], sid[4], sid[5], sid[6], sid[7], '\0' }) != 4)
+	if (util_unhex(b, sizeof(b),
+		(char[9]){ sid[0], sid[1], sid[2], sid[3], sid[4], sid[5],
+		    sid[6], sid[7], '\0' }) != 4)
 		return 0;
 	return ((unsigned)b[0] << 24 | (unsigned)b[1] << 16 |
-	    (unsigned)b[2] << 8 | b[3]) % SESSION_BUCKETS;
+		   (unsigned)b[2] << 8 | b[3]) %
+	    SESSION_BUCKETS;
 }
 
 static void
@@ -61,8 +63,7 @@ sess_free(struct session *s)
  * used by the expiry tick and at shutdown only.
  */
 static void
-sess_sweep(int (*pred)(const struct session *, const void *),
-    const void *arg)
+sess_sweep(int (*pred)(const struct session *, const void *), const void *arg)
 {
 	size_t b;
 
@@ -153,9 +154,8 @@ session_open(struct live_node *n, const unsigned char key[32], int64_t now,
 }
 
 enum session_rc
-session_auth(const struct nodeauth_hdr *h, const char *method,
-    const char *path, const unsigned char body_hash[32], int64_t now,
-    struct live_node **node)
+session_auth(const struct nodeauth_hdr *h, const char *method, const char *path,
+    const unsigned char body_hash[32], int64_t now, struct live_node **node)
 {
 	struct session *s;
 	enum session_rc rc;
@@ -174,8 +174,8 @@ session_auth(const struct nodeauth_hdr *h, const char *method,
 		rc = SESSION_UNKNOWN;
 	else if (atomic_load(&s->node->revoked))
 		rc = SESSION_REVOKED;
-	else if (nodeauth_check(s->key, method, path, s->node->id, h,
-	    body_hash) != 0)
+	else if (nodeauth_check(
+		     s->key, method, path, s->node->id, h, body_hash) != 0)
 		rc = SESSION_BAD_TAG;
 	/* Only an authentic request may move the counter or fail on time. */
 	else if (h->ctr <= s->last_ctr)

@@ -15,26 +15,26 @@
 #define STORE_READERS 4
 
 struct store_reader {
-	sqlite3		*db;
-	pthread_mutex_t	 mu;
+	sqlite3 *db;
+	pthread_mutex_t mu;
 };
 
 struct store {
-	sqlite3			*w;
-	pthread_mutex_t		 wmu;
-	struct store_reader	 r[STORE_READERS];
-	atomic_uint		 rr;
-	int			 version;
+	sqlite3 *w;
+	pthread_mutex_t wmu;
+	struct store_reader r[STORE_READERS];
+	atomic_uint rr;
+	int version;
 };
 
 static atomic_int store_write_count;
-static atomic_int store_fail_at;	/* 0: no fault armed */
+static atomic_int store_fail_at; /* 0: no fault armed */
 
 void
 store_fault_fail_nth(int n)
 {
-	atomic_store(&store_fail_at, n > 0 ?
-	    atomic_load(&store_write_count) + n : 0);
+	atomic_store(
+	    &store_fail_at, n > 0 ? atomic_load(&store_write_count) + n : 0);
 }
 
 /* Map SQLite's result to ours, logging what callers cannot act on. */
@@ -77,7 +77,8 @@ store_vprep(sqlite3 *db, const char *sql, const char *fmt, va_list ap)
 	int i, rc = SQLITE_OK;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("event=store_error op=prepare msg=\"%s\" sql=\"%.60s\"",
+		log_warnx(
+		    "event=store_error op=prepare msg=\"%s\" sql=\"%.60s\"",
 		    sqlite3_errmsg(db), sql);
 		return NULL;
 	}
@@ -89,22 +90,23 @@ store_vprep(sqlite3 *db, const char *sql, const char *fmt, va_list ap)
 		switch (fmt[i]) {
 		case 's':
 			str = va_arg(ap, const char *);
-			rc = str ? sqlite3_bind_text(st, i + 1, str, -1,
-			    SQLITE_TRANSIENT) : sqlite3_bind_null(st, i + 1);
+			rc = str ? sqlite3_bind_text(
+				       st, i + 1, str, -1, SQLITE_TRANSIENT)
+				 : sqlite3_bind_null(st, i + 1);
 			break;
 		case 'i':
 			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
 			break;
 		case 'b':
 			p = va_arg(ap, const unsigned char *);
-			rc = sqlite3_bind_blob(st, i + 1, p, 32,
-			    SQLITE_TRANSIENT);
+			rc = sqlite3_bind_blob(
+			    st, i + 1, p, 32, SQLITE_TRANSIENT);
 			break;
 		case 'B':
 			p = va_arg(ap, const void *);
 			n = va_arg(ap, size_t);
-			rc = sqlite3_bind_blob(st, i + 1, p, (int)n,
-			    SQLITE_TRANSIENT);
+			rc = sqlite3_bind_blob(
+			    st, i + 1, p, (int)n, SQLITE_TRANSIENT);
 			break;
 		default:
 			rc = SQLITE_MISUSE;
@@ -293,8 +295,8 @@ store_wbegin(struct store *s, int *rc)
 		pthread_mutex_unlock(&s->wmu);
 		return NULL;
 	}
-	*rc = store_rc(s->w, sqlite3_exec(s->w, "BEGIN IMMEDIATE", NULL, NULL,
-	    NULL), "begin");
+	*rc = store_rc(s->w,
+	    sqlite3_exec(s->w, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin");
 	if (*rc != STORE_OK) {
 		pthread_mutex_unlock(&s->wmu);
 		return NULL;
@@ -319,33 +321,34 @@ store_wend(struct store *s, int rc)
 }
 
 static int
-store_ev(sqlite3 *db, const char *actor, const char *action,
-    const char *object, const char *detail)
+store_ev(sqlite3 *db, const char *actor, const char *action, const char *object,
+    const char *detail)
 {
 	return store_exec(db, NULL,
 	    "INSERT INTO events(ts, actor, action, object, detail) "
-	    "VALUES (?, ?, ?, ?, ?)", "issss", util_now(), actor, action,
-	    object, detail ? detail : "{}");
+	    "VALUES (?, ?, ?, ?, ?)",
+	    "issss", util_now(), actor, action, object, detail ? detail : "{}");
 }
 
 static int
 store_conn_open(const char *path, sqlite3 **db, char *err, size_t errlen)
 {
-	static const char pragmas[] =
-	    "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=FULL;"
-	    "PRAGMA foreign_keys=ON;"
-	    "PRAGMA busy_timeout=10000;";
+	static const char pragmas[] = "PRAGMA journal_mode=WAL;"
+				      "PRAGMA synchronous=FULL;"
+				      "PRAGMA foreign_keys=ON;"
+				      "PRAGMA busy_timeout=10000;";
 
-	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX,
+		NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "open %s: %s", path,
 		    *db ? sqlite3_errmsg(*db) : "out of memory");
 		return -1;
 	}
 	if (sqlite3_exec(*db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "configure %s: %s", path,
-		    sqlite3_errmsg(*db));
+		snprintf(
+		    err, errlen, "configure %s: %s", path, sqlite3_errmsg(*db));
 		return -1;
 	}
 	return 0;
@@ -360,11 +363,11 @@ store_migrate(struct store *s, char *err, size_t errlen)
 	int have = 0, rc, n;
 	char *msg = NULL;
 
-	if (sqlite3_exec(s->w, "BEGIN IMMEDIATE", NULL, NULL, NULL)
-	    != SQLITE_OK)
+	if (sqlite3_exec(s->w, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
 		goto sqlerr;
-	if (sqlite3_prepare_v2(s->w, "PRAGMA user_version", -1, &st, NULL)
-	    != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->w, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
 		goto sqlerr;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		have = sqlite3_column_int(st, 0);
@@ -389,12 +392,12 @@ store_migrate(struct store *s, char *err, size_t errlen)
 		if (n <= have)
 			continue;
 		if (n != s->version + 1) {
-			snprintf(err, errlen, "migration %s out of order",
-			    f->name);
+			snprintf(
+			    err, errlen, "migration %s out of order", f->name);
 			goto fail;
 		}
 		if (sqlite3_exec(s->w, (const char *)f->data, NULL, NULL,
-		    &msg) != SQLITE_OK) {
+			&msg) != SQLITE_OK) {
 			snprintf(err, errlen, "migration %s: %s", f->name,
 			    msg ? msg : "error");
 			sqlite3_free(msg);
@@ -452,8 +455,8 @@ store_close(struct store *s)
 	for (i = 0; i < STORE_READERS; i++)
 		sqlite3_close(s->r[i].db);
 	if (s->w != NULL) {
-		sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-		    NULL, NULL);
+		sqlite3_wal_checkpoint_v2(
+		    s->w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 		sqlite3_close(s->w);
 	}
 	for (i = 0; i < STORE_READERS; i++)
@@ -477,18 +480,19 @@ store_meta_get(struct store *s, const char *key, char *val, size_t len)
 	sqlite3_stmt *st;
 	int rc = STORE_ERR;
 
-	st = store_prep(r->db, "SELECT value FROM meta WHERE key = ?", "s",
-	    key);
+	st =
+	    store_prep(r->db, "SELECT value FROM meta WHERE key = ?", "s", key);
 	if (st != NULL) {
 		int step = sqlite3_step(st);
 
 		if (step == SQLITE_ROW) {
-			util_strlcpy(val, (const char *)sqlite3_column_text(st,
-			    0), len);
+			util_strlcpy(
+			    val, (const char *)sqlite3_column_text(st, 0), len);
 			rc = STORE_OK;
 		} else
-			rc = step == SQLITE_DONE ? STORE_NOTFOUND :
-			    store_rc(r->db, step, "meta_get");
+			rc = step == SQLITE_DONE
+			    ? STORE_NOTFOUND
+			    : store_rc(r->db, step, "meta_get");
 		sqlite3_finalize(st);
 	}
 	store_rd_done(r);
@@ -496,8 +500,8 @@ store_meta_get(struct store *s, const char *key, char *val, size_t len)
 }
 
 int
-store_meta_set(struct store *s, const char *key, const char *val,
-    const char *actor)
+store_meta_set(
+    struct store *s, const char *key, const char *val, const char *actor)
 {
 	char detail[256];
 	sqlite3 *db;
@@ -506,12 +510,14 @@ store_meta_set(struct store *s, const char *key, const char *val,
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
 	if (val != NULL)
-		rc = store_exec(db, NULL, "INSERT INTO meta(key, value) "
+		rc = store_exec(db, NULL,
+		    "INSERT INTO meta(key, value) "
 		    "VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-		    "value = excluded.value", "ss", key, val);
+		    "value = excluded.value",
+		    "ss", key, val);
 	else
-		rc = store_exec(db, NULL, "DELETE FROM meta WHERE key = ?",
-		    "s", key);
+		rc = store_exec(
+		    db, NULL, "DELETE FROM meta WHERE key = ?", "s", key);
 	if (rc == STORE_OK) {
 		json_t *d = json_pack("{s:s?}", "value", val);
 		char *txt = d ? json_dumps(d, JSON_COMPACT) : NULL;
@@ -536,9 +542,10 @@ store_apitoken_add(struct store *s, const char *name, const char *role,
 
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	rc = store_exec(db, NULL, "INSERT INTO api_tokens(name, role, hash, "
-	    "created_at, created_by) VALUES (?, ?, ?, ?, ?)", "ssbis", name,
-	    role, hash, util_now(), actor);
+	rc = store_exec(db, NULL,
+	    "INSERT INTO api_tokens(name, role, hash, "
+	    "created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+	    "ssbis", name, role, hash, util_now(), actor);
 	snprintf(detail, sizeof(detail), "{\"role\":\"%s\"}", role);
 	if (rc == STORE_OK)
 		rc = store_ev(db, actor, "api_token.create", name, detail);
@@ -546,26 +553,29 @@ store_apitoken_add(struct store *s, const char *name, const char *role,
 }
 
 int
-store_apitoken_find(struct store *s, const unsigned char hash[32],
-    char *name, size_t namelen, char *role, size_t rolelen)
+store_apitoken_find(struct store *s, const unsigned char hash[32], char *name,
+    size_t namelen, char *role, size_t rolelen)
 {
 	struct store_reader *r = store_rd(s);
 	sqlite3_stmt *st;
 	int rc = STORE_ERR, step;
 
-	st = store_prep(r->db, "SELECT name, role FROM api_tokens "
-	    "WHERE hash = ?", "b", hash);
+	st = store_prep(r->db,
+	    "SELECT name, role FROM api_tokens "
+	    "WHERE hash = ?",
+	    "b", hash);
 	if (st != NULL) {
 		step = sqlite3_step(st);
 		if (step == SQLITE_ROW) {
-			util_strlcpy(name, (const char *)sqlite3_column_text(st,
-			    0), namelen);
-			util_strlcpy(role, (const char *)sqlite3_column_text(st,
-			    1), rolelen);
+			util_strlcpy(name,
+			    (const char *)sqlite3_column_text(st, 0), namelen);
+			util_strlcpy(role,
+			    (const char *)sqlite3_column_text(st, 1), rolelen);
 			rc = STORE_OK;
 		} else
-			rc = step == SQLITE_DONE ? STORE_NOTFOUND :
-			    store_rc(r->db, step, "apitoken_find");
+			rc = step == SQLITE_DONE
+			    ? STORE_NOTFOUND
+			    : store_rc(r->db, step, "apitoken_find");
 		sqlite3_finalize(st);
 	}
 	store_rd_done(r);
@@ -584,9 +594,10 @@ store_pop_add(struct store *s, const char *name, const char *region,
 
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	rc = store_exec(db, NULL, "INSERT INTO pops(name, region, bgp, "
-	    "created_at, updated_at) VALUES (?, ?, ?, ?, ?)", "sssii", name,
-	    region, bgp, now, now);
+	rc = store_exec(db, NULL,
+	    "INSERT INTO pops(name, region, bgp, "
+	    "created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+	    "sssii", name, region, bgp, now, now);
 	if (rc == STORE_OK)
 		rc = store_ev(db, actor, "pop.create", name, NULL);
 	return store_wend(s, rc);
@@ -601,10 +612,11 @@ store_pop_update(struct store *s, const char *name, const char *region,
 
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	rc = store_exec(db, &changes, "UPDATE pops SET "
+	rc = store_exec(db, &changes,
+	    "UPDATE pops SET "
 	    "region = coalesce(?, region), bgp = coalesce(?, bgp), "
-	    "updated_at = ? WHERE name = ?", "ssis", region, bgp, util_now(),
-	    name);
+	    "updated_at = ? WHERE name = ?",
+	    "ssis", region, bgp, util_now(), name);
 	if (rc == STORE_OK && changes == 0)
 		rc = STORE_NOTFOUND;
 	if (rc == STORE_OK)
@@ -612,7 +624,8 @@ store_pop_update(struct store *s, const char *name, const char *region,
 	return store_wend(s, rc);
 }
 
-#define POP_COLS "name, region, bgp, created_at, updated_at, " \
+#define POP_COLS                                                               \
+	"name, region, bgp, created_at, updated_at, "                          \
 	"(SELECT count(*) FROM nodes WHERE nodes.pop = pops.name) AS nodes"
 
 int
@@ -622,8 +635,10 @@ store_pop_get(struct store *s, const char *name, json_t **out)
 	json_t *arr;
 	int rc;
 
-	rc = store_query(r->db, &arr, "SELECT " POP_COLS " FROM pops "
-	    "WHERE name = ?", "s", name);
+	rc = store_query(r->db, &arr,
+	    "SELECT " POP_COLS " FROM pops "
+	    "WHERE name = ?",
+	    "s", name);
 	store_rd_done(r);
 	return store_query_one(out, rc, arr);
 }
@@ -634,8 +649,10 @@ store_pop_list(struct store *s, json_t **out)
 	struct store_reader *r = store_rd(s);
 	int rc;
 
-	rc = store_query(r->db, out, "SELECT " POP_COLS " FROM pops "
-	    "ORDER BY name", "");
+	rc = store_query(r->db, out,
+	    "SELECT " POP_COLS " FROM pops "
+	    "ORDER BY name",
+	    "");
 	store_rd_done(r);
 	return rc;
 }
@@ -652,21 +669,22 @@ store_enrolltoken_add(struct store *s, const unsigned char hash[32],
 
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	rc = store_exec(db, NULL, "INSERT INTO enrollment_tokens(hash, pop, "
+	rc = store_exec(db, NULL,
+	    "INSERT INTO enrollment_tokens(hash, pop, "
 	    "uses, uses_left, expires_at, created_at, created_by) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?)", "bsiiiis", hash, pop, uses, uses,
-	    expires_at, util_now(), actor);
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    "bsiiiis", hash, pop, uses, uses, expires_at, util_now(), actor);
 	snprintf(detail, sizeof(detail), "{\"uses\":%lld,\"expires_at\":%lld}",
 	    (long long)uses, (long long)expires_at);
 	if (rc == STORE_OK)
-		rc = store_ev(db, actor, "enrollment_token.create", pop,
-		    detail);
+		rc =
+		    store_ev(db, actor, "enrollment_token.create", pop, detail);
 	return store_wend(s, rc);
 }
 
 int
-store_enroll(struct store *s, const unsigned char token_hash[32],
-    int64_t now, const struct store_new_node *n, char *pop, size_t poplen)
+store_enroll(struct store *s, const unsigned char token_hash[32], int64_t now,
+    const struct store_new_node *n, char *pop, size_t poplen)
 {
 	sqlite3_stmt *st;
 	sqlite3 *db;
@@ -679,9 +697,11 @@ store_enroll(struct store *s, const unsigned char token_hash[32],
 	 * The decrement is the claim: under BEGIN IMMEDIATE and one writer,
 	 * the first caller takes the last use and every later one sees 0.
 	 */
-	rc = store_exec(db, &changes, "UPDATE enrollment_tokens SET "
+	rc = store_exec(db, &changes,
+	    "UPDATE enrollment_tokens SET "
 	    "uses_left = uses_left - 1 WHERE hash = ? AND uses_left > 0 "
-	    "AND expires_at > ?", "bi", token_hash, now);
+	    "AND expires_at > ?",
+	    "bi", token_hash, now);
 	if (rc == STORE_OK && changes != 1)
 		rc = STORE_NOTFOUND;
 	if (rc != STORE_OK)
@@ -692,12 +712,13 @@ store_enroll(struct store *s, const unsigned char token_hash[32],
 		return store_wend(s, STORE_ERR);
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
-		util_strlcpy(pop, (const char *)sqlite3_column_text(st, 0),
-		    poplen);
+		util_strlcpy(
+		    pop, (const char *)sqlite3_column_text(st, 0), poplen);
 	sqlite3_finalize(st);
 	if (step != SQLITE_ROW)
 		return store_wend(s, store_rc(db, step, "enroll_pop"));
-	rc = store_exec(db, NULL, "INSERT INTO nodes(id, pop, hostname, "
+	rc = store_exec(db, NULL,
+	    "INSERT INTO nodes(id, pop, hostname, "
 	    "public_key, facts, enrolled_at) VALUES (?, ?, ?, ?, ?, ?)",
 	    "sssBsi", n->id, pop, n->hostname, n->public_key, (size_t)32,
 	    n->facts, now);
@@ -721,8 +742,10 @@ store_node_each(struct store *s,
 	sqlite3_stmt *st;
 	int rc = STORE_OK, step;
 
-	st = store_prep(r->db, "SELECT id, pop, public_key, state, drain, "
-	    "last_seen, status_hash, status FROM nodes", "");
+	st = store_prep(r->db,
+	    "SELECT id, pop, public_key, state, drain, "
+	    "last_seen, status_hash, status FROM nodes",
+	    "");
 	if (st == NULL) {
 		store_rd_done(r);
 		return STORE_ERR;
@@ -736,7 +759,7 @@ store_node_each(struct store *s,
 		if (sqlite3_column_bytes(st, 2) == 32)
 			memcpy(row.public_key, sqlite3_column_blob(st, 2), 32);
 		row.active = strcmp((const char *)sqlite3_column_text(st, 3),
-		    "active") == 0;
+				 "active") == 0;
 		row.drain = sqlite3_column_int(st, 4) != 0;
 		row.last_seen = sqlite3_column_int64(st, 5);
 		if (sqlite3_column_bytes(st, 6) == 32) {
@@ -756,9 +779,10 @@ store_node_each(struct store *s,
 	return rc;
 }
 
-#define NODE_COLS "id, pop, hostname, state, drain, facts, enrolled_at, " \
-	"last_seen, status, status_at, " \
-	"(SELECT json_group_object(component, version) FROM node_targets " \
+#define NODE_COLS                                                              \
+	"id, pop, hostname, state, drain, facts, enrolled_at, "                \
+	"last_seen, status, status_at, "                                       \
+	"(SELECT json_group_object(component, version) FROM node_targets "     \
 	" WHERE node_id = nodes.id) AS targets_json"
 
 /* node_targets come back as a JSON string; parse it in place. */
@@ -781,12 +805,13 @@ store_node_list(struct store *s, json_t **out)
 	json_t *n;
 	int rc;
 
-	rc = store_query(r->db, out, "SELECT " NODE_COLS " FROM nodes "
-	    "ORDER BY pop, id", "");
+	rc = store_query(r->db, out,
+	    "SELECT " NODE_COLS " FROM nodes "
+	    "ORDER BY pop, id",
+	    "");
 	store_rd_done(r);
 	if (rc == STORE_OK)
-		json_array_foreach(*out, i, n)
-			store_fix_targets(n);
+		json_array_foreach(*out, i, n) store_fix_targets(n);
 	return rc;
 }
 
@@ -797,8 +822,10 @@ store_node_get(struct store *s, const char *id, json_t **out)
 	json_t *arr;
 	int rc;
 
-	rc = store_query(r->db, &arr, "SELECT " NODE_COLS " FROM nodes "
-	    "WHERE id = ?", "s", id);
+	rc = store_query(r->db, &arr,
+	    "SELECT " NODE_COLS " FROM nodes "
+	    "WHERE id = ?",
+	    "s", id);
 	store_rd_done(r);
 	rc = store_query_one(out, rc, arr);
 	if (rc == STORE_OK)
@@ -807,21 +834,23 @@ store_node_get(struct store *s, const char *id, json_t **out)
 }
 
 int
-store_node_set_drain(struct store *s, const char *id, bool drain,
-    const char *actor)
+store_node_set_drain(
+    struct store *s, const char *id, bool drain, const char *actor)
 {
 	sqlite3 *db;
 	int rc, changes = 0;
 
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	rc = store_exec(db, &changes, "UPDATE nodes SET drain = ? "
-	    "WHERE id = ?", "is", (int64_t)drain, id);
+	rc = store_exec(db, &changes,
+	    "UPDATE nodes SET drain = ? "
+	    "WHERE id = ?",
+	    "is", (int64_t)drain, id);
 	if (rc == STORE_OK && changes == 0)
 		rc = STORE_NOTFOUND;
 	if (rc == STORE_OK)
-		rc = store_ev(db, actor, drain ? "node.drain" : "node.undrain",
-		    id, NULL);
+		rc = store_ev(
+		    db, actor, drain ? "node.drain" : "node.undrain", id, NULL);
 	return store_wend(s, rc);
 }
 
@@ -833,8 +862,8 @@ store_node_delete(struct store *s, const char *id, const char *actor)
 
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	rc = store_exec(db, &changes, "DELETE FROM nodes WHERE id = ?", "s",
-	    id);
+	rc =
+	    store_exec(db, &changes, "DELETE FROM nodes WHERE id = ?", "s", id);
 	if (rc == STORE_OK && changes == 0)
 		rc = STORE_NOTFOUND;
 	if (rc == STORE_OK)
@@ -851,14 +880,17 @@ store_node_status(struct store *s, const char *id, const char *status,
 
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	rc = store_exec(db, &changes, "UPDATE nodes SET status = ?, "
+	rc = store_exec(db, &changes,
+	    "UPDATE nodes SET status = ?, "
 	    "status_hash = ?, status_at = ?, last_seen = ? WHERE id = ?",
 	    "sbiis", status, hash, now, now, id);
 	if (rc == STORE_OK && changes == 0)
 		rc = STORE_NOTFOUND;
 	if (rc == STORE_OK) {
-		rc = store_exec(db, &changes, "UPDATE nodes SET state = "
-		    "'active' WHERE id = ? AND state = 'enrolled'", "s", id);
+		rc = store_exec(db, &changes,
+		    "UPDATE nodes SET state = "
+		    "'active' WHERE id = ? AND state = 'enrolled'",
+		    "s", id);
 		if (rc == STORE_OK && changes == 1)
 			rc = store_ev(db, id, "node.activate", id, NULL);
 	}
@@ -877,8 +909,10 @@ store_node_flush_seen(struct store *s, const struct store_seen *v, size_t n)
 		return STORE_OK;
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	st = store_prep(db, "UPDATE nodes SET last_seen = max(last_seen, ?) "
-	    "WHERE id = ?", "");
+	st = store_prep(db,
+	    "UPDATE nodes SET last_seen = max(last_seen, ?) "
+	    "WHERE id = ?",
+	    "");
 	if (st == NULL)
 		return store_wend(s, STORE_ERR);
 	for (i = 0; i < n && rc == STORE_OK; i++) {
@@ -894,8 +928,8 @@ store_node_flush_seen(struct store *s, const struct store_seen *v, size_t n)
 /* ---- profiles -------------------------------------------------------- */
 
 int
-store_profile_put(struct store *s, const char *doc, const char *actor,
-    int64_t *version)
+store_profile_put(
+    struct store *s, const char *doc, const char *actor, int64_t *version)
 {
 	char detail[64];
 	sqlite3 *db;
@@ -903,9 +937,11 @@ store_profile_put(struct store *s, const char *doc, const char *actor,
 
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	rc = store_exec(db, NULL, "INSERT INTO profiles(version, doc, "
+	rc = store_exec(db, NULL,
+	    "INSERT INTO profiles(version, doc, "
 	    "created_at, created_by) VALUES ((SELECT coalesce(max(version), "
-	    "0) + 1 FROM profiles), ?, ?, ?)", "sis", doc, util_now(), actor);
+	    "0) + 1 FROM profiles), ?, ?, ?)",
+	    "sis", doc, util_now(), actor);
 	if (rc == STORE_OK) {
 		*version = sqlite3_last_insert_rowid(db);
 		snprintf(detail, sizeof(detail), "{\"version\":%lld}",
@@ -922,10 +958,11 @@ store_profile_get(struct store *s, int64_t version, json_t **out)
 	json_t *arr;
 	int rc;
 
-	rc = store_query(r->db, &arr, "SELECT version, doc, created_at, "
+	rc = store_query(r->db, &arr,
+	    "SELECT version, doc, created_at, "
 	    "created_by FROM profiles WHERE version = CASE WHEN ? = 0 THEN "
-	    "(SELECT max(version) FROM profiles) ELSE ? END", "ii", version,
-	    version);
+	    "(SELECT max(version) FROM profiles) ELSE ? END",
+	    "ii", version, version);
 	store_rd_done(r);
 	return store_query_one(out, rc, arr);
 }
@@ -942,7 +979,8 @@ store_desired_inputs(struct store *s, const char *node_id, json_t **out)
 	int rc;
 
 	*out = NULL;
-	rc = store_query(r->db, &arr, "SELECT n.drain AS drain, p.name AS "
+	rc = store_query(r->db, &arr,
+	    "SELECT n.drain AS drain, p.name AS "
 	    "pop, p.region AS region, p.bgp AS bgp, "
 	    "(SELECT json_object("
 	    " 'profile', coalesce((SELECT version FROM node_targets WHERE "
@@ -954,8 +992,8 @@ store_desired_inputs(struct store *s, const char *node_id, json_t **out)
 	    " 'keeper', coalesce((SELECT version FROM node_targets WHERE "
 	    "  node_id = n.id AND component = 'keeper'), (SELECT version "
 	    "  FROM baseline WHERE component = 'keeper'), ''))) AS params "
-	    "FROM nodes n JOIN pops p ON p.name = n.pop WHERE n.id = ?", "s",
-	    node_id);
+	    "FROM nodes n JOIN pops p ON p.name = n.pop WHERE n.id = ?",
+	    "s", node_id);
 	if (rc == STORE_OK && json_array_size(arr) == 0)
 		rc = STORE_NOTFOUND;
 	if (rc != STORE_OK)
@@ -967,22 +1005,22 @@ store_desired_inputs(struct store *s, const char *node_id, json_t **out)
 	    util_parse_i64(pv, 1, INT64_MAX, &pver) == 0) {
 		json_t *parr;
 
-		rc = store_query(r->db, &parr, "SELECT doc FROM profiles "
-		    "WHERE version = ?", "i", pver);
+		rc = store_query(r->db, &parr,
+		    "SELECT doc FROM profiles "
+		    "WHERE version = ?",
+		    "i", pver);
 		if (rc != STORE_OK)
 			goto out;
 		if (json_array_size(parr) == 1)
-			prof = json_incref(json_object_get(json_array_get(parr,
-			    0), "doc"));
+			prof = json_incref(
+			    json_object_get(json_array_get(parr, 0), "doc"));
 		json_decref(parr);
 	}
-	doc = json_pack("{s:{s:O,s:O,s:O},s:b,s:O,s:o}",
-	    "pop", "name", json_object_get(row, "pop"),
-	    "region", json_object_get(row, "region"),
-	    "bgp", json_object_get(row, "bgp"),
+	doc = json_pack("{s:{s:O,s:O,s:O},s:b,s:O,s:o}", "pop", "name",
+	    json_object_get(row, "pop"), "region",
+	    json_object_get(row, "region"), "bgp", json_object_get(row, "bgp"),
 	    "drain", json_integer_value(json_object_get(row, "drain")) != 0,
-	    "targets", targets,
-	    "profile", prof ? prof : json_null());
+	    "targets", targets, "profile", prof ? prof : json_null());
 	prof = NULL;
 	if (doc == NULL)
 		rc = STORE_ERR;
@@ -997,8 +1035,8 @@ out:
 /* ---- releases -------------------------------------------------------- */
 
 int
-store_release_exists(struct store *s, const char *component,
-    const char *version)
+store_release_exists(
+    struct store *s, const char *component, const char *version)
 {
 	struct store_reader *r = store_rd(s);
 	json_t *arr;
@@ -1011,12 +1049,15 @@ store_release_exists(struct store *s, const char *component,
 			store_rd_done(r);
 			return STORE_NOTFOUND;
 		}
-		rc = store_query(r->db, &arr, "SELECT version FROM profiles "
-		    "WHERE version = ?", "i", v);
+		rc = store_query(r->db, &arr,
+		    "SELECT version FROM profiles "
+		    "WHERE version = ?",
+		    "i", v);
 	} else
-		rc = store_query(r->db, &arr, "SELECT version FROM releases "
-		    "WHERE component = ? AND version = ?", "ss", component,
-		    version);
+		rc = store_query(r->db, &arr,
+		    "SELECT version FROM releases "
+		    "WHERE component = ? AND version = ?",
+		    "ss", component, version);
 	store_rd_done(r);
 	if (rc == STORE_OK && json_array_size(arr) == 0)
 		rc = STORE_NOTFOUND;
@@ -1030,9 +1071,11 @@ store_release_list(struct store *s, json_t **out)
 	struct store_reader *r = store_rd(s);
 	int rc;
 
-	rc = store_query(r->db, out, "SELECT component, version, sha256, "
+	rc = store_query(r->db, out,
+	    "SELECT component, version, sha256, "
 	    "size, created_at, created_by FROM releases "
-	    "ORDER BY component, created_at", "");
+	    "ORDER BY component, created_at",
+	    "");
 	store_rd_done(r);
 	return rc;
 }
@@ -1053,7 +1096,8 @@ store_rollout_create(struct store *s, const char *component,
 		return rc == STORE_NOTFOUND ? STORE_INVALID : rc;
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	rc = store_exec(db, NULL, "INSERT INTO rollouts(component, version, "
+	rc = store_exec(db, NULL,
+	    "INSERT INTO rollouts(component, version, "
 	    "previous, strategy, state, params, created_at, updated_at, "
 	    "created_by) VALUES (?, ?, coalesce((SELECT version FROM baseline "
 	    "WHERE component = ?), ''), ?, 'running', ?, ?, ?, ?)",
@@ -1063,19 +1107,22 @@ store_rollout_create(struct store *s, const char *component,
 		return store_wend(s, rc);
 	*id = sqlite3_last_insert_rowid(db);
 	/* all_at_once: every node's target moves in this transaction. */
-	rc = store_exec(db, NULL, "INSERT OR REPLACE INTO node_targets(node_id, "
+	rc = store_exec(db, NULL,
+	    "INSERT OR REPLACE INTO node_targets(node_id, "
 	    "component, version, rollout_id) SELECT id, ?, ?, ? FROM nodes",
 	    "ssi", component, version, *id);
 	snprintf(obj, sizeof(obj), "rollout/%lld", (long long)*id);
-	snprintf(detail, sizeof(detail), "{\"component\":\"%s\","
-	    "\"version\":\"%.64s\",\"strategy\":\"%s\"}", component, version,
-	    strategy);
+	snprintf(detail, sizeof(detail),
+	    "{\"component\":\"%s\","
+	    "\"version\":\"%.64s\",\"strategy\":\"%s\"}",
+	    component, version, strategy);
 	if (rc == STORE_OK)
 		rc = store_ev(db, actor, "rollout.create", obj, detail);
 	return store_wend(s, rc);
 }
 
-#define ROLLOUT_COLS "id, component, version, previous, strategy, state, " \
+#define ROLLOUT_COLS                                                           \
+	"id, component, version, previous, strategy, state, "                  \
 	"params, reason, created_at, updated_at, created_by"
 
 int
@@ -1085,8 +1132,10 @@ store_rollout_get(struct store *s, int64_t id, json_t **out)
 	json_t *arr;
 	int rc;
 
-	rc = store_query(r->db, &arr, "SELECT " ROLLOUT_COLS " FROM rollouts "
-	    "WHERE id = ?", "i", id);
+	rc = store_query(r->db, &arr,
+	    "SELECT " ROLLOUT_COLS " FROM rollouts "
+	    "WHERE id = ?",
+	    "i", id);
 	store_rd_done(r);
 	return store_query_one(out, rc, arr);
 }
@@ -1100,16 +1149,19 @@ store_rollout_nodes(struct store *s, int64_t id, json_t **out)
 	int rc = STORE_OK, step;
 
 	*out = NULL;
-	st = store_prep(r->db, "SELECT node_id FROM node_targets WHERE "
-	    "rollout_id = ? ORDER BY node_id", "i", id);
+	st = store_prep(r->db,
+	    "SELECT node_id FROM node_targets WHERE "
+	    "rollout_id = ? ORDER BY node_id",
+	    "i", id);
 	if (st == NULL || (arr = json_array()) == NULL) {
 		sqlite3_finalize(st);
 		store_rd_done(r);
 		return STORE_ERR;
 	}
 	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(arr, json_string((const char *)
-		    sqlite3_column_text(st, 0))) != 0) {
+		if (json_array_append_new(arr,
+			json_string(
+			    (const char *)sqlite3_column_text(st, 0))) != 0) {
 			step = SQLITE_NOMEM;
 			break;
 		}
@@ -1130,10 +1182,12 @@ store_rollout_list(struct store *s, bool active_only, json_t **out)
 	struct store_reader *r = store_rd(s);
 	int rc;
 
-	rc = store_query(r->db, out, active_only ?
-	    "SELECT " ROLLOUT_COLS " FROM rollouts WHERE state IN "
-	    "('running', 'paused', 'halted') ORDER BY id" :
-	    "SELECT " ROLLOUT_COLS " FROM rollouts ORDER BY id DESC LIMIT 200",
+	rc = store_query(r->db, out,
+	    active_only ? "SELECT " ROLLOUT_COLS
+			  " FROM rollouts WHERE state IN "
+			  "('running', 'paused', 'halted') ORDER BY id"
+			: "SELECT " ROLLOUT_COLS
+			  " FROM rollouts ORDER BY id DESC LIMIT 200",
 	    "");
 	store_rd_done(r);
 	return rc;
@@ -1147,21 +1201,23 @@ store_rollout_transition(sqlite3 *db, int64_t id, const char *from,
 	int rc, changes = 0;
 
 	if (from != NULL)
-		rc = store_exec(db, &changes, "UPDATE rollouts SET state = ?, "
+		rc = store_exec(db, &changes,
+		    "UPDATE rollouts SET state = ?, "
 		    "reason = ?, updated_at = ? WHERE id = ? AND state = ?",
 		    "ssiis", to, reason, util_now(), id, from);
 	else
-		rc = store_exec(db, &changes, "UPDATE rollouts SET state = ?, "
+		rc = store_exec(db, &changes,
+		    "UPDATE rollouts SET state = ?, "
 		    "reason = ?, updated_at = ? WHERE id = ? AND state IN "
-		    "('running', 'paused', 'halted')", "ssii", to, reason,
-		    util_now(), id);
+		    "('running', 'paused', 'halted')",
+		    "ssii", to, reason, util_now(), id);
 	if (rc == STORE_OK && changes == 0)
 		rc = STORE_CONFLICT;
 	if (rc != STORE_OK)
 		return rc;
 	snprintf(obj, sizeof(obj), "rollout/%lld", (long long)id);
-	snprintf(detail, sizeof(detail), "{\"state\":\"%s\",\"reason\":%s}",
-	    to, log_quote(rq, sizeof(rq), reason));
+	snprintf(detail, sizeof(detail), "{\"state\":\"%s\",\"reason\":%s}", to,
+	    log_quote(rq, sizeof(rq), reason));
 	return store_ev(db, actor, "rollout.state", obj, detail);
 }
 
@@ -1189,17 +1245,21 @@ store_rollout_finish(struct store *s, int64_t id, const char *state,
 		return rc;
 	rc = store_rollout_transition(db, id, NULL, state, reason, actor);
 	if (rc == STORE_OK && strcmp(state, "completed") == 0)
-		rc = store_exec(db, NULL, "INSERT OR REPLACE INTO "
+		rc = store_exec(db, NULL,
+		    "INSERT OR REPLACE INTO "
 		    "baseline(component, version) SELECT component, version "
-		    "FROM rollouts WHERE id = ?", "i", id);
+		    "FROM rollouts WHERE id = ?",
+		    "i", id);
 	/*
 	 * Completed: the baseline now equals the targets.  Aborted: the
 	 * baseline is still the previous version, so dropping the targets
 	 * is the roll back.
 	 */
 	if (rc == STORE_OK)
-		rc = store_exec(db, NULL, "DELETE FROM node_targets WHERE "
-		    "rollout_id = ?", "i", id);
+		rc = store_exec(db, NULL,
+		    "DELETE FROM node_targets WHERE "
+		    "rollout_id = ?",
+		    "i", id);
 	return store_wend(s, rc);
 }
 
@@ -1224,9 +1284,10 @@ store_event_list(struct store *s, int64_t after, int64_t limit, json_t **out)
 	struct store_reader *r = store_rd(s);
 	int rc;
 
-	rc = store_query(r->db, out, "SELECT id, ts, actor, action, object, "
-	    "detail FROM events WHERE id > ? ORDER BY id LIMIT ?", "ii", after,
-	    limit);
+	rc = store_query(r->db, out,
+	    "SELECT id, ts, actor, action, object, "
+	    "detail FROM events WHERE id > ? ORDER BY id LIMIT ?",
+	    "ii", after, limit);
 	store_rd_done(r);
 	return rc;
 }

@@ -29,11 +29,11 @@
 
 enum store_rc {
 	STORE_OK = 0,
-	STORE_ERR = -1,		/* I/O or SQLite error (logged) */
+	STORE_ERR = -1, /* I/O or SQLite error (logged) */
 	STORE_NOTFOUND = -2,
-	STORE_CONFLICT = -3,	/* unique constraint, state conflict */
-	STORE_FULL = -4,	/* disk full: retry later */
-	STORE_INVALID = -5,	/* a referenced object does not exist */
+	STORE_CONFLICT = -3, /* unique constraint, state conflict */
+	STORE_FULL = -4,     /* disk full: retry later */
+	STORE_INVALID = -5,  /* a referenced object does not exist */
 };
 
 struct store;
@@ -42,50 +42,48 @@ struct store;
  * Fault injection for tests: make the Nth write transaction from now fail
  * as an I/O error would (1 = the next one); 0 disables.
  */
-void	store_fault_fail_nth(int n);
+void store_fault_fail_nth(int n);
 
 /*
  * Open (creating if needed) the database at path and apply the embedded
  * migrations schema/NNN_*.sql newer than PRAGMA user_version, all in one
  * transaction.  Returns NULL with a message in err on failure.
  */
-struct store	*store_open(const char *path, char *err, size_t errlen);
+struct store *store_open(const char *path, char *err, size_t errlen);
 /* Checkpoints the WAL and closes every connection.  NULL is a no-op. */
-void		 store_close(struct store *s);
-int		 store_schema_version(struct store *s);
+void store_close(struct store *s);
+int store_schema_version(struct store *s);
 
 /* meta: small key/value settings (freeze flag, instance id). */
-int	store_meta_get(struct store *s, const char *key, char *val,
-	    size_t len);
-int	store_meta_set(struct store *s, const char *key, const char *val,
-	    const char *actor);
+int store_meta_get(struct store *s, const char *key, char *val, size_t len);
+int store_meta_set(
+    struct store *s, const char *key, const char *val, const char *actor);
 
 /* API tokens.  hash is the keyed BLAKE2b-256 of the token. */
-int	store_apitoken_add(struct store *s, const char *name, const char *role,
-	    const unsigned char hash[32], const char *actor);
+int store_apitoken_add(struct store *s, const char *name, const char *role,
+    const unsigned char hash[32], const char *actor);
 /* Finds the token by hash; fills name and role.  STORE_NOTFOUND if none. */
-int	store_apitoken_find(struct store *s, const unsigned char hash[32],
-	    char *name, size_t namelen, char *role, size_t rolelen);
+int store_apitoken_find(struct store *s, const unsigned char hash[32],
+    char *name, size_t namelen, char *role, size_t rolelen);
 
 /* POPs.  bgp is a validated JSON document (text). */
-int	store_pop_add(struct store *s, const char *name, const char *region,
-	    const char *bgp, const char *actor);
+int store_pop_add(struct store *s, const char *name, const char *region,
+    const char *bgp, const char *actor);
 /* region or bgp NULL: unchanged. */
-int	store_pop_update(struct store *s, const char *name, const char *region,
-	    const char *bgp, const char *actor);
-int	store_pop_get(struct store *s, const char *name, json_t **out);
-int	store_pop_list(struct store *s, json_t **out);
+int store_pop_update(struct store *s, const char *name, const char *region,
+    const char *bgp, const char *actor);
+int store_pop_get(struct store *s, const char *name, json_t **out);
+int store_pop_list(struct store *s, json_t **out);
 
 /* Enrollment tokens.  STORE_INVALID when the POP does not exist. */
-int	store_enrolltoken_add(struct store *s, const unsigned char hash[32],
-	    const char *pop, int64_t uses, int64_t expires_at,
-	    const char *actor);
+int store_enrolltoken_add(struct store *s, const unsigned char hash[32],
+    const char *pop, int64_t uses, int64_t expires_at, const char *actor);
 
 struct store_new_node {
-	const char	*id;
-	const char	*hostname;
-	unsigned char	 public_key[32];
-	const char	*facts;		/* JSON text */
+	const char *id;
+	const char *hostname;
+	unsigned char public_key[32];
+	const char *facts; /* JSON text */
 };
 
 /*
@@ -95,52 +93,51 @@ struct store_new_node {
  * STORE_NOTFOUND: no such token, expired, or used up.
  * STORE_CONFLICT: the node id is taken (the caller picks another).
  */
-int	store_enroll(struct store *s, const unsigned char token_hash[32],
-	    int64_t now, const struct store_new_node *n, char *pop,
-	    size_t poplen);
+int store_enroll(struct store *s, const unsigned char token_hash[32],
+    int64_t now, const struct store_new_node *n, char *pop, size_t poplen);
 
 /* Nodes. */
 struct store_node_row {
-	char		id[40];
-	char		pop[40];
-	unsigned char	public_key[32];
-	bool		active;
-	bool		drain;
-	int64_t		last_seen;
-	unsigned char	status_hash[32];
-	bool		has_status;
-	const char	*status;	/* JSON text or NULL; valid in callback */
+	char id[40];
+	char pop[40];
+	unsigned char public_key[32];
+	bool active;
+	bool drain;
+	int64_t last_seen;
+	unsigned char status_hash[32];
+	bool has_status;
+	const char *status; /* JSON text or NULL; valid in callback */
 };
 
 /* Calls fn for every node (start-up load of the in-memory table). */
-int	store_node_each(struct store *s,
-	    int (*fn)(const struct store_node_row *, void *), void *arg);
+int store_node_each(struct store *s,
+    int (*fn)(const struct store_node_row *, void *), void *arg);
 /* Rows as stored: id, pop, hostname, state, drain, facts, status, ... */
-int	store_node_list(struct store *s, json_t **out);
-int	store_node_get(struct store *s, const char *id, json_t **out);
-int	store_node_set_drain(struct store *s, const char *id, bool drain,
-	    const char *actor);
-int	store_node_delete(struct store *s, const char *id, const char *actor);
+int store_node_list(struct store *s, json_t **out);
+int store_node_get(struct store *s, const char *id, json_t **out);
+int store_node_set_drain(
+    struct store *s, const char *id, bool drain, const char *actor);
+int store_node_delete(struct store *s, const char *id, const char *actor);
 /*
  * Write a changed status report (and move enrolled -> active).  Called
  * only when the report's content hash changed.
  */
-int	store_node_status(struct store *s, const char *id, const char *status,
-	    const unsigned char hash[32], int64_t now);
+int store_node_status(struct store *s, const char *id, const char *status,
+    const unsigned char hash[32], int64_t now);
 
 struct store_seen {
-	const char	*id;
-	int64_t		 last_seen;
+	const char *id;
+	int64_t last_seen;
 };
 /* Flush a batch of in-memory last_seen values in one transaction. */
-int	store_node_flush_seen(struct store *s, const struct store_seen *v,
-	    size_t n);
+int store_node_flush_seen(
+    struct store *s, const struct store_seen *v, size_t n);
 
 /* Profiles: each put is a new version. */
-int	store_profile_put(struct store *s, const char *doc, const char *actor,
-	    int64_t *version);
+int store_profile_put(
+    struct store *s, const char *doc, const char *actor, int64_t *version);
 /* version 0: the newest.  STORE_NOTFOUND when there is none. */
-int	store_profile_get(struct store *s, int64_t version, json_t **out);
+int store_profile_get(struct store *s, int64_t version, json_t **out);
 
 /*
  * What a node's desired state is made of:
@@ -149,13 +146,12 @@ int	store_profile_get(struct store *s, int64_t version, json_t **out);
  *    "profile": {steps...} or null}
  * Target versions are "" when none was ever set.
  */
-int	store_desired_inputs(struct store *s, const char *node_id,
-	    json_t **out);
+int store_desired_inputs(struct store *s, const char *node_id, json_t **out);
 
 /* Releases (uploads come with the releases issue). */
-int	store_release_exists(struct store *s, const char *component,
-	    const char *version);
-int	store_release_list(struct store *s, json_t **out);
+int store_release_exists(
+    struct store *s, const char *component, const char *version);
+int store_release_list(struct store *s, json_t **out);
 
 /*
  * Rollouts.  store_rollout_create moves the target of every enrolled node
@@ -163,28 +159,28 @@ int	store_release_list(struct store *s, json_t **out);
  * STORE_CONFLICT: another rollout of this component is active.
  * STORE_INVALID: no such version of the component.
  */
-int	store_rollout_create(struct store *s, const char *component,
-	    const char *version, const char *strategy, const char *params,
-	    const char *actor, int64_t *id);
-int	store_rollout_get(struct store *s, int64_t id, json_t **out);
+int store_rollout_create(struct store *s, const char *component,
+    const char *version, const char *strategy, const char *params,
+    const char *actor, int64_t *id);
+int store_rollout_get(struct store *s, int64_t id, json_t **out);
 /* The ids of the nodes a rollout targets, as a JSON array of strings. */
-int	store_rollout_nodes(struct store *s, int64_t id, json_t **out);
-int	store_rollout_list(struct store *s, bool active_only, json_t **out);
+int store_rollout_nodes(struct store *s, int64_t id, json_t **out);
+int store_rollout_list(struct store *s, bool active_only, json_t **out);
 /*
  * Finish a rollout: "completed" makes its version the baseline;
  * "aborted" puts every node it moved back on the previous version.
  * Both clear its per-node targets.  STORE_CONFLICT when the rollout is not
  * in an active state.
  */
-int	store_rollout_finish(struct store *s, int64_t id, const char *state,
-	    const char *reason, const char *actor);
-int	store_rollout_set_state(struct store *s, int64_t id, const char *from,
-	    const char *to, const char *reason, const char *actor);
+int store_rollout_finish(struct store *s, int64_t id, const char *state,
+    const char *reason, const char *actor);
+int store_rollout_set_state(struct store *s, int64_t id, const char *from,
+    const char *to, const char *reason, const char *actor);
 
 /* Events: the audit log. */
-int	store_event_add(struct store *s, const char *actor, const char *action,
-	    const char *object, const char *detail);
-int	store_event_list(struct store *s, int64_t after, int64_t limit,
-	    json_t **out);
+int store_event_add(struct store *s, const char *actor, const char *action,
+    const char *object, const char *detail);
+int store_event_list(
+    struct store *s, int64_t after, int64_t limit, json_t **out);
 
 #endif

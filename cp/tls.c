@@ -17,11 +17,11 @@
 #include "common/afile.h"
 #include "common/util.h"
 
-#define TLS_CN			"edge-cp"
-#define TLS_SERIAL_BYTES	16
-#define TLS_VALID_YEARS		10
-#define TLS_BACKDATE		3600	/* seconds: tolerate slow clocks */
-#define TLS_DNS_MAX		253
+#define TLS_CN "edge-cp"
+#define TLS_SERIAL_BYTES 16
+#define TLS_VALID_YEARS 10
+#define TLS_BACKDATE 3600 /* seconds: tolerate slow clocks */
+#define TLS_DNS_MAX 253
 
 /* gnutls_datum_t has no const flavour; gnutls only reads data here. */
 static gnutls_datum_t
@@ -45,8 +45,8 @@ tls_dns_ok(const char *s)
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '*'))
+			(c >= '0' && c <= '9') || c == '-' || c == '.' ||
+			c == '*'))
 			return 0;
 	}
 	return 1;
@@ -75,7 +75,8 @@ tls_set_sans(gnutls_x509_crt_t crt, const char *const *dns_names,
 
 	for (i = 0; dns_names != NULL && dns_names[i] != NULL; i++) {
 		if (!tls_dns_ok(dns_names[i])) {
-			snprintf(err, errlen, "invalid DNS name in "
+			snprintf(err, errlen,
+			    "invalid DNS name in "
 			    "subjectAltName");
 			return -1;
 		}
@@ -134,7 +135,7 @@ tls_selfsigned_create(const char *key_path, const char *crt_path,
 		goto out;
 	if ((rc = gnutls_x509_privkey_init(&key)) < 0 ||
 	    (rc = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
-	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) < 0) {
+		 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) < 0) {
 		what = "ECDSA P-256 key generation";
 		goto gnutls_err;
 	}
@@ -155,34 +156,33 @@ tls_selfsigned_create(const char *key_path, const char *crt_path,
 	}
 	what = "certificate fields";
 	if ((rc = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
-	    (rc = gnutls_x509_crt_set_serial(crt, serial,
-	    sizeof(serial))) < 0 ||
+	    (rc = gnutls_x509_crt_set_serial(crt, serial, sizeof(serial))) <
+		0 ||
 	    (rc = gnutls_x509_crt_set_dn_by_oid(crt,
-	    GNUTLS_OID_X520_COMMON_NAME, 0, TLS_CN,
-	    (unsigned int)strlen(TLS_CN))) < 0 ||
-	    (rc = gnutls_x509_crt_set_activation_time(crt,
-	    now - TLS_BACKDATE)) < 0 ||
+		 GNUTLS_OID_X520_COMMON_NAME, 0, TLS_CN,
+		 (unsigned int)strlen(TLS_CN))) < 0 ||
+	    (rc = gnutls_x509_crt_set_activation_time(
+		 crt, now - TLS_BACKDATE)) < 0 ||
 	    (rc = gnutls_x509_crt_set_expiration_time(crt, until)) < 0 ||
 	    (rc = gnutls_x509_crt_set_key(crt, key)) < 0 ||
 	    (rc = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
-	    (rc = gnutls_x509_crt_set_key_usage(crt,
-	    GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0 ||
-	    (rc = gnutls_x509_crt_set_key_purpose_oid(crt,
-	    GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
-	    (rc = gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA1,
-	    keyid, &keyidlen)) < 0 ||
-	    (rc = gnutls_x509_crt_set_subject_key_id(crt, keyid,
-	    keyidlen)) < 0)
+	    (rc = gnutls_x509_crt_set_key_usage(
+		 crt, GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0 ||
+	    (rc = gnutls_x509_crt_set_key_purpose_oid(
+		 crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
+	    (rc = gnutls_x509_privkey_get_key_id(
+		 key, GNUTLS_KEYID_USE_SHA1, keyid, &keyidlen)) < 0 ||
+	    (rc = gnutls_x509_crt_set_subject_key_id(crt, keyid, keyidlen)) < 0)
 		goto gnutls_err;
-	if ((rc = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256,
-	    0)) < 0) {
+	if ((rc = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0)) <
+	    0) {
 		what = "self-signing";
 		goto gnutls_err;
 	}
 	if ((rc = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM,
-	    NULL, GNUTLS_PKCS_PLAIN, &kpem)) < 0 ||
-	    (rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM,
-	    &cpem)) < 0) {
+		 NULL, GNUTLS_PKCS_PLAIN, &kpem)) < 0 ||
+	    (rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cpem)) <
+		0) {
 		what = "PEM export";
 		goto gnutls_err;
 	}
@@ -244,8 +244,8 @@ tls_pin_from_cert(const char *pem, size_t len, char *pin, size_t pinlen,
 		what = "certificate public key";
 		goto gnutls_err;
 	}
-	if ((rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, spki.data, spki.size,
-	    hash)) < 0) {
+	if ((rc = gnutls_hash_fast(
+		 GNUTLS_DIG_SHA256, spki.data, spki.size, hash)) < 0) {
 		what = "SHA-256";
 		goto gnutls_err;
 	}

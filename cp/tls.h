@@ -16,9 +16,9 @@
 #include <stddef.h>
 
 /* Largest key or certificate file tls_load() reads. */
-#define TLS_FILE_MAX	(64 * 1024)
+#define TLS_FILE_MAX (64 * 1024)
 /* "sha256//" + base64 of 32 bytes + NUL. */
-#define TLS_PIN_MAX	(8 + 44 + 1)
+#define TLS_PIN_MAX (8 + 44 + 1)
 
 /*
  * Make an ECDSA P-256 key and an X.509 v3 certificate for it, signed by
@@ -38,9 +38,9 @@
  * certificate fails, key_path already holds the new key and the caller
  * must run this again before using the pair.
  */
-int	tls_selfsigned_create(const char *key_path, const char *crt_path,
-	    const char *const *dns_names, const char *const *ip_addrs,
-	    char *err, size_t errlen);
+int tls_selfsigned_create(const char *key_path, const char *crt_path,
+    const char *const *dns_names, const char *const *ip_addrs, char *err,
+    size_t errlen);
 
 /*
  * Compute the public key pin of the first certificate in pem (len bytes,
@@ -48,8 +48,8 @@ int	tls_selfsigned_create(const char *key_path, const char *crt_path,
  * of the DER SubjectPublicKeyInfo, the string curl's --pinnedpubkey takes.
  * pin needs TLS_PIN_MAX bytes.  On failure pin is emptied.
  */
-int	tls_pin_from_cert(const char *pem, size_t len, char *pin,
-	    size_t pinlen, char *err, size_t errlen);
+int tls_pin_from_cert(const char *pem, size_t len, char *pin, size_t pinlen,
+    char *err, size_t errlen);
 
 /*
  * Read the key and certificate files (each at most TLS_FILE_MAX bytes)
@@ -59,7 +59,7 @@ int	tls_pin_from_cert(const char *pem, size_t len, char *pin,
  * TLS library does when it loads them).  On failure both are NULL and
  * nothing is left allocated.
  */
-int	tls_load(const char *key_path, const char *crt_path, char **key_pem,
-	    char **crt_pem, char *err, size_t errlen);
+int tls_load(const char *key_path, const char *crt_path, char **key_pem,
+    char **crt_pem, char *err, size_t errlen);
 
 #endif

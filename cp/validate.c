@@ -8,14 +8,21 @@
 #include "common/json.h"
 #include "common/util.h"
 
-#define MAX_NEIGHBORS	16
-#define MAX_ANYCAST	64
-#define MAX_COMMUNITIES	32
-#define MAX_STEPS	256
+#define MAX_NEIGHBORS 16
+#define MAX_ANYCAST 64
+#define MAX_COMMUNITIES 32
+#define MAX_STEPS 256
 
 static const char *const step_kinds[] = {
-	"sysctl", "apt_package", "disable_unattended_upgrades", "file",
-	"systemd_unit", "bird_config", "anycast", "dataplane", "keeper_self",
+	"sysctl",
+	"apt_package",
+	"disable_unattended_upgrades",
+	"file",
+	"systemd_unit",
+	"bird_config",
+	"anycast",
+	"dataplane",
+	"keeper_self",
 	NULL,
 };
 
@@ -54,7 +61,7 @@ validate_hostname(const char *s)
 		if (i >= 253)
 			return false;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '-'))
+			(c >= '0' && c <= '9') || c == '.' || c == '-'))
 			return false;
 	}
 	return true;
@@ -97,12 +104,13 @@ communities(const json_t *o, const char *key, int parts, uint64_t max,
 	*out = NULL;
 	if (jfield_arr(o, key, false, MAX_COMMUNITIES, &arr, err, errlen) != 0)
 		return -1;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_string(v) ||
 		    !community_ok(json_string_value(v), parts, max)) {
-			snprintf(err, errlen, "%s[%zu]: must be \"%s\"", key,
-			    i, parts == 2 ? "ASN:VALUE (each 0-65535)" :
-			    "ASN:DATA1:DATA2 (each 0-4294967295)");
+			snprintf(err, errlen, "%s[%zu]: must be \"%s\"", key, i,
+			    parts == 2 ? "ASN:VALUE (each 0-65535)"
+				       : "ASN:DATA1:DATA2 (each 0-4294967295)");
 			return -1;
 		}
 	}
@@ -137,18 +145,19 @@ anycast_prefix(const char *s, char *out, size_t outlen)
 static int
 validate_neighbors(const json_t *in, json_t *out, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "address", "asn", "password",
-		"bfd", "name", NULL };
+	static const char *const keys[] = { "address", "asn", "password", "bfd",
+		"name", NULL };
 	json_t *arr, *n, *list;
 	size_t i;
 
-	if (jfield_arr(in, "neighbors", false, MAX_NEIGHBORS, &arr, err,
-	    errlen) != 0)
+	if (jfield_arr(
+		in, "neighbors", false, MAX_NEIGHBORS, &arr, err, errlen) != 0)
 		return -1;
 	if ((list = json_array()) == NULL)
 		return -1;
 	json_object_set_new(out, "neighbors", list);
-	json_array_foreach(arr, i, n) {
+	json_array_foreach(arr, i, n)
+	{
 		const char *addr = NULL, *pw = NULL, *name = NULL;
 		unsigned char bin[16];
 		int64_t asn = 0;
@@ -156,43 +165,51 @@ validate_neighbors(const json_t *in, json_t *out, char *err, size_t errlen)
 		char sub[200];
 
 		if (!json_is_object(n)) {
-			snprintf(err, errlen, "neighbors[%zu]: must be an "
-			    "object", i);
+			snprintf(err, errlen,
+			    "neighbors[%zu]: must be an "
+			    "object",
+			    i);
 			return -1;
 		}
 		if (jfield_only(n, keys, sub, sizeof(sub)) != 0 ||
-		    jfield_str(n, "address", true, 64, &addr, sub,
-		    sizeof(sub)) != 0 ||
+		    jfield_str(
+			n, "address", true, 64, &addr, sub, sizeof(sub)) != 0 ||
 		    jfield_int(n, "asn", true, 1, 4294967295LL, &asn, sub,
-		    sizeof(sub)) != 0 ||
-		    jfield_str(n, "password", false, 80, &pw, sub,
-		    sizeof(sub)) != 0 ||
-		    jfield_str(n, "name", false, 32, &name, sub,
-		    sizeof(sub)) != 0 ||
+			sizeof(sub)) != 0 ||
+		    jfield_str(
+			n, "password", false, 80, &pw, sub, sizeof(sub)) != 0 ||
+		    jfield_str(n, "name", false, 32, &name, sub, sizeof(sub)) !=
+			0 ||
 		    jfield_bool(n, "bfd", false, &bfd, sub, sizeof(sub)) != 0) {
 			snprintf(err, errlen, "neighbors[%zu].%s", i, sub);
 			return -1;
 		}
 		if (inet_pton(AF_INET, addr, bin) != 1 &&
 		    inet_pton(AF_INET6, addr, bin) != 1) {
-			snprintf(err, errlen, "neighbors[%zu].address: not an "
-			    "IP address", i);
+			snprintf(err, errlen,
+			    "neighbors[%zu].address: not an "
+			    "IP address",
+			    i);
 			return -1;
 		}
 		if (name != NULL && !util_name_ok(name)) {
-			snprintf(err, errlen, "neighbors[%zu].name: must match "
-			    "[a-z0-9][a-z0-9-]{0,31}", i);
+			snprintf(err, errlen,
+			    "neighbors[%zu].name: must match "
+			    "[a-z0-9][a-z0-9-]{0,31}",
+			    i);
 			return -1;
 		}
 		if (pw != NULL && (strpbrk(pw, "\"\\\n\r") != NULL)) {
-			snprintf(err, errlen, "neighbors[%zu].password: "
+			snprintf(err, errlen,
+			    "neighbors[%zu].password: "
 			    "quotes, backslashes and newlines are not allowed",
 			    i);
 			return -1;
 		}
-		json_array_append_new(list, json_pack("{s:s,s:I,s:b,s:s*,s:s*}",
-		    "address", addr, "asn", (json_int_t)asn, "bfd", bfd,
-		    "password", pw, "name", name));
+		json_array_append_new(list,
+		    json_pack("{s:s,s:I,s:b,s:s*,s:s*}", "address", addr, "asn",
+			(json_int_t)asn, "bfd", bfd, "password", pw, "name",
+			name));
 	}
 	return 0;
 }
@@ -205,29 +222,30 @@ validate_anycast(const json_t *in, json_t *out, char *err, size_t errlen)
 	json_t *arr, *a, *list;
 	size_t i, j;
 
-	if (jfield_arr(in, "anycast", false, MAX_ANYCAST, &arr, err,
-	    errlen) != 0)
+	if (jfield_arr(in, "anycast", false, MAX_ANYCAST, &arr, err, errlen) !=
+	    0)
 		return -1;
 	if ((list = json_array()) == NULL)
 		return -1;
 	json_object_set_new(out, "anycast", list);
-	json_array_foreach(arr, i, a) {
+	json_array_foreach(arr, i, a)
+	{
 		const char *prefix = NULL;
 		char norm[80], sub[200];
 		json_t *c = NULL, *lc = NULL, *prev;
 
 		if (!json_is_object(a)) {
-			snprintf(err, errlen, "anycast[%zu]: must be an object",
-			    i);
+			snprintf(
+			    err, errlen, "anycast[%zu]: must be an object", i);
 			return -1;
 		}
 		if (jfield_only(a, keys, sub, sizeof(sub)) != 0 ||
 		    jfield_str(a, "prefix", true, 64, &prefix, sub,
-		    sizeof(sub)) != 0 ||
+			sizeof(sub)) != 0 ||
 		    communities(a, "communities", 2, 65535, &c, sub,
-		    sizeof(sub)) != 0 ||
+			sizeof(sub)) != 0 ||
 		    communities(a, "large_communities", 3, 4294967295ULL, &lc,
-		    sub, sizeof(sub)) != 0) {
+			sub, sizeof(sub)) != 0) {
 			json_decref(c);
 			snprintf(err, errlen, "anycast[%zu].%s", i, sub);
 			return -1;
@@ -235,22 +253,28 @@ validate_anycast(const json_t *in, json_t *out, char *err, size_t errlen)
 		if (anycast_prefix(prefix, norm, sizeof(norm)) != 0) {
 			json_decref(c);
 			json_decref(lc);
-			snprintf(err, errlen, "anycast[%zu].prefix: must be an "
-			    "IPv4 /32 or IPv6 /128", i);
+			snprintf(err, errlen,
+			    "anycast[%zu].prefix: must be an "
+			    "IPv4 /32 or IPv6 /128",
+			    i);
 			return -1;
 		}
-		json_array_foreach(list, j, prev)
-			if (strcmp(json_string_value(json_object_get(prev,
-			    "prefix")), norm) == 0) {
-				json_decref(c);
-				json_decref(lc);
-				snprintf(err, errlen, "anycast[%zu].prefix: "
-				    "duplicate %s", i, norm);
-				return -1;
-			}
-		json_array_append_new(list, json_pack("{s:s,s:o,s:o}",
-		    "prefix", norm, "communities", c, "large_communities",
-		    lc));
+		json_array_foreach(list, j,
+		    prev) if (strcmp(json_string_value(json_object_get(prev,
+					 "prefix")),
+				  norm) == 0)
+		{
+			json_decref(c);
+			json_decref(lc);
+			snprintf(err, errlen,
+			    "anycast[%zu].prefix: "
+			    "duplicate %s",
+			    i, norm);
+			return -1;
+		}
+		json_array_append_new(list,
+		    json_pack("{s:s,s:o,s:o}", "prefix", norm, "communities", c,
+			"large_communities", lc));
 	}
 	return 0;
 }
@@ -258,8 +282,8 @@ validate_anycast(const json_t *in, json_t *out, char *err, size_t errlen)
 static int
 validate_drain(const json_t *in, json_t *out, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "communities", "prepend",
-		"drain_s", NULL };
+	static const char *const keys[] = { "communities", "prepend", "drain_s",
+		NULL };
 	json_t *d, *c = NULL;
 	int64_t prepend = 0, drain_s = 30;
 	char sub[200];
@@ -267,17 +291,18 @@ validate_drain(const json_t *in, json_t *out, char *err, size_t errlen)
 	if (jfield_obj(in, "drain", false, &d, err, errlen) != 0)
 		return -1;
 	if (d == NULL) {
-		json_object_set_new(out, "drain", json_pack("{s:[s],s:i,s:i}",
-		    "communities", "65535:0", "prepend", 0, "drain_s", 30));
+		json_object_set_new(out, "drain",
+		    json_pack("{s:[s],s:i,s:i}", "communities", "65535:0",
+			"prepend", 0, "drain_s", 30));
 		return 0;
 	}
 	if (jfield_only(d, keys, sub, sizeof(sub)) != 0 ||
-	    jfield_int(d, "prepend", false, 0, 16, &prepend, sub,
-	    sizeof(sub)) != 0 ||
+	    jfield_int(
+		d, "prepend", false, 0, 16, &prepend, sub, sizeof(sub)) != 0 ||
 	    jfield_int(d, "drain_s", false, 0, 3600, &drain_s, sub,
-	    sizeof(sub)) != 0 ||
-	    communities(d, "communities", 2, 65535, &c, sub,
-	    sizeof(sub)) != 0) {
+		sizeof(sub)) != 0 ||
+	    communities(d, "communities", 2, 65535, &c, sub, sizeof(sub)) !=
+		0) {
 		snprintf(err, errlen, "drain.%s", sub);
 		return -1;
 	}
@@ -286,9 +311,9 @@ validate_drain(const json_t *in, json_t *out, char *err, size_t errlen)
 		json_decref(c);
 		c = json_pack("[s]", "65535:0");
 	}
-	json_object_set_new(out, "drain", json_pack("{s:o,s:I,s:I}",
-	    "communities", c, "prepend", (json_int_t)prepend, "drain_s",
-	    (json_int_t)drain_s));
+	json_object_set_new(out, "drain",
+	    json_pack("{s:o,s:I,s:I}", "communities", c, "prepend",
+		(json_int_t)prepend, "drain_s", (json_int_t)drain_s));
 	return 0;
 }
 
@@ -306,10 +331,10 @@ validate_bgp(const json_t *in, json_t **out, char *err, size_t errlen)
 		return -1;
 	}
 	if (jfield_only(in, keys, err, errlen) != 0 ||
-	    jfield_int(in, "asn", false, 1, 4294967295LL, &asn, err,
-	    errlen) != 0 ||
-	    jfield_int(in, "hold_time", false, 3, 65535, &hold, err,
-	    errlen) != 0)
+	    jfield_int(in, "asn", false, 1, 4294967295LL, &asn, err, errlen) !=
+		0 ||
+	    jfield_int(in, "hold_time", false, 3, 65535, &hold, err, errlen) !=
+		0)
 		return -1;
 	if ((o = json_object()) == NULL)
 		return -1;
@@ -350,74 +375,87 @@ validate_profile(const json_t *in, json_t **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if (jfield_only(in, top, err, errlen) != 0 ||
-	    jfield_str(in, "description", false, 200, &desc, err,
-	    errlen) != 0 ||
+	    jfield_str(in, "description", false, 200, &desc, err, errlen) !=
+		0 ||
 	    jfield_arr(in, "steps", true, MAX_STEPS, &steps, err, errlen) != 0)
 		return -1;
 	if ((list = json_array()) == NULL)
 		return -1;
-	json_array_foreach(steps, i, st) {
+	json_array_foreach(steps, i, st)
+	{
 		const char *name = NULL, *kind = NULL;
 		json_t *after = NULL, *params = NULL, *a;
 		char sub[200];
 		bool known = false;
 
 		if (!json_is_object(st)) {
-			snprintf(err, errlen, "steps[%zu]: must be an object",
-			    i);
+			snprintf(
+			    err, errlen, "steps[%zu]: must be an object", i);
 			goto fail;
 		}
 		if (jfield_only(st, keys, sub, sizeof(sub)) != 0 ||
-		    jfield_str(st, "name", true, 64, &name, sub,
-		    sizeof(sub)) != 0 ||
-		    jfield_str(st, "kind", true, 32, &kind, sub,
-		    sizeof(sub)) != 0 ||
+		    jfield_str(st, "name", true, 64, &name, sub, sizeof(sub)) !=
+			0 ||
+		    jfield_str(st, "kind", true, 32, &kind, sub, sizeof(sub)) !=
+			0 ||
 		    jfield_arr(st, "after", false, 16, &after, sub,
-		    sizeof(sub)) != 0 ||
-		    jfield_obj(st, "params", false, &params, sub,
-		    sizeof(sub)) != 0) {
+			sizeof(sub)) != 0 ||
+		    jfield_obj(
+			st, "params", false, &params, sub, sizeof(sub)) != 0) {
 			snprintf(err, errlen, "steps[%zu].%s", i, sub);
 			goto fail;
 		}
 		if (!util_name_ok(name)) {
-			snprintf(err, errlen, "steps[%zu].name: must match "
-			    "[a-z0-9][a-z0-9-]{0,31}", i);
+			snprintf(err, errlen,
+			    "steps[%zu].name: must match "
+			    "[a-z0-9][a-z0-9-]{0,31}",
+			    i);
 			goto fail;
 		}
 		for (k = 0; step_kinds[k] != NULL; k++)
 			if (strcmp(step_kinds[k], kind) == 0)
 				known = true;
 		if (!known) {
-			snprintf(err, errlen, "steps[%zu].kind: unknown kind "
-			    "\"%.32s\"", i, kind);
+			snprintf(err, errlen,
+			    "steps[%zu].kind: unknown kind "
+			    "\"%.32s\"",
+			    i, kind);
 			goto fail;
 		}
 		for (j = 0; j < i; j++)
 			if (strcmp(json_string_value(json_object_get(
-			    json_array_get(list, j), "name")), name) == 0) {
-				snprintf(err, errlen, "steps[%zu].name: "
-				    "duplicate \"%s\"", i, name);
+				       json_array_get(list, j), "name")),
+				name) == 0) {
+				snprintf(err, errlen,
+				    "steps[%zu].name: "
+				    "duplicate \"%s\"",
+				    i, name);
 				goto fail;
 			}
 		/* Only earlier steps: the order is the dependency order. */
-		json_array_foreach(after, k, a) {
+		json_array_foreach(after, k, a)
+		{
 			bool found = false;
 
 			for (j = 0; j < i && json_is_string(a); j++)
-				if (strcmp(json_string_value(json_object_get(
-				    json_array_get(list, j), "name")),
-				    json_string_value(a)) == 0)
+				if (strcmp(
+					json_string_value(json_object_get(
+					    json_array_get(list, j), "name")),
+					json_string_value(a)) == 0)
 					found = true;
 			if (!found) {
-				snprintf(err, errlen, "steps[%zu].after[%zu]: "
-				    "must name an earlier step", i, k);
+				snprintf(err, errlen,
+				    "steps[%zu].after[%zu]: "
+				    "must name an earlier step",
+				    i, k);
 				goto fail;
 			}
 		}
-		json_array_append_new(list, json_pack("{s:s,s:s,s:o,s:o}",
-		    "name", name, "kind", kind, "after",
-		    after ? json_incref(after) : json_array(), "params",
-		    params ? json_incref(params) : json_object()));
+		json_array_append_new(list,
+		    json_pack("{s:s,s:s,s:o,s:o}", "name", name, "kind", kind,
+			"after", after ? json_incref(after) : json_array(),
+			"params",
+			params ? json_incref(params) : json_object()));
 	}
 	o = json_pack("{s:o}", "steps", list);
 	if (o != NULL && desc != NULL)
@@ -429,8 +467,8 @@ fail:
 	return -1;
 }
 
-static const char *const step_states[] = { "in_sync", "needs_change",
-	"error", "skipped", NULL };
+static const char *const step_states[] = { "in_sync", "needs_change", "error",
+	"skipped", NULL };
 
 static int
 validate_status_steps(const json_t *in, char *err, size_t errlen)
@@ -442,26 +480,27 @@ validate_status_steps(const json_t *in, char *err, size_t errlen)
 
 	if (jfield_arr(in, "steps", false, MAX_STEPS, &steps, err, errlen) != 0)
 		return -1;
-	json_array_foreach(steps, i, st) {
+	json_array_foreach(steps, i, st)
+	{
 		const char *name = NULL, *kind = NULL, *state = NULL;
 		const char *reason = NULL;
 		char sub[200];
 		bool ok = false;
 
 		if (!json_is_object(st)) {
-			snprintf(err, errlen, "steps[%zu]: must be an object",
-			    i);
+			snprintf(
+			    err, errlen, "steps[%zu]: must be an object", i);
 			return -1;
 		}
 		if (jfield_only(st, keys, sub, sizeof(sub)) != 0 ||
-		    jfield_str(st, "name", true, 64, &name, sub,
-		    sizeof(sub)) != 0 ||
-		    jfield_str(st, "kind", false, 32, &kind, sub,
-		    sizeof(sub)) != 0 ||
-		    jfield_str(st, "state", true, 16, &state, sub,
-		    sizeof(sub)) != 0 ||
+		    jfield_str(st, "name", true, 64, &name, sub, sizeof(sub)) !=
+			0 ||
+		    jfield_str(
+			st, "kind", false, 32, &kind, sub, sizeof(sub)) != 0 ||
+		    jfield_str(
+			st, "state", true, 16, &state, sub, sizeof(sub)) != 0 ||
 		    jfield_str(st, "reason", false, 1024, &reason, sub,
-		    sizeof(sub)) != 0) {
+			sizeof(sub)) != 0) {
 			snprintf(err, errlen, "steps[%zu].%s", i, sub);
 			return -1;
 		}
@@ -469,8 +508,10 @@ validate_status_steps(const json_t *in, char *err, size_t errlen)
 			if (strcmp(step_states[k], state) == 0)
 				ok = true;
 		if (!ok) {
-			snprintf(err, errlen, "steps[%zu].state: must be "
-			    "in_sync, needs_change, error or skipped", i);
+			snprintf(err, errlen,
+			    "steps[%zu].state: must be "
+			    "in_sync, needs_change, error or skipped",
+			    i);
 			return -1;
 		}
 	}
@@ -486,12 +527,15 @@ validate_string_list(const json_t *in, const char *key, size_t max_items,
 
 	if (jfield_arr(in, key, false, max_items, &arr, err, errlen) != 0)
 		return -1;
-	json_array_foreach(arr, i, v)
-		if (!json_is_string(v) || json_string_length(v) > max_len) {
-			snprintf(err, errlen, "%s[%zu]: must be a string of at "
-			    "most %zu bytes", key, i, max_len);
-			return -1;
-		}
+	json_array_foreach(arr, i,
+	    v) if (!json_is_string(v) || json_string_length(v) > max_len)
+	{
+		snprintf(err, errlen,
+		    "%s[%zu]: must be a string of at "
+		    "most %zu bytes",
+		    key, i, max_len);
+		return -1;
+	}
 	return 0;
 }
 
@@ -518,33 +562,38 @@ validate_status(const json_t *in, json_t **out, char *err, size_t errlen)
 	    jfield_obj(in, "versions", false, &versions, err, errlen) != 0 ||
 	    jfield_obj(in, "dataplane", false, &dp, err, errlen) != 0 ||
 	    validate_status_steps(in, err, errlen) != 0 ||
-	    validate_string_list(in, "announced", MAX_ANYCAST, 64, err,
-	    errlen) != 0 ||
-	    jfield_arr(in, "bgp_sessions", false, MAX_NEIGHBORS, &sessions,
-	    err, errlen) != 0)
+	    validate_string_list(
+		in, "announced", MAX_ANYCAST, 64, err, errlen) != 0 ||
+	    jfield_arr(in, "bgp_sessions", false, MAX_NEIGHBORS, &sessions, err,
+		errlen) != 0)
 		return -1;
 	if (versions != NULL) {
 		if (jfield_only(versions, vkeys, sub, sizeof(sub)) != 0)
 			goto sub_versions;
 		for (k = 0; vkeys[k] != NULL; k++)
 			if (jfield_str(versions, vkeys[k], false, 64, &s, sub,
-			    sizeof(sub)) != 0)
+				sizeof(sub)) != 0)
 				goto sub_versions;
 	}
-	if (dp != NULL && (jfield_only(dp, dkeys, sub, sizeof(sub)) != 0 ||
-	    jfield_bool(dp, "healthy", true, &flag, sub, sizeof(sub)) != 0 ||
-	    jfield_str(dp, "version", false, 64, &s, sub, sizeof(sub)) != 0 ||
-	    jfield_str(dp, "reason", false, 512, &s, sub, sizeof(sub)) != 0)) {
+	if (dp != NULL &&
+	    (jfield_only(dp, dkeys, sub, sizeof(sub)) != 0 ||
+		jfield_bool(dp, "healthy", true, &flag, sub, sizeof(sub)) !=
+		    0 ||
+		jfield_str(dp, "version", false, 64, &s, sub, sizeof(sub)) !=
+		    0 ||
+		jfield_str(dp, "reason", false, 512, &s, sub, sizeof(sub)) !=
+		    0)) {
 		snprintf(err, errlen, "dataplane.%s", sub);
 		return -1;
 	}
-	json_array_foreach(sessions, i, b) {
+	json_array_foreach(sessions, i, b)
+	{
 		if (!json_is_object(b) ||
 		    jfield_only(b, bkeys, sub, sizeof(sub)) != 0 ||
-		    jfield_str(b, "neighbor", true, 64, &s, sub,
-		    sizeof(sub)) != 0 ||
-		    jfield_str(b, "state", true, 32, &s, sub,
-		    sizeof(sub)) != 0) {
+		    jfield_str(b, "neighbor", true, 64, &s, sub, sizeof(sub)) !=
+			0 ||
+		    jfield_str(b, "state", true, 32, &s, sub, sizeof(sub)) !=
+			0) {
 			snprintf(err, errlen, "bgp_sessions[%zu]: %s", i,
 			    json_is_object(b) ? sub : "must be an object");
 			return -1;

@@ -15,34 +15,32 @@
 #include <stddef.h>
 
 /* Versions of releases: [A-Za-z0-9][A-Za-z0-9._+-]{0,63}. */
-bool	validate_version(const char *s);
+bool validate_version(const char *s);
 /* Host names as nodes report them: 1-253 of [A-Za-z0-9.-]. */
-bool	validate_hostname(const char *s);
+bool validate_hostname(const char *s);
 
 /*
  * A POP's "bgp" object (SPEC §6): asn, router_id?, neighbors, hold_time,
  * anycast (only /32 and /128, communities "A:V", large "A:B:C"), drain
  * (communities, prepend, drain_s).  Defaults are filled in.
  */
-int	validate_bgp(const json_t *in, json_t **out, char *err, size_t errlen);
+int validate_bgp(const json_t *in, json_t **out, char *err, size_t errlen);
 /* True when old announced some anycast prefix and new announces none. */
-bool	validate_bgp_withdraws_all(const json_t *old_bgp, const json_t *new_bgp);
+bool validate_bgp_withdraws_all(const json_t *old_bgp, const json_t *new_bgp);
 
 /*
  * A profile: {"steps":[{"name","kind","after"?,"params"?}...]}.  Step names
  * unique, kinds known, "after" names earlier steps only (so no cycles).
  */
-int	validate_profile(const json_t *in, json_t **out, char *err,
-	    size_t errlen);
+int validate_profile(const json_t *in, json_t **out, char *err, size_t errlen);
 
 /*
  * A node's status report (schema/status.schema.json).  out is the
  * normalised report whose canonical text is hashed to detect change.
  */
-int	validate_status(const json_t *in, json_t **out, char *err,
-	    size_t errlen);
+int validate_status(const json_t *in, json_t **out, char *err, size_t errlen);
 
 /* Enrollment facts: an object of at most 64 keys, 8 KiB serialised. */
-int	validate_facts(const json_t *in, char *err, size_t errlen);
+int validate_facts(const json_t *in, char *err, size_t errlen);
 
 #endif

@@ -14,7 +14,8 @@ main(int argc, char **argv)
 		printf("edge-dp %s\n", ef_version);
 		return 0;
 	}
-	fprintf(stderr, "usage: edge-dp --version\n"
+	fprintf(stderr,
+	    "usage: edge-dp --version\n"
 	    "(serving is not built yet)\n");
 	return 2;
 }

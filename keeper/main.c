@@ -14,7 +14,8 @@ main(int argc, char **argv)
 		printf("edge-keeper %s\n", ef_version);
 		return 0;
 	}
-	fprintf(stderr, "usage: edge-keeper --version\n"
+	fprintf(stderr,
+	    "usage: edge-keeper --version\n"
 	    "(enroll, run, check and status are not built yet)\n");
 	return 2;
 }

@@ -21,7 +21,7 @@
 #include "common/util.h"
 #include "tests/unit/check.h"
 
-#define MINISIGN	"/usr/bin/minisign"
+#define MINISIGN "/usr/bin/minisign"
 
 extern char **environ;
 
@@ -101,8 +101,8 @@ run(const char *const argv[])
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	/* posix_spawn() does not write to argv; its type is historical. */
-	rc = posix_spawn(&pid, argv[0], &fa, NULL,
-	    (char *const *)(uintptr_t)argv, environ);
+	rc = posix_spawn(
+	    &pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0)
 		return -1;
@@ -117,7 +117,8 @@ have_minisign(void)
 {
 	if (access(MINISIGN, X_OK) == 0)
 		return 1;
-	fprintf(stderr, "# %s not found: `make deps` installs it (Debian "
+	fprintf(stderr,
+	    "# %s not found: `make deps` installs it (Debian "
 	    "package minisign); the interop tests fail without it\n",
 	    MINISIGN);
 	return 0;
@@ -167,8 +168,8 @@ static int
 sign_str(const struct msig_sec *sec, const char *data, const char *tc,
     char *out, size_t len)
 {
-	return msig_sign(sec, data, strlen(data), tc, out, len, errbuf,
-	    sizeof(errbuf));
+	return msig_sign(
+	    sec, data, strlen(data), tc, out, len, errbuf, sizeof(errbuf));
 }
 
 static int
@@ -176,15 +177,15 @@ verify_str(const struct msig_pub *pub, const char *data, const char *sig,
     char *tc, size_t tclen)
 {
 	errbuf[0] = '\0';
-	return msig_verify(pub, data, strlen(data), sig, tc, tclen, errbuf,
-	    sizeof(errbuf));
+	return msig_verify(
+	    pub, data, strlen(data), sig, tc, tclen, errbuf, sizeof(errbuf));
 }
 
 TEST(keyid_hex_is_minisigns)
 {
 	/* Bytes as stored; minisign prints them as a little-endian u64. */
-	const unsigned char id[8] = { 0x25, 0x4e, 0x55, 0x8e, 0xcf, 0x8e,
-		0xcd, 0x9d };
+	const unsigned char id[8] = { 0x25, 0x4e, 0x55, 0x8e, 0xcf, 0x8e, 0xcd,
+		0x9d };
 	char buf[MSIG_KEYIDHEX];
 
 	CHECK(msig_keyid_hex(id, buf, sizeof(buf)) == 0);
@@ -267,7 +268,7 @@ TEST(pub_decode_is_strict)
 	snprintf(bad, sizeof(bad), "%s\n", text);
 	CHECK(msig_pub_decode(bad, &got, errbuf, sizeof(errbuf)) == -1);
 	CHECK(msig_pub_decode("untrusted comment: only\n", &got, errbuf,
-	    sizeof(errbuf)) == -1);
+		  sizeof(errbuf)) == -1);
 	CHECK(strstr(errbuf, "missing") != NULL);
 	util_strlcpy(bad, text, sizeof(bad));
 	CHECK(patch(bad, "untrusted", "Untrusted") == 0);
@@ -395,8 +396,8 @@ TEST(sec_decode_refuses_encrypted_minisign_key)
 {
 	struct msig_sec got;
 
-	CHECK(msig_sec_decode(encrypted_key, &got, errbuf,
-	    sizeof(errbuf)) == -1);
+	CHECK(
+	    msig_sec_decode(encrypted_key, &got, errbuf, sizeof(errbuf)) == -1);
 	CHECK(strstr(errbuf, "encrypted with a password") != NULL);
 	CHECK(strstr(errbuf, "minisign -C -W") != NULL);
 	CHECK(sodium_is_zero((unsigned char *)&got, sizeof(got)));
@@ -410,14 +411,17 @@ TEST(sign_verify_roundtrip)
 	const char *data = "edge-keeper 1.2.3 release tarball";
 
 	CHECK(msig_keygen(&pub, &sec) == 0);
-	CHECK(sign_str(&sec, data, "timestamp:1700000000\tfile:x.tar.gz",
-	    sig, sizeof(sig)) == 0);
-	CHECK(strncmp(sig, "untrusted comment: signature from edgefleet "
-	    "release key ", 55) == 0);
+	CHECK(sign_str(&sec, data, "timestamp:1700000000\tfile:x.tar.gz", sig,
+		  sizeof(sig)) == 0);
+	CHECK(strncmp(sig,
+		  "untrusted comment: signature from edgefleet "
+		  "release key ",
+		  55) == 0);
 	/* "RU" is base64 of "E" and the top of "D": prehashed. */
 	CHECK(strstr(sig, "\nRU") != NULL);
-	CHECK(strstr(sig, "\ntrusted comment: timestamp:1700000000\tfile:"
-	    "x.tar.gz\n") != NULL);
+	CHECK(strstr(sig,
+		  "\ntrusted comment: timestamp:1700000000\tfile:"
+		  "x.tar.gz\n") != NULL);
 	CHECK(verify_str(&pub, data, sig, tc, sizeof(tc)) == 0);
 	CHECK_STR(tc, "timestamp:1700000000\tfile:x.tar.gz");
 	/* The comment is optional to read back. */
@@ -441,8 +445,8 @@ TEST(verify_refuses_tampering)
 	char sig[MSIG_SIG_TEXT_MAX], bad[MSIG_SIG_TEXT_MAX], tc[64];
 
 	CHECK(msig_keygen(&pub, &sec) == 0);
-	CHECK(sign_str(&sec, "payload", "version:1.0.0", sig,
-	    sizeof(sig)) == 0);
+	CHECK(
+	    sign_str(&sec, "payload", "version:1.0.0", sig, sizeof(sig)) == 0);
 	sodium_memzero(&sec, sizeof(sec));
 
 	/* Data. */
@@ -534,12 +538,12 @@ TEST(verify_refuses_garbage)
 	for (i = 0; i < 50; i++) {
 		randombytes_buf(rnd, sizeof(rnd));
 		rnd[sizeof(rnd) - 1] = '\0';
-		CHECK(verify_str(&pub, "payload", (char *)rnd, NULL, 0) ==
-		    -1);
+		CHECK(verify_str(&pub, "payload", (char *)rnd, NULL, 0) == -1);
 		util_b64(b64, sizeof(b64), rnd, 74);
-		snprintf(bad, sizeof(bad), "untrusted comment: x\n%s\n"
-		    "trusted comment: c\n%.88s\n", b64, strrchr(sig, '\n') -
-		    88);
+		snprintf(bad, sizeof(bad),
+		    "untrusted comment: x\n%s\n"
+		    "trusted comment: c\n%.88s\n",
+		    b64, strrchr(sig, '\n') - 88);
 		CHECK(verify_str(&pub, "payload", bad, NULL, 0) == -1);
 	}
 
@@ -585,8 +589,8 @@ TEST(verify_refuses_garbage)
 	 */
 	memset(b64, 'u', 1000);
 	b64[1000] = '\0';
-	snprintf(bad, sizeof(bad), "untrusted comment: %s%s%s%s", b64, b64,
-	    b64, strchr(sig, '\n'));
+	snprintf(bad, sizeof(bad), "untrusted comment: %s%s%s%s", b64, b64, b64,
+	    strchr(sig, '\n'));
 	CHECK(strlen(bad) <= MSIG_SIG_MAX);
 	CHECK(verify_str(&pub, "payload", bad, NULL, 0) == 0);
 	snprintf(bad, sizeof(bad), "untrusted comment: %s%s%s%s%s", b64, b64,
@@ -609,16 +613,26 @@ TEST(sign_checks_trusted_comment)
 	CHECK(strstr(errbuf, "line break") != NULL);
 	CHECK(sig[0] == '\0');
 	CHECK(sign_str(&sec, "d", "a\rb", sig, sizeof(sig)) == -1);
-	CHECK(sign_str(&sec, "d", "a\x01" "b", sig, sizeof(sig)) == -1);
-	CHECK(sign_str(&sec, "d", "a\x7f" "b", sig, sizeof(sig)) == -1);
+	CHECK(sign_str(&sec, "d",
+		  "a\x01"
+		  "b",
+		  sig, sizeof(sig)) == -1);
+	CHECK(sign_str(&sec, "d",
+		  "a\x7f"
+		  "b",
+		  sig, sizeof(sig)) == -1);
 	CHECK(msig_sign(&sec, "d", 1, NULL, sig, sizeof(sig), errbuf,
-	    sizeof(errbuf)) == -1);
+		  sizeof(errbuf)) == -1);
 
 	/* UTF-8 passes through. */
-	CHECK(sign_str(&sec, "d", "gr\xc3\xbc\xc3\x9f" "e", sig,
-	    sizeof(sig)) == 0);
+	CHECK(sign_str(&sec, "d",
+		  "gr\xc3\xbc\xc3\x9f"
+		  "e",
+		  sig, sizeof(sig)) == 0);
 	CHECK(verify_str(&pub, "d", sig, tc, sizeof(tc)) == 0);
-	CHECK_STR(tc, "gr\xc3\xbc\xc3\x9f" "e");
+	CHECK_STR(tc,
+	    "gr\xc3\xbc\xc3\x9f"
+	    "e");
 
 	/* The longest comment fits MSIG_SIG_TEXT_MAX; one more is refused. */
 	memset(longc, 'c', sizeof(longc));
@@ -659,32 +673,33 @@ TEST(file_roundtrip)
 
 	/* Streamed and in-memory signing agree, in both directions. */
 	if (msig_sign_file(&sec, path, "f", sig, sizeof(sig), errbuf,
-	    sizeof(errbuf)) != 0 || msig_sign(&sec, data, len, "f", sig2,
-	    sizeof(sig2), errbuf, sizeof(errbuf)) != 0) {
+		sizeof(errbuf)) != 0 ||
+	    msig_sign(&sec, data, len, "f", sig2, sizeof(sig2), errbuf,
+		sizeof(errbuf)) != 0) {
 		free(data);
 		CHECK(!"sign");
 	}
 	/* Ed25519 is deterministic, so both texts are the same. */
 	CHECK_STR(sig, sig2);
 	CHECK(msig_verify(&pub, data, len, sig, tc, sizeof(tc), errbuf,
-	    sizeof(errbuf)) == 0);
+		  sizeof(errbuf)) == 0);
 	data[len - 1] ^= 1;
 	CHECK(msig_verify(&pub, data, len, sig, tc, sizeof(tc), errbuf,
-	    sizeof(errbuf)) == -1);
+		  sizeof(errbuf)) == -1);
 	free(data);
 	CHECK(msig_verify_file(&pub, path, sig, tc, sizeof(tc), errbuf,
-	    sizeof(errbuf)) == 0);
+		  sizeof(errbuf)) == 0);
 	CHECK_STR(tc, "f");
 	CHECK(afile_write(path, "changed", 7, 0644) == 0);
 	CHECK(msig_verify_file(&pub, path, sig, tc, sizeof(tc), errbuf,
-	    sizeof(errbuf)) == -1);
+		  sizeof(errbuf)) == -1);
 
 	tmp_path(missing, sizeof(missing), "missing");
 	CHECK(msig_sign_file(&sec, missing, "f", sig, sizeof(sig), errbuf,
-	    sizeof(errbuf)) == -1);
+		  sizeof(errbuf)) == -1);
 	CHECK(strstr(errbuf, "No such file") != NULL);
 	CHECK(msig_verify_file(&pub, missing, sig2, tc, sizeof(tc), errbuf,
-	    sizeof(errbuf)) == -1);
+		  sizeof(errbuf)) == -1);
 	CHECK(strstr(errbuf, "No such file") != NULL);
 	sodium_memzero(&sec, sizeof(sec));
 }
@@ -699,19 +714,19 @@ TEST(interop_minisign_verifies_ours)
 	CHECK(have_minisign());
 	CHECK(msig_keygen(&pub, &sec) == 0);
 	CHECK(msig_pub_encode(&pub, ptext, sizeof(ptext)) == 0);
-	CHECK(write_str(tmp_path(pub_p, sizeof(pub_p), "ours.pub"),
-	    ptext) == 0);
+	CHECK(
+	    write_str(tmp_path(pub_p, sizeof(pub_p), "ours.pub"), ptext) == 0);
 	CHECK(write_str(tmp_path(data_p, sizeof(data_p), "data"),
-	    "release bytes\n") == 0);
+		  "release bytes\n") == 0);
 	CHECK(msig_sign_file(&sec, data_p, "timestamp:1\tfile:data", sig,
-	    sizeof(sig), errbuf, sizeof(errbuf)) == 0);
-	CHECK(write_str(tmp_path(sig_p, sizeof(sig_p), "data.minisig"),
-	    sig) == 0);
+		  sizeof(sig), errbuf, sizeof(errbuf)) == 0);
+	CHECK(write_str(tmp_path(sig_p, sizeof(sig_p), "data.minisig"), sig) ==
+	    0);
 	sodium_memzero(&sec, sizeof(sec));
 	{
 		/* -H: minisign must see a prehashed signature. */
-		const char *const argv[] = { MINISIGN, "-V", "-H", "-m",
-			data_p, "-x", sig_p, "-p", pub_p, NULL };
+		const char *const argv[] = { MINISIGN, "-V", "-H", "-m", data_p,
+			"-x", sig_p, "-p", pub_p, NULL };
 
 		CHECK(run(argv) == 0);
 		CHECK(write_str(data_p, "release bytes!\n") == 0);
@@ -735,18 +750,18 @@ TEST(interop_we_verify_minisign)
 	CHECK(write_str(key_p, stext) == 0);
 	sodium_memzero(stext, sizeof(stext));
 	CHECK(write_str(tmp_path(data_p, sizeof(data_p), "data"),
-	    "release bytes\n") == 0);
+		  "release bytes\n") == 0);
 	tmp_path(sig_p, sizeof(sig_p), "data.minisig");
 	{
-		const char *const argv[] = { MINISIGN, "-S", "-s", key_p,
-			"-m", data_p, "-x", sig_p, "-t",
-			"edgefleet 1.0\tsigned", NULL };
+		const char *const argv[] = { MINISIGN, "-S", "-s", key_p, "-m",
+			data_p, "-x", sig_p, "-t", "edgefleet 1.0\tsigned",
+			NULL };
 
 		CHECK(run(argv) == 0);
 	}
 	CHECK(afile_read(sig_p, 8192, &sig, NULL) == 0);
 	if (msig_verify_file(&pub, data_p, sig, tc, sizeof(tc), errbuf,
-	    sizeof(errbuf)) != 0) {
+		sizeof(errbuf)) != 0) {
 		fprintf(stderr, "# %s\n", errbuf);
 		free(sig);
 		CHECK(!"verify minisign signature");
@@ -756,26 +771,26 @@ TEST(interop_we_verify_minisign)
 
 	/* Legacy (-l): the "Ed" signature over the data itself. */
 	{
-		const char *const argv[] = { MINISIGN, "-S", "-l", "-s",
-			key_p, "-m", data_p, "-x", sig_p, "-t", "legacy",
-			NULL };
+		const char *const argv[] = { MINISIGN, "-S", "-l", "-s", key_p,
+			"-m", data_p, "-x", sig_p, "-t", "legacy", NULL };
 
 		CHECK(run(argv) == 0);
 	}
 	CHECK(afile_read(sig_p, 8192, &sig, NULL) == 0);
-	if (strstr(sig, "\nRW") == NULL || msig_verify_file(&pub, data_p,
-	    sig, tc, sizeof(tc), errbuf, sizeof(errbuf)) != 0 ||
+	if (strstr(sig, "\nRW") == NULL ||
+	    msig_verify_file(&pub, data_p, sig, tc, sizeof(tc), errbuf,
+		sizeof(errbuf)) != 0 ||
 	    msig_verify(&pub, "release bytes\n", 14, sig, tc, sizeof(tc),
-	    errbuf, sizeof(errbuf)) != 0 ||
-	    msig_verify(&pub, "release bytes?", 14, sig, tc, sizeof(tc),
-	    errbuf, sizeof(errbuf)) != -1) {
+		errbuf, sizeof(errbuf)) != 0 ||
+	    msig_verify(&pub, "release bytes?", 14, sig, tc, sizeof(tc), errbuf,
+		sizeof(errbuf)) != -1) {
 		fprintf(stderr, "# %s\n", errbuf);
 		free(sig);
 		CHECK(!"verify legacy minisign signature");
 	}
 	free(sig);
 	CHECK(msig_verify(&pub, "release bytes\n", 14, "", tc, sizeof(tc),
-	    errbuf, sizeof(errbuf)) == -1);
+		  errbuf, sizeof(errbuf)) == -1);
 }
 
 TEST(interop_minisign_keys)
@@ -789,8 +804,8 @@ TEST(interop_minisign_keys)
 	tmp_path(key_p, sizeof(key_p), "theirs.key");
 	tmp_path(pub_p, sizeof(pub_p), "theirs.pub");
 	{
-		const char *const argv[] = { MINISIGN, "-G", "-W", "-p",
-			pub_p, "-s", key_p, NULL };
+		const char *const argv[] = { MINISIGN, "-G", "-W", "-p", pub_p,
+			"-s", key_p, NULL };
 
 		CHECK(run(argv) == 0);
 	}
@@ -824,15 +839,15 @@ TEST(interop_minisign_keys)
 
 	/* Sign with their key here; they verify with their public key. */
 	CHECK(write_str(tmp_path(data_p, sizeof(data_p), "data"),
-	    "release bytes\n") == 0);
+		  "release bytes\n") == 0);
 	CHECK(msig_sign_file(&sec, data_p, "x", sig, sizeof(sig), errbuf,
-	    sizeof(errbuf)) == 0);
+		  sizeof(errbuf)) == 0);
 	sodium_memzero(&sec, sizeof(sec));
-	CHECK(write_str(tmp_path(sig_p, sizeof(sig_p), "data.minisig"),
-	    sig) == 0);
+	CHECK(write_str(tmp_path(sig_p, sizeof(sig_p), "data.minisig"), sig) ==
+	    0);
 	{
-		const char *const argv[] = { MINISIGN, "-V", "-m", data_p,
-			"-x", sig_p, "-p", pub_p, NULL };
+		const char *const argv[] = { MINISIGN, "-V", "-m", data_p, "-x",
+			sig_p, "-p", pub_p, NULL };
 
 		CHECK(run(argv) == 0);
 	}

@@ -72,12 +72,17 @@ TEST(header_rejects_malformed)
 		"",
 		"Bearer x",
 		"EdgeNode sid=zz,ctr=1,ts=1,tag=AAAA",
-		"EdgeNode sid=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,ctr=-1,ts=1,tag=A",
-		"EdgeNode sid=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,ctr=1,ts=1,tag=AA",
-		"EdgeNode sid=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,ts=1,ctr=1,tag=A",
-		"EdgeNode sid=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,ctr=1,ts=1,tag=A",
-		"EdgeNode sid=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,ctr=99999999999999"
-		    "999999999,ts=1,tag=A",
+		"EdgeNode "
+		"sid=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,ctr=-1,ts=1,tag=A",
+		"EdgeNode "
+		"sid=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,ctr=1,ts=1,tag=AA",
+		"EdgeNode "
+		"sid=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,ts=1,ctr=1,tag=A",
+		"EdgeNode "
+		"sid=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,ctr=1,ts=1,tag=A",
+		"EdgeNode "
+		"sid=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,ctr=99999999999999"
+		"999999999,ts=1,tag=A",
 		NULL,
 	};
 	int i;
@@ -103,8 +108,8 @@ TEST(session_rejects_tampering)
 	sign(&h, "POST", "/v1/node/status", "n-1", "{\"a\":1}", ++ctr, now);
 	CHECK(auth(&h, "POST", "/v1/node/status", "{\"a\":2}") ==
 	    SESSION_BAD_TAG);
-	CHECK(auth(&h, "PUT", "/v1/node/status", "{\"a\":1}") ==
-	    SESSION_BAD_TAG);
+	CHECK(
+	    auth(&h, "PUT", "/v1/node/status", "{\"a\":1}") == SESSION_BAD_TAG);
 	CHECK(auth(&h, "POST", "/v1/node/desired", "{\"a\":1}") ==
 	    SESSION_BAD_TAG);
 	/* Tagged for another node's id. */

@@ -49,8 +49,8 @@ TEST(store_pop_add_get_conflict)
 	CHECK(store_pop_add(st, "fra1", "eu", "{}", "t") == STORE_CONFLICT);
 	CHECK(store_pop_get(st, "fra1", &p) == STORE_OK);
 	CHECK_STR(json_string_value(json_object_get(p, "region")), "eu");
-	CHECK(json_integer_value(json_object_get(json_object_get(p, "bgp"),
-	    "asn")) == 1);
+	CHECK(json_integer_value(
+		  json_object_get(json_object_get(p, "bgp"), "asn")) == 1);
 	json_decref(p);
 	CHECK(store_pop_get(st, "nope", &p) == STORE_NOTFOUND);
 	CHECK(store_pop_update(st, "nope", "x", NULL, "t") == STORE_NOTFOUND);
@@ -81,8 +81,7 @@ TEST(store_enroll_token_single_use)
 	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t") == STORE_OK);
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
 	CHECK_STR(pop, "p");
-	CHECK(store_enroll(st, h, now, &b, pop, sizeof(pop)) ==
-	    STORE_NOTFOUND);
+	CHECK(store_enroll(st, h, now, &b, pop, sizeof(pop)) == STORE_NOTFOUND);
 }
 
 TEST(store_enroll_token_expired_and_unknown)
@@ -97,8 +96,7 @@ TEST(store_enroll_token_expired_and_unknown)
 	hash_of(other, 3);
 	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
 	CHECK(store_enrolltoken_add(st, h, "p", 5, now - 1, "t") == STORE_OK);
-	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) ==
-	    STORE_NOTFOUND);
+	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_NOTFOUND);
 	CHECK(store_enroll(st, other, now, &a, pop, sizeof(pop)) ==
 	    STORE_NOTFOUND);
 	CHECK(store_enrolltoken_add(st, other, "nope", 1, now + 60, "t") ==
@@ -119,8 +117,8 @@ TEST(store_enroll_failure_spends_nothing)
 	CHECK(store_enrolltoken_add(st, h, "p", 2, now + 60, "t") == STORE_OK);
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
 	/* Same id: the insert fails, the use taken in that txn comes back. */
-	CHECK(store_enroll(st, h, now, &dup, pop, sizeof(pop)) ==
-	    STORE_CONFLICT);
+	CHECK(
+	    store_enroll(st, h, now, &dup, pop, sizeof(pop)) == STORE_CONFLICT);
 	a.id = "n-c";
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
 	CHECK(store_node_list(st, &nodes) == STORE_OK);
@@ -155,18 +153,20 @@ TEST(store_status_and_activation)
 	    STORE_OK);
 	CHECK(store_node_get(st, "n-a", &n) == STORE_OK);
 	CHECK_STR(json_string_value(json_object_get(n, "state")), "active");
-	CHECK(json_is_false(json_object_get(json_object_get(n, "status"),
-	    "drained")));
+	CHECK(json_is_false(
+	    json_object_get(json_object_get(n, "status"), "drained")));
 	json_decref(n);
 	CHECK(store_node_each(st, count_node, &count) == STORE_OK);
 	CHECK(count == 1);
 	CHECK(store_event_list(st, 0, 100, &ev) == STORE_OK);
 	/* pop.create, enrollment_token.create, node.enroll, node.activate */
 	CHECK(json_array_size(ev) == 4);
-	CHECK_STR(json_string_value(json_object_get(json_array_get(ev, 3),
-	    "action")), "node.activate");
-	CHECK_STR(json_string_value(json_object_get(json_array_get(ev, 3),
-	    "actor")), "n-a");
+	CHECK_STR(
+	    json_string_value(json_object_get(json_array_get(ev, 3), "action")),
+	    "node.activate");
+	CHECK_STR(
+	    json_string_value(json_object_get(json_array_get(ev, 3), "actor")),
+	    "n-a");
 	json_decref(ev);
 	CHECK(store_node_delete(st, "n-a", "op") == STORE_OK);
 	CHECK(store_node_delete(st, "n-a", "op") == STORE_NOTFOUND);
@@ -189,16 +189,17 @@ TEST(store_rollout_lifecycle)
 	CHECK(store_profile_put(st, "{\"steps\":[]}", "op", &v2) == STORE_OK);
 	CHECK(v1 == 1 && v2 == 2);
 	CHECK(store_rollout_create(st, "profile", "9", "all_at_once", "{}",
-	    "op", &id) == STORE_INVALID);
+		  "op", &id) == STORE_INVALID);
 	CHECK(store_rollout_create(st, "dataplane", "1.0", "all_at_once", "{}",
-	    "op", &id) == STORE_INVALID);
+		  "op", &id) == STORE_INVALID);
 	CHECK(store_rollout_create(st, "profile", "1", "all_at_once", "{}",
-	    "op", &id) == STORE_OK);
+		  "op", &id) == STORE_OK);
 	CHECK(store_rollout_create(st, "profile", "2", "all_at_once", "{}",
-	    "op", &id2) == STORE_CONFLICT);
+		  "op", &id2) == STORE_CONFLICT);
 	CHECK(store_desired_inputs(st, "n-a", &in) == STORE_OK);
-	CHECK_STR(json_string_value(json_object_get(json_object_get(in,
-	    "targets"), "profile")), "1");
+	CHECK_STR(json_string_value(json_object_get(
+		      json_object_get(in, "targets"), "profile")),
+	    "1");
 	json_decref(in);
 	CHECK(store_rollout_finish(st, id, "completed", "done", "cp") ==
 	    STORE_OK);
@@ -206,11 +207,12 @@ TEST(store_rollout_lifecycle)
 	    STORE_CONFLICT);
 	/* A second rollout that is aborted leaves the baseline in force. */
 	CHECK(store_rollout_create(st, "profile", "2", "all_at_once", "{}",
-	    "op", &id2) == STORE_OK);
+		  "op", &id2) == STORE_OK);
 	CHECK(store_rollout_finish(st, id2, "aborted", "no", "op") == STORE_OK);
 	CHECK(store_desired_inputs(st, "n-a", &in) == STORE_OK);
-	CHECK_STR(json_string_value(json_object_get(json_object_get(in,
-	    "targets"), "profile")), "1");
+	CHECK_STR(json_string_value(json_object_get(
+		      json_object_get(in, "targets"), "profile")),
+	    "1");
 	json_decref(in);
 	CHECK(store_rollout_get(st, id2, &ro) == STORE_OK);
 	CHECK_STR(json_string_value(json_object_get(ro, "state")), "aborted");

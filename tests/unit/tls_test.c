@@ -24,7 +24,7 @@
 #include "cp/tls.h"
 #include "tests/unit/check.h"
 
-#define OPENSSL		"/usr/bin/openssl"
+#define OPENSSL "/usr/bin/openssl"
 
 extern char **environ;
 
@@ -86,8 +86,8 @@ run(const char *const argv[], const char *out_path)
 	    out_path != NULL ? out_path : "/dev/null",
 	    O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	/* posix_spawn() does not write to argv; its type is historical. */
-	rc = posix_spawn(&pid, argv[0], &fa, NULL,
-	    (char *const *)(uintptr_t)argv, environ);
+	rc = posix_spawn(
+	    &pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0)
 		return -1;
@@ -102,8 +102,10 @@ have_openssl(void)
 {
 	if (access(OPENSSL, X_OK) == 0)
 		return 1;
-	fprintf(stderr, "# %s not found: the openssl cross-checks fail "
-	    "without it\n", OPENSSL);
+	fprintf(stderr,
+	    "# %s not found: the openssl cross-checks fail "
+	    "without it\n",
+	    OPENSSL);
 	return 0;
 }
 
@@ -123,13 +125,13 @@ make_pair(char *key_p, char *crt_p, size_t len)
 {
 	static const char *const dns[] = { "localhost", "cp.example.net",
 		NULL };
-	static const char *const ips[] = { "127.0.0.1", "::1",
-		"2001:db8::7", NULL };
+	static const char *const ips[] = { "127.0.0.1", "::1", "2001:db8::7",
+		NULL };
 
 	tmp_path(key_p, len, "cp.key");
 	tmp_path(crt_p, len, "cp.crt");
-	if (tls_selfsigned_create(key_p, crt_p, dns, ips, errbuf,
-	    sizeof(errbuf)) != 0) {
+	if (tls_selfsigned_create(
+		key_p, crt_p, dns, ips, errbuf, sizeof(errbuf)) != 0) {
 		fprintf(stderr, "# %s\n", errbuf);
 		return -1;
 	}
@@ -139,7 +141,7 @@ make_pair(char *key_p, char *crt_p, size_t len)
 TEST(create_writes_pem_with_modes)
 {
 	char key_p[256], crt_p[256], *key, *crt;
-	mode_t old = umask(0);	/* afile_write's modes must not need it */
+	mode_t old = umask(0); /* afile_write's modes must not need it */
 
 	if (make_pair(key_p, crt_p, sizeof(key_p)) != 0) {
 		umask(old);
@@ -148,8 +150,7 @@ TEST(create_writes_pem_with_modes)
 	umask(old);
 	CHECK(file_mode(key_p) == 0600);
 	CHECK(file_mode(crt_p) == 0644);
-	CHECK(tls_load(key_p, crt_p, &key, &crt, errbuf, sizeof(errbuf)) ==
-	    0);
+	CHECK(tls_load(key_p, crt_p, &key, &crt, errbuf, sizeof(errbuf)) == 0);
 	CHECK(strncmp(key, "-----BEGIN PRIVATE KEY-----\n", 28) == 0);
 	CHECK(strncmp(crt, "-----BEGIN CERTIFICATE-----\n", 28) == 0);
 	sodium_memzero(key, strlen(key));
@@ -170,8 +171,7 @@ TEST(certificate_contents)
 	int rc, ok;
 
 	CHECK(make_pair(key_p, crt_p, sizeof(key_p)) == 0);
-	CHECK(tls_load(key_p, crt_p, &key, &crt, errbuf, sizeof(errbuf)) ==
-	    0);
+	CHECK(tls_load(key_p, crt_p, &key, &crt, errbuf, sizeof(errbuf)) == 0);
 
 	/* The key belongs to the certificate: what edge-cp will load. */
 	CHECK(gnutls_certificate_allocate_credentials(&cred) == 0);
@@ -181,8 +181,8 @@ TEST(certificate_contents)
 		gnutls_datum_t cd = { (unsigned char *)crt,
 			(unsigned int)strlen(crt) };
 
-		rc = gnutls_certificate_set_x509_key_mem(cred, &cd, &kd,
-		    GNUTLS_X509_FMT_PEM);
+		rc = gnutls_certificate_set_x509_key_mem(
+		    cred, &cd, &kd, GNUTLS_X509_FMT_PEM);
 	}
 	gnutls_certificate_free_credentials(cred);
 	sodium_memzero(key, strlen(key));
@@ -208,12 +208,14 @@ TEST(certificate_contents)
 	ok = ok && gnutls_x509_crt_get_issuer_dn(c, (char *)buf, &n) == 0 &&
 	    strcmp((char *)buf, "CN=edge-cp") == 0;
 	n = sizeof(serial);
-	ok = ok && gnutls_x509_crt_get_serial(c, serial, &n) == 0 &&
-	    n == 16 && (serial[0] & 0x80) == 0;
-	ok = ok && gnutls_x509_crt_get_signature_algorithm(c) ==
-	    GNUTLS_SIGN_ECDSA_SHA256;
-	ok = ok && gnutls_x509_crt_get_pk_algorithm(c, &bits) ==
-	    GNUTLS_PK_ECDSA && bits == 256;
+	ok = ok && gnutls_x509_crt_get_serial(c, serial, &n) == 0 && n == 16 &&
+	    (serial[0] & 0x80) == 0;
+	ok = ok &&
+	    gnutls_x509_crt_get_signature_algorithm(c) ==
+		GNUTLS_SIGN_ECDSA_SHA256;
+	ok = ok &&
+	    gnutls_x509_crt_get_pk_algorithm(c, &bits) == GNUTLS_PK_ECDSA &&
+	    bits == 256;
 	act = gnutls_x509_crt_get_activation_time(c);
 	exp = gnutls_x509_crt_get_expiration_time(c);
 	/* An hour ago, and ten calendar years (3652 or 3653 days) on. */
@@ -224,16 +226,18 @@ TEST(certificate_contents)
 	    usage == GNUTLS_KEY_DIGITAL_SIGNATURE;
 	ok = ok && gnutls_x509_crt_get_ca_status(c, &critical) == 0;
 	n = sizeof(buf);
-	ok = ok && gnutls_x509_crt_get_key_purpose_oid(c, 0, buf, &n,
-	    &critical) == 0 && strcmp((char *)buf,
-	    GNUTLS_KP_TLS_WWW_SERVER) == 0;
+	ok = ok &&
+	    gnutls_x509_crt_get_key_purpose_oid(c, 0, buf, &n, &critical) ==
+		0 &&
+	    strcmp((char *)buf, GNUTLS_KP_TLS_WWW_SERVER) == 0;
 	n = sizeof(buf);
-	ok = ok && gnutls_x509_crt_get_key_purpose_oid(c, 1, buf, &n,
-	    &critical) == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE;
+	ok = ok &&
+	    gnutls_x509_crt_get_key_purpose_oid(c, 1, buf, &n, &critical) ==
+		GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE;
 	for (i = 0; ok; i++) {
 		n = sizeof(buf);
-		rc = gnutls_x509_crt_get_subject_alt_name(c, (unsigned int)i,
-		    buf, &n, &critical);
+		rc = gnutls_x509_crt_get_subject_alt_name(
+		    c, (unsigned int)i, buf, &n, &critical);
 		if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 			break;
 		if (rc == GNUTLS_SAN_DNSNAME)
@@ -245,8 +249,8 @@ TEST(certificate_contents)
 	}
 	ok = ok && gnutls_x509_crt_check_hostname(c, "localhost") &&
 	    gnutls_x509_crt_check_hostname(c, "cp.example.net") &&
-	    gnutls_x509_crt_check_ip(c, (const unsigned char *)
-	    "\x7f\0\0\x01", 4, 0) &&
+	    gnutls_x509_crt_check_ip(
+		c, (const unsigned char *)"\x7f\0\0\x01", 4, 0) &&
 	    !gnutls_x509_crt_check_hostname(c, "other.example.net");
 	gnutls_x509_crt_deinit(c);
 	CHECK(ok);
@@ -270,13 +274,14 @@ TEST(certificate_as_openssl_sees_it)
 	CHECK(afile_read(txt_p, 65536, &txt, NULL) == 0);
 #define HAS(s) (strstr(txt, (s)) != NULL)
 	if (!(HAS("Version: 3 (0x2)") && HAS("Subject: CN = edge-cp") &&
-	    HAS("Issuer: CN = edge-cp") &&
-	    HAS("Signature Algorithm: ecdsa-with-SHA256") &&
-	    HAS("NIST CURVE: P-256") && HAS("Digital Signature") &&
-	    HAS("TLS Web Server Authentication") && HAS("CA:FALSE") &&
-	    HAS("DNS:localhost") && HAS("DNS:cp.example.net") &&
-	    HAS("IP Address:127.0.0.1") && HAS("IP Address:0:0:0:0:0:0:0:1") &&
-	    HAS("IP Address:2001:DB8:0:0:0:0:0:7"))) {
+		HAS("Issuer: CN = edge-cp") &&
+		HAS("Signature Algorithm: ecdsa-with-SHA256") &&
+		HAS("NIST CURVE: P-256") && HAS("Digital Signature") &&
+		HAS("TLS Web Server Authentication") && HAS("CA:FALSE") &&
+		HAS("DNS:localhost") && HAS("DNS:cp.example.net") &&
+		HAS("IP Address:127.0.0.1") &&
+		HAS("IP Address:0:0:0:0:0:0:0:1") &&
+		HAS("IP Address:2001:DB8:0:0:0:0:0:7"))) {
 		fprintf(stderr, "%s", txt);
 		free(txt);
 		CHECK(!"openssl x509 -text lacks an expected field");
@@ -296,8 +301,8 @@ TEST(pin_matches_openssl)
 	CHECK(make_pair(key_p, crt_p, sizeof(key_p)) == 0);
 	CHECK(afile_read(crt_p, TLS_FILE_MAX, &crt, &crtlen) == 0);
 	/* pem need not be NUL-terminated: pass the exact length. */
-	if (tls_pin_from_cert(crt, crtlen, pin, sizeof(pin), errbuf,
-	    sizeof(errbuf)) != 0) {
+	if (tls_pin_from_cert(
+		crt, crtlen, pin, sizeof(pin), errbuf, sizeof(errbuf)) != 0) {
 		free(crt);
 		CHECK(!"tls_pin_from_cert");
 	}
@@ -340,20 +345,19 @@ TEST(pin_rejects_garbage)
 {
 	char key_p[256], crt_p[256], pin[TLS_PIN_MAX], *key, *crt;
 	static const char junk[] = "-----BEGIN CERTIFICATE-----\n"
-	    "AAAA\n-----END CERTIFICATE-----\n";
+				   "AAAA\n-----END CERTIFICATE-----\n";
 
 	util_strlcpy(pin, "junk", sizeof(pin));
 	CHECK(tls_pin_from_cert(junk, strlen(junk), pin, sizeof(pin), errbuf,
-	    sizeof(errbuf)) == -1);
+		  sizeof(errbuf)) == -1);
 	CHECK(pin[0] == '\0');
-	CHECK(tls_pin_from_cert("", 0, pin, sizeof(pin), errbuf,
-	    sizeof(errbuf)) == -1);
-	CHECK(tls_pin_from_cert("hello", 5, pin, sizeof(pin), errbuf,
-	    sizeof(errbuf)) == -1);
+	CHECK(tls_pin_from_cert(
+		  "", 0, pin, sizeof(pin), errbuf, sizeof(errbuf)) == -1);
+	CHECK(tls_pin_from_cert(
+		  "hello", 5, pin, sizeof(pin), errbuf, sizeof(errbuf)) == -1);
 
 	CHECK(make_pair(key_p, crt_p, sizeof(key_p)) == 0);
-	CHECK(tls_load(key_p, crt_p, &key, &crt, errbuf, sizeof(errbuf)) ==
-	    0);
+	CHECK(tls_load(key_p, crt_p, &key, &crt, errbuf, sizeof(errbuf)) == 0);
 	sodium_memzero(key, strlen(key));
 	free(key);
 	/* A key is not a certificate; a short buffer is refused. */
@@ -362,10 +366,10 @@ TEST(pin_rejects_garbage)
 
 		a = tls_pin_from_cert(crt, strlen(crt) / 2, pin, sizeof(pin),
 		    errbuf, sizeof(errbuf));
-		b = tls_pin_from_cert(crt, strlen(crt), pin, 20, errbuf,
-		    sizeof(errbuf));
-		c = tls_pin_from_cert(crt, strlen(crt), pin, sizeof(pin),
-		    errbuf, sizeof(errbuf));
+		b = tls_pin_from_cert(
+		    crt, strlen(crt), pin, 20, errbuf, sizeof(errbuf));
+		c = tls_pin_from_cert(
+		    crt, strlen(crt), pin, sizeof(pin), errbuf, sizeof(errbuf));
 		free(crt);
 		CHECK(a == -1);
 		CHECK(b == -1);
@@ -382,8 +386,8 @@ pin_of(const char *path, char *pin, size_t len)
 
 	if (afile_read(path, TLS_FILE_MAX, &crt, NULL) != 0)
 		return -1;
-	rc = tls_pin_from_cert(crt, strlen(crt), pin, len, errbuf,
-	    sizeof(errbuf));
+	rc = tls_pin_from_cert(
+	    crt, strlen(crt), pin, len, errbuf, sizeof(errbuf));
 	free(crt);
 	return rc;
 }
@@ -410,23 +414,23 @@ TEST(create_rejects_bad_names)
 
 	tmp_path(key_p, sizeof(key_p), "bad.key");
 	tmp_path(crt_p, sizeof(crt_p), "bad.crt");
-	CHECK(tls_selfsigned_create(key_p, crt_p, NULL, bad_ip, errbuf,
-	    sizeof(errbuf)) == -1);
+	CHECK(tls_selfsigned_create(
+		  key_p, crt_p, NULL, bad_ip, errbuf, sizeof(errbuf)) == -1);
 	CHECK(strstr(errbuf, "not an IP address") != NULL);
-	CHECK(tls_selfsigned_create(key_p, crt_p, NULL, bad_ip6, errbuf,
-	    sizeof(errbuf)) == -1);
-	CHECK(tls_selfsigned_create(key_p, crt_p, bad_dns, NULL, errbuf,
-	    sizeof(errbuf)) == -1);
-	CHECK(tls_selfsigned_create(key_p, crt_p, empty_dns, NULL, errbuf,
-	    sizeof(errbuf)) == -1);
+	CHECK(tls_selfsigned_create(
+		  key_p, crt_p, NULL, bad_ip6, errbuf, sizeof(errbuf)) == -1);
+	CHECK(tls_selfsigned_create(
+		  key_p, crt_p, bad_dns, NULL, errbuf, sizeof(errbuf)) == -1);
+	CHECK(tls_selfsigned_create(
+		  key_p, crt_p, empty_dns, NULL, errbuf, sizeof(errbuf)) == -1);
 	/* Nothing was written. */
 	CHECK(access(key_p, F_OK) != 0 && access(crt_p, F_OK) != 0);
 	/* No SANs at all is allowed. */
-	CHECK(tls_selfsigned_create(key_p, crt_p, NULL, NULL, errbuf,
-	    sizeof(errbuf)) == 0);
+	CHECK(tls_selfsigned_create(
+		  key_p, crt_p, NULL, NULL, errbuf, sizeof(errbuf)) == 0);
 	/* An unwritable path is reported with its name. */
 	CHECK(tls_selfsigned_create("/nonexistent/dir/k", crt_p, NULL, NULL,
-	    errbuf, sizeof(errbuf)) == -1);
+		  errbuf, sizeof(errbuf)) == -1);
 	CHECK(strstr(errbuf, "/nonexistent/dir/k") != NULL);
 }
 
@@ -437,12 +441,12 @@ TEST(load_errors)
 
 	CHECK(make_pair(key_p, crt_p, sizeof(key_p)) == 0);
 	tmp_path(missing, sizeof(missing), "missing");
-	CHECK(tls_load(key_p, missing, &key, &crt, errbuf, sizeof(errbuf)) ==
-	    -1);
+	CHECK(
+	    tls_load(key_p, missing, &key, &crt, errbuf, sizeof(errbuf)) == -1);
 	CHECK(key == NULL && crt == NULL);
 	CHECK(strstr(errbuf, "No such file") != NULL);
-	CHECK(tls_load(missing, crt_p, &key, &crt, errbuf, sizeof(errbuf)) ==
-	    -1);
+	CHECK(
+	    tls_load(missing, crt_p, &key, &crt, errbuf, sizeof(errbuf)) == -1);
 	CHECK(key == NULL && crt == NULL);
 
 	tmp_path(big_p, sizeof(big_p), "big.pem");
@@ -454,8 +458,7 @@ TEST(load_errors)
 		CHECK(!"afile_write");
 	}
 	free(big);
-	CHECK(tls_load(key_p, big_p, &key, &crt, errbuf, sizeof(errbuf)) ==
-	    -1);
+	CHECK(tls_load(key_p, big_p, &key, &crt, errbuf, sizeof(errbuf)) == -1);
 	CHECK(strstr(errbuf, "larger than") != NULL);
 	CHECK(key == NULL && crt == NULL);
 }

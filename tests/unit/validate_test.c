@@ -11,8 +11,8 @@ parse(const char *s)
 	char err[256];
 	json_t *v = NULL;
 
-	json_parse_strict(s, strlen(s), 1 << 20, JSON_DEFAULT_DEPTH, &v, err,
-	    sizeof(err));
+	json_parse_strict(
+	    s, strlen(s), 1 << 20, JSON_DEFAULT_DEPTH, &v, err, sizeof(err));
 	return v;
 }
 
@@ -68,29 +68,30 @@ TEST(json_strict_rejects_hostile_documents)
 	int i;
 
 	CHECK(json_parse_strict("{\"a\":1,\"a\":2}", 13, 1000, 32, &v, err,
-	    sizeof(err)) == -1 && v == NULL);
-	CHECK(json_parse_strict("{\"a\":\"x\"}\0", 10, 1000, 32, &v, err,
-	    sizeof(err)) == -1);
-	CHECK(json_parse_strict("[1]", 3, 1000, 32, &v, err, sizeof(err))
-	    == -1);
+		  sizeof(err)) == -1 &&
+	    v == NULL);
+	CHECK(json_parse_strict(
+		  "{\"a\":\"x\"}\0", 10, 1000, 32, &v, err, sizeof(err)) == -1);
+	CHECK(
+	    json_parse_strict("[1]", 3, 1000, 32, &v, err, sizeof(err)) == -1);
 	CHECK(json_parse_strict("{\"a\":\"\\u0000\"}", 14, 1000, 32, &v, err,
-	    sizeof(err)) == -1);
-	CHECK(json_parse_strict("{\"a\":\"\xff\"}", 9, 1000, 32, &v, err,
-	    sizeof(err)) == -1);
-	CHECK(json_parse_strict("{\"a\":1}", 7, 5, 32, &v, err, sizeof(err))
-	    == -1);
+		  sizeof(err)) == -1);
+	CHECK(json_parse_strict(
+		  "{\"a\":\"\xff\"}", 9, 1000, 32, &v, err, sizeof(err)) == -1);
+	CHECK(json_parse_strict("{\"a\":1}", 7, 5, 32, &v, err, sizeof(err)) ==
+	    -1);
 	CHECK(json_parse_strict("", 0, 5, 32, &v, err, sizeof(err)) == -1);
 	for (i = 0; i < 40; i++)
 		deep[i] = '[';
 	deep[0] = '{';
 	memcpy(deep + 1, "\"a\":", 4);
 	deep[40] = '\0';
-	CHECK(json_parse_strict(deep, 40, 1000, 32, &v, err, sizeof(err))
-	    == -1);
+	CHECK(
+	    json_parse_strict(deep, 40, 1000, 32, &v, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "nesting") != NULL);
 	/* Brackets inside strings do not count as nesting. */
 	CHECK(json_parse_strict("{\"a\":\"[[[[[[[[[[[[\"}", 20, 1000, 4, &v,
-	    err, sizeof(err)) == 0);
+		  err, sizeof(err)) == 0);
 	json_decref(v);
 }
 
@@ -119,21 +120,27 @@ TEST(jfield_types_and_ranges)
 TEST(bgp_accepts_good_and_fills_defaults)
 {
 	char err[256];
-	json_t *in = parse("{\"asn\":64512,\"neighbors\":[{\"address\":"
-	    "\"2001:db8::1\",\"asn\":64500,\"bfd\":true}],\"anycast\":[{"
-	    "\"prefix\":\"2001:db8:0:0::10/128\",\"large_communities\":"
-	    "[\"64512:1:2\"]}]}"), *out = NULL;
+	json_t *in = parse(
+		   "{\"asn\":64512,\"neighbors\":[{\"address\":"
+		   "\"2001:db8::1\",\"asn\":64500,\"bfd\":true}],\"anycast\":[{"
+		   "\"prefix\":\"2001:db8:0:0::10/128\",\"large_communities\":"
+		   "[\"64512:1:2\"]}]}"),
+	       *out = NULL;
 
 	CHECK(in != NULL);
 	CHECK(validate_bgp(in, &out, err, sizeof(err)) == 0);
 	CHECK(json_integer_value(json_object_get(out, "hold_time")) == 90);
-	CHECK_STR(json_string_value(json_object_get(json_array_get(
-	    json_object_get(out, "anycast"), 0), "prefix")),
+	CHECK_STR(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(out, "anycast"), 0), "prefix")),
 	    "2001:db8::10/128");
-	CHECK_STR(json_string_value(json_array_get(json_object_get(
-	    json_object_get(out, "drain"), "communities"), 0)), "65535:0");
-	CHECK(json_integer_value(json_object_get(json_object_get(out,
-	    "drain"), "drain_s")) == 30);
+	CHECK_STR(
+	    json_string_value(json_array_get(
+		json_object_get(json_object_get(out, "drain"), "communities"),
+		0)),
+	    "65535:0");
+	CHECK(json_integer_value(json_object_get(
+		  json_object_get(out, "drain"), "drain_s")) == 30);
 	json_decref(in);
 	json_decref(out);
 	CHECK(bgp_ok("{}") == 0);
@@ -145,23 +152,23 @@ TEST(bgp_rejects_bad)
 	CHECK(bgp_ok("{\"anycast\":[{\"prefix\":\"198.51.100.1\"}]}") == -1);
 	CHECK(bgp_ok("{\"anycast\":[{\"prefix\":\"2001:db8::1/64\"}]}") == -1);
 	CHECK(bgp_ok("{\"anycast\":[{\"prefix\":\"198.51.100.1/32\"},"
-	    "{\"prefix\":\"198.51.100.1/32\"}]}") == -1);
+		     "{\"prefix\":\"198.51.100.1/32\"}]}") == -1);
 	CHECK(bgp_ok("{\"anycast\":[{\"prefix\":\"198.51.100.1/32\","
-	    "\"communities\":[\"65536:1\"]}]}") == -1);
+		     "\"communities\":[\"65536:1\"]}]}") == -1);
 	CHECK(bgp_ok("{\"anycast\":[{\"prefix\":\"198.51.100.1/32\","
-	    "\"communities\":[\"1:2:3\"]}]}") == -1);
+		     "\"communities\":[\"1:2:3\"]}]}") == -1);
 	CHECK(bgp_ok("{\"anycast\":[{\"prefix\":\"198.51.100.1/32\","
-	    "\"large_communities\":[\"1:2\"]}]}") == -1);
+		     "\"large_communities\":[\"1:2\"]}]}") == -1);
 	CHECK(bgp_ok("{\"neighbors\":[{\"address\":\"192.0.2.1\","
-	    "\"asn\":1}]}") == -1);	/* no local asn */
+		     "\"asn\":1}]}") == -1); /* no local asn */
 	CHECK(bgp_ok("{\"asn\":1,\"neighbors\":[{\"address\":\"nope\","
-	    "\"asn\":1}]}") == -1);
+		     "\"asn\":1}]}") == -1);
 	CHECK(bgp_ok("{\"asn\":0}") == -1);
 	CHECK(bgp_ok("{\"asn\":4294967296}") == -1);
 	CHECK(bgp_ok("{\"hold_time\":2}") == -1);
 	CHECK(bgp_ok("{\"unknown\":1}") == -1);
 	CHECK(bgp_ok("{\"asn\":1,\"neighbors\":[{\"address\":\"192.0.2.1\","
-	    "\"asn\":2,\"password\":\"a\\\"b\"}]}") == -1);
+		     "\"asn\":2,\"password\":\"a\\\"b\"}]}") == -1);
 	CHECK(bgp_ok("{\"drain\":{\"prepend\":99}}") == -1);
 }
 
@@ -181,32 +188,34 @@ TEST(profile_rules)
 {
 	CHECK(profile_ok("{\"steps\":[]}") == 0);
 	CHECK(profile_ok("{\"steps\":[{\"name\":\"a\",\"kind\":\"sysctl\"},"
-	    "{\"name\":\"b\",\"kind\":\"file\",\"after\":[\"a\"],"
-	    "\"params\":{\"path\":\"/x\"}}]}") == 0);
+			 "{\"name\":\"b\",\"kind\":\"file\",\"after\":[\"a\"],"
+			 "\"params\":{\"path\":\"/x\"}}]}") == 0);
 	CHECK(profile_ok("{}") == -1);
-	CHECK(profile_ok("{\"steps\":[{\"name\":\"a\",\"kind\":\"nope\"}]}")
-	    == -1);
+	CHECK(profile_ok("{\"steps\":[{\"name\":\"a\",\"kind\":\"nope\"}]}") ==
+	    -1);
 	CHECK(profile_ok("{\"steps\":[{\"name\":\"a\",\"kind\":\"file\"},"
-	    "{\"name\":\"a\",\"kind\":\"file\"}]}") == -1);
+			 "{\"name\":\"a\",\"kind\":\"file\"}]}") == -1);
+	CHECK(profile_ok(
+		  "{\"steps\":[{\"name\":\"a\",\"kind\":\"file\","
+		  "\"after\":[\"b\"]},{\"name\":\"b\",\"kind\":\"file\"}]}") ==
+	    -1);
 	CHECK(profile_ok("{\"steps\":[{\"name\":\"a\",\"kind\":\"file\","
-	    "\"after\":[\"b\"]},{\"name\":\"b\",\"kind\":\"file\"}]}") == -1);
+			 "\"after\":[\"a\"]}]}") == -1);
+	CHECK(profile_ok(
+		  "{\"steps\":[{\"name\":\"A B\",\"kind\":\"file\"}]}") == -1);
 	CHECK(profile_ok("{\"steps\":[{\"name\":\"a\",\"kind\":\"file\","
-	    "\"after\":[\"a\"]}]}") == -1);
-	CHECK(profile_ok("{\"steps\":[{\"name\":\"A B\",\"kind\":\"file\"}]}")
-	    == -1);
-	CHECK(profile_ok("{\"steps\":[{\"name\":\"a\",\"kind\":\"file\","
-	    "\"params\":[]}]}") == -1);
+			 "\"params\":[]}]}") == -1);
 }
 
 TEST(status_rules)
 {
 	CHECK(status_ok("{}") == 0);
 	CHECK(status_ok("{\"versions\":{\"profile\":\"3\"},\"steps\":[{"
-	    "\"name\":\"a\",\"state\":\"error\",\"reason\":\"x\"}],"
-	    "\"dataplane\":{\"healthy\":false},\"announced\":"
-	    "[\"198.51.100.1/32\"],\"drained\":false}") == 0);
-	CHECK(status_ok("{\"steps\":[{\"name\":\"a\",\"state\":\"weird\"}]}")
-	    == -1);
+			"\"name\":\"a\",\"state\":\"error\",\"reason\":\"x\"}],"
+			"\"dataplane\":{\"healthy\":false},\"announced\":"
+			"[\"198.51.100.1/32\"],\"drained\":false}") == 0);
+	CHECK(status_ok("{\"steps\":[{\"name\":\"a\",\"state\":\"weird\"}]}") ==
+	    -1);
 	CHECK(status_ok("{\"versions\":{\"profile\":3}}") == -1);
 	CHECK(status_ok("{\"versions\":{\"other\":\"3\"}}") == -1);
 	CHECK(status_ok("{\"dataplane\":{}}") == -1);
