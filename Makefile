@@ -82,48 +82,56 @@ $(OBJ)/gen/embedded.o: $(BUILD)/gen/embedded.c
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(OBJ)/libcommon.a: $(COMMON_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 $(BIN)/edge-cp: $(CP_OBJ) $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CP)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CP)
 
 $(BIN)/edge-keeper: $(KEEPER_OBJ) $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_KEEPER)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_KEEPER)
 
 $(BIN)/edge-dp: $(DP_OBJ) $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_DP)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_DP)
 
 # Test tools: a node-side client and the check-in benchmark.
 $(BIN)/nodeclient: $(OBJ)/tests/tools/nodeclient.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_KEEPER)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_KEEPER)
 
 $(BIN)/slowclient: $(OBJ)/tests/tools/slowclient.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -lsodium
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ -lsodium
 
 $(BIN)/cp_checkin: $(OBJ)/tests/bench/cp_checkin.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_KEEPER) -lgnutls
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_KEEPER) -lgnutls
 
 # Unit tests link against archives, so the linker pulls in only the module
 # under test and what it really depends on.
 $(OBJ)/libcp.a: $(CP_LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 $(OBJ)/libkeeper.a: $(KEEPER_LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/tests/%_test: $(OBJ)/tests/unit/%_test.o $(OBJ)/libcp.a \
 		$(OBJ)/libkeeper.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CP)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CP)
 
 unit: $(UNIT_TESTS)
 tools: $(TOOLS)
