@@ -290,7 +290,7 @@ table(const json_t *rows, const struct column *cols)
 	const json_t *row;
 	char buf[256];
 
-	for (ncol = 0; cols[ncol].title != NULL && ncol < 16; ncol++)
+	for (ncol = 0; ncol < 16 && cols[ncol].title != NULL; ncol++)
 		w[ncol] = strlen(cols[ncol].title);
 	json_array_foreach(rows, i, row) for (k = 0; k < ncol; k++)
 	{
