@@ -27,13 +27,13 @@ api_node_view(json_t *row, int64_t now)
 	    json_boolean(
 		json_integer_value(json_object_get(row, "drain")) != 0));
 	/* Lift what operators look for first out of the report. */
-	json_object_set(row, "versions",
+	json_object_set_new(row, "versions",
 	    json_is_object(status) && json_object_get(status, "versions")
-		? json_object_get(status, "versions")
+		? json_incref(json_object_get(status, "versions"))
 		: json_object());
-	json_object_set(row, "announced",
+	json_object_set_new(row, "announced",
 	    json_is_object(status) && json_object_get(status, "announced")
-		? json_object_get(status, "announced")
+		? json_incref(json_object_get(status, "announced"))
 		: json_array());
 	return row;
 }
