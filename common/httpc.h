@@ -27,8 +27,9 @@ struct httpc_resp {
 	long status;
 	char *body; /* NUL-terminated, may be empty */
 	size_t len;
-	char etag[96];    /* ETag header, empty when absent */
-	long retry_after; /* Retry-After seconds, -1 when absent */
+	char etag[96];         /* ETag header, empty when absent */
+	long retry_after;      /* Retry-After seconds, -1 when absent */
+	long long server_time; /* X-Edge-Server-Time, -1 when absent */
 };
 
 struct httpc_opts {

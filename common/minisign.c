@@ -188,7 +188,10 @@ msig_keyid_hex(
 			buf[0] = '\0';
 		return -1;
 	}
-	/* minisign prints le64_load(keyid) with %016" PRIX64 ". */
+	/*
+	 * minisign prints le64_load(keyid) with %" PRIX64 ": no zero padding,
+	 * so one key id in sixteen prints with 15 digits or fewer.
+	 */
 	for (i = 0; i < MSIG_KEYIDBYTES; i++) {
 		unsigned char b = keyid[MSIG_KEYIDBYTES - 1 - i];
 
@@ -196,6 +199,9 @@ msig_keyid_hex(
 		buf[2 * i + 1] = digits[b & 0xf];
 	}
 	buf[2 * MSIG_KEYIDBYTES] = '\0';
+	for (i = 0; buf[i] == '0' && buf[i + 1] != '\0'; i++)
+		;
+	memmove(buf, buf + i, 2 * MSIG_KEYIDBYTES + 1 - i);
 	return 0;
 }
 

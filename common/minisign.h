@@ -92,8 +92,8 @@ int msig_keygen(struct msig_pub *pub, struct msig_sec *sec);
 void msig_sec_pub(const struct msig_sec *sec, struct msig_pub *pub);
 
 /*
- * Write keyid as minisign prints it (see above) into buf, which needs
- * MSIG_KEYIDHEX bytes.  Returns -1 when it is smaller.
+ * Write keyid as minisign prints it (see above: upper-case hex without
+ * leading zeros) into buf, which needs MSIG_KEYIDHEX bytes.  Returns -1 when it is smaller.
  */
 int msig_keyid_hex(
     const unsigned char keyid[MSIG_KEYIDBYTES], char *buf, size_t len);

@@ -33,6 +33,8 @@ nodeauth_parse(const char *value, struct nodeauth_hdr *out)
 		return -1;
 	memcpy(num, p, (size_t)(e - p));
 	num[e - p] = '\0';
+	if (num[0] == '0' && num[1] != '\0')
+		return -1; /* one spelling per number */
 	if (util_parse_u64(num, UINT64_MAX, &out->ctr) != 0)
 		return -1;
 	p = e;
@@ -43,6 +45,8 @@ nodeauth_parse(const char *value, struct nodeauth_hdr *out)
 		return -1;
 	memcpy(num, p, (size_t)(e - p));
 	num[e - p] = '\0';
+	if (num[0] == '0' && num[1] != '\0')
+		return -1; /* one spelling per number */
 	if (util_parse_i64(num, 0, INT64_MAX, &out->ts) != 0)
 		return -1;
 	p = e;

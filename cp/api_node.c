@@ -162,6 +162,11 @@ api_node_session(struct req *r)
 		    "unknown node or "
 		    "bad signature");
 	}
+	if (live_kx_fresh(n, cpk) != 0) {
+		live_put(n);
+		return reply_error(
+		    r, 401, "unauthenticated", "handshake replayed");
+	}
 	crypto_kx_keypair(spk, ssk);
 	ret = crypto_kx_server_session_keys(rx, tx, spk, ssk, cpk);
 	sodium_memzero(ssk, sizeof(ssk));

@@ -179,6 +179,24 @@ live_set_drain(struct live_node *n, bool drain)
 	atomic_fetch_add(&n->local_epoch, 1);
 }
 
+int
+live_kx_fresh(struct live_node *n, const unsigned char kx_pk[32])
+{
+	unsigned i;
+	int rc = 0;
+
+	pthread_mutex_lock(&n->mu);
+	for (i = 0; i < LIVE_KX_SEEN; i++)
+		if (memcmp(n->kx_seen[i], kx_pk, 8) == 0)
+			rc = -1;
+	if (rc == 0) {
+		memcpy(n->kx_seen[n->kx_next], kx_pk, 8);
+		n->kx_next = (n->kx_next + 1) % LIVE_KX_SEEN;
+	}
+	pthread_mutex_unlock(&n->mu);
+	return rc;
+}
+
 enum live_health
 live_health(struct live_node *n, int64_t now, int64_t interval_s)
 {

@@ -36,6 +36,7 @@
 
 #define LIVE_VERSION_MAX 64
 #define LIVE_SESSIONS 4
+#define LIVE_KX_SEEN 16
 
 enum live_health {
 	HEALTH_ENROLLED,
@@ -71,7 +72,15 @@ struct live_node {
 	char etag[48]; /* empty: no cached ETag */
 	/* Ids of this node's open sessions (owned by the session module). */
 	char sessions[LIVE_SESSIONS][33];
-	int64_t session_opened[LIVE_SESSIONS];
+	uint64_t session_order[LIVE_SESSIONS]; /* bigger: opened later */
+	uint64_t session_seq;
+	/*
+	 * The handshake key-exchange keys seen lately (first 8 bytes), so a
+	 * captured handshake replayed within the clock-skew window is refused
+	 * instead of evicting a real session.
+	 */
+	unsigned char kx_seen[LIVE_KX_SEEN][8];
+	unsigned kx_next;
 	struct live_node *next; /* hash chain */
 };
 
@@ -89,6 +98,11 @@ void live_remove(const char *id);
 void live_apply_status(
     struct live_node *n, const json_t *status, const unsigned char hash[32]);
 void live_set_drain(struct live_node *n, bool drain);
+/*
+ * Record a handshake's key-exchange public key; -1 when it was seen among
+ * the node's last LIVE_KX_SEEN handshakes (a replay).
+ */
+int live_kx_fresh(struct live_node *n, const unsigned char kx_pk[32]);
 
 enum live_health live_health(
     struct live_node *n, int64_t now, int64_t interval_s);

@@ -425,6 +425,12 @@ serve_main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		fatalx("event=start_failed msg=\"libsodium\"");
+	/*
+	 * Everything edge-cp creates is private unless it says otherwise
+	 * (the database holds BGP session passwords); files meant to be
+	 * public get their mode explicitly.
+	 */
+	umask(0077);
 	/* Every kept-alive node connection is a descriptor. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;

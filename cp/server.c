@@ -236,6 +236,13 @@ server_authenticate(struct req *r)
 		enum session_rc rc;
 		int64_t now = util_now();
 
+		/* The tag covers the path, not a query: refuse one. */
+		if (MHD_get_connection_values(
+			r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0) {
+			reply_error(r, 400, "invalid_field",
+			    "node requests take no query string");
+			return false;
+		}
 		if (hdr == NULL || nodeauth_parse(hdr, &h) != 0) {
 			reply_error(r, 401, "unauthenticated",
 			    "node "
@@ -497,7 +504,7 @@ server_start(const struct server_opts *o, char *err, size_t errlen)
 	    MHD_OPTION_CONNECTION_LIMIT, o->conn_limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED,
 	    server_on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, server_log,
 	    NULL, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);

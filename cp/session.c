@@ -141,12 +141,12 @@ session_open(struct live_node *n, const unsigned char key[32], int64_t now,
 			slot = i;
 			break;
 		}
-		if (n->session_opened[i] < n->session_opened[slot])
+		if (n->session_order[i] < n->session_order[slot])
 			slot = i;
 	}
 	memcpy(evict, n->sessions[slot], sizeof(evict));
 	memcpy(n->sessions[slot], sid, NODEAUTH_SIDHEX + 1);
-	n->session_opened[slot] = now;
+	n->session_order[slot] = ++n->session_seq;
 	pthread_mutex_unlock(&n->mu);
 	if (evict[0] != '\0')
 		sess_remove_sid(evict);

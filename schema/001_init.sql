@@ -51,6 +51,8 @@ CREATE TABLE nodes (
 	status_at	INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX nodes_pop ON nodes(pop);
+-- One node per key: a replayed enrollment cannot make a second node.
+CREATE UNIQUE INDEX nodes_public_key ON nodes(public_key);
 
 -- Each PUT /v1/profile is a new immutable version.
 CREATE TABLE profiles (

@@ -15,6 +15,9 @@ check "a wrong pin is refused" sh -c "! curl -sf -k --pinnedpubkey \
     'sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' $CP_URL/healthz"
 mode=$(stat -c %a "$CP_DIR/admin.token")
 expect_eq "admin.token is mode 0600" "$mode" "600"
+expect_eq "the database is private (it holds BGP passwords)" \
+    "$(stat -c %a "$CP_DIR/edge-cp.db")" 600
+expect_eq "the certificate is public" "$(stat -c %a "$CP_DIR/tls.crt")" 644
 check "release.pub is a minisign public key" \
     grep -q '^untrusted comment: ' "$CP_DIR/release.pub"
 

@@ -122,6 +122,11 @@ code=$(curl -sk --pinnedpubkey "$CP_PIN" -o /dev/null -w '%{http_code}' \
     -H "Authorization: EdgeNode sid=00000000000000000000000000000000,ctr=1,ts=1,tag=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
     "$CP_URL/v1/nodes")
 expect_eq "a node header on an operator route: 401" "$code" 401
+code=$(curl -sk --pinnedpubkey "$CP_PIN" -o /dev/null -w '%{http_code}' \
+    -H "Authorization: EdgeNode sid=00000000000000000000000000000000,ctr=1,ts=1,tag=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+    "$CP_URL/v1/node/desired?x=1")
+expect_eq "a query string on a node route (not covered by the tag): 400" \
+    "$code" 400
 
 # Drain changes the desired state (new ETag) and the health.
 expect_api "drain" 200 POST "/v1/nodes/$A/drain"

@@ -186,10 +186,18 @@ TEST(keyid_hex_is_minisigns)
 	/* Bytes as stored; minisign prints them as a little-endian u64. */
 	const unsigned char id[8] = { 0x25, 0x4e, 0x55, 0x8e, 0xcf, 0x8e, 0xcd,
 		0x9d };
+	/* minisign's %PRIX64 has no zero padding. */
+	const unsigned char small[8] = { 0x25, 0x4e, 0x55, 0x8e, 0xcf, 0x8e,
+		0x0d, 0x00 };
+	const unsigned char zero[8] = { 0 };
 	char buf[MSIG_KEYIDHEX];
 
 	CHECK(msig_keyid_hex(id, buf, sizeof(buf)) == 0);
 	CHECK_STR(buf, "9DCD8ECF8E554E25");
+	CHECK(msig_keyid_hex(small, buf, sizeof(buf)) == 0);
+	CHECK_STR(buf, "D8ECF8E554E25");
+	CHECK(msig_keyid_hex(zero, buf, sizeof(buf)) == 0);
+	CHECK_STR(buf, "0");
 	CHECK(msig_keyid_hex(id, buf, sizeof(buf) - 1) == -1);
 }
 

@@ -192,6 +192,25 @@ TEST(session_refused_after_revocation)
 	CHECK(auth(&h, "GET", "/v1/node/desired", "") == SESSION_REVOKED);
 }
 
+TEST(handshake_replay_refused)
+{
+	struct live_node *n = live_get("n-1");
+	unsigned char kx[32], other[32];
+	int i;
+
+	CHECK(n != NULL);
+	randombytes_buf(kx, sizeof(kx));
+	CHECK(live_kx_fresh(n, kx) == 0);
+	CHECK(live_kx_fresh(n, kx) == -1);
+	/* Still refused after a few other handshakes. */
+	for (i = 0; i < LIVE_KX_SEEN - 1; i++) {
+		randombytes_buf(other, sizeof(other));
+		CHECK(live_kx_fresh(n, other) == 0);
+	}
+	CHECK(live_kx_fresh(n, kx) == -1);
+	live_put(n);
+}
+
 TEST(tokens_are_keyed_hashes)
 {
 	char t[AUTH_TOKEN_LEN], t2[AUTH_TOKEN_LEN];
@@ -240,6 +259,7 @@ main(void)
 	RUN(session_unknown_and_expired);
 	RUN(session_per_node_bound);
 	RUN(session_refused_after_revocation);
+	RUN(handshake_replay_refused);
 	RUN(tokens_are_keyed_hashes);
 	session_shutdown();
 	live_shutdown();

@@ -65,6 +65,8 @@ node(const char *id)
 	n.id = id;
 	n.hostname = "h";
 	n.facts = "{}";
+	/* Keys are unique per node; derive one from the id. */
+	memcpy(n.public_key, id, strlen(id) < 32 ? strlen(id) : 32);
 	return n;
 }
 
@@ -119,7 +121,7 @@ TEST(store_enroll_failure_spends_nothing)
 	/* Same id: the insert fails, the use taken in that txn comes back. */
 	CHECK(
 	    store_enroll(st, h, now, &dup, pop, sizeof(pop)) == STORE_CONFLICT);
-	a.id = "n-c";
+	a = node("n-c");
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
 	CHECK(store_node_list(st, &nodes) == STORE_OK);
 	CHECK(json_array_size(nodes) == 2);
@@ -132,6 +134,22 @@ count_node(const struct store_node_row *r, void *arg)
 	(void)r;
 	(*(int *)arg)++;
 	return 0;
+}
+
+TEST(store_enroll_one_node_per_key)
+{
+	unsigned char h[32];
+	struct store_new_node a = node("n-a"), b = node("n-b");
+	char pop[40];
+	int64_t now = util_now();
+
+	fresh();
+	hash_of(h, 7);
+	memcpy(b.public_key, a.public_key, 32);
+	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
+	CHECK(store_enrolltoken_add(st, h, "p", 5, now + 60, "t") == STORE_OK);
+	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
+	CHECK(store_enroll(st, h, now, &b, pop, sizeof(pop)) == STORE_CONFLICT);
 }
 
 TEST(store_status_and_activation)
@@ -260,6 +278,7 @@ main(void)
 	RUN(store_enroll_token_single_use);
 	RUN(store_enroll_token_expired_and_unknown);
 	RUN(store_enroll_failure_spends_nothing);
+	RUN(store_enroll_one_node_per_key);
 	RUN(store_status_and_activation);
 	RUN(store_rollout_lifecycle);
 	RUN(store_failed_write_changes_nothing);
