@@ -6,11 +6,34 @@
 
 #include "common/util.h"
 
+/*
+ * Read ",name=DIGITS" at p into num (up to the next comma) and return the
+ * position of that comma; NULL when absent, too long, or spelled with a
+ * leading zero (one spelling per number).
+ */
+static const char *
+nodeauth_num(const char *p, const char *name, char *num, size_t len)
+{
+	size_t nl = strlen(name);
+	const char *e;
+
+	if (strncmp(p, name, nl) != 0)
+		return NULL;
+	p += nl;
+	if ((e = strchr(p, ',')) == NULL || (size_t)(e - p) >= len)
+		return NULL;
+	memcpy(num, p, (size_t)(e - p));
+	num[e - p] = '\0';
+	if (num[0] == '0' && num[1] != '\0')
+		return NULL;
+	return e;
+}
+
 int
 nodeauth_parse(const char *value, struct nodeauth_hdr *out)
 {
 	char tag[64];
-	const char *p = value, *e;
+	const char *p = value;
 	char num[24];
 	size_t n;
 
@@ -26,30 +49,12 @@ nodeauth_parse(const char *value, struct nodeauth_hdr *out)
 	}
 	out->sid[n] = '\0';
 	p += n;
-	if (strncmp(p, ",ctr=", 5) != 0)
+	if ((p = nodeauth_num(p, ",ctr=", num, sizeof(num))) == NULL ||
+	    util_parse_u64(num, UINT64_MAX, &out->ctr) != 0)
 		return -1;
-	p += 5;
-	if ((e = strchr(p, ',')) == NULL || (size_t)(e - p) >= sizeof(num))
+	if ((p = nodeauth_num(p, ",ts=", num, sizeof(num))) == NULL ||
+	    util_parse_i64(num, 0, INT64_MAX, &out->ts) != 0)
 		return -1;
-	memcpy(num, p, (size_t)(e - p));
-	num[e - p] = '\0';
-	if (num[0] == '0' && num[1] != '\0')
-		return -1; /* one spelling per number */
-	if (util_parse_u64(num, UINT64_MAX, &out->ctr) != 0)
-		return -1;
-	p = e;
-	if (strncmp(p, ",ts=", 4) != 0)
-		return -1;
-	p += 4;
-	if ((e = strchr(p, ',')) == NULL || (size_t)(e - p) >= sizeof(num))
-		return -1;
-	memcpy(num, p, (size_t)(e - p));
-	num[e - p] = '\0';
-	if (num[0] == '0' && num[1] != '\0')
-		return -1; /* one spelling per number */
-	if (util_parse_i64(num, 0, INT64_MAX, &out->ts) != 0)
-		return -1;
-	p = e;
 	if (strncmp(p, ",tag=", 5) != 0)
 		return -1;
 	p += 5;
