@@ -39,13 +39,15 @@ BIN = $(BUILD)/bin
 
 COMMON_SRC = $(wildcard common/*.c)
 CP_SRC     = $(wildcard cp/*.c)
-KEEPER_SRC = $(wildcard keeper/*.c) $(wildcard steps/*.c)
+KEEPER_SRC = $(wildcard keeper/*.c)
+STEPS_SRC  = $(wildcard steps/*.c)
 DP_SRC     = $(wildcard dataplane/*.c)
 
 COMMON_OBJ = $(COMMON_SRC:%.c=$(OBJ)/%.o)
 CP_OBJ     = $(CP_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/embedded.o
 KEEPER_OBJ = $(KEEPER_SRC:%.c=$(OBJ)/%.o)
 DP_OBJ     = $(DP_SRC:%.c=$(OBJ)/%.o)
+STEPS_OBJ  = $(STEPS_SRC:%.c=$(OBJ)/%.o)
 
 # Everything that is linked into a test but is not a program's main().
 CP_LIB_OBJ     = $(filter-out $(OBJ)/cp/main.o,$(CP_OBJ))
@@ -88,12 +90,16 @@ $(OBJ)/%.o: %.c
 $(OBJ)/libcommon.a: $(COMMON_OBJ)
 	@rm -f $@ && ar rcs $@ $^
 
-$(BIN)/edge-cp: $(CP_OBJ) $(OBJ)/libcommon.a
+# Step kinds are shared: the keeper runs them, edge-cp validates with them.
+$(OBJ)/libsteps.a: $(STEPS_OBJ)
+	@rm -f $@ && ar rcs $@ $^
+
+$(BIN)/edge-cp: $(CP_OBJ) $(OBJ)/libsteps.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CP)
 
-$(BIN)/edge-keeper: $(KEEPER_OBJ) $(OBJ)/libcommon.a
+$(BIN)/edge-keeper: $(KEEPER_OBJ) $(OBJ)/libsteps.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_KEEPER)
@@ -128,7 +134,7 @@ $(OBJ)/libkeeper.a: $(KEEPER_LIB_OBJ)
 	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/tests/%_test: $(OBJ)/tests/unit/%_test.o $(OBJ)/libcp.a \
-		$(OBJ)/libkeeper.a $(OBJ)/libcommon.a
+		$(OBJ)/libkeeper.a $(OBJ)/libsteps.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CP)
@@ -160,11 +166,11 @@ bench: all
 
 lint:
 	@clang-format --dry-run --Werror $(COMMON_SRC) $(CP_SRC) $(KEEPER_SRC) \
-		$(DP_SRC) $(wildcard */*.h) $(UNIT_SRC)
+		$(STEPS_SRC) $(DP_SRC) $(wildcard */*.h) $(UNIT_SRC)
 
 format:
-	clang-format -i $(COMMON_SRC) $(CP_SRC) $(KEEPER_SRC) $(DP_SRC) \
-		$(wildcard */*.h) $(UNIT_SRC)
+	clang-format -i $(COMMON_SRC) $(CP_SRC) $(KEEPER_SRC) $(STEPS_SRC) \
+		$(DP_SRC) $(wildcard */*.h) $(UNIT_SRC)
 
 clean:
 	rm -rf build build-asan

@@ -1,0 +1,92 @@
+/*
+ * step: the interface every Step kind implements, one file per kind in
+ * steps/ (sysctl.c, file.c, ...), listed in the table in steps/kinds.c.
+ * The keeper only iterates over Steps; edge-cp calls the same parse
+ * functions when a profile is PUT, so a bad step is refused centrally
+ * with the field it names, not discovered on ten thousand nodes.
+ *
+ * A Step's life in one reconcile pass (keeper/reconcile.c):
+ *
+ *	check ──in_sync──────────────────────────────▶ in_sync
+ *	  │
+ *	  ├──needs_change──▶ apply ──▶ check again ──▶ what that check says
+ *	  │                    (backoff after a failed apply: not before
+ *	  │                     kind->retry_s has passed)
+ *	  └──error─────────────────────────────────────▶ error
+ *	a step whose "after" names a step not in_sync ──▶ skipped
+ *
+ * Contract for kinds:
+ * - parse() turns the step's "params" object into a private struct
+ *   (*out, freed with free_params) or fails with "field: problem" in err
+ *   and allocates nothing.  It rejects unknown fields.  Pure: it must not
+ *   look at the host (edge-cp runs it too).
+ * - check() looks at the host and says in_sync, needs_change or error,
+ *   with a reason for anything but in_sync.  It changes nothing.
+ * - apply() makes the change.  It returns 0 or -1 with a reason; the
+ *   keeper's second check decides what is reported.
+ * - Every host path goes through step_path(), so --root confines the
+ *   keeper to a directory in tests and demos.  External commands go
+ *   through common/exec.h, never a shell.
+ * - Called from the keeper's one reconcile thread; no global state.
+ */
+#ifndef EF_STEP_H
+#define EF_STEP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STEP_REASON_MAX 512
+
+enum step_state {
+	STEP_IN_SYNC,
+	STEP_NEEDS_CHANGE,
+	STEP_ERROR,
+	STEP_SKIPPED,
+};
+
+struct step_result {
+	enum step_state state;
+	char reason[STEP_REASON_MAX];
+};
+
+/* What a step may know about the host it runs on. */
+struct step_env {
+	const char *root; /* "" on a real host, else a directory prefix */
+	bool systemd;	  /* systemd is PID 1 (false under --root) */
+	int64_t now;
+};
+
+struct step_kind {
+	const char *name;
+	int (*parse)(const json_t *params, void **out, char *err,
+	    size_t errlen);
+	void (*free_params)(void *params);
+	void (*check)(const void *params, const struct step_env *env,
+	    struct step_result *res);
+	int (*apply)(const void *params, const struct step_env *env,
+	    struct step_result *res);
+	int retry_s; /* least time between failed applies */
+};
+
+/* NULL when no kind has this name. */
+const struct step_kind *step_kind_find(const char *name);
+
+/* Every kind, NULL-terminated (steps/kinds.c). */
+extern const struct step_kind *const step_kinds[];
+
+/*
+ * Join env->root and an absolute host path into out.  Returns 0, or -1
+ * when path is not absolute, contains a ".." component, or does not fit.
+ */
+int step_path(const struct step_env *env, const char *path, char *out,
+    size_t len);
+
+/* Fill res with a state and a printf-style reason. */
+void step_set(struct step_result *res, enum step_state state,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+const char *step_state_name(enum step_state s);
+
+#endif
