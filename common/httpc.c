@@ -28,6 +28,12 @@ httpc_global_init(void)
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
+void
+httpc_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
 struct httpc *
 httpc_new(const struct httpc_opts *o, char *err, size_t errlen)
 {

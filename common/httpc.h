@@ -57,5 +57,6 @@ void httpc_resp_clear(struct httpc_resp *r);
 
 /* Process-wide libcurl set-up; call once from main before threads. */
 int httpc_global_init(void);
+void httpc_global_cleanup(void);
 
 #endif

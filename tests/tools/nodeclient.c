@@ -672,6 +672,6 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rc = cmd->fn(&o);
-	curl_global_cleanup();
+	httpc_global_cleanup();
 	return rc;
 }
