@@ -59,7 +59,8 @@ TOOLS = $(BIN)/nodeclient $(BIN)/cp_checkin $(BIN)/slowclient
 UNIT_SRC   = $(wildcard tests/unit/*_test.c)
 UNIT_TESTS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-EMBED = $(sort $(wildcard schema/*.sql))
+EMBED = $(sort $(wildcard schema/*.sql)) packaging/bootstrap.sh.in \
+	$(wildcard packaging/systemd/edge-keeper.service)
 
 .PHONY: all test check-asan deps demo demo-stop bench lint format clean \
         unit tools

@@ -46,6 +46,13 @@ int api_rollouts_show(struct req *r);
 int api_rollouts_abort(struct req *r);
 int api_events(struct req *r);
 
+int api_bootstrap_script(struct req *r);
+int api_bootstrap_keeper(struct req *r);
+/* Read the edge-keeper binary to hand out; NULL: the one beside us. */
+int bootstrap_load_keeper(const char *path);
+/* The base URL nodes use: --public-url, or the Host the caller used. */
+int api_base_url(struct req *r, char *buf, size_t len);
+
 /*
  * The node's derived view for listings: the stored row plus health and
  * the in-memory last_seen.  Steals row, returns it (or NULL).

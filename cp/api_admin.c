@@ -75,8 +75,7 @@ api_apitokens_create(struct req *r)
 	return 0;
 }
 
-/* The base URL nodes use: --public-url, or the Host the operator used. */
-static int
+int
 api_base_url(struct req *r, char *buf, size_t len)
 {
 	const char *host = req_header(r, "Host");

@@ -21,6 +21,10 @@ const struct route server_routes[] = {
 	{ "POST", "/v1/enrollment-tokens", AUTH_OPERATOR, true,
 	    api_enrolltokens_create, "enrollment_tokens" },
 
+	{ "GET", "/v1/bootstrap.sh", AUTH_NONE, false, api_bootstrap_script,
+	    "bootstrap" },
+	{ "GET", "/v1/bootstrap/edge-keeper", AUTH_NONE, false,
+	    api_bootstrap_keeper, "bootstrap_keeper" },
 	{ "POST", "/v1/enroll", AUTH_NONE, true, api_enroll, "enroll" },
 	{ "POST", "/v1/node/session", AUTH_NONE, true, api_node_session,
 	    "node_session" },

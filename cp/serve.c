@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "common/minisign.h"
 #include "common/util.h"
+#include "cp/api.h"
 #include "cp/auth.h"
 #include "cp/live.h"
 #include "cp/rollout.h"
@@ -332,7 +333,8 @@ usage_serve(void)
 	    "usage: edge-cp serve [--listen ADDR:PORT] "
 	    "[--data-dir DIR] [--public-url URL]\n"
 	    "       [--threads N] [--node-interval S] [--conn-limit N] "
-	    "[--per-ip-limit N] [--timeout S]\n");
+	    "[--per-ip-limit N] [--timeout S]\n"
+	    "       [--keeper-binary PATH]\n");
 	exit(2);
 }
 
@@ -363,11 +365,12 @@ serve_main(int argc, char **argv)
 		{ "conn-limit", required_argument, NULL, 'c' },
 		{ "per-ip-limit", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "keeper-binary", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct server_opts so = { "0.0.0.0:8443", NULL, NULL, 0, 60000, 64,
 		60 };
-	const char *dir = "/var/lib/edge-cp";
+	const char *dir = "/var/lib/edge-cp", *keeper_bin = NULL;
 	char path[600], err[512], *key = NULL, *crt = NULL;
 	struct rlimit rl;
 	pthread_t ticker;
@@ -413,6 +416,9 @@ serve_main(int argc, char **argv)
 		case 'T':
 			so.timeout_s = opt_num(optarg, 1, 3600, "--timeout");
 			break;
+		case 'k':
+			keeper_bin = optarg;
+			break;
 		default:
 			usage_serve();
 		}
@@ -447,6 +453,8 @@ serve_main(int argc, char **argv)
 	serve_tls(dir, so.listen, &key, &crt);
 	serve_release_key(dir);
 	serve_admin_token(dir);
+	/* Without one, /v1/bootstrap.sh says so (503); not fatal. */
+	bootstrap_load_keeper(keeper_bin);
 	if (live_init() != 0 ||
 	    store_node_each(cp.store, serve_load_node, NULL) != STORE_OK)
 		fatalx("event=start_failed msg=\"loading nodes\"");

@@ -7,24 +7,11 @@
 
 #include "common/json.h"
 #include "common/util.h"
+#include "steps/steplist.h"
 
 #define MAX_NEIGHBORS 16
 #define MAX_ANYCAST 64
 #define MAX_COMMUNITIES 32
-#define MAX_STEPS 256
-
-static const char *const step_kinds[] = {
-	"sysctl",
-	"apt_package",
-	"disable_unattended_upgrades",
-	"file",
-	"systemd_unit",
-	"bird_config",
-	"anycast",
-	"dataplane",
-	"keeper_self",
-	NULL,
-};
 
 bool
 validate_version(const char *s)
@@ -367,104 +354,42 @@ int
 validate_profile(const json_t *in, json_t **out, char *err, size_t errlen)
 {
 	static const char *const top[] = { "steps", "description", NULL };
-	static const char *const keys[] = { "name", "kind", "after", "params",
-		NULL };
-	json_t *steps, *st, *o = NULL, *list;
+	struct step_inst *list;
 	const char *desc = NULL;
-	size_t i, j, k;
+	json_t *steps, *st, *norm, *o;
+	size_t n, i;
 
 	*out = NULL;
 	if (jfield_only(in, top, err, errlen) != 0 ||
 	    jfield_str(in, "description", false, 200, &desc, err, errlen) !=
 		0 ||
-	    jfield_arr(in, "steps", true, MAX_STEPS, &steps, err, errlen) != 0)
+	    jfield_arr(in, "steps", true, STEPLIST_MAX, &steps, err, errlen) !=
+		0)
 		return -1;
-	if ((list = json_array()) == NULL)
+	/* The keeper's own parser: what passes here runs there. */
+	if (steplist_parse(steps, &list, &n, err, errlen) != 0)
+		return -1;
+	steplist_free(list, n);
+	/* Stored normalised: "after" and "params" always present. */
+	if ((norm = json_array()) == NULL)
 		return -1;
 	json_array_foreach(steps, i, st)
 	{
-		const char *name = NULL, *kind = NULL;
-		json_t *after = NULL, *params = NULL, *a;
-		char sub[200];
-		bool known = false;
+		json_t *after = json_object_get(st, "after");
+		json_t *params = json_object_get(st, "params");
 
-		if (!json_is_object(st)) {
-			snprintf(
-			    err, errlen, "steps[%zu]: must be an object", i);
-			goto fail;
-		}
-		if (jfield_only(st, keys, sub, sizeof(sub)) != 0 ||
-		    jfield_str(st, "name", true, 64, &name, sub, sizeof(sub)) !=
-			0 ||
-		    jfield_str(st, "kind", true, 32, &kind, sub, sizeof(sub)) !=
-			0 ||
-		    jfield_arr(st, "after", false, 16, &after, sub,
-			sizeof(sub)) != 0 ||
-		    jfield_obj(
-			st, "params", false, &params, sub, sizeof(sub)) != 0) {
-			snprintf(err, errlen, "steps[%zu].%s", i, sub);
-			goto fail;
-		}
-		if (!util_name_ok(name)) {
-			snprintf(err, errlen,
-			    "steps[%zu].name: must match "
-			    "[a-z0-9][a-z0-9-]{0,31}",
-			    i);
-			goto fail;
-		}
-		for (k = 0; step_kinds[k] != NULL; k++)
-			if (strcmp(step_kinds[k], kind) == 0)
-				known = true;
-		if (!known) {
-			snprintf(err, errlen,
-			    "steps[%zu].kind: unknown kind "
-			    "\"%.32s\"",
-			    i, kind);
-			goto fail;
-		}
-		for (j = 0; j < i; j++)
-			if (strcmp(json_string_value(json_object_get(
-				       json_array_get(list, j), "name")),
-				name) == 0) {
-				snprintf(err, errlen,
-				    "steps[%zu].name: "
-				    "duplicate \"%s\"",
-				    i, name);
-				goto fail;
-			}
-		/* Only earlier steps: the order is the dependency order. */
-		json_array_foreach(after, k, a)
-		{
-			bool found = false;
-
-			for (j = 0; j < i && json_is_string(a); j++)
-				if (strcmp(
-					json_string_value(json_object_get(
-					    json_array_get(list, j), "name")),
-					json_string_value(a)) == 0)
-					found = true;
-			if (!found) {
-				snprintf(err, errlen,
-				    "steps[%zu].after[%zu]: "
-				    "must name an earlier step",
-				    i, k);
-				goto fail;
-			}
-		}
-		json_array_append_new(list,
-		    json_pack("{s:s,s:s,s:o,s:o}", "name", name, "kind", kind,
-			"after", after ? json_incref(after) : json_array(),
-			"params",
+		json_array_append_new(norm,
+		    json_pack("{s:O,s:O,s:o,s:o}", "name",
+			json_object_get(st, "name"), "kind",
+			json_object_get(st, "kind"), "after",
+			after ? json_incref(after) : json_array(), "params",
 			params ? json_incref(params) : json_object()));
 	}
-	o = json_pack("{s:o}", "steps", list);
+	o = json_pack("{s:o}", "steps", norm);
 	if (o != NULL && desc != NULL)
 		json_object_set_new(o, "description", json_string(desc));
 	*out = o;
 	return o ? 0 : -1;
-fail:
-	json_decref(list);
-	return -1;
 }
 
 static const char *const step_states[] = { "in_sync", "needs_change", "error",
@@ -478,7 +403,7 @@ validate_status_steps(const json_t *in, char *err, size_t errlen)
 	json_t *steps, *st;
 	size_t i, k;
 
-	if (jfield_arr(in, "steps", false, MAX_STEPS, &steps, err, errlen) != 0)
+	if (jfield_arr(in, "steps", false, STEPLIST_MAX, &steps, err, errlen) != 0)
 		return -1;
 	json_array_foreach(steps, i, st)
 	{

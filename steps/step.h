@@ -54,6 +54,12 @@ struct step_result {
 /* What a step may know about the host it runs on. */
 struct step_env {
 	const char *root; /* "" on a real host, else a directory prefix */
+	/*
+	 * Where sysctls live: "/proc/sys" (NULL means that too).  Not under
+	 * root: net.* sysctls are per network namespace, so tests set them
+	 * for real inside one; unit tests point it at a directory.
+	 */
+	const char *proc_sys;
 	bool systemd;	  /* systemd is PID 1 (false under --root) */
 	int64_t now;
 };

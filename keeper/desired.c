@@ -1,0 +1,71 @@
+#include "keeper/desired.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json.h"
+#include "common/util.h"
+
+#define KDESIRED_MAX (1u << 20)
+
+void
+kdesired_free(struct kdesired *d)
+{
+	if (d == NULL)
+		return;
+	steplist_free(d->steps, d->nsteps);
+	json_decref(d->pop);
+	free(d);
+}
+
+struct kdesired *
+kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "schema", "node_id", "interval_s",
+		"pop", "drain", "profile", "dataplane", "keeper", NULL };
+	struct kdesired *d = NULL;
+	json_t *doc = NULL, *prof, *steps, *dp, *kp, *pop;
+	const char *s = NULL;
+	int64_t n = 0;
+
+	if (json_parse_strict(text, len, KDESIRED_MAX, JSON_DEFAULT_DEPTH, &doc,
+		err, errlen) != 0)
+		return NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (jfield_only(doc, keys, err, errlen) ||
+	    jfield_int(doc, "schema", true, 1, 1, &n, err, errlen) ||
+	    jfield_str(doc, "node_id", true, 39, &s, err, errlen) ||
+	    jfield_int(
+		doc, "interval_s", true, 1, 300, &d->interval_s, err, errlen) ||
+	    jfield_bool(doc, "drain", true, &d->drain, err, errlen) ||
+	    jfield_obj(doc, "pop", true, &pop, err, errlen) ||
+	    jfield_obj(doc, "profile", true, &prof, err, errlen) ||
+	    jfield_obj(doc, "dataplane", true, &dp, err, errlen) ||
+	    jfield_obj(doc, "keeper", true, &kp, err, errlen))
+		goto fail;
+	util_strlcpy(d->node_id, s, sizeof(d->node_id));
+	d->pop = json_incref(pop);
+	s = "";
+	if (jfield_str(dp, "version", true, 64, &s, err, errlen))
+		goto fail;
+	util_strlcpy(d->dataplane_version, s, sizeof(d->dataplane_version));
+	if (jfield_str(kp, "version", true, 64, &s, err, errlen))
+		goto fail;
+	util_strlcpy(d->keeper_version, s, sizeof(d->keeper_version));
+	if (jfield_int(prof, "version", true, 0, INT64_MAX, &d->profile_version,
+		err, errlen) ||
+	    jfield_arr(
+		prof, "steps", true, STEPLIST_MAX, &steps, err, errlen) ||
+	    steplist_parse(steps, &d->steps, &d->nsteps, err, errlen) != 0)
+		goto fail;
+	json_decref(doc);
+	return d;
+fail:
+	kdesired_free(d);
+	json_decref(doc);
+	return NULL;
+}

@@ -1,0 +1,166 @@
+/*
+ * `edge-keeper enroll`: make this node's key, register it with edge-cp
+ * with a one-time token, and write what the daemon needs.
+ *
+ * The pin is checked in the TLS handshake, before a byte of HTTP is sent,
+ * so a wrong pin or a fake edge-cp never sees the token.  Order of writes:
+ * node.key, release.pub, then keeper.conf last (the commit point).  An
+ * enrolled node (keeper.conf present) is left alone: running the
+ * bootstrap line twice changes nothing.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "common/afile.h"
+#include "common/json.h"
+#include "common/minisign.h"
+#include "common/util.h"
+#include "common/version.h"
+#include "keeper/keeper.h"
+
+static json_t *
+enroll_facts(const char *hostname)
+{
+	struct utsname u;
+	json_t *f = json_pack(
+	    "{s:s,s:s}", "hostname", hostname, "keeper_version", ef_version);
+
+	if (f != NULL && uname(&u) == 0) {
+		json_object_set_new(f, "kernel", json_string(u.release));
+		json_object_set_new(f, "machine", json_string(u.machine));
+	}
+	return f;
+}
+
+int
+keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "pin", required_argument, NULL, 'p' },
+		{ "token", required_argument, NULL, 't' },
+		{ "hostname", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *server = NULL, *pin = NULL, *token = NULL;
+	char host[256] = "", err[512], path[KEEPER_PATH_MAX];
+	struct keeper_conf have;
+	struct cpclient c;
+	struct httpc_resp resp = { 0 };
+	struct msig_pub rpub;
+	json_t *facts = NULL, *rep = NULL;
+	const char *id = NULL, *rkey = NULL;
+	int ch, ret = 1;
+
+	memset(&c, 0, sizeof(c));
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			server = optarg;
+			break;
+		case 'p':
+			pin = optarg;
+			break;
+		case 't':
+			token = optarg;
+			break;
+		case 'H':
+			util_strlcpy(host, optarg, sizeof(host));
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (server == NULL || pin == NULL || token == NULL || optind != argc)
+		goto usage;
+	if (strncmp(server, "https://", 8) != 0 ||
+	    strncmp(pin, "sha256//", 8) != 0) {
+		fprintf(stderr,
+		    "edge-keeper: --server must be https:// and "
+		    "--pin sha256//...\n");
+		return 2;
+	}
+	have = *conf;
+	if (keeper_conf_load(&have, err, sizeof(err)) == 0) {
+		printf("edge-keeper: already enrolled as %s with %s; nothing "
+		       "to do\n",
+		    have.node_id, have.server);
+		return 0;
+	}
+	if (errno != ENOENT) {
+		fprintf(stderr, "edge-keeper: %s\n", err);
+		return 1;
+	}
+	if (host[0] == '\0' && gethostname(host, sizeof(host)) != 0)
+		util_strlcpy(host, "node", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	if (keeper_dirs(conf, err, sizeof(err)) != 0)
+		goto fail;
+	if (util_strlcpy(c.id.server, server, sizeof(c.id.server)) >=
+		sizeof(c.id.server) ||
+	    util_strlcpy(c.id.pin, pin, sizeof(c.id.pin)) >= sizeof(c.id.pin)) {
+		snprintf(err, sizeof(err), "server or pin too long");
+		goto fail;
+	}
+	if (cpclient_open(&c, 30000, err, sizeof(err)) != 0 ||
+	    (facts = enroll_facts(host)) == NULL)
+		goto fail;
+	if (cpclient_enroll(
+		&c, token, host, facts, false, &resp, err, sizeof(err)) != 0) {
+		char code[64];
+
+		cpclient_error_code(&resp, code, sizeof(code));
+		if (code[0] != '\0')
+			snprintf(err, sizeof(err),
+			    "edge-cp refused: %s (HTTP "
+			    "%ld)",
+			    code, resp.status);
+		goto fail;
+	}
+	if (json_parse_strict(resp.body, resp.len, CPCLIENT_RESP_MAX,
+		JSON_DEFAULT_DEPTH, &rep, err, sizeof(err)) != 0 ||
+	    jfield_str(rep, "node_id", true, CP_ID_MAX - 1, &id, err,
+		sizeof(err)) != 0 ||
+	    jfield_str(rep, "release_public_key", true, 1024, &rkey, err,
+		sizeof(err)) != 0 ||
+	    msig_pub_decode(rkey, &rpub, err, sizeof(err)) != 0)
+		goto fail;
+	util_strlcpy(conf->server, server, sizeof(conf->server));
+	util_strlcpy(conf->pin, pin, sizeof(conf->pin));
+	util_strlcpy(conf->node_id, id, sizeof(conf->node_id));
+	if (conf->interval_s == 0)
+		conf->interval_s = 5;
+	if (conf->metrics[0] == '\0')
+		util_strlcpy(
+		    conf->metrics, "127.0.0.1:9464", sizeof(conf->metrics));
+	keeper_path(
+	    conf, "/var/lib/edge-keeper/release.pub", path, sizeof(path));
+	if (keeper_key_save(conf, c.id.sk, err, sizeof(err)) != 0)
+		goto fail;
+	if (afile_write(path, rkey, strlen(rkey), 0644) != 0) {
+		snprintf(err, sizeof(err), "%.400s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (keeper_conf_save(conf, err, sizeof(err)) != 0)
+		goto fail;
+	printf("edge-keeper: enrolled as %s\n", conf->node_id);
+	ret = 0;
+	goto out;
+fail:
+	fprintf(stderr, "edge-keeper: enroll: %s\n", err);
+out:
+	cpclient_close(&c);
+	json_decref(facts);
+	json_decref(rep);
+	httpc_resp_clear(&resp);
+	return ret;
+usage:
+	fprintf(stderr,
+	    "usage: edge-keeper [--root DIR] enroll --server URL "
+	    "--pin sha256//... --token T [--hostname H]\n");
+	return 2;
+}

@@ -1,0 +1,64 @@
+/*
+ * keeper: edge-keeper's shared pieces.
+ *
+ * Files (every path below is prefixed with --root, "" on a real host):
+ *	/etc/edge-keeper/keeper.conf	key=value: server, pin, node_id,
+ *					interval_s, metrics, tool_path
+ *	/var/lib/edge-keeper/node.key	the node's Ed25519 secret key (0600)
+ *	/var/lib/edge-keeper/release.pub  the release key pinned at
+ *					enrollment (minisign format)
+ *	/var/lib/edge-keeper/desired.json the last good desired state
+ *	/var/lib/edge-keeper/last-pass.json the last pass, for `status`
+ *
+ * keeper.conf is written last at enrollment: it is the commit point, so a
+ * node with a config is a node with a key.
+ */
+#ifndef EF_KEEPER_H
+#define EF_KEEPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cpclient.h"
+
+#define KEEPER_PATH_MAX 1024
+
+struct keeper_conf {
+	char root[512];
+	char server[CP_URL_MAX];
+	char pin[CP_PIN_MAX];
+	char node_id[CP_ID_MAX];
+	int64_t interval_s;  /* default 5; edge-cp's desired state may say */
+	char metrics[64];    /* "127.0.0.1:9464", or "off" */
+	char tool_path[512]; /* search path for external commands */
+};
+
+/* root + path into out; fatal if it does not fit (paths are ours). */
+void keeper_path(
+    const struct keeper_conf *c, const char *path, char *out, size_t len);
+
+/*
+ * Read keeper.conf (defaults for what it does not say).  -1 with err when
+ * it is missing or malformed; errno ENOENT when there is no file.
+ */
+int keeper_conf_load(struct keeper_conf *c, char *err, size_t errlen);
+int keeper_conf_save(const struct keeper_conf *c, char *err, size_t errlen);
+
+/* The node's secret key, read from node.key; wipe it when done. */
+int keeper_key_load(const struct keeper_conf *c,
+    unsigned char sk[crypto_sign_SECRETKEYBYTES], char *err, size_t errlen);
+int keeper_key_save(const struct keeper_conf *c,
+    const unsigned char sk[crypto_sign_SECRETKEYBYTES], char *err,
+    size_t errlen);
+
+/* Create the keeper's directories under root (0755 / 0700 for state). */
+int keeper_dirs(const struct keeper_conf *c, char *err, size_t errlen);
+
+/* Subcommands (keeper/enroll.c, keeper/run.c, keeper/check.c). */
+int keeper_enroll_main(struct keeper_conf *c, int argc, char **argv);
+int keeper_run_main(struct keeper_conf *c, int argc, char **argv);
+int keeper_check_main(struct keeper_conf *c, int argc, char **argv);
+int keeper_status_main(struct keeper_conf *c, int argc, char **argv);
+
+#endif

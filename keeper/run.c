@@ -1,0 +1,509 @@
+/*
+ * `edge-keeper run`, the daemon, and `check` and `status`.
+ *
+ * The loop (SPEC §5), every interval_s (±10 % jitter):
+ *
+ *	fetch ──200──▶ parse + validate whole ──ok──▶ save (afile), adopt
+ *	  │  │                                └─bad─▶ keep the last good,
+ *	  │  └─304: nothing new (it is also the heartbeat)       report it
+ *	  └─unreachable: keep the last good; next fetch after a capped,
+ *	    jittered backoff; steps keep running every interval
+ *	run the Steps (keeper/reconcile.c)
+ *	report ── only when the report changed, every 5 min anyway, and at
+ *	          once when edge-cp comes back
+ *
+ * A control-plane outage never withdraws anything: the last good desired
+ * state, kept on disk, stays in force until edge-cp says otherwise.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/afile.h"
+#include "common/exec.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/version.h"
+#include "keeper/desired.h"
+#include "keeper/keeper.h"
+#include "keeper/metrics.h"
+#include "keeper/reconcile.h"
+
+#define DESIRED_FILE "/var/lib/edge-keeper/desired.json"
+#define ETAG_FILE "/var/lib/edge-keeper/desired.etag"
+#define PASS_FILE "/var/lib/edge-keeper/last-pass.json"
+#define FULL_REPORT_S 300
+#define FETCH_BACKOFF_MAX 60
+
+struct keeper {
+	struct keeper_conf *conf;
+	struct cpclient cp;
+	struct kdesired *d;    /* in force; NULL before the first */
+	char etag[96];         /* of d, as edge-cp named it */
+	char desired_err[256]; /* why the newest document was refused */
+	struct backoff bo;
+	struct step_result *res;
+	size_t nres;
+	struct pass_stats stats;
+	bool reachable;
+	int fetch_fails;
+	int64_t next_fetch;
+	int64_t last_sync; /* last successful exchange with edge-cp */
+	int64_t last_report;
+	unsigned char report_hash[32];
+	bool report_ok; /* report_hash was accepted by edge-cp */
+	unsigned char pass_hash[32];
+	uint64_t passes;
+	double last_pass_ms;
+};
+
+static void
+keeper_env(const struct keeper *k, struct step_env *env)
+{
+	env->root = k->conf->root;
+	env->systemd = k->conf->root[0] == '\0' &&
+	    access("/run/systemd/system", F_OK) == 0;
+	env->now = util_now();
+}
+
+/* Adopt a validated document; the old one is freed. */
+static void
+keeper_adopt(struct keeper *k, struct kdesired *d, const char *etag)
+{
+	struct step_result *res = NULL;
+
+	if (d->nsteps > 0 && (res = calloc(d->nsteps, sizeof(*res))) == NULL) {
+		log_warnx("event=adopt_failed msg=\"out of memory\"");
+		kdesired_free(d);
+		return;
+	}
+	kdesired_free(k->d);
+	free(k->res);
+	k->d = d;
+	k->res = res;
+	k->nres = d->nsteps;
+	util_strlcpy(k->etag, etag, sizeof(k->etag));
+	if (d->interval_s > 0)
+		k->conf->interval_s = d->interval_s;
+}
+
+/* The last good document from disk, so an outage at start changes nothing. */
+static void
+keeper_load_saved(struct keeper *k)
+{
+	char path[KEEPER_PATH_MAX], err[256], *txt = NULL, *etag = NULL;
+	struct kdesired *d;
+	size_t len;
+
+	keeper_path(k->conf, DESIRED_FILE, path, sizeof(path));
+	if (afile_read(path, 1u << 20, &txt, &len) != 0)
+		return;
+	if ((d = kdesired_parse(txt, len, err, sizeof(err))) == NULL)
+		log_warnx("event=saved_desired_refused msg=\"%s\"", err);
+	else {
+		keeper_path(k->conf, ETAG_FILE, path, sizeof(path));
+		if (afile_read(path, 95, &etag, &len) != 0)
+			etag = NULL;
+		keeper_adopt(k, d, etag ? etag : "");
+		log_info("event=saved_desired_loaded profile=%lld",
+		    (long long)d->profile_version);
+	}
+	free(txt);
+	free(etag);
+}
+
+static void
+keeper_fetch(struct keeper *k)
+{
+	struct httpc_resp r = { 0 };
+	struct kdesired *d;
+	char err[512], path[KEEPER_PATH_MAX];
+	int64_t now = util_now(), wait;
+
+	if (now < k->next_fetch)
+		return;
+	if (cpclient_request(&k->cp, "GET", "/v1/node/desired", k->etag, NULL,
+		0, &r, err, sizeof(err)) != 0 ||
+	    (r.status != 200 && r.status != 304)) {
+		if (r.status != 0)
+			snprintf(err, sizeof(err), "HTTP %ld", r.status);
+		if (k->reachable || k->fetch_fails == 0)
+			log_warnx("event=cp_unreachable err=\"%s\"", err);
+		k->reachable = false;
+		k->fetch_fails++;
+		/* Capped, jittered: a fleet does not come back in step. */
+		wait = k->conf->interval_s
+		    << (k->fetch_fails < 4 ? k->fetch_fails : 4);
+		if (wait > FETCH_BACKOFF_MAX)
+			wait = FETCH_BACKOFF_MAX;
+		k->next_fetch = now + wait / 2 +
+		    (int64_t)randombytes_uniform((uint32_t)(wait / 2 + 1));
+		httpc_resp_clear(&r);
+		return;
+	}
+	if (!k->reachable)
+		log_info("event=cp_reachable");
+	if (!k->reachable)
+		k->report_ok = false; /* report at once */
+	k->reachable = true;
+	k->fetch_fails = 0;
+	k->next_fetch = 0;
+	k->last_sync = now;
+	if (r.status == 200) {
+		d = kdesired_parse(r.body, r.len, err, sizeof(err));
+		if (d == NULL) {
+			/* Refused whole; the last good one stays in force. */
+			log_warnx("event=desired_refused msg=\"%s\"", err);
+			util_strlcpy(
+			    k->desired_err, err, sizeof(k->desired_err));
+		} else {
+			k->desired_err[0] = '\0';
+			keeper_path(k->conf, DESIRED_FILE, path, sizeof(path));
+			if (afile_write(path, r.body, r.len, 0600) != 0)
+				log_warn("event=desired_not_saved");
+			keeper_path(k->conf, ETAG_FILE, path, sizeof(path));
+			if (afile_write(path, r.etag, strlen(r.etag), 0600) !=
+			    0)
+				log_warn("event=etag_not_saved");
+			keeper_adopt(k, d, r.etag);
+			log_info("event=desired_adopted profile=%lld steps=%zu",
+			    (long long)d->profile_version, d->nsteps);
+		}
+	}
+	httpc_resp_clear(&r);
+}
+
+/* The status report (schema/status.schema.json); caller frees. */
+static char *
+keeper_report(const struct keeper *k, size_t *len)
+{
+	json_t *steps = json_array(), *rep;
+	char pv[24] = "";
+	size_t i;
+	char *txt;
+
+	if (steps == NULL)
+		return NULL;
+	if (k->d != NULL && k->d->profile_version > 0)
+		snprintf(
+		    pv, sizeof(pv), "%lld", (long long)k->d->profile_version);
+	for (i = 0; k->d != NULL && i < k->nres; i++)
+		json_array_append_new(steps,
+		    json_pack("{s:s,s:s,s:s,s:s}", "name", k->d->steps[i].name,
+			"kind", k->d->steps[i].kind->name, "state",
+			step_state_name(k->res[i].state), "reason",
+			k->res[i].reason));
+	/* A refused document shows as a step of its own. */
+	if (k->desired_err[0] != '\0')
+		json_array_append_new(steps,
+		    json_pack("{s:s,s:s,s:s}", "name", "desired-state", "state",
+			"error", "reason", k->desired_err));
+	rep = json_pack("{s:s,s:{s:s,s:s,s:s},s:o}", "generation", k->etag,
+	    "versions", "profile", pv, "keeper", ef_version, "dataplane", "",
+	    "steps", steps);
+	if (rep == NULL)
+		return NULL;
+	txt = json_dump_canonical(rep, len);
+	json_decref(rep);
+	return txt;
+}
+
+static void
+keeper_send_report(struct keeper *k, const char *txt, size_t len)
+{
+	struct httpc_resp r = { 0 };
+	unsigned char h[32];
+	char err[512];
+	int64_t now = util_now();
+
+	crypto_generichash(
+	    h, sizeof(h), (const unsigned char *)txt, len, NULL, 0);
+	if (k->report_ok && memcmp(h, k->report_hash, sizeof(h)) == 0 &&
+	    now - k->last_report < FULL_REPORT_S)
+		return;
+	if (!k->reachable)
+		return;
+	if (cpclient_request(&k->cp, "POST", "/v1/node/status", NULL, txt, len,
+		&r, err, sizeof(err)) == 0 &&
+	    r.status == 200) {
+		memcpy(k->report_hash, h, sizeof(h));
+		k->report_ok = true;
+		k->last_report = now;
+	} else {
+		log_warnx("event=report_failed status=%ld err=\"%s\"", r.status,
+		    r.status ? r.body : err);
+		k->report_ok = false;
+	}
+	httpc_resp_clear(&r);
+}
+
+/* last-pass.json for `edge-keeper status`, written only on change. */
+static void
+keeper_save_pass(struct keeper *k, const char *report, size_t len)
+{
+	char path[KEEPER_PATH_MAX], *txt;
+	unsigned char h[32];
+	json_t *o;
+
+	o = json_pack("{s:s,s:b,s:s,s:s%}", "node_id", k->conf->node_id,
+	    "cp_reachable", k->reachable, "server", k->conf->server, "report",
+	    report, len);
+	if (o == NULL || (txt = json_dumps(o, JSON_INDENT(1))) == NULL) {
+		json_decref(o);
+		return;
+	}
+	json_decref(o);
+	crypto_generichash(
+	    h, sizeof(h), (unsigned char *)txt, strlen(txt), NULL, 0);
+	if (memcmp(h, k->pass_hash, sizeof(h)) != 0) {
+		keeper_path(k->conf, PASS_FILE, path, sizeof(path));
+		if (afile_write(path, txt, strlen(txt), 0600) == 0)
+			memcpy(k->pass_hash, h, sizeof(h));
+	}
+	free(txt);
+}
+
+static void
+keeper_metrics(const struct keeper *k)
+{
+	char buf[16384];
+	size_t i, n = 0;
+	int w;
+	int64_t age = k->last_sync ? util_now() - k->last_sync : -1;
+
+	w = snprintf(buf, sizeof(buf),
+	    "# TYPE edgekeeper_passes_total counter\n"
+	    "edgekeeper_passes_total %llu\n"
+	    "# TYPE edgekeeper_reconcile_seconds gauge\n"
+	    "edgekeeper_reconcile_seconds %.6f\n"
+	    "# TYPE edgekeeper_cp_reachable gauge\n"
+	    "edgekeeper_cp_reachable %d\n"
+	    "# TYPE edgekeeper_last_sync_age_seconds gauge\n"
+	    "edgekeeper_last_sync_age_seconds %lld\n"
+	    "# TYPE edgekeeper_profile_version gauge\n"
+	    "edgekeeper_profile_version %lld\n"
+	    "# TYPE edgekeeper_step_state gauge\n",
+	    (unsigned long long)k->passes, k->last_pass_ms / 1000.0,
+	    k->reachable ? 1 : 0, (long long)age,
+	    (long long)(k->d ? k->d->profile_version : 0));
+	n = w > 0 ? (size_t)w : 0;
+	for (i = 0; k->d != NULL && i < k->nres && n < sizeof(buf); i++) {
+		w = snprintf(buf + n, sizeof(buf) - n,
+		    "edgekeeper_step_state{step=\"%s\",state=\"%s\"} 1\n",
+		    k->d->steps[i].name, step_state_name(k->res[i].state));
+		n += w > 0 ? (size_t)w : 0;
+	}
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	kmetrics_publish(buf, n);
+}
+
+static void
+keeper_pass(struct keeper *k, bool dry_run)
+{
+	struct step_env env;
+	uint64_t t0 = util_mono_ns();
+
+	if (k->d == NULL)
+		return;
+	keeper_env(k, &env);
+	reconcile_pass(k->d, &env, dry_run, &k->bo, k->res, &k->stats);
+	k->passes++;
+	k->last_pass_ms = (double)(util_mono_ns() - t0) / 1e6;
+}
+
+/* Open the client from keeper.conf and node.key. */
+static int
+keeper_open(struct keeper *k, struct keeper_conf *conf, long timeout_ms)
+{
+	char err[512];
+
+	memset(k, 0, sizeof(*k));
+	k->conf = conf;
+	if (keeper_conf_load(conf, err, sizeof(err)) != 0 ||
+	    keeper_key_load(conf, k->cp.id.sk, err, sizeof(err)) != 0) {
+		fprintf(stderr, "edge-keeper: %s (not enrolled?)\n", err);
+		return -1;
+	}
+	util_strlcpy(k->cp.id.server, conf->server, sizeof(k->cp.id.server));
+	util_strlcpy(k->cp.id.pin, conf->pin, sizeof(k->cp.id.pin));
+	util_strlcpy(k->cp.id.node_id, conf->node_id, sizeof(k->cp.id.node_id));
+	if (conf->tool_path[0] != '\0')
+		exec_set_path(conf->tool_path);
+	if (cpclient_open(&k->cp, timeout_ms, err, sizeof(err)) != 0) {
+		fprintf(stderr, "edge-keeper: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+keeper_close(struct keeper *k)
+{
+	cpclient_close(&k->cp);
+	kdesired_free(k->d);
+	free(k->res);
+}
+
+int
+keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
+{
+	struct keeper k;
+	char err[256], *rep;
+	sigset_t set;
+	size_t len;
+	int sig = 0;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: edge-keeper [--root DIR] run\n");
+		return 2;
+	}
+	if (keeper_open(&k, conf, 10000) != 0)
+		return 1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (strcmp(conf->metrics, "off") != 0 &&
+	    kmetrics_start(conf->metrics, err, sizeof(err)) != 0)
+		log_warnx("event=metrics_off msg=\"%s\"", err);
+	keeper_load_saved(&k);
+	log_info("event=started node=%s server=%s interval_s=%lld",
+	    conf->node_id, conf->server, (long long)conf->interval_s);
+	while (sig != SIGTERM && sig != SIGINT) {
+		struct timespec ts;
+		int64_t ms;
+
+		keeper_fetch(&k);
+		keeper_pass(&k, false);
+		if ((rep = keeper_report(&k, &len)) != NULL) {
+			keeper_send_report(&k, rep, len);
+			keeper_save_pass(&k, rep, len);
+			free(rep);
+		}
+		keeper_metrics(&k);
+		/* interval ± 10 %, so a fleet spreads its check-ins. */
+		ms = conf->interval_s * 900 +
+		    (int64_t)randombytes_uniform(
+			(uint32_t)(conf->interval_s * 200 + 1));
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000;
+		sig = sigtimedwait(&set, NULL, &ts);
+	}
+	log_info("event=stopping signal=%d", sig);
+	kmetrics_stop();
+	keeper_close(&k);
+	return 0;
+}
+
+static void
+print_results(const struct keeper *k)
+{
+	size_t i;
+
+	printf("%-24s %-12s %-14s %s\n", "STEP", "KIND", "STATE", "REASON");
+	for (i = 0; i < k->nres; i++)
+		printf("%-24s %-12s %-14s %s\n", k->d->steps[i].name,
+		    k->d->steps[i].kind->name, step_state_name(k->res[i].state),
+		    k->res[i].reason[0] ? k->res[i].reason : "-");
+}
+
+int
+keeper_check_main(struct keeper_conf *conf, int argc, char **argv)
+{
+	struct keeper k;
+	int rc;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: edge-keeper [--root DIR] check\n");
+		return 2;
+	}
+	if (keeper_open(&k, conf, 5000) != 0)
+		return 1;
+	/* The newest desired state if edge-cp answers, else the saved one. */
+	keeper_load_saved(&k);
+	k.etag[0] = '\0';
+	keeper_fetch(&k);
+	if (k.d == NULL) {
+		fprintf(stderr,
+		    "edge-keeper: no desired state (edge-cp %s, "
+		    "nothing saved)\n",
+		    k.reachable ? "reachable" : "unreachable");
+		keeper_close(&k);
+		return 1;
+	}
+	if (k.desired_err[0] != '\0')
+		printf("edge-cp's newest desired state is refused: %s\n",
+		    k.desired_err);
+	keeper_pass(&k, true);
+	printf("profile %lld, %s\n", (long long)k.d->profile_version,
+	    k.reachable ? "from edge-cp" : "saved (edge-cp unreachable)");
+	print_results(&k);
+	rc = k.stats.error > 0 ? 1 : k.stats.needs_change > 0 ? 3 : 0;
+	keeper_close(&k);
+	return rc;
+}
+
+int
+keeper_status_main(struct keeper_conf *conf, int argc, char **argv)
+{
+	char path[KEEPER_PATH_MAX], err[256], *txt = NULL;
+	json_t *o = NULL, *rep = NULL, *st;
+	const char *s;
+	size_t len, i;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: edge-keeper [--root DIR] status\n");
+		return 2;
+	}
+	keeper_path(conf, PASS_FILE, path, sizeof(path));
+	if (afile_read(path, 1u << 20, &txt, &len) != 0 ||
+	    json_parse_strict(txt, len, 1u << 20, JSON_DEFAULT_DEPTH, &o, err,
+		sizeof(err)) != 0 ||
+	    (s = json_string_value(json_object_get(o, "report"))) == NULL ||
+	    (rep = json_loads(s, 0, NULL)) == NULL) {
+		fprintf(
+		    stderr, "edge-keeper: no pass recorded yet (%s)\n", path);
+		free(txt);
+		json_decref(o);
+		return 1;
+	}
+	printf("node        %s\nedge-cp     %s (%s)\ngeneration  %s\n"
+	       "profile     %s\nkeeper      %s\n\n",
+	    json_string_value(json_object_get(o, "node_id")),
+	    json_string_value(json_object_get(o, "server")),
+	    json_is_true(json_object_get(o, "cp_reachable")) ? "reachable"
+							     : "unreachable",
+	    json_string_value(json_object_get(rep, "generation")),
+	    json_string_value(
+		json_object_get(json_object_get(rep, "versions"), "profile")),
+	    json_string_value(
+		json_object_get(json_object_get(rep, "versions"), "keeper")));
+	printf("%-24s %-12s %-14s %s\n", "STEP", "KIND", "STATE", "REASON");
+	json_array_foreach(json_object_get(rep, "steps"), i, st)
+	{
+		const char *reason =
+		    json_string_value(json_object_get(st, "reason"));
+
+		printf("%-24s %-12s %-14s %s\n",
+		    json_string_value(json_object_get(st, "name")),
+		    json_string_value(json_object_get(st, "kind"))
+			? json_string_value(json_object_get(st, "kind"))
+			: "-",
+		    json_string_value(json_object_get(st, "state")),
+		    reason && reason[0] ? reason : "-");
+	}
+	free(txt);
+	json_decref(o);
+	json_decref(rep);
+	return 0;
+}
