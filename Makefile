@@ -7,6 +7,7 @@
 #   make deps            install the Debian packages the project needs
 #   make demo / demo-stop
 #   make bench           benchmarks in tests/bench/ (figures + JSON)
+#   make deb             Debian packages into build/deb/
 #   make lint            clang-format check
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
@@ -63,7 +64,7 @@ EMBED = $(sort $(wildcard schema/*.sql)) packaging/bootstrap.sh.in \
 	$(wildcard packaging/systemd/edge-keeper.service)
 
 .PHONY: all test check-asan deps demo demo-stop bench lint format clean \
-        unit tools
+        unit tools deb
 all: $(PROGS) $(TOOLS)
 
 # The version lives in one object that is rebuilt whenever VERSION changes.
@@ -161,6 +162,9 @@ demo:
 
 demo-stop:
 	@sh packaging/demo.sh stop
+
+deb: all
+	@sh packaging/deb.sh $(BUILD) $(VERSION)
 
 bench: all
 	@sh tests/bench/run.sh $(BUILD)

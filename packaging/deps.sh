@@ -9,11 +9,13 @@ quiet=0
 # Build: compiler and the libraries of the design (SPEC §1).
 # Run/test: BIRD 2, minisign (signature interop), iproute2 (namespaces),
 # curl and jq (integration tests), sqlite3 (integrity checks), openssl
-# (certificate pin cross-check), wrk and nginx (benchmarks).
+# (certificate pin cross-check); systemd, lintian and dpkg-dev (unit and
+# package checks).
 PKGS="build-essential pkg-config clang
 libmicrohttpd-dev libcurl4-gnutls-dev libsqlite3-dev libjansson-dev
 libsodium-dev libgnutls28-dev
-bird2 minisign iproute2 curl jq sqlite3 openssl procps"
+bird2 minisign iproute2 curl jq sqlite3 openssl procps
+systemd lintian dpkg-dev"
 
 missing=""
 for p in $PKGS; do
