@@ -168,6 +168,7 @@ deb: all
 
 bench: all
 	@sh tests/bench/run.sh $(BUILD)
+	@sh tests/bench/keeper_footprint.sh $(BUILD)
 
 lint:
 	@clang-format --dry-run --Werror $(COMMON_SRC) $(CP_SRC) $(KEEPER_SRC) \

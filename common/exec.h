@@ -24,7 +24,7 @@
 #define EXEC_OUT_MAX 4096
 
 struct exec_result {
-	int status;	 /* exit status; -1 if killed by a signal or not run */
+	int status; /* exit status; -1 if killed by a signal or not run */
 	bool timed_out;
 	char out[EXEC_OUT_MAX]; /* NUL-terminated */
 	size_t out_len;

@@ -403,7 +403,8 @@ validate_status_steps(const json_t *in, char *err, size_t errlen)
 	json_t *steps, *st;
 	size_t i, k;
 
-	if (jfield_arr(in, "steps", false, STEPLIST_MAX, &steps, err, errlen) != 0)
+	if (jfield_arr(in, "steps", false, STEPLIST_MAX, &steps, err, errlen) !=
+	    0)
 		return -1;
 	json_array_foreach(steps, i, st)
 	{

@@ -67,6 +67,7 @@ static void
 keeper_env(const struct keeper *k, struct step_env *env)
 {
 	env->root = k->conf->root;
+	env->proc_sys = NULL; /* the real one, of our network namespace */
 	env->systemd = k->conf->root[0] == '\0' &&
 	    access("/run/systemd/system", F_OK) == 0;
 	env->now = util_now();

@@ -60,14 +60,14 @@ struct step_env {
 	 * for real inside one; unit tests point it at a directory.
 	 */
 	const char *proc_sys;
-	bool systemd;	  /* systemd is PID 1 (false under --root) */
+	bool systemd; /* systemd is PID 1 (false under --root) */
 	int64_t now;
 };
 
 struct step_kind {
 	const char *name;
-	int (*parse)(const json_t *params, void **out, char *err,
-	    size_t errlen);
+	int (*parse)(
+	    const json_t *params, void **out, char *err, size_t errlen);
 	void (*free_params)(void *params);
 	void (*check)(const void *params, const struct step_env *env,
 	    struct step_result *res);
@@ -86,12 +86,12 @@ extern const struct step_kind *const step_kinds[];
  * Join env->root and an absolute host path into out.  Returns 0, or -1
  * when path is not absolute, contains a ".." component, or does not fit.
  */
-int step_path(const struct step_env *env, const char *path, char *out,
-    size_t len);
+int step_path(
+    const struct step_env *env, const char *path, char *out, size_t len);
 
 /* Fill res with a state and a printf-style reason. */
-void step_set(struct step_result *res, enum step_state state,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void step_set(struct step_result *res, enum step_state state, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 const char *step_state_name(enum step_state s);
 

@@ -83,6 +83,10 @@ expect_eq "a wrong pin fails" "$?" 1
 in_ns "$KEEPER" --root "$T_DIR/other3" enroll --server "$CP_URL" \
     --pin "$CP_PIN" --token "$T2" >/dev/null 2>&1
 expect_eq "...before the token was sent (it still works)" "$?" 0
+# That extra node never runs a keeper; remove it so the rollout below
+# waits for the one node that does.
+O3=$(sed -n 's/^node_id=//p' "$T_DIR/other3/etc/edge-keeper/keeper.conf")
+expect_api "remove the extra node" 200 DELETE "/v1/nodes/$O3"
 
 # The profile: a real sysctl in the namespace, and files.
 in_ns sh -c 'echo 0 > /proc/sys/net/ipv4/ip_forward'

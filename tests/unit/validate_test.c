@@ -187,12 +187,12 @@ TEST(bgp_withdraw_all_detected)
 TEST(profile_rules)
 {
 	CHECK(profile_ok("{\"steps\":[]}") == 0);
-	CHECK(profile_ok("{\"steps\":[{\"name\":\"a\",\"kind\":\"sysctl\","
-			 "\"params\":{\"key\":\"net.ipv4.ip_forward\","
-			 "\"value\":\"1\"}},"
-			 "{\"name\":\"b\",\"kind\":\"file\",\"after\":[\"a\"],"
-			 "\"params\":{\"path\":\"/x\",\"content\":\"\"}}]}") ==
-	    0);
+	CHECK(profile_ok(
+		  "{\"steps\":[{\"name\":\"a\",\"kind\":\"sysctl\","
+		  "\"params\":{\"key\":\"net.ipv4.ip_forward\","
+		  "\"value\":\"1\"}},"
+		  "{\"name\":\"b\",\"kind\":\"file\",\"after\":[\"a\"],"
+		  "\"params\":{\"path\":\"/x\",\"content\":\"\"}}]}") == 0);
 	/* The kind's own parser runs: a missing field is refused. */
 	CHECK(profile_ok(
 		  "{\"steps\":[{\"name\":\"a\",\"kind\":\"sysctl\"}]}") == -1);
