@@ -20,6 +20,7 @@
 #include "common/minisign.h"
 #include "common/util.h"
 #include "tests/unit/check.h"
+#include "tests/unit/tmpdir.h"
 
 #define MINISIGN "/usr/bin/minisign"
 
@@ -38,45 +39,7 @@ static const char encrypted_key[] =
     "vXRa9KGRurKH1A/kSYLMduw/yGGGrFiqY539COy9EwUdU8PFH/fCo6Y9GXq0e1RBJx8m"
     "FukrrqI=\n";
 
-static char tmpdir[64];
 static char errbuf[512];
-
-static void
-tmp_setup(void)
-{
-	util_strlcpy(tmpdir, "/tmp/minisign_test.XXXXXX", sizeof(tmpdir));
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-}
-
-static void
-tmp_cleanup(void)
-{
-	char path[512];
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(tmpdir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
-
-static const char *
-tmp_path(char *buf, size_t len, const char *name)
-{
-	snprintf(buf, len, "%s/%s", tmpdir, name);
-	return buf;
-}
 
 static int
 write_str(const char *path, const char *s)
@@ -866,7 +829,7 @@ main(void)
 {
 	if (sodium_init() < 0)
 		return 1;
-	tmp_setup();
+	tmp_setup("minisign_test");
 	RUN(keyid_hex_is_minisigns);
 	RUN(pub_roundtrip);
 	RUN(pub_decode_is_strict);

@@ -25,20 +25,13 @@ env(void)
 static enum step_state
 check(void *p, struct step_result *res)
 {
-	struct step_env e = env();
-
-	memset(res, 0, sizeof(*res));
-	K->check(p, &e, res);
-	return res->state;
+	return st_check(K, env(), p, res);
 }
 
 static int
 apply(void *p, struct step_result *res)
 {
-	struct step_env e = env();
-
-	memset(res, 0, sizeof(*res));
-	return K->apply(p, &e, res);
+	return st_apply(K, env(), p, res);
 }
 
 /* Directory entries other than "." and "..". */
@@ -61,14 +54,7 @@ entries(const char *dir)
 static void *
 parse_ok(const char *text)
 {
-	char err[256];
-	void *p = NULL;
-
-	if (st_parse(K, text, &p, err, sizeof(err)) != 0) {
-		fprintf(stderr, "parse %s: %s\n", text, err);
-		return NULL;
-	}
-	return p;
+	return st_parse_ok(K, text);
 }
 
 TEST(file_parse_accepts)

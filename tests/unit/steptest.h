@@ -280,4 +280,36 @@ st_teardown(void)
 	st_rmtree(st_tmp);
 }
 
+/* Check, apply and parse through a kind's table, as the keeper does. */
+static inline enum step_state
+st_check(const struct step_kind *k, struct step_env e, void *p,
+    struct step_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	k->check(p, &e, res);
+	return res->state;
+}
+
+static inline int
+st_apply(const struct step_kind *k, struct step_env e, void *p,
+    struct step_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	return k->apply(p, &e, res);
+}
+
+/* Parse that must succeed; NULL (with the reason on stderr) if not. */
+static inline void *
+st_parse_ok(const struct step_kind *k, const char *text)
+{
+	char err[256];
+	void *p = NULL;
+
+	if (st_parse(k, text, &p, err, sizeof(err)) != 0) {
+		fprintf(stderr, "parse %s: %s\n", text, err);
+		return NULL;
+	}
+	return p;
+}
+
 #endif

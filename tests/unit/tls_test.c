@@ -23,50 +23,13 @@
 #include "common/util.h"
 #include "cp/tls.h"
 #include "tests/unit/check.h"
+#include "tests/unit/tmpdir.h"
 
 #define OPENSSL "/usr/bin/openssl"
 
 extern char **environ;
 
-static char tmpdir[64];
 static char errbuf[512];
-
-static void
-tmp_setup(void)
-{
-	util_strlcpy(tmpdir, "/tmp/tls_test.XXXXXX", sizeof(tmpdir));
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-}
-
-static void
-tmp_cleanup(void)
-{
-	char path[512];
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(tmpdir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
-
-static const char *
-tmp_path(char *buf, size_t len, const char *name)
-{
-	snprintf(buf, len, "%s/%s", tmpdir, name);
-	return buf;
-}
 
 /*
  * Run argv[0] with stdin on /dev/null and stdout to out_path (or
@@ -466,7 +429,7 @@ TEST(load_errors)
 int
 main(void)
 {
-	tmp_setup();
+	tmp_setup("tls_test");
 	RUN(create_writes_pem_with_modes);
 	RUN(certificate_contents);
 	RUN(certificate_as_openssl_sees_it);
