@@ -136,8 +136,18 @@ check "a file changed behind its back is repaired" await 10 \
 
 # edge-cp down: the node keeps its state and keeps repairing.
 stop_cp KILL
+kmetric() {
+	in_ns curl -sf http://127.0.0.1:19464/metrics | sed -n "s/^$1 //p"
+}
+down() { [ "$(kmetric edgekeeper_cp_reachable)" = 0 ]; }
+check "the keeper notices edge-cp is gone" await 15 down
+P0=$(kmetric edgekeeper_passes_total)
+many() { [ "$(kmetric edgekeeper_passes_total)" -ge $((P0 + 5)) ]; }
+check "it keeps passing while edge-cp is down" await 20 many
 in_ns sh -c 'echo 0 > /proc/sys/net/ipv4/ip_forward'
 check "with edge-cp down, drift is still repaired" await 15 fwd
+in_force() { [ "$(kmetric edgekeeper_profile_version)" = "$PV" ]; }
+check "the desired state is still in force (profile $PV)" in_force
 check "the keeper is still running" kill -0 "$KP"
 "$CP" serve --listen "${CP_URL#https://}" --data-dir "$CP_DIR" $CPARGS \
     >>"$CP_DIR/cp.log" 2>&1 &
