@@ -1,21 +1,574 @@
 /*
- * edge-dp: the reference dataplane.  The HTTP/1.1 workers and socket
- * takeover arrive with the dataplane issue; this is its entry point.
+ * edge-dp: the reference dataplane.
+ *
+ *	edge-dp --listen ADDR:PORT [--listen ...] --control PATH
+ *		[--workers N] [--root DIR] [--takeover] [--drain-timeout S]
+ *
+ * The main thread owns the control socket (status, takeover: see
+ * dataplane/takeover.h) and signals; workers (dataplane/worker.c) serve.
+ * SIGTERM: stop accepting, finish what is in flight (up to
+ * --drain-timeout), exit 0.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "common/log.h"
+#include "common/util.h"
 #include "common/version.h"
+#include "dataplane/dp.h"
+#include "dataplane/takeover.h"
+
+struct dp dp;
+static atomic_bool dp_closing_flag;
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: edge-dp --listen ADDR:PORT [--listen ...] --control PATH\n"
+	    "               [--workers N] [--root DIR] [--takeover] "
+	    "[--drain-timeout S]\n"
+	    "       edge-dp --version\n");
+	exit(2);
+}
+
+static int
+parse_addr(const char *s, struct dp_listener *l)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	int64_t port;
+	size_t hl;
+
+	memset(l, 0, sizeof(*l));
+	if (colon == NULL || util_parse_i64(colon + 1, 1, 65535, &port) != 0)
+		return -1;
+	hl = (size_t)(colon - s);
+	if (hl >= sizeof(host) || strlen(s) >= sizeof(l->text))
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	util_strlcpy(l->text, s, sizeof(l->text));
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&l->addr;
+
+		host[hl - 1] = '\0';
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		l->addrlen = sizeof(*a);
+		return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : -1;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&l->addr;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		l->addrlen = sizeof(*a);
+		return inet_pton(AF_INET, host, &a->sin_addr) == 1 ? 0 : -1;
+	}
+}
+
+/* One member of the SO_REUSEPORT group for an address. */
+static int
+listen_one(const struct dp_listener *l)
+{
+	int fd, one = 1;
+
+	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) != 0 ||
+	    listen(fd, 4096) != 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static void
+worker_add_lfd(struct dp_worker *w, int fd, const char *text)
+{
+	int *n = realloc(w->lfds, (w->nlfds + 1) * sizeof(int));
+	char **t = realloc(w->ltext, (w->nlfds + 1) * sizeof(char *));
+
+	if (n != NULL)
+		w->lfds = n;
+	if (t != NULL)
+		w->ltext = t;
+	if (n == NULL || t == NULL ||
+	    (w->ltext[w->nlfds] = strdup(text)) == NULL)
+		fatalx("event=start_failed msg=\"out of memory\"");
+	w->lfds[w->nlfds++] = fd;
+}
+
+static int
+control_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (util_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
+	    sizeof(sa.sun_path))
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Bind the control socket at path.tmp, then rename it over path: a
+ * successor replaces its predecessor's socket atomically.
+ */
+static int
+control_listen(const char *path)
+{
+	struct sockaddr_un sa;
+	char tmp[sizeof(sa.sun_path)];
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld", path,
+		(long)getpid()) >= sizeof(tmp))
+		return -1;
+	util_strlcpy(sa.sun_path, tmp, sizeof(sa.sun_path));
+	unlink(tmp);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    chmod(tmp, 0600) != 0 || listen(fd, 16) != 0 ||
+	    rename(tmp, path) != 0) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	return fd;
+}
+
+/* Fresh start: one listener per address per worker. */
+static void
+listeners_bind(void)
+{
+	unsigned i;
+	size_t a;
+	int fd;
+
+	for (a = 0; a < dp.nlisten; a++)
+		for (i = 0; i < dp.nworkers; i++) {
+			if ((fd = listen_one(&dp.listen[a])) < 0)
+				fatal("event=start_failed listen=%s",
+				    dp.listen[a].text);
+			worker_add_lfd(&dp.workers[i], fd, dp.listen[a].text);
+		}
+}
+
+/*
+ * Takeover, new side: receive every listener of the old process and
+ * spread them over our workers; an address with fewer sockets than we have
+ * workers gets new members of its SO_REUSEPORT group.  Returns the
+ * control connection, or -1.
+ */
+static int
+takeover_listeners(void)
+{
+	char line[TAKEOVER_LINE_MAX];
+	unsigned *per = calloc(DP_MAX_LISTEN, sizeof(unsigned));
+	int64_t n = 0, k;
+	size_t nfds, a;
+	int sock, fd;
+	unsigned rr = 0, i;
+
+	if (per == NULL || (sock = control_connect(dp.control)) < 0) {
+		log_warn("event=takeover_failed control=%s", dp.control);
+		free(per);
+		return -1;
+	}
+	snprintf(line, sizeof(line), "TAKEOVER 1 %ld\n", (long)getpid());
+	if (takeover_send(sock, line, NULL, 0) != 0 ||
+	    takeover_recv(sock, line, sizeof(line), &fd, 1, &nfds) != 0 ||
+	    strncmp(line, "L ", 2) != 0 ||
+	    util_parse_i64(line + 2, 0, 65536, &n) != 0)
+		goto fail;
+	for (k = 0; k < n; k++) {
+		if (takeover_recv(sock, line, sizeof(line), &fd, 1, &nfds) != 0 ||
+		    nfds != 1 || strncmp(line, "l ", 2) != 0)
+			goto fail;
+		/* Every socket is accepted on, ours or not: none is orphaned. */
+		worker_add_lfd(&dp.workers[rr++ % dp.nworkers], fd, line + 2);
+		for (a = 0; a < dp.nlisten; a++)
+			if (strcmp(dp.listen[a].text, line + 2) == 0)
+				per[a]++;
+	}
+	for (a = 0; a < dp.nlisten; a++)
+		for (i = per[a]; i < dp.nworkers; i++) {
+			if ((fd = listen_one(&dp.listen[a])) < 0) {
+				log_warn("event=takeover_listen listen=%s",
+				    dp.listen[a].text);
+				goto fail;
+			}
+			worker_add_lfd(&dp.workers[rr++ % dp.nworkers], fd,
+			    dp.listen[a].text);
+		}
+	free(per);
+	log_info("event=takeover_listeners received=%lld", (long long)n);
+	return sock;
+fail:
+	log_warnx("event=takeover_failed msg=\"bad exchange\"");
+	free(per);
+	close(sock);
+	return -1;
+}
+
+/* Takeover, new side: connections until DONE. */
+static void
+takeover_receive(int sock)
+{
+	char line[TAKEOVER_LINE_MAX];
+	unsigned rr = 0, got = 0;
+	size_t nfds;
+	int fd;
+
+	for (;;) {
+		int64_t len;
+		char *buf = NULL;
+		size_t off = 0;
+
+		if (takeover_recv(sock, line, sizeof(line), &fd, 1, &nfds) != 0)
+			break;
+		if (strcmp(line, "DONE") == 0)
+			break;
+		if (nfds != 1 || strncmp(line, "C ", 2) != 0 ||
+		    util_parse_i64(line + 2, 0, 1 << 20, &len) != 0) {
+			if (nfds == 1)
+				close(fd);
+			break;
+		}
+		if (len > 0 && (buf = malloc((size_t)len)) == NULL) {
+			close(fd);
+			break;
+		}
+		while (off < (size_t)len) {
+			ssize_t r = read(sock, buf + off, (size_t)len - off);
+
+			if (r <= 0)
+				break;
+			off += (size_t)r;
+		}
+		if (off < (size_t)len) {
+			close(fd);
+			free(buf);
+			break;
+		}
+		worker_give(&dp.workers[rr++ % dp.nworkers], fd, buf, off);
+		got++;
+	}
+	log_info("event=takeover_done connections=%u", got);
+}
+
+static unsigned long
+conns_total(void)
+{
+	unsigned long n = 0;
+	unsigned i;
+
+	for (i = 0; i < dp.nworkers; i++)
+		n += atomic_load(&dp.workers[i].conns);
+	return n;
+}
+
+/* Send what workers put in the outbox.  Returns how many were sent. */
+static unsigned
+outbox_flush(int sock, int wait_ms)
+{
+	struct dp_handoff *h, *next;
+	struct timespec ts;
+	char line[64];
+	unsigned n = 0;
+
+	pthread_mutex_lock(&dp.out_mu);
+	if (dp.outbox == NULL && wait_ms > 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)wait_ms * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&dp.out_cv, &dp.out_mu, &ts);
+	}
+	h = dp.outbox;
+	dp.outbox = NULL;
+	pthread_mutex_unlock(&dp.out_mu);
+	for (; h != NULL; h = next) {
+		next = h->next;
+		snprintf(line, sizeof(line), "C %zu\n", h->len);
+		if (takeover_send(sock, line, &h->fd, 1) == 0 && h->len > 0)
+			(void)!write(sock, h->buf, h->len);
+		close(h->fd);
+		free(h->buf);
+		free(h);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Takeover, old side.  Returns 0 when the successor has everything and
+ * this process must exit, -1 when nothing changed and we keep serving.
+ */
+static int
+takeover_give(int sock)
+{
+	char line[TAKEOVER_LINE_MAX];
+	struct pollfd p = { sock, POLLIN, 0 };
+	size_t total = 0, nfds, a;
+	unsigned i, sent = 0;
+	int64_t deadline;
+	int fd;
+
+	for (i = 0; i < dp.nworkers; i++)
+		total += dp.workers[i].nlfds;
+	snprintf(line, sizeof(line), "L %zu\n", total);
+	if (takeover_send(sock, line, NULL, 0) != 0)
+		return -1;
+	for (i = 0; i < dp.nworkers; i++)
+		for (a = 0; a < dp.workers[i].nlfds; a++) {
+			snprintf(line, sizeof(line), "l %s\n",
+			    dp.workers[i].ltext[a]);
+			if (takeover_send(sock, line, &dp.workers[i].lfds[a],
+				1) != 0)
+				return -1;
+		}
+	/* Nothing changes here until the successor says it is ready. */
+	if (poll(&p, 1, TAKEOVER_READY_TIMEOUT_S * 1000) != 1 ||
+	    takeover_recv(sock, line, sizeof(line), &fd, 1, &nfds) != 0 ||
+	    strcmp(line, "READY") != 0) {
+		log_warnx("event=takeover_aborted msg=\"successor not ready; "
+			  "still serving\"");
+		return -1;
+	}
+	atomic_store(&dp.draining, true);
+	for (i = 0; i < dp.nworkers; i++) {
+		atomic_store(&dp.workers[i].stop_accepting, true);
+		atomic_store(&dp.workers[i].handover, true);
+		worker_wake(&dp.workers[i]);
+	}
+	deadline = util_now() + dp.drain_timeout_s;
+	while (conns_total() > 0 && util_now() < deadline)
+		sent += outbox_flush(sock, 50);
+	if (conns_total() > 0) {
+		/* Busy past the timeout: their last response closes. */
+		atomic_store(&dp_closing_flag, true);
+		deadline = util_now() + 5;
+		while (conns_total() > 0 && util_now() < deadline)
+			sent += outbox_flush(sock, 50);
+	}
+	sent += outbox_flush(sock, 0);
+	takeover_send(sock, "DONE\n", NULL, 0);
+	log_info("event=handed_over connections=%u left=%lu", sent,
+	    conns_total());
+	return 0;
+}
+
+static void
+control_serve(int cfd)
+{
+	char line[TAKEOVER_LINE_MAX], out[512];
+	unsigned long long req = 0;
+	size_t nfds;
+	unsigned i;
+	int fd;
+
+	if (takeover_recv(cfd, line, sizeof(line), &fd, 1, &nfds) != 0)
+		return;
+	if (nfds > 0)
+		close(fd);
+	if (strcmp(line, "status") == 0) {
+		for (i = 0; i < dp.nworkers; i++)
+			req += atomic_load(&dp.workers[i].requests);
+		snprintf(out, sizeof(out),
+		    "{\"version\":\"%s\",\"pid\":%ld,\"workers\":%u,"
+		    "\"connections\":%lu,\"requests\":%llu,\"draining\":%s}\n",
+		    ef_version, (long)getpid(), dp.nworkers, conns_total(), req,
+		    atomic_load(&dp.draining) ? "true" : "false");
+		(void)!write(cfd, out, strlen(out));
+	} else if (strncmp(line, "TAKEOVER 1 ", 11) == 0) {
+		log_info("event=takeover_requested by=%s", line + 11);
+		if (takeover_give(cfd) == 0) {
+			close(cfd);
+			_exit(0);
+		}
+	}
+}
+
+static void
+drain_and_exit(void)
+{
+	int64_t deadline = util_now() + dp.drain_timeout_s;
+	unsigned i;
+
+	atomic_store(&dp.draining, true);
+	atomic_store(&dp_closing_flag, true);
+	for (i = 0; i < dp.nworkers; i++) {
+		atomic_store(&dp.workers[i].stop_accepting, true);
+		worker_wake(&dp.workers[i]);
+	}
+	while (conns_total() > 0 && util_now() < deadline)
+		usleep(20000);
+	log_info("event=stopped left=%lu", conns_total());
+	exit(0);
+}
+
+bool
+dp_closing(void)
+{
+	return atomic_load(&dp_closing_flag);
+}
 
 int
 main(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-		printf("edge-dp %s\n", ef_version);
-		return 0;
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "control", required_argument, NULL, 'c' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "takeover", no_argument, NULL, 't' },
+		{ "drain-timeout", required_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[256];
+	sigset_t set;
+	int64_t v;
+	int ch, csock = -1, lsock, sfd;
+	long ncpu;
+	unsigned i;
+
+	log_init("edge-dp", LOG_INFO);
+	dp.drain_timeout_s = 30;
+	dp.rootfd = -1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			if (dp.nlisten == DP_MAX_LISTEN ||
+			    parse_addr(optarg, &dp.listen[dp.nlisten]) != 0) {
+				fprintf(stderr, "edge-dp: bad --listen %s\n",
+				    optarg);
+				return 2;
+			}
+			dp.nlisten++;
+			break;
+		case 'c':
+			dp.control = optarg;
+			break;
+		case 'w':
+			if (util_parse_i64(optarg, 1, DP_MAX_WORKERS, &v) != 0)
+				usage();
+			dp.nworkers = (unsigned)v;
+			break;
+		case 'r':
+			dp.root = optarg;
+			break;
+		case 't':
+			dp.takeover = true;
+			break;
+		case 'd':
+			if (util_parse_i64(optarg, 0, 3600, &v) != 0)
+				usage();
+			dp.drain_timeout_s = (int)v;
+			break;
+		case 'V':
+			printf("edge-dp %s\n", ef_version);
+			return 0;
+		default:
+			usage();
+		}
 	}
-	fprintf(stderr,
-	    "usage: edge-dp --version\n"
-	    "(serving is not built yet)\n");
-	return 2;
+	if (optind != argc || dp.nlisten == 0 || dp.control == NULL)
+		usage();
+	if (dp.nworkers == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		dp.nworkers = ncpu > 0 ? (unsigned)ncpu : 1;
+	}
+	if (dp.root != NULL &&
+	    (dp.rootfd = open(dp.root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		fatal("event=start_failed root=%s", dp.root);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
+		fatal("event=start_failed msg=signalfd");
+	pthread_mutex_init(&dp.out_mu, NULL);
+	pthread_cond_init(&dp.out_cv, NULL);
+	if ((dp.workers = calloc(dp.nworkers, sizeof(*dp.workers))) == NULL)
+		fatalx("event=start_failed msg=\"out of memory\"");
+	for (i = 0; i < dp.nworkers; i++)
+		dp.workers[i].index = (int)i;
+
+	if (dp.takeover) {
+		if ((csock = takeover_listeners()) < 0)
+			return 1;
+	} else {
+		/* Refuse to start beside a live predecessor. */
+		if ((csock = control_connect(dp.control)) >= 0)
+			fatalx("event=start_failed msg=\"an edge-dp is running "
+			       "at %s; use --takeover\"",
+			    dp.control);
+		listeners_bind();
+	}
+	for (i = 0; i < dp.nworkers; i++)
+		if (worker_start(&dp.workers[i], err, sizeof(err)) != 0)
+			fatalx("event=start_failed msg=\"%s\"", err);
+	if (dp.takeover) {
+		if (takeover_send(csock, "READY\n", NULL, 0) != 0)
+			log_warn("event=takeover_ready_failed");
+		takeover_receive(csock);
+		close(csock);
+	}
+	if ((lsock = control_listen(dp.control)) < 0)
+		fatal("event=start_failed control=%s", dp.control);
+	log_info("event=serving workers=%u listeners=%zu control=%s "
+		 "takeover=%d",
+	    dp.nworkers, dp.nlisten, dp.control, dp.takeover);
+
+	for (;;) {
+		struct pollfd p[2] = { { lsock, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		int cfd;
+
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents & POLLIN) {
+			log_info("event=stopping");
+			drain_and_exit();
+		}
+		if ((p[0].revents & POLLIN) &&
+		    (cfd = accept4(lsock, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+			control_serve(cfd);
+			close(cfd);
+		}
+	}
 }
