@@ -55,7 +55,7 @@ CP_LIB_OBJ     = $(filter-out $(OBJ)/cp/main.o,$(CP_OBJ))
 KEEPER_LIB_OBJ = $(filter-out $(OBJ)/keeper/main.o,$(KEEPER_OBJ))
 
 PROGS = $(BIN)/edge-cp $(BIN)/edge-keeper $(BIN)/edge-dp
-TOOLS = $(BIN)/nodeclient $(BIN)/cp_checkin $(BIN)/slowclient
+TOOLS = $(BIN)/nodeclient $(BIN)/cp_checkin $(BIN)/slowclient $(BIN)/dpload
 
 UNIT_SRC   = $(wildcard tests/unit/*_test.c)
 UNIT_TESTS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -118,6 +118,11 @@ $(BIN)/nodeclient: $(OBJ)/tests/tools/nodeclient.o $(OBJ)/libcommon.a
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_KEEPER)
 
 $(BIN)/slowclient: $(OBJ)/tests/tools/slowclient.o $(OBJ)/libcommon.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ -lsodium
+
+$(BIN)/dpload: $(OBJ)/tests/tools/dpload.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ -lsodium

@@ -49,9 +49,9 @@ struct dp_worker {
 	int index;
 	pthread_t thread;
 	int epfd;
-	int evfd;	 /* inbox doorbell */
-	int *lfds;	 /* listener fds this worker accepts on */
-	char **ltext;	 /* and the address each is bound to */
+	int evfd;     /* inbox doorbell */
+	int *lfds;    /* listener fds this worker accepts on */
+	char **ltext; /* and the address each is bound to */
 	size_t nlfds;
 	pthread_mutex_t mu; /* guards the inbox */
 	struct dp_handoff *inbox;
@@ -60,6 +60,7 @@ struct dp_worker {
 	atomic_bool quit;
 	atomic_ullong requests;
 	atomic_uint conns;
+	atomic_uint pending; /* handed to us, still in the inbox */
 };
 
 struct dp {

@@ -41,6 +41,7 @@ usage(void)
 	    "usage: edge-dp --listen ADDR:PORT [--listen ...] --control PATH\n"
 	    "               [--workers N] [--root DIR] [--takeover] "
 	    "[--drain-timeout S]\n"
+	    "       edge-dp --control PATH --status\n"
 	    "       edge-dp --version\n");
 	exit(2);
 }
@@ -69,7 +70,8 @@ parse_addr(const char *s, struct dp_listener *l)
 		a->sin6_family = AF_INET6;
 		a->sin6_port = htons((uint16_t)port);
 		l->addrlen = sizeof(*a);
-		return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0 : -1;
+		return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1 ? 0
+									 : -1;
 	} else {
 		struct sockaddr_in *a = (struct sockaddr_in *)&l->addr;
 
@@ -86,8 +88,8 @@ listen_one(const struct dp_listener *l)
 {
 	int fd, one = 1;
 
-	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-		SOCK_CLOEXEC, 0);
+	fd = socket(
+	    l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
@@ -214,7 +216,8 @@ takeover_listeners(void)
 	    util_parse_i64(line + 2, 0, 65536, &n) != 0)
 		goto fail;
 	for (k = 0; k < n; k++) {
-		if (takeover_recv(sock, line, sizeof(line), &fd, 1, &nfds) != 0 ||
+		if (takeover_recv(sock, line, sizeof(line), &fd, 1, &nfds) !=
+			0 ||
 		    nfds != 1 || strncmp(line, "l ", 2) != 0)
 			goto fail;
 		/* Every socket is accepted on, ours or not: none is orphaned. */
@@ -296,7 +299,8 @@ conns_total(void)
 	unsigned i;
 
 	for (i = 0; i < dp.nworkers; i++)
-		n += atomic_load(&dp.workers[i].conns);
+		n += atomic_load(&dp.workers[i].conns) +
+		    atomic_load(&dp.workers[i].pending);
 	return n;
 }
 
@@ -356,8 +360,8 @@ takeover_give(int sock)
 		for (a = 0; a < dp.workers[i].nlfds; a++) {
 			snprintf(line, sizeof(line), "l %s\n",
 			    dp.workers[i].ltext[a]);
-			if (takeover_send(sock, line, &dp.workers[i].lfds[a],
-				1) != 0)
+			if (takeover_send(
+				sock, line, &dp.workers[i].lfds[a], 1) != 0)
 				return -1;
 		}
 	/* Nothing changes here until the successor says it is ready. */
@@ -386,8 +390,8 @@ takeover_give(int sock)
 	}
 	sent += outbox_flush(sock, 0);
 	takeover_send(sock, "DONE\n", NULL, 0);
-	log_info("event=handed_over connections=%u left=%lu", sent,
-	    conns_total());
+	log_info(
+	    "event=handed_over connections=%u left=%lu", sent, conns_total());
 	return 0;
 }
 
@@ -440,6 +444,29 @@ drain_and_exit(void)
 	exit(0);
 }
 
+/* `edge-dp --control PATH --status`: ask a running edge-dp. */
+static int
+control_status(const char *path)
+{
+	char buf[1024];
+	ssize_t n;
+	int fd = control_connect(path);
+
+	if (fd < 0) {
+		fprintf(stderr, "edge-dp: no edge-dp at %s\n", path);
+		return 1;
+	}
+	if (takeover_send(fd, "status\n", NULL, 0) != 0 ||
+	    (n = read(fd, buf, sizeof(buf) - 1)) <= 0) {
+		close(fd);
+		return 1;
+	}
+	buf[n] = '\0';
+	fputs(buf, stdout);
+	close(fd);
+	return 0;
+}
+
 bool
 dp_closing(void)
 {
@@ -457,12 +484,14 @@ main(int argc, char **argv)
 		{ "takeover", no_argument, NULL, 't' },
 		{ "drain-timeout", required_argument, NULL, 'd' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "status", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
 	sigset_t set;
 	int64_t v;
 	int ch, csock = -1, lsock, sfd;
+	bool status = false;
 	long ncpu;
 	unsigned i;
 
@@ -502,10 +531,15 @@ main(int argc, char **argv)
 		case 'V':
 			printf("edge-dp %s\n", ef_version);
 			return 0;
+		case 's':
+			status = true;
+			break;
 		default:
 			usage();
 		}
 	}
+	if (status && dp.control != NULL && optind == argc)
+		return control_status(dp.control);
 	if (optind != argc || dp.nlisten == 0 || dp.control == NULL)
 		usage();
 	if (dp.nworkers == 0) {
@@ -544,6 +578,9 @@ main(int argc, char **argv)
 		if (worker_start(&dp.workers[i], err, sizeof(err)) != 0)
 			fatalx("event=start_failed msg=\"%s\"", err);
 	if (dp.takeover) {
+		/* Test hook: a successor that dies before it is ready. */
+		if (getenv("EDGE_DP_TEST_DIE_BEFORE_READY") != NULL)
+			_exit(3);
 		if (takeover_send(csock, "READY\n", NULL, 0) != 0)
 			log_warn("event=takeover_ready_failed");
 		takeover_receive(csock);
@@ -556,7 +593,8 @@ main(int argc, char **argv)
 	    dp.nworkers, dp.nlisten, dp.control, dp.takeover);
 
 	for (;;) {
-		struct pollfd p[2] = { { lsock, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		struct pollfd p[2] = { { lsock, POLLIN, 0 },
+			{ sfd, POLLIN, 0 } };
 		int cfd;
 
 		if (poll(p, 2, -1) < 0)

@@ -54,8 +54,9 @@ struct conn {
 	bool chunked;
 	struct http_chunked ch;
 	bool keep_alive;
-	int64_t last;	     /* last activity */
-	int64_t head_since;  /* first byte of an unfinished head, or 0 */
+	int64_t last;       /* last activity */
+	int64_t head_since; /* first byte of an unfinished head, or 0 */
+	bool dead;          /* freed this batch; its events are stale */
 	struct conn *prev, *next;
 };
 
@@ -64,6 +65,7 @@ struct wctx {
 	struct item *litems;
 	struct item bell;
 	struct conn *conns; /* every connection, for timeouts */
+	struct conn *grave; /* freed during this epoll batch */
 	int64_t now;
 	char date[40];
 	int64_t date_at;
@@ -102,17 +104,37 @@ conn_unlink(struct wctx *x, struct conn *c)
 	atomic_fetch_sub(&x->w->conns, 1);
 }
 
-/* Forget a connection; close its socket unless it was handed over. */
+/*
+ * Forget a connection; close its socket unless it was handed over.  The
+ * memory waits until the end of the epoll batch: a later event of the
+ * same batch may still point at it, and must find it marked dead.
+ */
 static void
 conn_free(struct wctx *x, struct conn *c, bool close_fd)
 {
+	if (c->dead)
+		return;
 	epoll_ctl(x->w->epfd, EPOLL_CTL_DEL, c->it.fd, NULL);
 	conn_unlink(x, c);
 	if (c->ffd >= 0)
 		close(c->ffd);
 	if (close_fd)
 		close(c->it.fd);
-	free(c);
+	c->dead = true;
+	c->next = x->grave;
+	x->grave = c;
+}
+
+static void
+conn_bury(struct wctx *x)
+{
+	struct conn *c, *next;
+
+	for (c = x->grave; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	x->grave = NULL;
 }
 
 static struct conn *
@@ -289,8 +311,8 @@ open_beneath(const char *rel, int flags)
 	how.flags = (uint64_t)(flags | O_CLOEXEC);
 	/* The kernel keeps us inside --root, symlinks included. */
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-	return (int)syscall(SYS_openat2, dp.rootfd, rel[0] ? rel : ".", &how,
-	    sizeof(how));
+	return (int)syscall(
+	    SYS_openat2, dp.rootfd, rel[0] ? rel : ".", &how, sizeof(how));
 }
 
 static void
@@ -334,8 +356,8 @@ serve_file(struct wctx *x, struct conn *c, const struct http_request *rq)
 		respond_head(x, c, 304, NULL, -1, extra);
 		return;
 	}
-	respond_head(x, c, 200, content_type(rel, strlen(rel)), st.st_size,
-	    extra);
+	respond_head(
+	    x, c, 200, content_type(rel, strlen(rel)), st.st_size, extra);
 	if (head) {
 		close(fd);
 		return;
@@ -361,7 +383,8 @@ handle(struct wctx *x, struct conn *c, const struct http_request *rq)
 	atomic_fetch_add_explicit(&x->w->requests, 1, memory_order_relaxed);
 	if (rq->method != HTTP_GET && !head) {
 		c->keep_alive = false;
-		respond(x, c, 405, NULL, NULL, 0, "Allow: GET, HEAD\r\n", false);
+		respond(
+		    x, c, 405, NULL, NULL, 0, "Allow: GET, HEAD\r\n", false);
 		return;
 	}
 	if (rq->path_len == 8 && memcmp(rq->path, "/healthz", 8) == 0) {
@@ -584,8 +607,8 @@ accept_all(struct wctx *x, int lfd)
 {
 	int fd;
 
-	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
-	    0)
+	while (
+	    (fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
 		conn_new(x, fd, "", 0);
 }
 
@@ -615,6 +638,7 @@ inbox(struct wctx *x)
 	for (; h != NULL; h = next) {
 		next = h->next;
 		c = conn_new(x, h->fd, h->buf ? h->buf : "", h->len);
+		atomic_fetch_sub(&x->w->pending, 1);
 		free(h->buf);
 		free(h);
 		if (c != NULL && conn_process(x, c) == 0 &&
@@ -648,7 +672,8 @@ sweep(struct wctx *x)
 		next = c->next;
 		if (c->state == CS_WRITING)
 			continue;
-		if ((c->head_since && x->now - c->head_since > DP_HEAD_TIMEOUT_S) ||
+		if ((c->head_since &&
+			x->now - c->head_since > DP_HEAD_TIMEOUT_S) ||
 		    x->now - c->last > DP_IDLE_TIMEOUT_S)
 			conn_free(x, c, true);
 	}
@@ -682,6 +707,8 @@ worker_main(void *arg)
 				accept_all(&x, it->fd);
 			else if (it->type == IT_DOORBELL)
 				inbox(&x);
+			else if (((struct conn *)it)->dead)
+				continue;
 			else if (evs[i].events & EPOLLOUT)
 				conn_write(&x, (struct conn *)it);
 			else
@@ -691,9 +718,11 @@ worker_main(void *arg)
 			sweep(&x);
 			last_sweep = x.now;
 		}
+		conn_bury(&x);
 	}
 	while (x.conns != NULL)
 		conn_free(&x, x.conns, true);
+	conn_bury(&x);
 	return NULL;
 }
 
@@ -759,6 +788,8 @@ worker_give(struct dp_worker *w, int fd, char *buf, size_t len)
 	h->fd = fd;
 	h->buf = buf;
 	h->len = len;
+	/* Counted from now on, so a handover does not end without it. */
+	atomic_fetch_add(&w->pending, 1);
 	pthread_mutex_lock(&w->mu);
 	h->next = w->inbox;
 	w->inbox = h;

@@ -1,0 +1,93 @@
+#!/bin/sh
+# edge-dp takeover under load, in a private network namespace (so nstat's
+# counters are ours): kept-alive clients and new-connection clients run
+# through 20 takeovers -- worker counts 1, 2 and 3 in turn, and one
+# successor that dies before it is ready -- with zero failed requests, the
+# kept-alive connections the same TCP connections throughout, and no
+# listen drops or resets.
+. "$(dirname "$0")/lib.sh"
+DP="$EF_BIN/edge-dp"
+NS="efdp$$"
+setup dptake
+if ! ip netns add "$NS" 2>/dev/null; then
+	echo "ok 1 - dp_takeover # SKIP cannot create network namespaces here"
+	exit 0
+fi
+cleanup_ns() {
+	cleanup
+	ip netns delete "$NS" 2>/dev/null
+}
+trap cleanup_ns EXIT
+in_ns() { ip netns exec "$NS" "$@"; }
+in_ns ip link set lo up
+mkdir -p "$T_DIR/www"
+head -c 1024 /dev/urandom >"$T_DIR/www/1k.bin"
+CTL="$T_DIR/ctl"
+PORT=8080
+
+# Started as "ip netns exec" directly (no shell function), so $! is the
+# edge-dp process itself: ip execs it.
+ip netns exec "$NS" "$DP" --listen 127.0.0.1:$PORT --control "$CTL" \
+    --root "$T_DIR/www" --workers 2 --drain-timeout 10 >>"$T_DIR/dp.log" 2>&1 &
+T_PIDS="$T_PIDS $!"
+await 10 "$DP" --control "$CTL" --status || { fail "edge-dp starts"; finish; exit 1; }
+ok "edge-dp starts"
+dp_pid() { "$DP" --control "$CTL" --status | sed -n 's/.*"pid":\([0-9]*\).*/\1/p'; }
+
+in_ns nstat -n >/dev/null 2>&1
+DPLOAD_PACE_US=200 ip netns exec "$NS" "$EF_BIN/dpload" 127.0.0.1 $PORT /1k.bin 8 2 120 \
+    "$T_DIR/stop" >"$T_DIR/load" 2>&1 &
+LOAD=$!
+T_PIDS="$T_PIDS $LOAD"
+sleep_until_requests() {
+	await 10 sh -c "[ \$(\"$DP\" --control \"$CTL\" --status | sed -n 's/.*\"requests\":\([0-9]*\).*/\1/p') -gt $1 ]"
+}
+sleep_until_requests 100
+
+n=1
+failed_takeovers=0
+while [ $n -le 20 ]; do
+	old=$(dp_pid)
+	workers=$(( n % 3 + 1 ))
+	if [ $n -eq 10 ]; then
+		# A successor that dies before it is ready: nothing changes.
+		EDGE_DP_TEST_DIE_BEFORE_READY=1 in_ns "$DP" --listen 127.0.0.1:$PORT \
+		    --control "$CTL" --root "$T_DIR/www" --workers $workers \
+		    --takeover >>"$T_DIR/dp.log" 2>&1
+		expect_eq "takeover $n: a successor dying before ready changes nothing" \
+		    "$(dp_pid)" "$old"
+	else
+		ip netns exec "$NS" "$DP" --listen 127.0.0.1:$PORT \
+		    --control "$CTL" --root "$T_DIR/www" --workers $workers \
+		    --takeover --drain-timeout 10 >>"$T_DIR/dp.log" 2>&1 &
+		new=$!
+		T_PIDS="$T_PIDS $new"
+		serving() { [ "$(dp_pid)" = "$new" ]; }
+		# The old one is our child: reap it and read how it ended.
+		if await 20 serving && wait "$old"; then
+			T_PIDS=$(echo "$T_PIDS" | sed "s/ $old\b//")
+		else
+			failed_takeovers=$((failed_takeovers + 1))
+		fi
+	fi
+	sleep_until_requests 50
+	echo "# takeover $n done at $(date +%s.%N | cut -c1-14)"
+	n=$((n + 1))
+done
+expect_eq "19 takeovers completed (old process gone, new one serving)" \
+    "$failed_takeovers" 0
+: >"$T_DIR/stop"
+wait "$LOAD"
+rc=$?
+T_PIDS=$(echo "$T_PIDS" | sed "s/ $LOAD\b//")
+read -r _ req _ failed _ kac _ newreq <"$T_DIR/load"
+echo "# $(cat "$T_DIR/load")"
+check "requests were served throughout ($req)" test "${req:-0}" -gt 1000
+expect_eq "zero failed requests across 20 takeovers" "$failed" 0
+expect_eq "the 8 kept-alive connections are the same TCP connections" "$kac" 8
+check "new connections were opened throughout ($newreq)" test "${newreq:-0}" -gt 100
+expect_eq "dpload is satisfied" "$rc" 0
+drops=$(in_ns nstat -az TcpExtListenDrops TcpExtListenOverflows TcpEstabResets \
+    2>/dev/null | awk 'NR > 1 && $1 != "#kernel" { s += $2 } END { print s + 0 }')
+expect_eq "nstat: no listen drops, overflows or resets" "$drops" 0
+finish
