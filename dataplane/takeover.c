@@ -58,8 +58,8 @@ takeover_send(int sock, const char *line, const int *fds, size_t nfds)
 }
 
 int
-takeover_recv(int sock, char *line, size_t linelen, int *fds, size_t maxfds,
-    size_t *nfds)
+takeover_recv(
+    int sock, char *line, size_t linelen, int *fds, size_t maxfds, size_t *nfds)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * TAKEOVER_FDS_MAX)];

@@ -64,7 +64,7 @@ int takeover_send(int sock, const char *line, const int *fds, size_t nfds);
  * *nfds is set on success.  Lines are read one byte at a time so no byte
  * of a following message is consumed.
  */
-int takeover_recv(int sock, char *line, size_t linelen, int *fds,
-    size_t maxfds, size_t *nfds);
+int takeover_recv(int sock, char *line, size_t linelen, int *fds, size_t maxfds,
+    size_t *nfds);
 
 #endif
