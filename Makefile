@@ -172,7 +172,9 @@ deb: all
 	@sh packaging/deb.sh $(BUILD) $(VERSION)
 
 bench: all
+	@sh packaging/deps.sh --quiet --bench
 	@sh tests/bench/run.sh $(BUILD)
+	@sh tests/bench/dp_throughput.sh $(BUILD)
 	@sh tests/bench/keeper_footprint.sh $(BUILD)
 
 lint:

@@ -3,8 +3,13 @@
 # its demo.  Idempotent: installs only what is missing, and says nothing
 # with --quiet when everything is there.
 set -eu
-quiet=0
-[ "${1:-}" = "--quiet" ] && quiet=1
+quiet=0 bench=0
+for a in "$@"; do
+	case $a in
+	--quiet) quiet=1 ;;
+	--bench) bench=1 ;;
+	esac
+done
 
 # Build: compiler and the libraries of the design (SPEC §1).
 # Run/test: BIRD 2, minisign (signature interop), iproute2 (namespaces),
@@ -16,6 +21,9 @@ libmicrohttpd-dev libcurl4-gnutls-dev libsqlite3-dev libjansson-dev
 libsodium-dev libgnutls28-dev
 bird2 minisign iproute2 curl jq sqlite3 openssl procps
 systemd lintian dpkg-dev"
+
+# Benchmarks only (make bench): the load generator and the peer.
+[ "$bench" = 1 ] && PKGS="$PKGS wrk nginx-light"
 
 missing=""
 for p in $PKGS; do
