@@ -175,6 +175,7 @@ bench: all
 	@sh packaging/deps.sh --quiet --bench
 	@sh tests/bench/run.sh $(BUILD)
 	@sh tests/bench/dp_throughput.sh $(BUILD)
+	@sh tests/bench/dp_upgrade.sh $(BUILD)
 	@sh tests/bench/keeper_footprint.sh $(BUILD)
 
 lint:

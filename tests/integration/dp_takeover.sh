@@ -80,7 +80,7 @@ expect_eq "19 takeovers completed (old process gone, new one serving)" \
 wait "$LOAD"
 rc=$?
 T_PIDS=$(echo "$T_PIDS" | sed "s/ $LOAD\b//")
-read -r _ req _ failed _ kac _ newreq <"$T_DIR/load"
+read -r _ req _ failed _ kac _ newreq _ gap <"$T_DIR/load"
 echo "# $(cat "$T_DIR/load")"
 check "requests were served throughout ($req)" test "${req:-0}" -gt 1000
 expect_eq "zero failed requests across 20 takeovers" "$failed" 0

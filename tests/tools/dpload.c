@@ -8,6 +8,7 @@
  * runs for SECONDS (at most 600) or until STOPFILE exists, then prints
  *
  *	requests N failed N keepalive_connects N newconn_requests N
+ *	newconn_max_ms X
  *
  * where keepalive_connects counts every connect of the kept-alive threads:
  * it equals KEEPALIVE when no kept-alive connection was ever lost.  A
@@ -41,6 +42,7 @@ static char request[512];
 static atomic_bool stop;
 static atomic_ullong n_req, n_fail, n_ka_connects, n_new_req;
 static useconds_t pace_us;
+static atomic_ullong newconn_max_ns; /* slowest connect + request */
 
 static int
 dial(void)
@@ -133,6 +135,8 @@ keepalive_thread(void *arg)
 		atomic_fetch_add(&n_req, 1);
 		if (one_request(fd) != 200) {
 			atomic_fetch_add(&n_fail, 1);
+			fprintf(stderr, "dpload: kept-alive request: %s\n",
+			    strerror(errno));
 			close(fd);
 			fd = -1;
 		}
@@ -149,14 +153,29 @@ newconn_thread(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&stop)) {
-		int fd = dial();
+		uint64_t t0 = util_mono_ns(), dt, cur;
+		int fd = dial(), st;
 
 		atomic_fetch_add(&n_req, 1);
 		atomic_fetch_add(&n_new_req, 1);
-		if (fd < 0 || one_request(fd) != 200)
+		if (fd < 0) {
 			atomic_fetch_add(&n_fail, 1);
+			fprintf(
+			    stderr, "dpload: connect: %s\n", strerror(errno));
+		} else if ((st = one_request(fd)) != 200) {
+			atomic_fetch_add(&n_fail, 1);
+			fprintf(stderr, "dpload: new connection: %s (%s)\n",
+			    st < 0 ? "failed" : "bad status",
+			    st < 0 ? strerror(errno) : "");
+		}
 		if (fd >= 0)
 			close(fd);
+		/* The longest a new client waited: an accept gap shows here. */
+		dt = util_mono_ns() - t0;
+		cur = atomic_load(&newconn_max_ns);
+		while (dt > cur &&
+		    !atomic_compare_exchange_weak(&newconn_max_ns, &cur, dt))
+			;
 		if (pace_us > 0)
 			usleep(pace_us);
 	}
@@ -207,8 +226,9 @@ main(int argc, char **argv)
 	for (i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
 	printf("requests %llu failed %llu keepalive_connects %llu "
-	       "newconn_requests %llu\n",
+	       "newconn_requests %llu newconn_max_ms %.3f\n",
 	    (unsigned long long)n_req, (unsigned long long)n_fail,
-	    (unsigned long long)n_ka_connects, (unsigned long long)n_new_req);
+	    (unsigned long long)n_ka_connects, (unsigned long long)n_new_req,
+	    (double)atomic_load(&newconn_max_ns) / 1e6);
 	return n_fail == 0 && (int64_t)n_ka_connects == ka ? 0 : 1;
 }
