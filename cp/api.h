@@ -1,7 +1,8 @@
 /*
  * api: the route handlers, one function per endpoint, grouped by resource
  * (api_pops.c, api_nodes.c, api_node.c for the node-facing endpoints,
- * api_admin.c for tokens, profile, rollouts, events and the rest).
+ * api_releases.c for release uploads and artifact downloads, api_admin.c
+ * for tokens, profile, rollouts, events and the rest).
  * The table that maps paths to them is cp/routes.c.
  *
  * Every handler follows cp/server.h: runs on a pool thread, reads
@@ -40,6 +41,17 @@ int api_fleet(struct req *r);
 int api_profile_get(struct req *r);
 int api_profile_put(struct req *r);
 int api_releases_list(struct req *r);
+/* PUT /v1/releases/{c}/{v}: a streaming route, with this body stream. */
+int api_releases_put(struct req *r);
+extern const struct body_stream api_release_upload;
+/* GET /v1/artifacts/{c}/{v} and /v1/artifacts/{c}/{v}.minisig */
+int api_artifacts_get(struct req *r);
+/*
+ * Start-up, before the server listens: remove unfinished uploads and
+ * release files that have no row (cp/artifact.h).  Returns the number of
+ * files removed, or -1.
+ */
+int api_releases_sweep(void);
 int api_rollouts_create(struct req *r);
 int api_rollouts_list(struct req *r);
 int api_rollouts_show(struct req *r);

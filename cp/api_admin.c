@@ -1,6 +1,6 @@
 /*
- * Operator endpoints other than POPs and nodes: tokens, the profile,
- * releases, rollouts, events, plus liveness, metrics and the dashboard.
+ * Operator endpoints other than POPs, nodes and releases: tokens, the
+ * profile, rollouts, events, plus liveness, metrics and the dashboard.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -192,17 +192,6 @@ api_profile_put(struct req *r)
 	/* A new version reaches nodes only through a rollout. */
 	return reply_json(
 	    r, 201, json_pack("{s:I}", "version", (json_int_t)version));
-}
-
-int
-api_releases_list(struct req *r)
-{
-	json_t *list;
-	int rc;
-
-	if ((rc = store_release_list(cp.store, &list)) != STORE_OK)
-		return reply_store_error(r, rc, "releases");
-	return reply_json(r, 200, json_pack("{s:o}", "releases", list));
 }
 
 static int

@@ -1,9 +1,12 @@
 #include "cp/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,10 +16,15 @@
 #include "common/httpc.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "cp/artifact.h"
 #include "cp/tls.h"
+#include "cp/validate.h"
 
 #define CLI_MAX_ARGS 32
 #define CLI_MAX_FLAGS 16
+
+/* A release upload may take this long (64 MiB over a slow link). */
+#define CLI_UPLOAD_TIMEOUT_MS (15L * 60 * 1000)
 
 /* Flags that take no value. */
 static const char *const cli_bool_flags[] = { "--force", "--follow", "--help",
@@ -30,6 +38,7 @@ struct cli {
 	bool fused[CLI_MAX_FLAGS];
 	int nflags;
 	bool json;
+	long timeout_ms; /* 0: httpc's default */
 	struct httpc *h;
 	char auth[256];
 };
@@ -54,7 +63,7 @@ usage(void)
 	    "  node list [--pop P] | node show ID\n"
 	    "  node drain ID | node undrain ID | node remove ID\n"
 	    "  profile show [--version N] | profile set FILE\n"
-	    "  release list\n"
+	    "  release list | release add --component C --version V FILE\n"
 	    "  rollout create COMPONENT VERSION [--strategy all_at_once]\n"
 	    "  rollout list | rollout show ID | rollout abort ID\n"
 	    "  fleet\n"
@@ -198,6 +207,7 @@ cli_connect(struct cli *c)
 	memset(&o, 0, sizeof(o));
 	o.base_url = server;
 	o.pin = pin;
+	o.timeout_ms = c->timeout_ms;
 	if (httpc_global_init() != 0 ||
 	    (c->h = httpc_new(&o, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "edge-cp: %s\n", err);
@@ -207,27 +217,29 @@ cli_connect(struct cli *c)
 }
 
 /*
- * One API call.  Returns the parsed response body (object) on a 2xx, NULL
- * after printing the API's error message otherwise.
+ * One API call with a body of type ctype (NULL: none).  Returns the parsed
+ * response body (object) on a 2xx, NULL after printing the API's error
+ * message otherwise.
  */
 static json_t *
-api(struct cli *c, const char *method, const char *path, json_t *body)
+api_send(struct cli *c, const char *method, const char *path, const char *ctype,
+    const void *body, size_t len)
 {
-	const char *hdrs[3] = { c->auth, "Content-Type: application/json",
-		NULL };
+	char cthdr[64];
+	const char *hdrs[3] = { c->auth, NULL, NULL };
 	struct httpc_resp resp;
-	char err[512], *txt = NULL;
+	char err[512];
 	json_t *out = NULL;
 
-	if (body != NULL && (txt = json_dumps(body, JSON_COMPACT)) == NULL)
-		return NULL;
-	if (httpc_request(c->h, method, path, hdrs, txt, txt ? strlen(txt) : 0,
-		&resp, err, sizeof(err)) != 0) {
+	if (ctype != NULL) {
+		snprintf(cthdr, sizeof(cthdr), "Content-Type: %s", ctype);
+		hdrs[1] = cthdr;
+	}
+	if (httpc_request(c->h, method, path, hdrs, body, len, &resp, err,
+		sizeof(err)) != 0) {
 		fprintf(stderr, "edge-cp: %s\n", err);
-		free(txt);
 		return NULL;
 	}
-	free(txt);
 	if (resp.len > 0)
 		out = json_loadb(resp.body, resp.len, 0, NULL);
 	if (resp.status < 200 || resp.status > 299) {
@@ -245,6 +257,21 @@ api(struct cli *c, const char *method, const char *path, json_t *body)
 	} else if (out == NULL)
 		out = json_object();
 	httpc_resp_clear(&resp);
+	return out;
+}
+
+/* One API call with an optional JSON body; as api_send(). */
+static json_t *
+api(struct cli *c, const char *method, const char *path, json_t *body)
+{
+	char *txt = NULL;
+	json_t *out;
+
+	if (body != NULL && (txt = json_dumps(body, JSON_COMPACT)) == NULL)
+		return NULL;
+	out = api_send(
+	    c, method, path, "application/json", txt, txt ? strlen(txt) : 0);
+	free(txt);
 	return out;
 }
 
@@ -418,6 +445,7 @@ static const struct column event_cols[] = {
 static const struct column release_cols[] = {
 	{ "COMPONENT", "component" },
 	{ "VERSION", "version" },
+	{ "SEQ", "seq" },
 	{ "SHA256", "sha256" },
 	{ "SIZE", "size" },
 	{ NULL, NULL },
@@ -633,6 +661,76 @@ cmd_rollout(struct cli *c, const char *verb)
 	return usage();
 }
 
+/*
+ * release add: the file is mapped, not read, so libcurl sends it from the
+ * page cache whatever its size (up to edge-cp's limit).
+ */
+static int
+cmd_release_add(struct cli *c)
+{
+	const char *comp = flag(c, "--component"), *ver = flag(c, "--version");
+	const char *file = c->npos == 3 ? c->pos[2] : NULL;
+	char path[160];
+	struct stat st;
+	void *data = MAP_FAILED;
+	json_t *res = NULL;
+	int fd = -1;
+
+	if (flags_all_used(c) != 0 || comp == NULL || ver == NULL ||
+	    file == NULL)
+		return usage();
+	/* The names go into the URL: check them as edge-cp will. */
+	if (!artifact_name_ok(comp, ver)) {
+		fprintf(stderr,
+		    "edge-cp: --component must be dataplane or keeper "
+		    "and --version must match [A-Za-z0-9][A-Za-z0-9._+-]{0,63} "
+		    "(not ending in %s)\n",
+		    ARTIFACT_SIG_SUFFIX);
+		return 2;
+	}
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) != 0) {
+		fprintf(stderr, "edge-cp: %s: %s\n", file, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0 ||
+	    (uint64_t)st.st_size > ARTIFACT_MAX_SIZE) {
+		fprintf(stderr,
+		    "edge-cp: %s: must be a regular file of 1 byte "
+		    "to %u MiB\n",
+		    file, ARTIFACT_MAX_SIZE >> 20);
+		goto out;
+	}
+	data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (data == MAP_FAILED) {
+		fprintf(stderr, "edge-cp: %s: %s\n", file, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/v1/releases/%s/%s", comp, ver);
+	res = api_send(c, "PUT", path, "application/octet-stream", data,
+	    (size_t)st.st_size);
+	/* The signature is four lines: in JSON output only. */
+	if (res != NULL && !c->json)
+		json_object_del(res, "signature");
+out:
+	if (data != MAP_FAILED)
+		munmap(data, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
+	return output(c, res, NULL, NULL);
+}
+
+static int
+cmd_release(struct cli *c, const char *verb)
+{
+	if (strcmp(verb, "add") == 0)
+		return cmd_release_add(c);
+	if (flags_all_used(c) != 0)
+		return 2;
+	return output(
+	    c, api(c, "GET", "/v1/releases", NULL), "releases", release_cols);
+}
+
 static int
 cmd_events(struct cli *c)
 {
@@ -692,6 +790,7 @@ cli_known(const char *noun, const char *verb)
 		"profile show",
 		"profile set",
 		"release list",
+		"release add",
 		"rollout create",
 		"rollout list",
 		"rollout show",
@@ -726,6 +825,8 @@ cli_main(int argc, char **argv)
 	verb = c.npos > 1 ? c.pos[1] : "";
 	if (!cli_known(noun, verb))
 		return usage();
+	if (strcmp(noun, "release") == 0 && strcmp(verb, "add") == 0)
+		c.timeout_ms = CLI_UPLOAD_TIMEOUT_MS;
 	if (cli_connect(&c) != 0)
 		return 1;
 	if (strcmp(noun, "pop") == 0)
@@ -740,11 +841,8 @@ cli_main(int argc, char **argv)
 		rc = cmd_profile(&c, verb);
 	else if (strcmp(noun, "rollout") == 0)
 		rc = cmd_rollout(&c, verb);
-	else if (strcmp(noun, "release") == 0 && strcmp(verb, "list") == 0)
-		rc = flags_all_used(&c) != 0
-		    ? 2
-		    : output(&c, api(&c, "GET", "/v1/releases", NULL),
-			  "releases", release_cols);
+	else if (strcmp(noun, "release") == 0)
+		rc = cmd_release(&c, verb);
 	else if (strcmp(noun, "fleet") == 0)
 		rc = flags_all_used(&c) != 0
 		    ? 2

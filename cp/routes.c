@@ -1,10 +1,20 @@
 /*
  * The routing table: method, path pattern, who may call it, whether the
- * body is JSON, the handler, and the metrics label.  Adding an endpoint
- * is adding a row here and a handler in cp/api_*.c.
+ * body is JSON, the handler, the metrics label, and for the few routes
+ * that need them a body limit and a body stream.  Adding an endpoint is
+ * adding a row here and a handler in cp/api_*.c.
  */
 #include "cp/api.h"
 #include "common/util.h"
+#include "cp/artifact.h"
+
+/*
+ * Most rows stop after the metrics label: max_body and stream are left
+ * zero, which means the default (a body of up to SERVER_MAX_BODY kept in
+ * memory).  Rows stay positional because tests/integration/cp_docs.sh
+ * reads "{ METHOD, PATTERN" off this table.
+ */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 const struct route server_routes[] = {
 	{ "GET", "/healthz", AUTH_NONE, false, api_healthz, "healthz" },
@@ -49,6 +59,12 @@ const struct route server_routes[] = {
 	    "profile" },
 	{ "GET", "/v1/releases", AUTH_VIEWER, false, api_releases_list,
 	    "releases" },
+	/* Release binaries stream to disk, up to their own limit. */
+	{ "PUT", "/v1/releases/{}/{}", AUTH_ADMIN, false, api_releases_put,
+	    "release_upload", ARTIFACT_MAX_SIZE, &api_release_upload },
+	/* Also serves "{version}.minisig": the matcher has no suffixes. */
+	{ "GET", "/v1/artifacts/{}/{}", AUTH_NODE_OR_VIEWER, false,
+	    api_artifacts_get, "artifact" },
 	{ "GET", "/v1/rollouts", AUTH_VIEWER, false, api_rollouts_list,
 	    "rollouts" },
 	{ "POST", "/v1/rollouts", AUTH_OPERATOR, true, api_rollouts_create,

@@ -11,6 +11,9 @@
  *	hash.key	the key of the token hashes (0600)
  *	admin.token	the first admin API token (0600)
  *	server.url	where the local CLI finds this server
+ *	artifacts/	release binaries and their signatures
+ *			(artifacts/<component>/<version>[.minisig], 0644;
+ *			see cp/artifact.h)
  */
 #include "cp/serve.h"
 
@@ -455,6 +458,12 @@ serve_main(int argc, char **argv)
 	serve_admin_token(dir);
 	/* Without one, /v1/bootstrap.sh says so (503); not fatal. */
 	bootstrap_load_keeper(keeper_bin);
+	/*
+	 * Uploads cut short and releases whose row never committed (a crash
+	 * mid-publish) leave files; none is served, and here they go.
+	 */
+	if (api_releases_sweep() < 0)
+		log_warnx("event=artifact_sweep_incomplete");
 	if (live_init() != 0 ||
 	    store_node_each(cp.store, serve_load_node, NULL) != STORE_OK)
 		fatalx("event=start_failed msg=\"loading nodes\"");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/json.h"
@@ -21,9 +22,11 @@
 struct cp_ctx cp;
 
 /*
- * A chunked upload that passes the cap is read on (the 413 can only be
- * queued once the upload ends) but not kept; past this much the
- * connection is cut instead.
+ * A chunked upload that passes the cap is read on (libmicrohttpd takes a
+ * reply only before the body or after it, so the 413 can only be queued
+ * once the upload ends) but not kept; past this much more than the cap
+ * the connection is cut instead.  The same holds for the rest of a
+ * streamed body after the stream refused a chunk.
  */
 #define SERVER_DISCARD_MAX (8u << 20)
 
@@ -131,6 +134,26 @@ reply_error(
 	    json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
+int
+reply_fd(
+    struct req *r, unsigned status, const char *ctype, int fd, uint64_t size)
+{
+	struct MHD_Response *resp = NULL;
+
+	/* MHD takes the descriptor only when it makes the response. */
+	if (size <= SIZE_MAX)
+		resp = MHD_create_response_from_fd((size_t)size, fd);
+	if (resp == NULL) {
+		close(fd);
+		return 0; /* no reply: the connection is dropped */
+	}
+	if (ctype != NULL)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	reply_set(r, status, resp);
+	return 0;
+}
+
 void
 reply_header(struct req *r, const char *name, const char *value)
 {
@@ -221,70 +244,91 @@ route_find(
 	return NULL;
 }
 
+static size_t
+route_max_body(const struct route *rt)
+{
+	return rt->max_body != 0 ? rt->max_body : SERVER_MAX_BODY;
+}
+
+static bool
+server_auth_node(struct req *r, const char *hdr)
+{
+	struct nodeauth_hdr h;
+	unsigned char bh[32];
+	enum session_rc rc;
+	int64_t now = util_now();
+
+	/* The tag covers the path, not a query: refuse one. */
+	if (MHD_get_connection_values(
+		r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0) {
+		reply_error(r, 400, "invalid_field",
+		    "node requests take no query string");
+		return false;
+	}
+	if (hdr == NULL || nodeauth_parse(hdr, &h) != 0) {
+		reply_error(r, 401, "unauthenticated",
+		    "node "
+		    "authentication required (EdgeNode header)");
+		return false;
+	}
+	nodeauth_body_hash(r->body ? r->body : "", r->len, bh);
+	rc = session_auth(&h, r->method, r->path, bh, now, &r->node);
+	if (rc != SESSION_OK) {
+		char ts[24];
+
+		reply_error(r, 401,
+		    rc == SESSION_CLOCK         ? "clock_skew"
+			: rc == SESSION_UNKNOWN ? "session_expired"
+						: "unauthenticated",
+		    "%s", session_rc_str(rc));
+		/* Lets a node with a wrong clock learn ours. */
+		snprintf(ts, sizeof(ts), "%lld", (long long)now);
+		reply_header(r, "X-Edge-Server-Time", ts);
+		return false;
+	}
+	util_strlcpy(r->actor, r->node->id, sizeof(r->actor));
+	return true;
+}
+
 static bool
 server_authenticate(struct req *r)
 {
 	const struct route *rt = r->route;
 	const char *hdr = req_header(r, "Authorization");
+	enum auth_need need = rt->auth;
 
-	switch (rt->auth) {
+	switch (need) {
 	case AUTH_NONE:
 		return true;
-	case AUTH_NODE: {
-		struct nodeauth_hdr h;
-		unsigned char bh[32];
-		enum session_rc rc;
-		int64_t now = util_now();
-
-		/* The tag covers the path, not a query: refuse one. */
-		if (MHD_get_connection_values(
-			r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0) {
-			reply_error(r, 400, "invalid_field",
-			    "node requests take no query string");
-			return false;
-		}
-		if (hdr == NULL || nodeauth_parse(hdr, &h) != 0) {
-			reply_error(r, 401, "unauthenticated",
-			    "node "
-			    "authentication required (EdgeNode header)");
-			return false;
-		}
-		nodeauth_body_hash(r->body ? r->body : "", r->len, bh);
-		rc = session_auth(&h, r->method, r->path, bh, now, &r->node);
-		if (rc != SESSION_OK) {
-			char ts[24];
-
-			reply_error(r, 401,
-			    rc == SESSION_CLOCK         ? "clock_skew"
-				: rc == SESSION_UNKNOWN ? "session_expired"
-							: "unauthenticated",
-			    "%s", session_rc_str(rc));
-			/* Lets a node with a wrong clock learn ours. */
-			snprintf(ts, sizeof(ts), "%lld", (long long)now);
-			reply_header(r, "X-Edge-Server-Time", ts);
-			return false;
-		}
-		util_strlcpy(r->actor, r->node->id, sizeof(r->actor));
-		return true;
-	}
+	case AUTH_NODE:
+		return server_auth_node(r, hdr);
+	case AUTH_NODE_OR_VIEWER:
+		/* The scheme says which: a node never holds a token. */
+		if (hdr != NULL && strncasecmp(hdr, "EdgeNode ", 9) == 0)
+			return server_auth_node(r, hdr);
+		need = AUTH_VIEWER;
+		break;
 	default:
 		break;
 	}
 	r->role = auth_bearer(hdr, r->actor, sizeof(r->actor));
 	if (r->role == ROLE_NONE) {
 		reply_error(r, 401, "unauthenticated",
-		    "a valid API token is "
-		    "required (Authorization: Bearer TOKEN)");
+		    rt->auth == AUTH_NODE_OR_VIEWER
+			? "a node session tag (EdgeNode) or a valid API "
+			  "token (Authorization: Bearer TOKEN) is required"
+			: "a valid API token is required (Authorization: "
+			  "Bearer TOKEN)");
 		reply_header(r, "WWW-Authenticate", "Bearer");
 		return false;
 	}
-	if ((rt->auth == AUTH_VIEWER && r->role < ROLE_VIEWER) ||
-	    (rt->auth == AUTH_OPERATOR && r->role < ROLE_OPERATOR) ||
-	    (rt->auth == AUTH_ADMIN && r->role < ROLE_ADMIN)) {
+	if ((need == AUTH_VIEWER && r->role < ROLE_VIEWER) ||
+	    (need == AUTH_OPERATOR && r->role < ROLE_OPERATOR) ||
+	    (need == AUTH_ADMIN && r->role < ROLE_ADMIN)) {
 		reply_error(r, 403, "forbidden", "this needs the %s role",
-		    rt->auth == AUTH_ADMIN          ? "admin"
-			: rt->auth == AUTH_OPERATOR ? "operator"
-						    : "viewer");
+		    need == AUTH_ADMIN          ? "admin"
+			: need == AUTH_OPERATOR ? "operator"
+						: "viewer");
 		return false;
 	}
 	return true;
@@ -296,16 +340,17 @@ server_dispatch(struct req *r)
 	char err[256];
 
 	if (r->too_large) {
-		reply_error(r, 413, "too_large", "request body over %u bytes",
-		    SERVER_MAX_BODY);
+		reply_error(r, 413, "too_large", "request body over %zu bytes",
+		    route_max_body(r->route));
 		return;
 	}
-	if (!server_authenticate(r))
+	/* A streaming route authenticated its caller on the headers. */
+	if (r->route->stream == NULL && !server_authenticate(r))
 		return;
 	if (r->route->json_body) {
 		if (json_parse_strict(r->body ? r->body : "", r->len,
-			SERVER_MAX_BODY, JSON_DEFAULT_DEPTH, &r->json, err,
-			sizeof(err)) != 0) {
+			route_max_body(r->route), JSON_DEFAULT_DEPTH, &r->json,
+			err, sizeof(err)) != 0) {
 			reply_error(r, 400, "bad_json", "%s", err);
 			return;
 		}
@@ -326,6 +371,56 @@ server_queue(struct req *r)
 	MHD_destroy_response(r->resp);
 	r->resp = NULL;
 	return ret;
+}
+
+/*
+ * Headers of a streaming route: authenticate and let the stream set up,
+ * so that a refused upload is answered before its body is read.
+ */
+static void
+server_stream_begin(struct req *r)
+{
+	if (!server_authenticate(r))
+		return;
+	if (r->route->stream->begin(r) == 0)
+		r->streaming = true;
+	else if (!r->replied)
+		reply_error(r, 500, "internal", "upload refused");
+}
+
+/* A body chunk: kept in r->body, streamed, or (over the limit) dropped. */
+static enum MHD_Result
+server_body(struct req *r, const char *data, size_t n)
+{
+	size_t max = route_max_body(r->route);
+
+	if (r->too_large || r->replied || r->len + n > max) {
+		if (!r->replied)
+			r->too_large = true;
+		r->len += n;
+		return r->len > max + SERVER_DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (r->streaming) {
+		r->len += n;
+		if (r->route->stream->data(r, data, n) != 0 && !r->replied)
+			reply_error(r, 500, "internal", "upload failed");
+		return MHD_YES;
+	}
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 4096;
+		char *b;
+
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		if ((b = realloc(r->body, cap)) == NULL)
+			return MHD_NO;
+		r->body = b;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+	r->body[r->len] = '\0';
+	return MHD_YES;
 }
 
 static enum MHD_Result
@@ -363,11 +458,16 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		cl = req_header(r, "Content-Length");
 		if (cl != NULL &&
 		    (util_parse_u64(cl, UINT64_MAX, &n) != 0 ||
-			n > SERVER_MAX_BODY)) {
+			n > route_max_body(r->route))) {
 			/* Answered before a byte of the body is read. */
 			r->too_large = true;
 			server_dispatch(r);
 			return server_queue(r);
+		}
+		if (r->route->stream != NULL) {
+			server_stream_begin(r);
+			if (r->replied)
+				return server_queue(r);
 		}
 		return MHD_YES;
 	}
@@ -375,29 +475,14 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (r->too_large || r->len + n > SERVER_MAX_BODY) {
-			r->too_large = true;
-			r->len += n;
-			return r->len > SERVER_DISCARD_MAX ? MHD_NO : MHD_YES;
-		}
-		if (r->len + n + 1 > r->cap) {
-			size_t cap = r->cap ? r->cap * 2 : 4096;
-			char *b;
-
-			while (cap < r->len + n + 1)
-				cap *= 2;
-			if ((b = realloc(r->body, cap)) == NULL)
-				return MHD_NO;
-			r->body = b;
-			r->cap = cap;
-		}
-		memcpy(r->body + r->len, upload_data, n);
-		r->len += n;
-		r->body[r->len] = '\0';
-		return MHD_YES;
+		return server_body(r, upload_data, n);
 	}
-	if (r->replied) /* already answered (413) */
-		return MHD_YES;
+	/*
+	 * The body is complete.  A reply made while it was read (a stream
+	 * that failed) goes out now; one queued on the headers already went.
+	 */
+	if (r->replied)
+		return r->resp != NULL ? server_queue(r) : MHD_YES;
 	server_dispatch(r);
 	return server_queue(r);
 }
@@ -414,6 +499,8 @@ server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (r == NULL)
 		return;
+	if (r->streaming)
+		r->route->stream->end(r);
 	metrics_request(r->route, r->status, util_mono_ns() - r->t0);
 	for (b = r->arena; b != NULL; b = next) {
 		next = b->next;
@@ -438,6 +525,43 @@ server_log(void *cls, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
 	log_debug("event=mhd msg=%s", log_quote(q, sizeof(q), msg));
+}
+
+/*
+ * libmicrohttpd's percent-decoding, except for a URI (or query argument)
+ * that holds an encoded NUL: that one is left undecoded, so the handlers,
+ * which see C strings, never get a path cut short at the NUL.
+ */
+static size_t
+server_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	if (strstr(s, "%00") != NULL)
+		return strlen(s);
+	return MHD_http_unescape(s);
+}
+
+/* Streaming routes must be able to authenticate on the headers alone. */
+static int
+server_check_routes(char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < server_nroutes; i++) {
+		const struct route *rt = &server_routes[i];
+
+		if (rt->stream != NULL &&
+		    (rt->auth == AUTH_NODE || rt->auth == AUTH_NODE_OR_VIEWER ||
+			rt->json_body)) {
+			snprintf(err, errlen,
+			    "route %s %s: a streaming route takes a bearer "
+			    "token and no JSON",
+			    rt->method, rt->pattern);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int
@@ -491,7 +615,8 @@ server_start(const struct server_opts *o, char *err, size_t errlen)
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS |
 	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
-	if (server_parse_listen(o->listen, &ss, err, errlen) != 0)
+	if (server_check_routes(err, errlen) != 0 ||
+	    server_parse_listen(o->listen, &ss, err, errlen) != 0)
 		return -1;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -507,7 +632,8 @@ server_start(const struct server_opts *o, char *err, size_t errlen)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED,
 	    server_on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, server_log,
-	    NULL, MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+	    NULL, MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, NULL,
+	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
 	if (server_d == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", o->listen,
 		    strerror(errno));

@@ -5,19 +5,30 @@
  * Request life, driven by libmicrohttpd in its epoll thread pool:
  *
  *	headers ──▶ route matched, Content-Length checked (413 at once when
- *	   │        over SERVER_MAX_BODY: the body is never read)
+ *	   │        over the route's limit: the body is never read).
+ *	   │        Streaming routes only: the caller is authenticated and
+ *	   │        the route's stream->begin runs now, so a refusal (401,
+ *	   │        403, 409...) is answered before a byte of the body is read
  *	   ▼
- *	body ─────▶ accumulated up to SERVER_MAX_BODY (a chunked body that
- *	   │        grows past it is discarded and answered 413)
+ *	body ─────▶ accumulated up to the route's limit (a chunked body that
+ *	   │        grows past it is discarded and answered 413); a streaming
+ *	   │        route's chunks go to stream->data instead of memory
  *	   ▼
- *	complete ─▶ authenticated per the route (node tag, bearer token role),
- *	   │        JSON parsed strictly when the route takes JSON, handler
- *	   ▼        runs and sets exactly one reply
- *	completed ▶ metrics recorded, request freed
+ *	complete ─▶ authenticated per the route (node tag, bearer token role;
+ *	   │        done already for streaming routes), JSON parsed strictly
+ *	   │        when the route takes JSON, handler runs and sets exactly
+ *	   ▼        one reply
+ *	completed ▶ stream->end (when begin succeeded), metrics recorded,
+ *	            request freed
  *
  * A handler runs on a pool thread, must not block for long, and calls
  * exactly one reply_* function.  Everything a handler allocates through
  * req_alloc() is freed with the request (per-request arena).
+ *
+ * Paths reach handlers percent-decoded, except that a URI holding an
+ * encoded NUL ("%00") is left entirely undecoded: decoded, the NUL would
+ * end the C string early and "/a%00/b" would be routed as "/a".  Every
+ * parameter check refuses the "%" that remains.
  */
 #ifndef EF_SERVER_H
 #define EF_SERVER_H
@@ -31,6 +42,7 @@
 #include "common/minisign.h"
 #include "cp/live.h"
 
+/* The body limit of routes that do not set their own (max_body). */
 #define SERVER_MAX_BODY (1u << 20)
 #define SERVER_MAX_PARAMS 3
 
@@ -39,6 +51,12 @@ enum role { ROLE_NONE, ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN };
 enum auth_need {
 	AUTH_NONE, /* anyone */
 	AUTH_NODE, /* a node session tag */
+	/*
+	 * A node session tag or a viewer (or higher) token, told apart by the
+	 * Authorization scheme ("EdgeNode" or "Bearer"): release artifacts,
+	 * which nodes download and operators inspect.
+	 */
+	AUTH_NODE_OR_VIEWER,
 	AUTH_VIEWER,
 	AUTH_OPERATOR,
 	AUTH_ADMIN,
@@ -68,10 +86,12 @@ struct req {
 	const char *path;
 	const struct route *route;
 	char params[SERVER_MAX_PARAMS][128];
-	char *body;
-	size_t len, cap;
+	char *body;      /* NULL for streaming routes */
+	size_t len, cap; /* len: body bytes received, streamed or not */
 	bool too_large;
 	bool replied;
+	bool streaming; /* stream->begin succeeded: stream->end is due */
+	void *stream;   /* the streaming route's per-request state */
 	json_t *json;   /* parsed body (JSON routes) */
 	char actor[64]; /* token name or node id */
 	enum role role;
@@ -84,6 +104,30 @@ struct req {
 
 typedef int (*route_fn)(struct req *);
 
+/*
+ * A route whose body is too large to hold in memory (release uploads)
+ * streams it instead.  Bearer-token routes only: a node tag covers the
+ * body's hash, so it could only be checked after the whole body.
+ *
+ *   begin	runs on the headers, once the caller is authenticated and
+ *		before any body byte is read; sets up r->stream.  Returns 0,
+ *		or -1 after making a reply (the body is then never read).
+ *   data	each chunk of the body, in order (never more than the
+ *		route's max_body in all).  Returns 0, or -1 after making a
+ *		reply: the rest of the body is read and dropped, the handler
+ *		does not run, and the reply goes out when the body ends.
+ *   end	the request is over, answered or cut: releases r->stream and
+ *		whatever begin took (temporary files).  Called exactly once
+ *		for every begin that returned 0, after the handler if it ran.
+ *
+ * The route's fn runs after the last chunk, like any handler.
+ */
+struct body_stream {
+	int (*begin)(struct req *);
+	int (*data)(struct req *, const char *buf, size_t len);
+	void (*end)(struct req *);
+};
+
 struct route {
 	const char *method;
 	const char *pattern; /* "/v1/pops/{}": {} is a parameter */
@@ -91,6 +135,9 @@ struct route {
 	bool json_body;
 	route_fn fn;
 	const char *name; /* metrics label */
+	size_t max_body;  /* body limit; 0: SERVER_MAX_BODY */
+	const struct body_stream
+	    *stream; /* NULL: the body is kept in r->body */
 };
 
 /*
@@ -102,6 +149,13 @@ int reply_error(struct req *r, unsigned status, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int reply_data(struct req *r, unsigned status, const char *ctype,
     const void *data, size_t len);
+/*
+ * Reply with size bytes read from fd (a regular file), without reading it
+ * into memory.  Takes fd: it is closed with the response, or at once when
+ * no response can be made (the connection is then dropped).
+ */
+int reply_fd(
+    struct req *r, unsigned status, const char *ctype, int fd, uint64_t size);
 /* Add a response header to the reply just made. */
 void reply_header(struct req *r, const char *name, const char *value);
 /* The store's result as an error reply (NOTFOUND → 404 and so on). */

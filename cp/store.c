@@ -1066,15 +1066,73 @@ store_release_exists(
 }
 
 int
+store_release_next_seq(struct store *s, const char *component, int64_t *seq)
+{
+	struct store_reader *r = store_rd(s);
+	sqlite3_stmt *st;
+	int rc = STORE_ERR, step;
+
+	*seq = 0;
+	st = store_prep(r->db,
+	    "SELECT coalesce(max(seq), 0) + 1 FROM "
+	    "releases WHERE component = ?",
+	    "s", component);
+	if (st != NULL) {
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			*seq = sqlite3_column_int64(st, 0);
+			rc = STORE_OK;
+		} else
+			rc = store_rc(r->db, step, "release_next_seq");
+		sqlite3_finalize(st);
+	}
+	store_rd_done(r);
+	return rc;
+}
+
+int
+store_release_add(
+    struct store *s, const struct store_release *rel, const char *actor)
+{
+	char obj[128], *detail = NULL;
+	json_t *d;
+	sqlite3 *db;
+	int rc;
+
+	snprintf(obj, sizeof(obj), "%s/%s", rel->component, rel->version);
+	d = json_pack("{s:I,s:I,s:s}", "seq", (json_int_t)rel->seq, "size",
+	    (json_int_t)rel->size, "sha256", rel->sha256);
+	if (d == NULL || (detail = json_dumps(d, JSON_COMPACT)) == NULL) {
+		json_decref(d);
+		return STORE_ERR;
+	}
+	json_decref(d);
+	if ((db = store_wbegin(s, &rc)) == NULL) {
+		free(detail);
+		return rc;
+	}
+	rc = store_exec(db, NULL,
+	    "INSERT INTO releases(component, version, "
+	    "sha256, size, seq, created_at, created_by) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    "sssiiis", rel->component, rel->version, rel->sha256, rel->size,
+	    rel->seq, util_now(), actor);
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "release.add", obj, detail);
+	free(detail);
+	return store_wend(s, rc);
+}
+
+int
 store_release_list(struct store *s, json_t **out)
 {
 	struct store_reader *r = store_rd(s);
 	int rc;
 
 	rc = store_query(r->db, out,
-	    "SELECT component, version, sha256, "
+	    "SELECT component, version, seq, sha256, "
 	    "size, created_at, created_by FROM releases "
-	    "ORDER BY component, created_at",
+	    "ORDER BY component, seq",
 	    "");
 	store_rd_done(r);
 	return rc;

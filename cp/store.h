@@ -148,9 +148,41 @@ int store_profile_get(struct store *s, int64_t version, json_t **out);
  */
 int store_desired_inputs(struct store *s, const char *node_id, json_t **out);
 
-/* Releases (uploads come with the releases issue). */
+/*
+ * Releases of the dataplane and the keeper, immutable once added.  The
+ * files (binary and signature) live outside the database; a row is added
+ * only after both are in place, so every row has its files.
+ */
+struct store_release {
+	const char *component; /* "dataplane" or "keeper" */
+	const char *version;
+	const char *sha256; /* hex */
+	int64_t size;
+	int64_t seq;
+};
+
+/*
+ * STORE_OK when the version exists, STORE_NOTFOUND when not.  Component
+ * "profile" looks up profile versions.
+ */
 int store_release_exists(
     struct store *s, const char *component, const char *version);
+/*
+ * The seq the next release of component gets: one more than the highest
+ * so far, 1 for the first.  Callers serialise next_seq .. add per
+ * component (the upload handler holds one lock over both); should two
+ * calls race anyway, the later add fails with STORE_CONFLICT rather than
+ * store a duplicate seq.
+ */
+int store_release_next_seq(
+    struct store *s, const char *component, int64_t *seq);
+/*
+ * Add a release with its "release.add" event (object "component/version").
+ * STORE_CONFLICT when the component already has this version or this seq.
+ */
+int store_release_add(
+    struct store *s, const struct store_release *rel, const char *actor);
+/* Every release: component, version, seq, sha256, size, created_at/by. */
 int store_release_list(struct store *s, json_t **out);
 
 /*

@@ -7,6 +7,7 @@
  *	nodeclient desired --state FILE [--if-none-match ETAG] [--count N]
  *			   [--out FILE]
  *	nodeclient status  --state FILE --body JSON
+ *	nodeclient get     --state FILE --path P [--out FILE]
  *	nodeclient replay|tamper|stale|wrong-node --state FILE
  *			   [--other-node ID]
  *
@@ -71,6 +72,7 @@ struct nc_opts {
 	const char *out;
 	const char *body;
 	const char *other_node;
+	const char *path;
 	int64_t count;
 	bool bad_sig;
 };
@@ -349,6 +351,48 @@ out:
 	return ret;
 }
 
+/*
+ * Any signed GET (release artifacts): prints the status; a 200's body is
+ * written to --out when given.  Exit 0 only on a 200.  Bodies are bounded
+ * by CPCLIENT_RESP_MAX, so this suits small test artifacts only.
+ */
+static int
+cmd_get(const struct nc_opts *o)
+{
+	struct cpclient c;
+	struct httpc_resp resp = { 0 };
+	char err[512];
+	int ret = 1;
+
+	if (o->path == NULL || o->path[0] != '/') {
+		fprintf(stderr, "nodeclient: get needs --path /...\n");
+		return 2;
+	}
+	if (nc_open(&c, o, err, sizeof(err)) != 0 ||
+	    cpclient_request(&c, "GET", o->path, NULL, NULL, 0, &resp, err,
+		sizeof(err)) != 0) {
+		fprintf(stderr, "nodeclient: %s\n", err);
+		goto out;
+	}
+	printf("%ld\n", resp.status);
+	if (resp.status != 200) {
+		fprintf(stderr, "nodeclient: HTTP %ld %s\n", resp.status,
+		    resp.body);
+		goto out;
+	}
+	if (o->out != NULL &&
+	    afile_write(o->out, resp.body, resp.len, 0644) != 0) {
+		fprintf(
+		    stderr, "nodeclient: %s: %s\n", o->out, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	httpc_resp_clear(&resp);
+	cpclient_close(&c);
+	return ret;
+}
+
 /* ---------------------------------------------------------------------
  * Attack hooks.  Each request is printed as one "STATUS" line on stdout;
  * the reason edge-cp gave goes to stderr.
@@ -558,6 +602,7 @@ static const struct nc_cmd {
 	{ "enroll", cmd_enroll },
 	{ "desired", cmd_desired },
 	{ "status", cmd_status },
+	{ "get", cmd_get },
 	{ "replay", cmd_replay },
 	{ "tamper", cmd_tamper },
 	{ "stale", cmd_stale },
@@ -574,6 +619,7 @@ static void __attribute__((noreturn)) usage(void)
 	    "       nodeclient desired --state FILE [--if-none-match ETAG] "
 	    "[--count N] [--out FILE]\n"
 	    "       nodeclient status --state FILE --body JSON\n"
+	    "       nodeclient get --state FILE --path P [--out FILE]\n"
 	    "       nodeclient replay|tamper|stale|wrong-node --state FILE "
 	    "[--other-node ID]\n"
 	    "every command takes --server URL --pin sha256//... (default: "
@@ -597,6 +643,7 @@ main(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "body", required_argument, NULL, 'b' },
 		{ "other-node", required_argument, NULL, 'N' },
+		{ "path", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct nc_opts o;
@@ -657,6 +704,9 @@ main(int argc, char **argv)
 			break;
 		case 'N':
 			o.other_node = optarg;
+			break;
+		case 'p':
+			o.path = optarg;
 			break;
 		default:
 			usage();

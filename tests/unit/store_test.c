@@ -1,5 +1,6 @@
 /* Unit tests of cp/store: a real SQLite file in a temporary directory. */
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include "check.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "cp/embedded.h"
 #include "cp/store.h"
 
 static char dir[64];
@@ -264,6 +266,151 @@ TEST(store_failed_write_changes_nothing)
 	store_fault_fail_nth(0);
 }
 
+static struct store_release
+release(const char *component, const char *version, int64_t seq)
+{
+	struct store_release r = { component, version,
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8"
+		"55",
+		42, seq };
+
+	return r;
+}
+
+TEST(store_release_add_list_seq)
+{
+	struct store_release a, b;
+	json_t *list, *row, *ev;
+	int64_t seq;
+
+	fresh();
+	CHECK(store_schema_version(st) >= 2);
+	CHECK(store_release_next_seq(st, "dataplane", &seq) == STORE_OK);
+	CHECK(seq == 1);
+	a = release("dataplane", "1.0", seq);
+	CHECK(store_release_add(st, &a, "admin") == STORE_OK);
+	CHECK(store_release_exists(st, "dataplane", "1.0") == STORE_OK);
+	CHECK(store_release_exists(st, "keeper", "1.0") == STORE_NOTFOUND);
+	/* Per component: the keeper starts at 1, the dataplane goes on. */
+	CHECK(store_release_next_seq(st, "keeper", &seq) == STORE_OK);
+	CHECK(seq == 1);
+	b = release("keeper", "1.0", seq);
+	CHECK(store_release_add(st, &b, "admin") == STORE_OK);
+	CHECK(store_release_next_seq(st, "dataplane", &seq) == STORE_OK);
+	CHECK(seq == 2);
+	b = release("dataplane", "1.1", seq);
+	CHECK(store_release_add(st, &b, "admin") == STORE_OK);
+	CHECK(store_release_next_seq(st, "dataplane", &seq) == STORE_OK);
+	CHECK(seq == 3);
+	CHECK(store_release_list(st, &list) == STORE_OK);
+	CHECK(json_array_size(list) == 3);
+	row = json_array_get(list, 1);
+	CHECK_STR(
+	    json_string_value(json_object_get(row, "component")), "dataplane");
+	CHECK_STR(json_string_value(json_object_get(row, "version")), "1.1");
+	CHECK(json_integer_value(json_object_get(row, "seq")) == 2);
+	CHECK(json_integer_value(json_object_get(row, "size")) == 42);
+	CHECK_STR(
+	    json_string_value(json_object_get(row, "created_by")), "admin");
+	json_decref(list);
+	/* The add is audited with its actor, in the same transaction. */
+	CHECK(store_event_list(st, 0, 100, &ev) == STORE_OK);
+	row = json_array_get(ev, json_array_size(ev) - 1);
+	CHECK_STR(
+	    json_string_value(json_object_get(row, "action")), "release.add");
+	CHECK_STR(
+	    json_string_value(json_object_get(row, "object")), "dataplane/1.1");
+	CHECK_STR(json_string_value(json_object_get(row, "actor")), "admin");
+	CHECK(json_integer_value(
+		  json_object_get(json_object_get(row, "detail"), "seq")) == 2);
+	json_decref(ev);
+}
+
+TEST(store_release_immutable_and_unique_seq)
+{
+	struct store_release a = release("dataplane", "1.0", 1);
+	struct store_release b;
+	json_t *list, *ev;
+	size_t nev;
+
+	fresh();
+	CHECK(store_release_add(st, &a, "admin") == STORE_OK);
+	CHECK(store_event_list(st, 0, 100, &ev) == STORE_OK);
+	nev = json_array_size(ev);
+	json_decref(ev);
+	/* The same version again, even with another seq: refused. */
+	b = release("dataplane", "1.0", 2);
+	CHECK(store_release_add(st, &b, "admin") == STORE_CONFLICT);
+	/* Two racing uploads that took the same seq: the later loses. */
+	b = release("dataplane", "2.0", 1);
+	CHECK(store_release_add(st, &b, "admin") == STORE_CONFLICT);
+	/* A failed write adds nothing either. */
+	b = release("dataplane", "3.0", 2);
+	store_fault_fail_nth(1);
+	CHECK(store_release_add(st, &b, "admin") == STORE_ERR);
+	CHECK(store_release_list(st, &list) == STORE_OK);
+	CHECK(json_array_size(list) == 1);
+	json_decref(list);
+	CHECK(store_event_list(st, 0, 100, &ev) == STORE_OK);
+	CHECK(json_array_size(ev) == nev);
+	json_decref(ev);
+	CHECK(store_release_add(st, &b, "admin") == STORE_OK);
+}
+
+/*
+ * A database made before 002_releases.sql with releases in it: the
+ * migration numbers them per component in creation order.
+ */
+TEST(store_release_migration_numbers_old_rows)
+{
+	const struct embedded_file *f;
+	char path[128], err[256];
+	sqlite3 *db = NULL;
+	json_t *list;
+	int64_t seq;
+	int rc;
+
+	store_close(st);
+	st = NULL;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	unlink(path);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	for (f = embedded_files; f->name != NULL; f++)
+		if (strcmp(f->name, "schema/001_init.sql") == 0)
+			break;
+	CHECK(f->name != NULL);
+	rc = sqlite3_exec(db, (const char *)f->data, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db,
+		    "PRAGMA user_version=1;"
+		    "INSERT INTO releases VALUES "
+		    "('keeper','b','x',1,20,'t'),"
+		    "('keeper','a','x',1,10,'t'),"
+		    "('dataplane','z','x',1,5,'t'),"
+		    "('keeper','c','x',1,20,'t');",
+		    NULL, NULL, NULL);
+	sqlite3_close(db);
+	CHECK(rc == SQLITE_OK);
+	st = store_open(path, err, sizeof(err));
+	CHECK(st != NULL);
+	CHECK(store_release_list(st, &list) == STORE_OK);
+	CHECK(json_array_size(list) == 4);
+	/* Ordered by component, seq: dataplane z; keeper a, b, c. */
+	CHECK_STR(json_string_value(
+		      json_object_get(json_array_get(list, 1), "version")),
+	    "a");
+	CHECK(json_integer_value(
+		  json_object_get(json_array_get(list, 0), "seq")) == 1);
+	CHECK(json_integer_value(
+		  json_object_get(json_array_get(list, 3), "seq")) == 3);
+	CHECK_STR(json_string_value(
+		      json_object_get(json_array_get(list, 3), "version")),
+	    "c");
+	json_decref(list);
+	CHECK(store_release_next_seq(st, "keeper", &seq) == STORE_OK);
+	CHECK(seq == 4);
+}
+
 int
 main(void)
 {
@@ -282,6 +429,9 @@ main(void)
 	RUN(store_status_and_activation);
 	RUN(store_rollout_lifecycle);
 	RUN(store_failed_write_changes_nothing);
+	RUN(store_release_add_list_seq);
+	RUN(store_release_immutable_and_unique_seq);
+	RUN(store_release_migration_numbers_old_rows);
 	store_close(st);
 	{
 		static const char *const files[] = { "t.db", "t.db-wal",

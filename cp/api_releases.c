@@ -1,0 +1,317 @@
+/*
+ * Releases: the upload (PUT /v1/releases/{component}/{version}), the list,
+ * and the artifact downloads for nodes and viewers
+ * (GET /v1/artifacts/{component}/{version}[.minisig]).
+ *
+ * An upload streams to a temporary file (cp/artifact.h) while its SHA-256
+ * is computed; nothing of it is held in memory.  When the body is in, one
+ * lock is taken over: the immutability check, the next seq, signing,
+ * putting the files in place and adding the row.  So a release is
+ * all-or-nothing: a failure at any step leaves neither files nor a row,
+ * and two uploads can neither both take a version nor share a seq.  A
+ * crash between the files and the row leaves files without a row, which
+ * are never served and are swept at the next start (serve.c).
+ *
+ * The signing key is read from DATA_DIR/release.key for each upload and
+ * wiped right after; it is never kept in memory between uploads.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/afile.h"
+#include "common/log.h"
+#include "common/minisign.h"
+#include "common/util.h"
+#include "cp/api.h"
+#include "cp/artifact.h"
+#include "cp/store.h"
+
+/* Uploads received at once; each may hold ARTIFACT_MAX_SIZE of disk. */
+#define RELEASE_UPLOADS_MAX 4
+
+static atomic_int release_uploads;
+static pthread_mutex_t release_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int
+api_releases_list(struct req *r)
+{
+	json_t *list;
+	int rc;
+
+	if ((rc = store_release_list(cp.store, &list)) != STORE_OK)
+		return reply_store_error(r, rc, "releases");
+	return reply_json(r, 200, json_pack("{s:o}", "releases", list));
+}
+
+static int
+release_io_error(struct req *r, int err, const char *what)
+{
+	if (err == ENOSPC || err == EDQUOT) {
+		reply_error(r, 503, "storage_full",
+		    "no space left for the "
+		    "release; retry later");
+		reply_header(r, "Retry-After", "30");
+		return 0;
+	}
+	return reply_error(r, 500, "internal", "cannot %s the release", what);
+}
+
+/* On the headers: refuse early what would be refused at the end. */
+static int
+release_begin(struct req *r)
+{
+	const char *comp = r->params[0], *ver = r->params[1];
+	struct artifact_upload *u;
+	char err[256];
+	int rc;
+
+	if (!artifact_name_ok(comp, ver)) {
+		reply_error(r, 400, "invalid_field",
+		    "component must be dataplane or keeper, version must "
+		    "match [A-Za-z0-9][A-Za-z0-9._+-]{0,63} and not end in "
+		    "%s",
+		    ARTIFACT_SIG_SUFFIX);
+		return -1;
+	}
+	rc = store_release_exists(cp.store, comp, ver);
+	if (rc == STORE_OK) {
+		reply_error(r, 409, "conflict",
+		    "%s %s exists; releases are "
+		    "immutable, upload a new version",
+		    comp, ver);
+		return -1;
+	}
+	if (rc != STORE_NOTFOUND) {
+		reply_store_error(r, rc, "release");
+		return -1;
+	}
+	if (atomic_fetch_add(&release_uploads, 1) >= RELEASE_UPLOADS_MAX) {
+		atomic_fetch_sub(&release_uploads, 1);
+		reply_error(r, 503, "unavailable",
+		    "%d uploads are in "
+		    "progress; retry later",
+		    RELEASE_UPLOADS_MAX);
+		reply_header(r, "Retry-After", "10");
+		return -1;
+	}
+	if ((u = artifact_upload_new(
+		 cp.data_dir, comp, ver, err, sizeof(err))) == NULL) {
+		int e = errno;
+
+		atomic_fetch_sub(&release_uploads, 1);
+		log_warnx("event=release_upload_failed component=%s "
+			  "version=%s msg=\"%s\"",
+		    comp, ver, err);
+		release_io_error(r, e, "store");
+		return -1;
+	}
+	r->stream = u;
+	return 0;
+}
+
+static int
+release_data(struct req *r, const char *buf, size_t len)
+{
+	if (artifact_upload_write(r->stream, buf, len) == 0)
+		return 0;
+	log_warn("event=release_upload_failed component=%s version=%s",
+	    r->params[0], r->params[1]);
+	release_io_error(r, errno, "store");
+	return -1;
+}
+
+static void
+release_end(struct req *r)
+{
+	artifact_upload_free(r->stream);
+	r->stream = NULL;
+	atomic_fetch_sub(&release_uploads, 1);
+}
+
+const struct body_stream api_release_upload = {
+	release_begin,
+	release_data,
+	release_end,
+};
+
+/*
+ * Read and decode DATA_DIR/release.key, and make sure it is the key whose
+ * public half nodes pinned (release.pub): signing with any other would
+ * make releases nobody accepts.  The caller wipes sec.
+ */
+static int
+release_key_load(struct msig_sec *sec, char *err, size_t errlen)
+{
+	char path[600], *txt = NULL;
+	struct msig_pub pub;
+	size_t len = 0;
+	int rc;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/release.key",
+		cp.data_dir) >= sizeof(path)) {
+		snprintf(err, errlen, "data dir path too long");
+		return -1;
+	}
+	if (afile_read(path, 4096, &txt, &len) != 0) {
+		snprintf(err, errlen, "release.key: %s", strerror(errno));
+		return -1;
+	}
+	rc = msig_sec_decode(txt, sec, err, errlen);
+	sodium_memzero(txt, len);
+	free(txt);
+	if (rc != 0)
+		return -1;
+	msig_sec_pub(sec, &pub);
+	if (sodium_memcmp(&pub, &cp.release_pub, sizeof(pub)) != 0) {
+		sodium_memzero(sec, sizeof(*sec));
+		snprintf(err, errlen, "release.key does not match release.pub");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Sign, put in place and record the finished upload; all under release_mu
+ * (see the top of this file).  Makes the reply.
+ */
+static int
+release_publish(struct req *r, const char *sha, uint64_t size)
+{
+	const char *comp = r->params[0], *ver = r->params[1];
+	struct store_release rel = { comp, ver, sha, (int64_t)size, 0 };
+	char comment[MSIG_TRUSTED_MAX], sig[MSIG_SIG_TEXT_MAX], err[512];
+	struct msig_sec sec;
+	int rc;
+
+	pthread_mutex_lock(&release_mu);
+	rc = store_release_exists(cp.store, comp, ver);
+	if (rc == STORE_OK) {
+		reply_error(r, 409, "conflict",
+		    "%s %s exists; releases are "
+		    "immutable, upload a new version",
+		    comp, ver);
+		goto out;
+	}
+	if (rc != STORE_NOTFOUND ||
+	    (rc = store_release_next_seq(cp.store, comp, &rel.seq)) !=
+		STORE_OK) {
+		reply_store_error(r, rc, "release");
+		goto out;
+	}
+	snprintf(comment, sizeof(comment),
+	    "edgefleet component=%s version=%s size=%llu sha256=%s seq=%lld",
+	    comp, ver, (unsigned long long)size, sha, (long long)rel.seq);
+	if (release_key_load(&sec, err, sizeof(err)) != 0) {
+		log_warnx("event=release_sign_failed msg=\"%s\"", err);
+		reply_error(r, 500, "internal", "cannot sign the release");
+		goto out;
+	}
+	rc = artifact_upload_publish(
+	    r->stream, &sec, comment, sig, sizeof(sig), err, sizeof(err));
+	sodium_memzero(&sec, sizeof(sec));
+	if (rc != 0) {
+		int e = errno;
+
+		log_warnx("event=release_publish_failed component=%s "
+			  "version=%s msg=\"%s\"",
+		    comp, ver, err);
+		release_io_error(r, e, "sign or store");
+		goto out;
+	}
+	if ((rc = store_release_add(cp.store, &rel, r->actor)) != STORE_OK) {
+		artifact_unpublish(cp.data_dir, comp, ver);
+		reply_store_error(r, rc, "release");
+		goto out;
+	}
+	log_info("event=release_added component=%s version=%s seq=%lld "
+		 "size=%llu sha256=%s actor=%s",
+	    comp, ver, (long long)rel.seq, (unsigned long long)size, sha,
+	    r->actor);
+	reply_json(r, 201,
+	    json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "component", comp, "version",
+		ver, "sha256", sha, "size", (json_int_t)size, "seq",
+		(json_int_t)rel.seq, "signature", sig));
+out:
+	pthread_mutex_unlock(&release_mu);
+	return 0;
+}
+
+int
+api_releases_put(struct req *r)
+{
+	char sha[ARTIFACT_SHA256_HEX], err[512];
+	uint64_t size;
+
+	if (r->len == 0)
+		return reply_error(r, 400, "invalid_field",
+		    "the body must be "
+		    "the release binary; it is empty");
+	if (artifact_upload_finish(r->stream, sha, &size, err, sizeof(err)) !=
+	    0) {
+		int e = errno;
+
+		log_warnx("event=release_upload_failed component=%s "
+			  "version=%s msg=\"%s\"",
+		    r->params[0], r->params[1], err);
+		return release_io_error(r, e, "store");
+	}
+	return release_publish(r, sha, size);
+}
+
+int
+api_artifacts_get(struct req *r)
+{
+	const char *comp = r->params[0];
+	char ver[sizeof(r->params[1])];
+	size_t n, k = strlen(ARTIFACT_SIG_SUFFIX);
+	uint64_t size;
+	bool sig = false;
+	int fd, rc;
+
+	/* One route for both: the matcher has no "{}.minisig". */
+	util_strlcpy(ver, r->params[1], sizeof(ver));
+	n = strlen(ver);
+	if (n > k && strcmp(ver + n - k, ARTIFACT_SIG_SUFFIX) == 0) {
+		ver[n - k] = '\0';
+		sig = true;
+	}
+	/* Only names an upload could have made reach the store or a path. */
+	if (!artifact_name_ok(comp, ver))
+		return reply_error(r, 404, "not_found", "no such release");
+	rc = store_release_exists(cp.store, comp, ver);
+	if (rc == STORE_NOTFOUND)
+		return reply_error(r, 404, "not_found", "no such release");
+	if (rc != STORE_OK)
+		return reply_store_error(r, rc, "release");
+	if (artifact_open(cp.data_dir, comp, ver, sig, &fd, &size) != 0) {
+		/* A row always has its files; someone removed them. */
+		log_warn("event=artifact_missing component=%s version=%s "
+			 "sig=%d",
+		    comp, ver, sig);
+		return reply_error(
+		    r, 500, "internal", "the release's file is missing");
+	}
+	return reply_fd(r, 200,
+	    sig ? "text/plain; charset=utf-8" : "application/octet-stream", fd,
+	    size);
+}
+
+static int
+release_known(const char *component, const char *version, void *arg)
+{
+	int rc = store_release_exists(cp.store, component, version);
+
+	(void)arg;
+	return rc == STORE_OK ? 1 : rc == STORE_NOTFOUND ? 0 : -1;
+}
+
+int
+api_releases_sweep(void)
+{
+	return artifact_sweep(cp.data_dir, release_known, NULL);
+}
