@@ -8,6 +8,7 @@
 #   make demo / demo-stop
 #   make bench           benchmarks in tests/bench/ (figures + JSON)
 #   make deb             Debian packages into build/deb/
+#   make fuzz            libFuzzer targets for FUZZ_SECONDS each (default 60)
 #   make lint            clang-format check
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
@@ -64,7 +65,7 @@ EMBED = $(sort $(wildcard schema/*.sql)) packaging/bootstrap.sh.in \
 	$(wildcard packaging/systemd/edge-keeper.service)
 
 .PHONY: all test check-asan deps demo demo-stop bench lint format clean \
-        unit tools deb
+        unit tools deb fuzz
 all: $(PROGS) $(TOOLS)
 
 # The version lives in one object that is rebuilt whenever VERSION changes.
@@ -167,6 +168,9 @@ demo:
 
 demo-stop:
 	@sh packaging/demo.sh stop
+
+fuzz:
+	@sh tests/fuzz/run.sh
 
 deb: all
 	@sh packaging/deb.sh $(BUILD) $(VERSION)
