@@ -29,7 +29,7 @@
 #define CP_ID_MAX 40
 #define CP_URL_MAX 512
 #define CP_PIN_MAX 128
-#define CPCLIENT_RESP_MAX (1u << 20)
+#define CPCLIENT_RESP_MAX (64u << 20) /* release artifacts */
 /* "Authorization: " plus the header value. */
 #define CPCLIENT_AUTH_LINE (16 + NODEAUTH_HDR_MAX)
 /* Re-handshake this long before edge-cp would expire the session. */

@@ -34,6 +34,8 @@
 #include "keeper/keeper.h"
 #include "keeper/metrics.h"
 #include "keeper/reconcile.h"
+#include "keeper/release.h"
+#include "steps/kinds.h"
 
 #define DESIRED_FILE "/var/lib/edge-keeper/desired.json"
 #define ETAG_FILE "/var/lib/edge-keeper/desired.etag"
@@ -61,16 +63,24 @@ struct keeper {
 	unsigned char pass_hash[32];
 	uint64_t passes;
 	double last_pass_ms;
+	struct step_host host;
+	struct release_ctx rel;
 };
 
 static void
-keeper_env(const struct keeper *k, struct step_env *env)
+keeper_env(struct keeper *k, struct step_env *env)
 {
 	env->root = k->conf->root;
 	env->proc_sys = NULL; /* the real one, of our network namespace */
 	env->systemd = k->conf->root[0] == '\0' &&
 	    access("/run/systemd/system", F_OK) == 0;
 	env->now = util_now();
+	k->host.dataplane_version = k->d ? k->d->dataplane_version : "";
+	k->host.fetch_release = release_fetch;
+	k->rel.cp = &k->cp;
+	k->rel.conf = k->conf;
+	k->host.ctx = &k->rel;
+	env->host = &k->host;
 }
 
 /* Adopt a validated document; the old one is freed. */
@@ -182,10 +192,11 @@ keeper_fetch(struct keeper *k)
 
 /* The status report (schema/status.schema.json); caller frees. */
 static char *
-keeper_report(const struct keeper *k, size_t *len)
+keeper_report(struct keeper *k, size_t *len)
 {
 	json_t *steps = json_array(), *rep;
-	char pv[24] = "";
+	char pv[24] = "", dpv[80] = "";
+	bool have_dp = false, dp_up = false, draining = false;
 	size_t i;
 	char *txt;
 
@@ -205,11 +216,29 @@ keeper_report(const struct keeper *k, size_t *len)
 		json_array_append_new(steps,
 		    json_pack("{s:s,s:s,s:s}", "name", "desired-state", "state",
 			"error", "reason", k->desired_err));
+	/* The dataplane as its control socket describes it. */
+	for (i = 0; k->d != NULL && i < k->nres; i++)
+		if (k->d->steps[i].kind == &step_dataplane) {
+			struct step_env env;
+
+			keeper_env(k, &env);
+			have_dp = true;
+			dp_up = step_dataplane_running(k->d->steps[i].params,
+				    &env, dpv, sizeof(dpv), &draining) == 0;
+			break;
+		}
 	rep = json_pack("{s:s,s:{s:s,s:s,s:s},s:o}", "generation", k->etag,
-	    "versions", "profile", pv, "keeper", ef_version, "dataplane", "",
-	    "steps", steps);
+	    "versions", "profile", pv, "keeper", ef_version, "dataplane",
+	    dp_up ? dpv : "", "steps", steps);
 	if (rep == NULL)
 		return NULL;
+	if (have_dp)
+		json_object_set_new(rep, "dataplane",
+		    json_pack("{s:b,s:s,s:s}", "healthy", dp_up && !draining,
+			"version", dp_up ? dpv : "", "reason",
+			!dp_up         ? "not running"
+			    : draining ? "draining"
+				       : ""));
 	txt = json_dump_canonical(rep, len);
 	json_decref(rep);
 	return txt;

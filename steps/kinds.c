@@ -10,5 +10,6 @@ const struct step_kind *const step_kinds[] = {
 	&step_disable_unattended_upgrades,
 	&step_file,
 	&step_systemd_unit,
+	&step_dataplane,
 	NULL,
 };

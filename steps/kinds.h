@@ -11,6 +11,7 @@
 #ifndef EF_STEPS_KINDS_H
 #define EF_STEPS_KINDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -21,6 +22,14 @@ extern const struct step_kind step_file;
 extern const struct step_kind step_apt_package;
 extern const struct step_kind step_disable_unattended_upgrades;
 extern const struct step_kind step_systemd_unit;
+extern const struct step_kind step_dataplane;
+
+/*
+ * The version of the edge-dp a dataplane step's params point at, asked on
+ * its control socket; -1 when none answers.
+ */
+int step_dataplane_running(const void *params, const struct step_env *env,
+    char *version, size_t len, bool *draining);
 
 /*
  * Helpers for the kinds only.

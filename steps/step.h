@@ -46,6 +46,8 @@ enum step_state {
 	STEP_SKIPPED,
 };
 
+struct step_host;
+
 struct step_result {
 	enum step_state state;
 	char reason[STEP_REASON_MAX];
@@ -62,6 +64,24 @@ struct step_env {
 	const char *proc_sys;
 	bool systemd; /* systemd is PID 1 (false under --root) */
 	int64_t now;
+	const struct step_host *host; /* NULL in edge-cp and unit tests */
+};
+
+/*
+ * What the keeper lends the steps that need more than the host: the
+ * release the desired state asks for, and a way to fetch one verified.
+ */
+struct step_host {
+	const char *dataplane_version; /* "" when none is targeted */
+	/*
+	 * Download component@version, verify its signature against the
+	 * pinned release key (component, version, size, sha256 and sequence
+	 * bound in the trusted comment; no older sequence than the one
+	 * installed), and write it to dest (mode 0755).  0, or -1 with why.
+	 */
+	int (*fetch_release)(void *ctx, const char *component,
+	    const char *version, const char *dest, char *err, size_t errlen);
+	void *ctx;
 };
 
 struct step_kind {

@@ -81,7 +81,7 @@ setup(void)
 	d.nsteps = 3;
 }
 
-static struct step_env env = { "", NULL, false, 1000 };
+static struct step_env env = { "", NULL, false, 1000, NULL };
 
 TEST(converges_in_one_pass)
 {
