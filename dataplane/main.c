@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -488,6 +489,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
+	struct rlimit rl;
 	sigset_t set;
 	int64_t v;
 	int ch, csock = -1, lsock, sfd;
@@ -549,6 +551,11 @@ main(int argc, char **argv)
 	if (dp.root != NULL &&
 	    (dp.rootfd = open(dp.root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		fatal("event=start_failed root=%s", dp.root);
+	/* Every connection, and every socket handed over, is a descriptor. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
