@@ -56,6 +56,7 @@ struct dp_worker {
 	pthread_mutex_t mu; /* guards the inbox */
 	struct dp_handoff *inbox;
 	atomic_bool stop_accepting;
+	atomic_bool stopped;  /* the worker has taken its listeners off */
 	atomic_bool handover; /* send idle connections to the successor */
 	atomic_bool quit;
 	atomic_ullong requests;

@@ -83,9 +83,18 @@ parse_addr(const char *s, struct dp_listener *l)
 	}
 }
 
+/*
+ * Sockets a successor added to the SO_REUSEPORT groups: bound, but not
+ * listening until READY has gone out.  A listening member that died with
+ * a successor before READY would take the connections queued on it down
+ * with it (reset); a bound, unlistening socket receives none.
+ */
+static int extra_fds[DP_MAX_WORKERS * DP_MAX_LISTEN];
+static size_t nextra;
+
 /* One member of the SO_REUSEPORT group for an address. */
 static int
-listen_one(const struct dp_listener *l)
+listen_one(const struct dp_listener *l, bool do_listen)
 {
 	int fd, one = 1;
 
@@ -96,7 +105,7 @@ listen_one(const struct dp_listener *l)
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
 	    bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) != 0 ||
-	    listen(fd, 4096) != 0) {
+	    (do_listen && listen(fd, 4096) != 0)) {
 		int e = errno;
 
 		close(fd);
@@ -182,7 +191,7 @@ listeners_bind(void)
 
 	for (a = 0; a < dp.nlisten; a++)
 		for (i = 0; i < dp.nworkers; i++) {
-			if ((fd = listen_one(&dp.listen[a])) < 0)
+			if ((fd = listen_one(&dp.listen[a], true)) < 0)
 				fatal("event=start_failed listen=%s",
 				    dp.listen[a].text);
 			worker_add_lfd(&dp.workers[i], fd, dp.listen[a].text);
@@ -229,11 +238,13 @@ takeover_listeners(void)
 	}
 	for (a = 0; a < dp.nlisten; a++)
 		for (i = per[a]; i < dp.nworkers; i++) {
-			if ((fd = listen_one(&dp.listen[a])) < 0) {
+			if ((fd = listen_one(&dp.listen[a], false)) < 0 ||
+			    nextra == ARRAY_LEN(extra_fds)) {
 				log_warn("event=takeover_listen listen=%s",
 				    dp.listen[a].text);
 				goto fail;
 			}
+			extra_fds[nextra++] = fd;
 			worker_add_lfd(&dp.workers[rr++ % dp.nworkers], fd,
 			    dp.listen[a].text);
 		}
@@ -291,6 +302,21 @@ takeover_receive(int sock)
 		got++;
 	}
 	log_info("event=takeover_done connections=%u", got);
+}
+
+/*
+ * Wait until every worker has taken its listeners off (a worker that has
+ * not may still accept a connection nobody would hand over).
+ */
+static void
+workers_stopped(int64_t deadline)
+{
+	unsigned i;
+
+	for (i = 0; i < dp.nworkers; i++)
+		while (!atomic_load(&dp.workers[i].stopped) &&
+		    util_now() < deadline)
+			usleep(1000);
 }
 
 static unsigned long
@@ -380,6 +406,7 @@ takeover_give(int sock)
 		worker_wake(&dp.workers[i]);
 	}
 	deadline = util_now() + dp.drain_timeout_s;
+	workers_stopped(deadline);
 	while (conns_total() > 0 && util_now() < deadline)
 		sent += outbox_flush(sock, 50);
 	if (conns_total() > 0) {
@@ -389,6 +416,7 @@ takeover_give(int sock)
 		while (conns_total() > 0 && util_now() < deadline)
 			sent += outbox_flush(sock, 50);
 	}
+	/* The count is 0: whatever was handed over is in the outbox now. */
 	sent += outbox_flush(sock, 0);
 	takeover_send(sock, "DONE\n", NULL, 0);
 	log_info(
@@ -439,6 +467,7 @@ drain_and_exit(void)
 		atomic_store(&dp.workers[i].stop_accepting, true);
 		worker_wake(&dp.workers[i]);
 	}
+	workers_stopped(deadline);
 	while (conns_total() > 0 && util_now() < deadline)
 		usleep(20000);
 	log_info("event=stopped left=%lu", conns_total());
@@ -590,6 +619,10 @@ main(int argc, char **argv)
 			_exit(3);
 		if (takeover_send(csock, "READY\n", NULL, 0) != 0)
 			log_warn("event=takeover_ready_failed");
+		/* Only now do our own extra group members take connections. */
+		for (i = 0; i < nextra; i++)
+			if (listen(extra_fds[i], 4096) != 0)
+				log_warn("event=listen_failed");
 		takeover_receive(csock);
 		close(csock);
 	}

@@ -117,11 +117,12 @@ conn_free(struct wctx *x, struct conn *c, bool close_fd)
 {
 	if (c->dead)
 		return;
-	epoll_ctl(x->w->epfd, EPOLL_CTL_DEL, c->it.fd, NULL);
+	if (c->it.fd >= 0)
+		epoll_ctl(x->w->epfd, EPOLL_CTL_DEL, c->it.fd, NULL);
 	conn_unlink(x, c);
 	if (c->ffd >= 0)
 		close(c->ffd);
-	if (close_fd)
+	if (close_fd && c->it.fd >= 0)
 		close(c->it.fd);
 	c->dead = true;
 	c->next = x->grave;
@@ -442,12 +443,19 @@ conn_handoff(struct wctx *x, struct conn *c)
 	h->len = c->rlen;
 	if (c->rlen > 0)
 		memcpy(h->buf, c->rbuf, c->rlen);
-	conn_free(x, c, false);
+	/*
+	 * Out of our epoll first, then into the outbox, and only then off the
+	 * count: main ends the handover when the count is 0 and the outbox
+	 * empty, so the connection must never be in neither.
+	 */
+	epoll_ctl(x->w->epfd, EPOLL_CTL_DEL, c->it.fd, NULL);
+	c->it.fd = -1;
 	pthread_mutex_lock(&dp.out_mu);
 	h->next = dp.outbox;
 	dp.outbox = h;
 	pthread_cond_signal(&dp.out_cv);
 	pthread_mutex_unlock(&dp.out_mu);
+	conn_free(x, c, false);
 }
 
 /* Drop body bytes of the current request; true when it is all gone. */
@@ -688,8 +696,12 @@ inbox(struct wctx *x)
 		    c->state == CS_WRITING)
 			conn_write(x, c);
 	}
-	if (atomic_load(&x->w->stop_accepting))
+	if (atomic_load(&x->w->stop_accepting) &&
+	    !atomic_load(&x->w->stopped)) {
 		listeners_off(x);
+		/* Nothing accepted from here on: main may count what is left. */
+		atomic_store(&x->w->stopped, true);
+	}
 	/* Stopping: idle connections close now, busy ones after a reply. */
 	if (dp_closing())
 		for (c = x->conns; c != NULL; c = cn) {

@@ -36,7 +36,7 @@ dp_pid() { "$DP" --control "$CTL" --status | sed -n 's/.*"pid":\([0-9]*\).*/\1/p
 
 in_ns nstat -n >/dev/null 2>&1
 DPLOAD_PACE_US=200 ip netns exec "$NS" "$EF_BIN/dpload" 127.0.0.1 $PORT /1k.bin 8 2 120 \
-    "$T_DIR/stop" >"$T_DIR/load" 2>&1 &
+    "$T_DIR/stop" >"$T_DIR/load" 2>"$T_DIR/load.err" &
 LOAD=$!
 T_PIDS="$T_PIDS $LOAD"
 sleep_until_requests() {
@@ -82,6 +82,7 @@ rc=$?
 T_PIDS=$(echo "$T_PIDS" | sed "s/ $LOAD\b//")
 read -r _ req _ failed _ kac _ newreq _ gap <"$T_DIR/load"
 echo "# $(cat "$T_DIR/load")"
+sed 's/^/# /' "$T_DIR/load.err" | head -20
 check "requests were served throughout ($req)" test "${req:-0}" -gt 1000
 expect_eq "zero failed requests across 20 takeovers" "$failed" 0
 expect_eq "the 8 kept-alive connections are the same TCP connections" "$kac" 8
