@@ -27,13 +27,7 @@ cleanup_ns() {
 	ip link delete "${NS}h" 2>/dev/null
 }
 trap cleanup_ns EXIT
-ip link add "${NS}h" type veth peer name "${NS}n"
-ip link set "${NS}n" netns "$NS"
-ip addr add "$HOST_IP/30" dev "${NS}h"
-ip link set "${NS}h" up
-ip netns exec "$NS" ip addr add "$NODE_IP/30" dev "${NS}n"
-ip netns exec "$NS" ip link set "${NS}n" up
-ip netns exec "$NS" ip link set lo up
+node_link "$NS" "$HOST_IP" "$NODE_IP" || { fail "namespace link"; finish; exit 1; }
 in_ns() { ip netns exec "$NS" "$@"; }
 
 # Releases of edge-dp that say different versions.

@@ -142,3 +142,16 @@ expect_api() {
 	fi
 	LAST=$(body_of "$_r")
 }
+
+# node_link NS HOST_IP NODE_IP: a veth pair, "${NS}h" on the host side
+# with HOST_IP/30, "${NS}n" in namespace NS with NODE_IP/30, and lo up.
+# The namespace must exist; the caller's trap deletes it and "${NS}h".
+node_link() {
+	ip link add "${1}h" type veth peer name "${1}n" &&
+	ip link set "${1}n" netns "$1" &&
+	ip addr add "$2/30" dev "${1}h" &&
+	ip link set "${1}h" up &&
+	ip netns exec "$1" ip addr add "$3/30" dev "${1}n" &&
+	ip netns exec "$1" ip link set "${1}n" up &&
+	ip netns exec "$1" ip link set lo up
+}
