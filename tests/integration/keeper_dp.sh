@@ -105,6 +105,24 @@ check "load ran through the upgrade ($req requests)" test "${req:-0}" -gt 100
 expect_eq "zero failed requests across the upgrade" "$failed" 0
 expect_eq "the kept-alive connections survived it (4 connects)" "$kac" 4
 
+# The dataplane does not depend on the keeper, and the keeper adopts it.
+dppid() { "$EF_BIN/edge-dp" --control "$R/run/edge-dp/ctl.sock" --status \
+    2>/dev/null | sed -n 's/.*"pid":\([0-9]*\).*/\1/p'; }
+D1=$(dppid)
+kill -9 "$KP"
+wait "$KP" 2>/dev/null
+check "with the keeper killed, the dataplane keeps serving" serves 2.0.0
+ip netns exec "$NS" "$KEEPER" --root "$R" run >>"$T_DIR/keeper.log" 2>&1 &
+KP=$!
+T_PIDS="$T_PIDS $KP"
+check "a restarted keeper reports it again" await 15 reports 2.0.0
+expect_eq "...adopting the running dataplane, not starting another" \
+    "$(dppid)" "$D1"
+# A dead dataplane is started again.
+kill -9 "$D1"
+restarted() { p=$(dppid); [ -n "$p" ] && [ "$p" != "$D1" ] && serves 2.0.0; }
+check "a killed dataplane is started again by the keeper" await 30 restarted
+
 expect_api "roll out the tampered 3.0.0" 201 POST /v1/rollouts \
     '{"component":"dataplane","version":"3.0.0","strategy":"all_at_once"}'
 refused() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
