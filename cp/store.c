@@ -281,6 +281,61 @@ store_rd_done(struct store_reader *r)
 	pthread_mutex_unlock(&r->mu);
 }
 
+/*
+ * Run a one-row read on a reader connection: row(st, arg) is called on the
+ * first row.  STORE_NOTFOUND when there is none.
+ */
+static int
+store_row1(struct store *s, void (*row)(sqlite3_stmt *, void *), void *arg,
+    const char *what, const char *sql, const char *fmt, ...)
+{
+	struct store_reader *r = store_rd(s);
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc = STORE_ERR, step;
+
+	va_start(ap, fmt);
+	st = store_vprep(r->db, sql, fmt, ap);
+	va_end(ap);
+	if (st != NULL) {
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			row(st, arg);
+			rc = STORE_OK;
+		} else
+			rc = step == SQLITE_DONE ? STORE_NOTFOUND
+						 : store_rc(r->db, step, what);
+		sqlite3_finalize(st);
+	}
+	store_rd_done(r);
+	return rc;
+}
+
+struct store_text {
+	char *buf;
+	size_t len;
+};
+
+/* Copy column 0 (and 1, when a second buffer is given) as text. */
+static void
+store_row_texts(sqlite3_stmt *st, void *arg)
+{
+	struct store_text *t = arg;
+	int i;
+
+	for (i = 0; i < 2 && t[i].buf != NULL; i++) {
+		const unsigned char *v = sqlite3_column_text(st, i);
+
+		util_strlcpy(t[i].buf, v ? (const char *)v : "", t[i].len);
+	}
+}
+
+static void
+store_row_int(sqlite3_stmt *st, void *arg)
+{
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+}
+
 /* Begin a write transaction; NULL (with *rc set) when it cannot start. */
 static sqlite3 *
 store_wbegin(struct store *s, int *rc)
@@ -476,27 +531,10 @@ store_schema_version(struct store *s)
 int
 store_meta_get(struct store *s, const char *key, char *val, size_t len)
 {
-	struct store_reader *r = store_rd(s);
-	sqlite3_stmt *st;
-	int rc = STORE_ERR;
+	struct store_text t[2] = { { val, len }, { NULL, 0 } };
 
-	st =
-	    store_prep(r->db, "SELECT value FROM meta WHERE key = ?", "s", key);
-	if (st != NULL) {
-		int step = sqlite3_step(st);
-
-		if (step == SQLITE_ROW) {
-			util_strlcpy(
-			    val, (const char *)sqlite3_column_text(st, 0), len);
-			rc = STORE_OK;
-		} else
-			rc = step == SQLITE_DONE
-			    ? STORE_NOTFOUND
-			    : store_rc(r->db, step, "meta_get");
-		sqlite3_finalize(st);
-	}
-	store_rd_done(r);
-	return rc;
+	return store_row1(s, store_row_texts, t, "meta_get",
+	    "SELECT value FROM meta WHERE key = ?", "s", key);
 }
 
 int
@@ -556,30 +594,10 @@ int
 store_apitoken_find(struct store *s, const unsigned char hash[32], char *name,
     size_t namelen, char *role, size_t rolelen)
 {
-	struct store_reader *r = store_rd(s);
-	sqlite3_stmt *st;
-	int rc = STORE_ERR, step;
+	struct store_text t[2] = { { name, namelen }, { role, rolelen } };
 
-	st = store_prep(r->db,
-	    "SELECT name, role FROM api_tokens "
-	    "WHERE hash = ?",
-	    "b", hash);
-	if (st != NULL) {
-		step = sqlite3_step(st);
-		if (step == SQLITE_ROW) {
-			util_strlcpy(name,
-			    (const char *)sqlite3_column_text(st, 0), namelen);
-			util_strlcpy(role,
-			    (const char *)sqlite3_column_text(st, 1), rolelen);
-			rc = STORE_OK;
-		} else
-			rc = step == SQLITE_DONE
-			    ? STORE_NOTFOUND
-			    : store_rc(r->db, step, "apitoken_find");
-		sqlite3_finalize(st);
-	}
-	store_rd_done(r);
-	return rc;
+	return store_row1(s, store_row_texts, t, "apitoken_find",
+	    "SELECT name, role FROM api_tokens WHERE hash = ?", "b", hash);
 }
 
 /* ---- POPs ------------------------------------------------------------ */
@@ -1068,26 +1086,11 @@ store_release_exists(
 int
 store_release_next_seq(struct store *s, const char *component, int64_t *seq)
 {
-	struct store_reader *r = store_rd(s);
-	sqlite3_stmt *st;
-	int rc = STORE_ERR, step;
-
 	*seq = 0;
-	st = store_prep(r->db,
-	    "SELECT coalesce(max(seq), 0) + 1 FROM "
-	    "releases WHERE component = ?",
+	return store_row1(s, store_row_int, seq, "release_next_seq",
+	    "SELECT coalesce(max(seq), 0) + 1 FROM releases WHERE component = "
+	    "?",
 	    "s", component);
-	if (st != NULL) {
-		step = sqlite3_step(st);
-		if (step == SQLITE_ROW) {
-			*seq = sqlite3_column_int64(st, 0);
-			rc = STORE_OK;
-		} else
-			rc = store_rc(r->db, step, "release_next_seq");
-		sqlite3_finalize(st);
-	}
-	store_rd_done(r);
-	return rc;
 }
 
 int
