@@ -161,3 +161,25 @@ util_strlcpy(char *dst, const char *src, size_t len)
 	}
 	return n;
 }
+
+bool
+util_version_ok(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || s[0] == '\0')
+		return false;
+	for (i = 0; s[i] != '\0'; i++) {
+		char c = s[i];
+
+		if (i >= 64)
+			return false;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		if (i > 0 && (c == '.' || c == '_' || c == '+' || c == '-'))
+			continue;
+		return false;
+	}
+	return true;
+}

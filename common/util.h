@@ -37,6 +37,12 @@ int util_unb64(void *out, size_t outlen, const char *s);
 int util_b64url(char *out, size_t outlen, const void *bin, size_t len);
 int util_unb64url(void *out, size_t outlen, const char *s);
 
+/*
+ * Release versions: [A-Za-z0-9][A-Za-z0-9._+-]{0,63}.  Checked by edge-cp
+ * on upload and by the keeper before a version becomes a path.
+ */
+bool util_version_ok(const char *s);
+
 /* Names of POPs, tokens and the like: [a-z0-9][a-z0-9-]{0,31}. */
 bool util_name_ok(const char *s);
 

@@ -230,7 +230,7 @@ api_rollouts_create(struct req *r)
 		return reply_error(r, 400, "invalid_field",
 		    "component: must be "
 		    "dataplane, keeper or profile");
-	if (!validate_version(ver))
+	if (!util_version_ok(ver))
 		return reply_error(r, 400, "invalid_field",
 		    "version: must "
 		    "match [A-Za-z0-9][A-Za-z0-9._+-]{0,63}");

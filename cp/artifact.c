@@ -52,7 +52,7 @@ bool
 artifact_name_ok(const char *component, const char *version)
 {
 	return component != NULL && artifact_component_ok(component) &&
-	    validate_version(version) && !artifact_is_sig_name(version);
+	    util_version_ok(version) && !artifact_is_sig_name(version);
 }
 
 static int

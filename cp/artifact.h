@@ -7,7 +7,7 @@
  *	artifacts/<component>/.sig-XXXXXX	  a signature being written
  *
  * Every name is built from strings that passed artifact_name_ok():
- * component is "dataplane" or "keeper"; version passes validate_version()
+ * component is "dataplane" or "keeper"; version passes util_version_ok()
  * (so it holds no "/", is not "." or "..", and never starts with ".") and
  * does not end in ".minisig", which would make "V.minisig" both a binary
  * and the signature of V.  Temporary files start with "." and so never

@@ -14,28 +14,6 @@
 #define MAX_COMMUNITIES 32
 
 bool
-validate_version(const char *s)
-{
-	size_t i;
-
-	if (s == NULL || s[0] == '\0')
-		return false;
-	for (i = 0; s[i] != '\0'; i++) {
-		char c = s[i];
-
-		if (i >= 64)
-			return false;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9'))
-			continue;
-		if (i > 0 && (c == '.' || c == '_' || c == '+' || c == '-'))
-			continue;
-		return false;
-	}
-	return true;
-}
-
-bool
 validate_hostname(const char *s)
 {
 	size_t i;

@@ -14,8 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Versions of releases: [A-Za-z0-9][A-Za-z0-9._+-]{0,63}. */
-bool validate_version(const char *s);
 /* Host names as nodes report them: 1-253 of [A-Za-z0-9.-]. */
 bool validate_hostname(const char *s);
 

@@ -56,6 +56,14 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 	if (jfield_str(kp, "version", true, 64, &s, err, errlen))
 		goto fail;
 	util_strlcpy(d->keeper_version, s, sizeof(d->keeper_version));
+	/* A version becomes a path on this node: no "..", no "/". */
+	if ((d->dataplane_version[0] != '\0' &&
+		!util_version_ok(d->dataplane_version)) ||
+	    (d->keeper_version[0] != '\0' &&
+		!util_version_ok(d->keeper_version))) {
+		snprintf(err, errlen, "dataplane or keeper: bad version");
+		goto fail;
+	}
 	if (jfield_int(prof, "version", true, 0, INT64_MAX, &d->profile_version,
 		err, errlen) ||
 	    jfield_arr(
