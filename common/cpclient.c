@@ -48,10 +48,11 @@ cpclient_session_clear(struct cp_session *s)
  * Send one request with an optional Authorization line and If-None-Match.
  * 0 when a response arrived (any status), -1 on a transport error.
  */
-int
-cpclient_send(struct cpclient *c, const char *method, const char *path,
+static int
+cpclient_send_st(struct cpclient *c, const char *method, const char *path,
     const char *auth, const char *inm, const void *body, size_t len,
-    struct httpc_resp *resp, char *err, size_t errlen)
+    const struct httpc_stream *st, struct httpc_resp *resp, char *err,
+    size_t errlen)
 {
 	const char *hdrs[4];
 	char inm_line[128];
@@ -70,8 +71,20 @@ cpclient_send(struct cpclient *c, const char *method, const char *path,
 	if (body != NULL)
 		hdrs[n++] = "Content-Type: application/json";
 	hdrs[n] = NULL;
+	if (st != NULL)
+		return httpc_request_stream(
+		    c->h, method, path, hdrs, st, resp, err, errlen);
 	return httpc_request(
 	    c->h, method, path, hdrs, body, len, resp, err, errlen);
+}
+
+int
+cpclient_send(struct cpclient *c, const char *method, const char *path,
+    const char *auth, const char *inm, const void *body, size_t len,
+    struct httpc_resp *resp, char *err, size_t errlen)
+{
+	return cpclient_send_st(
+	    c, method, path, auth, inm, body, len, NULL, resp, err, errlen);
 }
 
 /* Parse a response body as a JSON object; the caller owns *out. */
@@ -307,10 +320,11 @@ out:
  * restarted, or the session timed out).  Any other 401 is returned as is:
  * retrying a bad tag or a clock problem with a new session would not help.
  */
-int
-cpclient_request(struct cpclient *c, const char *method, const char *path,
-    const char *inm, const void *body, size_t len, struct httpc_resp *resp,
-    char *err, size_t errlen)
+static int
+cpclient_do(struct cpclient *c, const char *method, const char *path,
+    const char *inm, const void *body, size_t len,
+    const struct httpc_stream *st, struct httpc_resp *resp, char *err,
+    size_t errlen)
 {
 	char line[CPCLIENT_AUTH_LINE], code[64];
 	int attempt;
@@ -328,8 +342,9 @@ cpclient_request(struct cpclient *c, const char *method, const char *path,
 			snprintf(err, errlen, "cannot tag the request");
 			return -1;
 		}
-		if (cpclient_send(c, method, path, line, inm, body, len, resp,
-			err, errlen) != 0)
+		/* A 401 streams nothing, so a retry starts from zero. */
+		if (cpclient_send_st(c, method, path, line, inm, body, len, st,
+			resp, err, errlen) != 0)
 			return -1;
 		if (resp->status != 401 || attempt > 0)
 			return 0;
@@ -343,4 +358,21 @@ cpclient_request(struct cpclient *c, const char *method, const char *path,
 		cpclient_session_clear(&c->s);
 	}
 	return 0;
+}
+
+int
+cpclient_request(struct cpclient *c, const char *method, const char *path,
+    const char *inm, const void *body, size_t len, struct httpc_resp *resp,
+    char *err, size_t errlen)
+{
+	return cpclient_do(
+	    c, method, path, inm, body, len, NULL, resp, err, errlen);
+}
+
+int
+cpclient_download(struct cpclient *c, const char *path,
+    const struct httpc_stream *st, struct httpc_resp *resp, char *err,
+    size_t errlen)
+{
+	return cpclient_do(c, "GET", path, NULL, NULL, 0, st, resp, err, errlen);
 }

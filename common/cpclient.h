@@ -29,7 +29,7 @@
 #define CP_ID_MAX 40
 #define CP_URL_MAX 512
 #define CP_PIN_MAX 128
-#define CPCLIENT_RESP_MAX (64u << 20) /* release artifacts */
+#define CPCLIENT_RESP_MAX (4u << 20) /* artifacts are streamed */
 /* "Authorization: " plus the header value. */
 #define CPCLIENT_AUTH_LINE (16 + NODEAUTH_HDR_MAX)
 /* Re-handshake this long before edge-cp would expire the session. */
@@ -74,6 +74,14 @@ int cpclient_handshake(struct cpclient *c, char *err, size_t errlen);
 int cpclient_request(struct cpclient *c, const char *method, const char *path,
     const char *inm, const void *body, size_t len, struct httpc_resp *resp,
     char *err, size_t errlen);
+/*
+ * A tagged GET whose 2xx body is streamed to st (common/httpc.h) rather
+ * than kept in memory: release artifacts.  Same session handling as
+ * cpclient_request(); resp holds the status and any non-2xx body.
+ */
+int cpclient_download(struct cpclient *c, const char *path,
+    const struct httpc_stream *st, struct httpc_resp *resp, char *err,
+    size_t errlen);
 
 /* Building blocks, exposed for the attack tests. */
 void cpclient_session_clear(struct cp_session *s);

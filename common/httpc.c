@@ -12,6 +12,7 @@ struct httpc {
 	CURL *curl;
 	char base[512];
 	size_t max_body;
+	long timeout_ms;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -20,6 +21,13 @@ struct httpc_sink {
 	size_t cap;
 	size_t max;
 	int overflow;
+	/* A streamed request only. */
+	CURL *curl;
+	const struct httpc_stream *st;
+	size_t streamed;
+	int stream_failed;
+	char *err;
+	size_t errlen;
 };
 
 int
@@ -53,8 +61,8 @@ httpc_new(const struct httpc_opts *o, char *err, size_t errlen)
 	h->max_body = o->max_body ? o->max_body : HTTPC_MAX_BODY;
 	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS,
-	    o->timeout_ms ? o->timeout_ms : 30000L);
+	h->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000L;
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS,
 	    o->connect_timeout_ms ? o->connect_timeout_ms : 10000L);
 	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
@@ -87,7 +95,23 @@ httpc_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct httpc_sink *s = arg;
 	struct httpc_resp *r = s->resp;
 	size_t n = size * nmemb;
+	long code = 0;
 
+	if (s->st != NULL &&
+	    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code) ==
+		CURLE_OK &&
+	    code >= 200 && code < 300) {
+		if (s->streamed + n > s->st->max) {
+			s->overflow = 2;
+			return 0;
+		}
+		if (s->st->fn(s->st->arg, ptr, n, s->err, s->errlen) != 0) {
+			s->stream_failed = 1;
+			return 0;
+		}
+		s->streamed += n;
+		return n;
+	}
 	if (r->len + n > s->max) {
 		s->overflow = 1;
 		return 0;
@@ -157,17 +181,25 @@ httpc_header_cb(char *buf, size_t size, size_t nitems, void *arg)
 	return n;
 }
 
-int
-httpc_request(struct httpc *h, const char *method, const char *path,
+static int
+httpc_perform(struct httpc *h, const char *method, const char *path,
     const char *const *headers, const void *body, size_t len,
-    struct httpc_resp *out, char *err, size_t errlen)
+    const struct httpc_stream *st, struct httpc_resp *out, char *err,
+    size_t errlen)
 {
 	struct curl_slist *hl = NULL, *tmp;
-	struct httpc_sink sink = { out, 0, h->max_body, 0 };
+	struct httpc_sink sink;
 	char url[1024];
 	CURLcode rc;
 	int ret = -1;
 
+	memset(&sink, 0, sizeof(sink));
+	sink.resp = out;
+	sink.max = h->max_body;
+	sink.curl = h->curl;
+	sink.st = st;
+	sink.err = err;
+	sink.errlen = errlen;
 	memset(out, 0, sizeof(*out));
 	out->retry_after = -1;
 	out->server_time = -1;
@@ -203,12 +235,23 @@ httpc_request(struct httpc *h, const char *method, const char *path,
 		curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST,
 		    strcmp(method, "POST") == 0 ? NULL : method);
 	}
+	if (st != NULL) {
+		curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, st->timeout_ms);
+		curl_easy_setopt(
+		    h->curl, CURLOPT_LOW_SPEED_LIMIT, st->low_speed_bps);
+		curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, st->low_speed_s);
+	}
 	rc = curl_easy_perform(h->curl);
+	if (st != NULL) {
+		curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+		curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 0L);
+		curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, 0L);
+	}
 	if (rc != CURLE_OK) {
 		if (sink.overflow)
 			snprintf(err, errlen, "response larger than %zu bytes",
-			    h->max_body);
-		else
+			    sink.overflow == 2 ? st->max : h->max_body);
+		else if (!sink.stream_failed) /* else st->fn said why */
 			snprintf(err, errlen, "%s",
 			    h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
 		httpc_resp_clear(out);
@@ -224,6 +267,24 @@ out:
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hl);
 	return ret;
+}
+
+int
+httpc_request(struct httpc *h, const char *method, const char *path,
+    const char *const *headers, const void *body, size_t len,
+    struct httpc_resp *out, char *err, size_t errlen)
+{
+	return httpc_perform(
+	    h, method, path, headers, body, len, NULL, out, err, errlen);
+}
+
+int
+httpc_request_stream(struct httpc *h, const char *method, const char *path,
+    const char *const *headers, const struct httpc_stream *st,
+    struct httpc_resp *out, char *err, size_t errlen)
+{
+	return httpc_perform(
+	    h, method, path, headers, NULL, 0, st, out, err, errlen);
 }
 
 void

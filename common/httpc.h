@@ -55,6 +55,30 @@ int httpc_request(struct httpc *h, const char *method, const char *path,
     struct httpc_resp *out, char *err, size_t errlen);
 void httpc_resp_clear(struct httpc_resp *r);
 
+/*
+ * A streamed download: a 2xx body goes piece by piece to fn instead of
+ * into memory (any other status's body is kept in out->body as usual, so
+ * an error answer can still be read).  fn returns 0 to go on, -1 to stop
+ * the transfer (its own message in err is kept).  The transfer also stops
+ * above max bytes, when it is slower than low_speed_bps for low_speed_s
+ * seconds (a stalled server), and after timeout_ms in all.
+ */
+struct httpc_stream {
+	int (*fn)(void *arg, const void *buf, size_t len, char *err,
+	    size_t errlen);
+	void *arg;
+	size_t max;
+	long low_speed_bps;
+	long low_speed_s;
+	long timeout_ms;
+};
+
+/* As httpc_request() without a body, streaming as described above. */
+int httpc_request_stream(struct httpc *h, const char *method,
+    const char *path, const char *const *headers,
+    const struct httpc_stream *st, struct httpc_resp *out, char *err,
+    size_t errlen);
+
 /* Process-wide libcurl set-up; call once from main before threads. */
 int httpc_global_init(void);
 void httpc_global_cleanup(void);

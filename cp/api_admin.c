@@ -211,8 +211,9 @@ int
 api_rollouts_create(struct req *r)
 {
 	static const char *const keys[] = { "component", "version", "strategy",
-		NULL };
+		"rollback", NULL };
 	const char *comp = NULL, *ver = NULL, *strategy = "waves";
+	bool rollback = false;
 	char err[256];
 	int64_t id;
 	int rc;
@@ -223,6 +224,8 @@ api_rollouts_create(struct req *r)
 	    jfield_str(r->json, "version", true, 64, &ver, err, sizeof(err)) !=
 		0 ||
 	    jfield_str(r->json, "strategy", false, 16, &strategy, err,
+		sizeof(err)) != 0 ||
+	    jfield_bool(r->json, "rollback", false, &rollback, err,
 		sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	if (strcmp(comp, "dataplane") != 0 && strcmp(comp, "keeper") != 0 &&
@@ -243,12 +246,17 @@ api_rollouts_create(struct req *r)
 		    "strategy: must be "
 		    "waves or all_at_once");
 	}
-	rc = store_rollout_create(
-	    cp.store, comp, ver, strategy, "{}", r->actor, &id);
+	rc = store_rollout_create(cp.store, comp, ver, strategy, rollback,
+	    rollback ? "{\"rollback\":true}" : "{}", r->actor, &id);
 	if (rc == STORE_INVALID)
 		return reply_error(r, 422, "unknown_version",
 		    "%s version %s "
 		    "does not exist",
+		    comp, ver);
+	if (rc == STORE_ROLLBACK)
+		return reply_error(r, 409, "rollback_required",
+		    "%s %s is older than the baseline release; say "
+		    "\"rollback\": true to go back to it",
 		    comp, ver);
 	if (rc == STORE_CONFLICT)
 		return reply_error(r, 409, "rollout_active",

@@ -20,7 +20,7 @@ desired_doc(struct live_node *n, const json_t *in)
 
 	if (pv != NULL && pv[0] != '\0')
 		util_parse_i64(pv, 1, INT64_MAX, &pver);
-	return json_pack("{s:i,s:s,s:I,s:O,s:O,s:{s:I,s:o},s:{s:O},s:{s:O}}",
+	return json_pack("{s:i,s:s,s:I,s:O,s:O,s:{s:I,s:o},s:O,s:O}",
 	    "schema", 1, "node_id", n->id, "interval_s",
 	    (json_int_t)cp.interval_s, "pop", json_object_get(in, "pop"),
 	    "drain", json_object_get(in, "drain"), "profile", "version",
@@ -28,8 +28,8 @@ desired_doc(struct live_node *n, const json_t *in)
 	    json_is_object(prof) && json_object_get(prof, "steps")
 		? json_incref(json_object_get(prof, "steps"))
 		: json_array(),
-	    "dataplane", "version", json_object_get(targets, "dataplane"),
-	    "keeper", "version", json_object_get(targets, "keeper"));
+	    "dataplane", json_object_get(targets, "dataplane"), "keeper",
+	    json_object_get(targets, "keeper"));
 }
 
 int

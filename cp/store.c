@@ -987,6 +987,18 @@ store_profile_get(struct store *s, int64_t version, json_t **out)
 
 /* ---- desired state --------------------------------------------------- */
 
+/*
+ * A release target of node n as {"version", "rollback"}: the node's own
+ * (set by a rollout) or else the baseline; version "" when neither.
+ */
+#define STORE_TARGET(c)                                                        \
+	"json(coalesce((SELECT json_object('version', version, 'rollback', " \
+	"json(iif(rollback, 'true', 'false'))) FROM node_targets WHERE "      \
+	"node_id = n.id AND component = '" c "'), (SELECT json_object("       \
+	"'version', version, 'rollback', json(iif(rollback, 'true', "         \
+	"'false'))) FROM baseline WHERE component = '" c "'), "               \
+	"json_object('version', '', 'rollback', json('false'))))"
+
 int
 store_desired_inputs(struct store *s, const char *node_id, json_t **out)
 {
@@ -1004,12 +1016,8 @@ store_desired_inputs(struct store *s, const char *node_id, json_t **out)
 	    " 'profile', coalesce((SELECT version FROM node_targets WHERE "
 	    "  node_id = n.id AND component = 'profile'), (SELECT version "
 	    "  FROM baseline WHERE component = 'profile'), ''),"
-	    " 'dataplane', coalesce((SELECT version FROM node_targets WHERE "
-	    "  node_id = n.id AND component = 'dataplane'), (SELECT version "
-	    "  FROM baseline WHERE component = 'dataplane'), ''),"
-	    " 'keeper', coalesce((SELECT version FROM node_targets WHERE "
-	    "  node_id = n.id AND component = 'keeper'), (SELECT version "
-	    "  FROM baseline WHERE component = 'keeper'), ''))) AS params "
+	    " 'dataplane', " STORE_TARGET("dataplane") ","
+	    " 'keeper', " STORE_TARGET("keeper") ")) AS params "
 	    "FROM nodes n JOIN pops p ON p.name = n.pop WHERE n.id = ?",
 	    "s", node_id);
 	if (rc == STORE_OK && json_array_size(arr) == 0)
@@ -1145,8 +1153,8 @@ store_release_list(struct store *s, json_t **out)
 
 int
 store_rollout_create(struct store *s, const char *component,
-    const char *version, const char *strategy, const char *params,
-    const char *actor, int64_t *id)
+    const char *version, const char *strategy, bool rollback,
+    const char *params, const char *actor, int64_t *id)
 {
 	sqlite3 *db;
 	int64_t now = util_now();
@@ -1157,6 +1165,21 @@ store_rollout_create(struct store *s, const char *component,
 		return rc == STORE_NOTFOUND ? STORE_INVALID : rc;
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
+	if (!rollback) {
+		json_t *older = NULL;
+
+		rc = store_query(db, &older,
+		    "SELECT 1 AS older FROM releases n, releases o, baseline b "
+		    "WHERE n.component = ?1 AND n.version = ?2 "
+		    "AND b.component = ?1 AND o.component = ?1 "
+		    "AND o.version = b.version AND n.seq < o.seq",
+		    "ss", component, version);
+		if (rc == STORE_OK && json_array_size(older) > 0)
+			rc = STORE_ROLLBACK;
+		json_decref(older);
+		if (rc != STORE_OK)
+			return store_wend(s, rc);
+	}
 	rc = store_exec(db, NULL,
 	    "INSERT INTO rollouts(component, version, "
 	    "previous, strategy, state, params, created_at, updated_at, "
@@ -1170,8 +1193,9 @@ store_rollout_create(struct store *s, const char *component,
 	/* all_at_once: every node's target moves in this transaction. */
 	rc = store_exec(db, NULL,
 	    "INSERT OR REPLACE INTO node_targets(node_id, "
-	    "component, version, rollout_id) SELECT id, ?, ?, ? FROM nodes",
-	    "ssi", component, version, *id);
+	    "component, version, rollout_id, rollback) "
+	    "SELECT id, ?, ?, ?, ? FROM nodes",
+	    "ssii", component, version, *id, (int64_t)rollback);
 	snprintf(obj, sizeof(obj), "rollout/%lld", (long long)*id);
 	snprintf(detail, sizeof(detail),
 	    "{\"component\":\"%s\","
@@ -1307,9 +1331,16 @@ store_rollout_finish(struct store *s, int64_t id, const char *state,
 	rc = store_rollout_transition(db, id, NULL, state, reason, actor);
 	if (rc == STORE_OK && strcmp(state, "completed") == 0)
 		rc = store_exec(db, NULL,
-		    "INSERT OR REPLACE INTO "
-		    "baseline(component, version) SELECT component, version "
+		    "INSERT OR REPLACE INTO baseline(component, version, "
+		    "rollback) SELECT component, version, "
+		    "coalesce(json_extract(params, '$.rollback'), 0) "
 		    "FROM rollouts WHERE id = ?",
+		    "i", id);
+	/* Going back to the baseline is the operator's explicit word. */
+	else if (rc == STORE_OK)
+		rc = store_exec(db, NULL,
+		    "UPDATE baseline SET rollback = 1 WHERE component = "
+		    "(SELECT component FROM rollouts WHERE id = ?)",
 		    "i", id);
 	/*
 	 * Completed: the baseline now equals the targets.  Aborted: the

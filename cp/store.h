@@ -34,6 +34,7 @@ enum store_rc {
 	STORE_CONFLICT = -3, /* unique constraint, state conflict */
 	STORE_FULL = -4,     /* disk full: retry later */
 	STORE_INVALID = -5,  /* a referenced object does not exist */
+	STORE_ROLLBACK = -6, /* older than the baseline, not said to be ok */
 };
 
 struct store;
@@ -190,10 +191,14 @@ int store_release_list(struct store *s, json_t **out);
  * (the all_at_once strategy) and records the previous baseline.
  * STORE_CONFLICT: another rollout of this component is active.
  * STORE_INVALID: no such version of the component.
+ * STORE_ROLLBACK: the release's sequence is older than the baseline's
+ * and rollback is false.  With rollback true the nodes' targets (and the
+ * baseline, on completion) carry the flag that lets nodes go back.
+ * Aborting a rollout sets the flag on the baseline it falls back to.
  */
 int store_rollout_create(struct store *s, const char *component,
-    const char *version, const char *strategy, const char *params,
-    const char *actor, int64_t *id);
+    const char *version, const char *strategy, bool rollback,
+    const char *params, const char *actor, int64_t *id);
 int store_rollout_get(struct store *s, int64_t id, json_t **out);
 /* The ids of the nodes a rollout targets, as a JSON array of strings. */
 int store_rollout_nodes(struct store *s, int64_t id, json_t **out);

@@ -3,17 +3,26 @@
  *
  *	edge-dp --listen ADDR:PORT [--listen ...] --control PATH
  *		[--workers N] [--root DIR] [--takeover] [--drain-timeout S]
+ *		[--ready-fd N]
  *
  * The main thread owns the control socket (status, takeover: see
- * dataplane/takeover.h) and signals; workers (dataplane/worker.c) serve.
- * SIGTERM: stop accepting, finish what is in flight (up to
- * --drain-timeout), exit 0.
+ * dataplane/takeover.h) and signals; workers (dataplane/worker.c) serve;
+ * a handover to a successor runs on a thread of its own, so status is
+ * still answered while connections drain.  SIGTERM: stop accepting,
+ * finish what is in flight (up to --drain-timeout), exit 0.
+ *
+ * --ready-fd N: when this process accepts connections on every listener
+ * (a fresh start: bound; a takeover: the listeners received, before
+ * READY goes to the predecessor), "ready <pid>\n" is written to
+ * descriptor N, which is then closed.  A supervisor that sees EOF instead
+ * knows the start failed; one that sees nothing in time may kill it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +43,28 @@
 
 struct dp dp;
 static atomic_bool dp_closing_flag;
+/* A handover is under way (its thread owns the connection). */
+static atomic_bool dp_handing_over;
+/* The successor taking over, for status: "" when none. */
+static pthread_mutex_t succ_mu = PTHREAD_MUTEX_INITIALIZER;
+static char succ_json[160];
+static int ready_fd = -1;
+
+/* Tell the supervisor (--ready-fd) that we accept connections. */
+static void
+ready_notify(void)
+{
+	char line[32];
+	int n;
+
+	if (ready_fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "ready %ld\n", (long)getpid());
+	if (write(ready_fd, line, (size_t)n) != n)
+		log_warn("event=ready_notify_failed");
+	close(ready_fd);
+	ready_fd = -1;
+}
 
 static void
 usage(void)
@@ -42,6 +73,7 @@ usage(void)
 	    "usage: edge-dp --listen ADDR:PORT [--listen ...] --control PATH\n"
 	    "               [--workers N] [--root DIR] [--takeover] "
 	    "[--drain-timeout S]\n"
+	    "               [--ready-fd N]\n"
 	    "       edge-dp --control PATH --status\n"
 	    "       edge-dp --version\n");
 	exit(2);
@@ -219,7 +251,8 @@ takeover_listeners(void)
 		free(per);
 		return -1;
 	}
-	snprintf(line, sizeof(line), "TAKEOVER 1 %ld\n", (long)getpid());
+	snprintf(line, sizeof(line), "TAKEOVER 1 %ld %s\n", (long)getpid(),
+	    ef_version);
 	if (takeover_send(sock, line, NULL, 0) != 0 ||
 	    takeover_recv(sock, line, sizeof(line), &fd, 1, &nfds) != 0 ||
 	    strncmp(line, "L ", 2) != 0 ||
@@ -258,12 +291,16 @@ fail:
 	return -1;
 }
 
-/* Takeover, new side: connections until DONE. */
-static void
+/*
+ * Takeover, new side: connections until DONE.  false when the exchange
+ * ended without it.
+ */
+static bool
 takeover_receive(int sock)
 {
 	char line[TAKEOVER_LINE_MAX];
 	unsigned rr = 0, got = 0;
+	bool done = false;
 	size_t nfds;
 	int fd;
 
@@ -274,8 +311,10 @@ takeover_receive(int sock)
 
 		if (takeover_recv(sock, line, sizeof(line), &fd, 1, &nfds) != 0)
 			break;
-		if (strcmp(line, "DONE") == 0)
+		if (strcmp(line, "DONE") == 0) {
+			done = true;
 			break;
+		}
 		if (nfds != 1 || strncmp(line, "C ", 2) != 0 ||
 		    util_parse_i64(line + 2, 0, 1 << 20, &len) != 0) {
 			if (nfds == 1)
@@ -301,7 +340,8 @@ takeover_receive(int sock)
 		worker_give(&dp.workers[rr++ % dp.nworkers], fd, buf, off);
 		got++;
 	}
-	log_info("event=takeover_done connections=%u", got);
+	log_info("event=takeover_done connections=%u complete=%d", got, done);
+	return done;
 }
 
 /*
@@ -369,7 +409,7 @@ outbox_flush(int sock, int wait_ms)
  * this process must exit, -1 when nothing changed and we keep serving.
  */
 static int
-takeover_give(int sock)
+takeover_give(int sock, long succ_pid, const char *succ_version)
 {
 	char line[TAKEOVER_LINE_MAX];
 	struct pollfd p = { sock, POLLIN, 0 };
@@ -399,6 +439,11 @@ takeover_give(int sock)
 			  "still serving\"");
 		return -1;
 	}
+	pthread_mutex_lock(&succ_mu);
+	snprintf(succ_json, sizeof(succ_json),
+	    ",\"successor\":{\"pid\":%ld,\"version\":\"%s\"}", succ_pid,
+	    succ_version);
+	pthread_mutex_unlock(&succ_mu);
 	atomic_store(&dp.draining, true);
 	for (i = 0; i < dp.nworkers; i++) {
 		atomic_store(&dp.workers[i].stop_accepting, true);
@@ -424,35 +469,116 @@ takeover_give(int sock)
 	return 0;
 }
 
+struct giver {
+	int fd;
+	long pid;
+	char version[72];
+};
+
+/* The handover's own thread: status stays answered meanwhile. */
+static void *
+takeover_thread(void *arg)
+{
+	struct giver *g = arg;
+
+	if (takeover_give(g->fd, g->pid, g->version) == 0) {
+		close(g->fd);
+		_exit(0);
+	}
+	close(g->fd);
+	free(g);
+	pthread_mutex_lock(&succ_mu);
+	succ_json[0] = '\0';
+	pthread_mutex_unlock(&succ_mu);
+	atomic_store(&dp_handing_over, false);
+	return NULL;
+}
+
+/*
+ * "TAKEOVER 1 <pid> [<version>]": start a handover unless one is under
+ * way ("BUSY").  The version is what status reports as the successor's.
+ */
+static void
+takeover_start(int cfd, const char *args)
+{
+	char pidtxt[24];
+	struct giver *g;
+	pthread_t t;
+	int64_t pid;
+	size_t n = strcspn(args, " ");
+	const char *ver = args[n] == ' ' ? args + n + 1 : "";
+
+	log_info("event=takeover_requested by=\"%.80s\"", args);
+	if (n >= sizeof(pidtxt)) {
+		close(cfd);
+		return;
+	}
+	memcpy(pidtxt, args, n);
+	pidtxt[n] = '\0';
+	if (util_parse_i64(pidtxt, 1, INT32_MAX, &pid) != 0 ||
+	    (ver[0] != '\0' && !util_version_ok(ver))) {
+		log_warnx("event=takeover_refused msg=\"bad request\"");
+		close(cfd);
+		return;
+	}
+	if (atomic_exchange(&dp_handing_over, true)) {
+		log_warnx("event=takeover_refused msg=\"one is under way\"");
+		(void)takeover_send(cfd, "BUSY\n", NULL, 0);
+		close(cfd);
+		return;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		close(cfd);
+		atomic_store(&dp_handing_over, false);
+		return;
+	}
+	g->fd = cfd;
+	g->pid = (long)pid;
+	util_strlcpy(g->version, ver, sizeof(g->version));
+	if (pthread_create(&t, NULL, takeover_thread, g) != 0) {
+		log_warn("event=takeover_refused msg=pthread_create");
+		free(g);
+		close(cfd);
+		atomic_store(&dp_handing_over, false);
+		return;
+	}
+	pthread_detach(t);
+}
+
+/* One control connection; takes ownership of cfd. */
 static void
 control_serve(int cfd)
 {
-	char line[TAKEOVER_LINE_MAX], out[512];
+	char line[TAKEOVER_LINE_MAX], out[512], succ[sizeof(succ_json)];
 	unsigned long long req = 0;
 	size_t nfds;
 	unsigned i;
 	int fd;
 
-	if (takeover_recv(cfd, line, sizeof(line), &fd, 1, &nfds) != 0)
+	if (takeover_recv(cfd, line, sizeof(line), &fd, 1, &nfds) != 0) {
+		close(cfd);
 		return;
+	}
 	if (nfds > 0)
 		close(fd);
 	if (strcmp(line, "status") == 0) {
 		for (i = 0; i < dp.nworkers; i++)
 			req += atomic_load(&dp.workers[i].requests);
+		pthread_mutex_lock(&succ_mu);
+		util_strlcpy(succ, succ_json, sizeof(succ));
+		pthread_mutex_unlock(&succ_mu);
 		snprintf(out, sizeof(out),
 		    "{\"version\":\"%s\",\"pid\":%ld,\"workers\":%u,"
-		    "\"connections\":%lu,\"requests\":%llu,\"draining\":%s}\n",
+		    "\"connections\":%lu,\"requests\":%llu,\"draining\":%s%s}"
+		    "\n",
 		    ef_version, (long)getpid(), dp.nworkers, conns_total(), req,
-		    atomic_load(&dp.draining) ? "true" : "false");
+		    atomic_load(&dp.draining) ? "true" : "false", succ);
 		(void)!write(cfd, out, strlen(out));
 	} else if (strncmp(line, "TAKEOVER 1 ", 11) == 0) {
-		log_info("event=takeover_requested by=%s", line + 11);
-		if (takeover_give(cfd) == 0) {
-			close(cfd);
-			_exit(0);
-		}
+		takeover_start(cfd, line + 11);
+		return;
 	}
+	close(cfd);
 }
 
 static void
@@ -515,6 +641,7 @@ main(int argc, char **argv)
 		{ "drain-timeout", required_argument, NULL, 'd' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "status", no_argument, NULL, 's' },
+		{ "ready-fd", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
@@ -522,7 +649,7 @@ main(int argc, char **argv)
 	sigset_t set;
 	int64_t v;
 	int ch, csock = -1, lsock, sfd;
-	bool status = false;
+	bool status = false, stop = false;
 	long ncpu;
 	unsigned i;
 
@@ -564,6 +691,13 @@ main(int argc, char **argv)
 			return 0;
 		case 's':
 			status = true;
+			break;
+		case 'R':
+			if (util_parse_i64(optarg, 3, INT32_MAX, &v) != 0 ||
+			    fcntl((int)v, F_GETFD) < 0)
+				usage();
+			ready_fd = (int)v;
+			fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
 			break;
 		default:
 			usage();
@@ -617,17 +751,30 @@ main(int argc, char **argv)
 		/* Test hook: a successor that dies before it is ready. */
 		if (getenv("EDGE_DP_TEST_DIE_BEFORE_READY") != NULL)
 			_exit(3);
+		/* The supervisor first: it must not kill a ready successor. */
+		ready_notify();
 		if (takeover_send(csock, "READY\n", NULL, 0) != 0)
 			log_warn("event=takeover_ready_failed");
 		/* Only now do our own extra group members take connections. */
 		for (i = 0; i < nextra; i++)
 			if (listen(extra_fds[i], 4096) != 0)
 				log_warn("event=listen_failed");
-		takeover_receive(csock);
+		if (!takeover_receive(csock) &&
+		    (lsock = control_connect(dp.control)) >= 0) {
+			/*
+			 * No DONE, and the predecessor still answers: it
+			 * gave up on us before our READY (its bound passed)
+			 * and keeps serving.  Two owners would be one too
+			 * many.
+			 */
+			fatalx("event=takeover_failed msg=\"predecessor kept "
+			       "serving\"");
+		}
 		close(csock);
 	}
 	if ((lsock = control_listen(dp.control)) < 0)
 		fatal("event=start_failed control=%s", dp.control);
+	ready_notify();
 	log_info("event=serving workers=%u listeners=%zu control=%s "
 		 "takeover=%d",
 	    dp.nworkers, dp.nlisten, dp.control, dp.takeover);
@@ -637,16 +784,24 @@ main(int argc, char **argv)
 			{ sfd, POLLIN, 0 } };
 		int cfd;
 
-		if (poll(p, 2, -1) < 0)
+		if (poll(p, 2, stop ? 200 : -1) < 0)
 			continue;
 		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			(void)!read(sfd, &si, sizeof(si));
+			/* A handover drains already, and ends in exit. */
+			stop = true;
+			if (atomic_load(&dp_handing_over))
+				log_info("event=stop_deferred msg=\"handing "
+					 "over\"");
+		}
+		if (stop && !atomic_load(&dp_handing_over)) {
 			log_info("event=stopping");
 			drain_and_exit();
 		}
 		if ((p[0].revents & POLLIN) &&
-		    (cfd = accept4(lsock, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		    (cfd = accept4(lsock, NULL, NULL, SOCK_CLOEXEC)) >= 0)
 			control_serve(cfd);
-			close(cfd);
-		}
 	}
 }

@@ -8,12 +8,14 @@
  *
  *	new (--takeover)                      old
  *	──────────────────────────────────────────────────────────────────
- *	"TAKEOVER 1 <pid>\n"          ──▶
+ *	"TAKEOVER 1 <pid> <version>\n" ─▶     (one at a time: a second
+ *	                                      request meanwhile gets "BUSY\n")
  *	                              ◀──     "L <n>\n" then n listener
  *	                                      records "l <addr>\n", each with
  *	                                      its fd (batches of ≤ 253)
  *	start accepting on every listener, whatever its own worker count:
- *	closing any member of a SO_REUSEPORT group would drop its queue
+ *	closing any member of a SO_REUSEPORT group would drop its queue;
+ *	tell the supervisor (--ready-fd), then
  *	"READY\n"                     ──▶
  *	                                      stop accepting (listeners
  *	                                      leave the epolls, stay open);
@@ -37,6 +39,21 @@
  * Until READY the old process has changed nothing: it keeps accepting, so
  * a new process that dies or hangs costs no connection.  After READY both
  * accept on the same sockets for a moment, which is harmless.
+ *
+ * The handover runs on its own thread in the old process, so its control
+ * socket still answers "status" while connections drain; from READY on
+ * the answer carries "draining": true and "successor": {"pid", "version"}
+ * (how a supervisor tells "the new release is taking over" from "the old
+ * one is still there").  SIGTERM during a handover waits for it to end.
+ *
+ * A new process whose exchange ends without DONE while the old one still
+ * answers on the control path (the old one's bound passed just as READY
+ * was sent) exits rather than serve beside it.  What it accepted in that
+ * moment is lost: the window is the width of one message.
+ *
+ * Not covered: a successor that dies after READY.  The old process has
+ * stopped accepting by then and exits once drained, so the node serves
+ * nothing until its supervisor starts edge-dp again.
  *
  * The new process's: CONNECTING ──listeners──▶ ACCEPTING ──READY sent──▶
  * RECEIVING (connections) ──DONE──▶ SERVING (owns the control path).  If

@@ -19,6 +19,23 @@ kdesired_free(struct kdesired *d)
 	free(d);
 }
 
+/* {"version": V, "rollback"?: bool}: a release target. */
+static int
+kdesired_target(const json_t *t, char *version, size_t len, bool *rollback,
+    char *err, size_t errlen)
+{
+	static const char *const keys[] = { "version", "rollback", NULL };
+	const char *s = "";
+
+	*rollback = false;
+	if (jfield_only(t, keys, err, errlen) ||
+	    jfield_str(t, "version", true, 64, &s, err, errlen) ||
+	    jfield_bool(t, "rollback", false, rollback, err, errlen))
+		return -1;
+	util_strlcpy(version, s, len);
+	return 0;
+}
+
 struct kdesired *
 kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 {
@@ -49,13 +66,12 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 		goto fail;
 	util_strlcpy(d->node_id, s, sizeof(d->node_id));
 	d->pop = json_incref(pop);
-	s = "";
-	if (jfield_str(dp, "version", true, 64, &s, err, errlen))
+	if (kdesired_target(dp, d->dataplane_version,
+		sizeof(d->dataplane_version), &d->dataplane_rollback, err,
+		errlen) ||
+	    kdesired_target(kp, d->keeper_version, sizeof(d->keeper_version),
+		&d->keeper_rollback, err, errlen))
 		goto fail;
-	util_strlcpy(d->dataplane_version, s, sizeof(d->dataplane_version));
-	if (jfield_str(kp, "version", true, 64, &s, err, errlen))
-		goto fail;
-	util_strlcpy(d->keeper_version, s, sizeof(d->keeper_version));
 	/* A version becomes a path on this node: no "..", no "/". */
 	if ((d->dataplane_version[0] != '\0' &&
 		!util_version_ok(d->dataplane_version)) ||

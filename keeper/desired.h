@@ -24,6 +24,9 @@ struct kdesired {
 	bool drain;
 	char dataplane_version[65];
 	char keeper_version[65];
+	/* An older release than the newest admitted may be installed. */
+	bool dataplane_rollback;
+	bool keeper_rollback;
 	struct step_inst *steps;
 	size_t nsteps;
 	json_t *pop; /* the POP section, for the BGP steps */

@@ -1,10 +1,12 @@
 #include "keeper/release.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/afile.h"
 #include "common/minisign.h"
@@ -71,81 +73,315 @@ release_check_comment(const char *comment, const char *component,
 	return 0;
 }
 
-int
-release_fetch(void *vctx, const char *component, const char *version,
-    const char *dest, char *err, size_t errlen)
-{
-	struct release_ctx *ctx = vctx;
-	struct httpc_resp art = { 0 }, sig = { 0 };
-	char path[256], file[KEEPER_PATH_MAX], tc[1100], hex[65];
-	char *pub = NULL, *seqtxt = NULL, num[32];
-	struct msig_pub key;
-	unsigned char h[32];
-	int64_t seq, have = 0;
-	size_t len;
-	int rc = -1;
+/* A download in progress: the file and the hash of what is in it. */
+struct release_dl {
+	int fd;
+	crypto_hash_sha256_state sha;
+	size_t size;
+};
 
-	snprintf(path, sizeof(path), "/v1/artifacts/%s/%s", component, version);
-	if (cpclient_request(
-		ctx->cp, "GET", path, NULL, NULL, 0, &art, err, errlen) != 0)
-		goto out;
-	if (art.status != 200) {
-		snprintf(err, errlen, "download: HTTP %ld", art.status);
-		goto out;
+static int
+release_dl_write(
+    void *arg, const void *buf, size_t len, char *err, size_t errlen)
+{
+	struct release_dl *d = arg;
+	const char *p = buf;
+	size_t left = len;
+	ssize_t n;
+
+	while (left > 0) {
+		if ((n = write(d->fd, p, left)) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "write: %s", strerror(errno));
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
 	}
-	snprintf(path, sizeof(path), "/v1/artifacts/%s/%s.minisig", component,
-	    version);
-	if (cpclient_request(
-		ctx->cp, "GET", path, NULL, NULL, 0, &sig, err, errlen) != 0)
-		goto out;
-	if (sig.status != 200) {
-		snprintf(
-		    err, errlen, "signature download: HTTP %ld", sig.status);
-		goto out;
+	crypto_hash_sha256_update(&d->sha, buf, len);
+	d->size += len;
+	return 0;
+}
+
+static void
+release_dl_hex(struct release_dl *d, char hex[65])
+{
+	unsigned char h[32];
+
+	crypto_hash_sha256_final(&d->sha, h);
+	util_hex(hex, 65, h, sizeof(h));
+}
+
+/* SHA-256 and size of the file at path, read in pieces. */
+static int
+release_file_hash(
+    const char *path, char hex[65], size_t *size, char *err, size_t errlen)
+{
+	struct release_dl d;
+	char buf[65536];
+	ssize_t n;
+	int rc = 0;
+
+	memset(&d, 0, sizeof(d));
+	crypto_hash_sha256_init(&d.sha);
+	if ((d.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	}
+	while ((n = read(d.fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			rc = -1;
+			break;
+		}
+		crypto_hash_sha256_update(
+		    &d.sha, (unsigned char *)buf, (size_t)n);
+		d.size += (size_t)n;
+	}
+	close(d.fd);
+	release_dl_hex(&d, hex);
+	*size = d.size;
+	return rc;
+}
+
+static void
+release_seq_file(struct release_ctx *ctx, const char *component, char *file,
+    size_t len)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/var/lib/edge-keeper/%s.seq", component);
+	keeper_path(ctx->conf, path, file, len);
+}
+
+/* The highest sequence admitted for component; 0 when none. */
+static int64_t
+release_seq_have(struct release_ctx *ctx, const char *component)
+{
+	char file[KEEPER_PATH_MAX], *txt = NULL;
+	int64_t have = 0;
+	size_t len;
+
+	release_seq_file(ctx, component, file, sizeof(file));
+	if (afile_read(file, 64, &txt, &len) == 0) {
+		txt[strcspn(txt, "\n")] = '\0';
+		if (util_parse_i64(txt, 0, INT64_MAX, &have) != 0)
+			have = 0;
+	}
+	free(txt);
+	return have;
+}
+
+/*
+ * Everything but the bytes: the signature over the file at path (whose
+ * SHA-256 and size are known), its trusted comment, and the sequence.
+ * 0; ADMIT_BAD when the file is not what edge-cp signed for this
+ * component and version; ADMIT_REFUSED when it is but may not run here
+ * (no pinned key, a rollback not allowed).
+ */
+enum { ADMIT_BAD = -1, ADMIT_REFUSED = -2 };
+
+static int
+release_admit(struct release_ctx *ctx, const char *component,
+    const char *version, const char *path, const char *sig, const char *hex,
+    size_t size, bool allow_rollback, int64_t *seq, char *err,
+    size_t errlen)
+{
+	char file[KEEPER_PATH_MAX], tc[MSIG_TRUSTED_MAX + 1], *pub = NULL;
+	struct msig_pub key;
+	int64_t have;
+	size_t len;
+	int rc = ADMIT_REFUSED;
+
 	keeper_path(
 	    ctx->conf, "/var/lib/edge-keeper/release.pub", file, sizeof(file));
-	if (afile_read(file, 4096, &pub, &len) != 0 ||
-	    msig_pub_decode(pub, &key, err, errlen) != 0) {
-		if (pub == NULL)
-			snprintf(err, errlen, "no pinned release key");
+	if (afile_read(file, 4096, &pub, &len) != 0) {
+		snprintf(err, errlen, "no pinned release key");
 		goto out;
 	}
-	if (msig_verify(&key, art.body, art.len, sig.body, tc, sizeof(tc), err,
-		errlen) != 0)
+	if (msig_pub_decode(pub, &key, err, errlen) != 0)
 		goto out;
-	crypto_hash_sha256(h, (const unsigned char *)art.body, art.len);
-	util_hex(hex, sizeof(hex), h, sizeof(h));
-	if (release_check_comment(
-		tc, component, version, art.len, hex, &seq, err, errlen) != 0)
+	rc = ADMIT_BAD;
+	if (msig_verify_file(&key, path, sig, tc, sizeof(tc), err, errlen) !=
+		0 ||
+	    release_check_comment(
+		tc, component, version, size, hex, seq, err, errlen) != 0)
 		goto out;
-	snprintf(path, sizeof(path), "/var/lib/edge-keeper/%s.seq", component);
-	keeper_path(ctx->conf, path, file, sizeof(file));
-	if (afile_read(file, 64, &seqtxt, &len) == 0) {
-		seqtxt[strcspn(seqtxt, "\n")] = '\0';
-		util_parse_i64(seqtxt, 0, INT64_MAX, &have);
-	}
-	if (seq < have) {
+	rc = ADMIT_REFUSED;
+	have = release_seq_have(ctx, component);
+	if (*seq < have && !allow_rollback) {
 		snprintf(err, errlen,
-		    "sequence %lld is older than the "
-		    "installed %lld (rollback refused)",
-		    (long long)seq, (long long)have);
-		goto out;
-	}
-	if (afile_write(dest, art.body, art.len, 0755) != 0) {
-		snprintf(err, errlen, "%s: %s", dest, strerror(errno));
-		goto out;
-	}
-	snprintf(num, sizeof(num), "%lld\n", (long long)seq);
-	if (seq > have && afile_write(file, num, strlen(num), 0600) != 0) {
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		    "sequence %lld is older than the newest admitted %lld "
+		    "and the desired state does not allow a rollback",
+		    (long long)*seq, (long long)have);
 		goto out;
 	}
 	rc = 0;
 out:
 	free(pub);
-	free(seqtxt);
-	httpc_resp_clear(&art);
+	return rc;
+}
+
+/* Record seq when it is the highest admitted yet. */
+static int
+release_seq_note(struct release_ctx *ctx, const char *component, int64_t seq,
+    char *err, size_t errlen)
+{
+	char file[KEEPER_PATH_MAX], num[32];
+
+	if (seq <= release_seq_have(ctx, component))
+		return 0;
+	release_seq_file(ctx, component, file, sizeof(file));
+	snprintf(num, sizeof(num), "%lld\n", (long long)seq);
+	if (afile_write(file, num, strlen(num), 0600) != 0) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The download cap: the size the signature names when it names one (read
+ * before the signature is checked, which is fine for a cap: a lie only
+ * makes the download fail), else RELEASE_MAX_BYTES.
+ */
+static size_t
+release_cap(const char *sig)
+{
+	const char *tc = strstr(sig, "\ntrusted comment: ");
+	char line[MSIG_TRUSTED_MAX + 1], sz[32];
+	int64_t n;
+	size_t len;
+
+	if (tc == NULL)
+		return RELEASE_MAX_BYTES;
+	tc += strlen("\ntrusted comment: ");
+	len = strcspn(tc, "\r\n");
+	if (len >= sizeof(line))
+		return RELEASE_MAX_BYTES;
+	memcpy(line, tc, len);
+	line[len] = '\0';
+	if (comment_field(line, "size", sz, sizeof(sz)) != 0 ||
+	    util_parse_i64(sz, 0, RELEASE_MAX_BYTES, &n) != 0)
+		return RELEASE_MAX_BYTES;
+	return (size_t)n;
+}
+
+int
+release_fetch(void *vctx, const char *component, const char *version,
+    const char *dest, bool allow_rollback, char *err, size_t errlen)
+{
+	struct release_ctx *ctx = vctx;
+	struct httpc_resp sig = { 0 }, art = { 0 };
+	struct httpc_stream st;
+	struct release_dl d;
+	char path[256], part[KEEPER_PATH_MAX + 8], sigf[KEEPER_PATH_MAX + 8];
+	char hex[65];
+	int64_t seq;
+	int rc = -1;
+
+	memset(&d, 0, sizeof(d));
+	d.fd = -1;
+	snprintf(part, sizeof(part), "%s.part", dest);
+	snprintf(sigf, sizeof(sigf), "%s.minisig", dest);
+	snprintf(path, sizeof(path), "/v1/artifacts/%s/%s.minisig", component,
+	    version);
+	if (cpclient_request(
+		ctx->cp, "GET", path, NULL, NULL, 0, &sig, err, errlen) != 0)
+		goto out;
+	if (sig.status != 200 || sig.len > MSIG_SIG_MAX) {
+		snprintf(err, errlen, "signature download: HTTP %ld%s",
+		    sig.status, sig.status == 200 ? ", too large" : "");
+		goto out;
+	}
+	d.fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0700);
+	if (d.fd < 0) {
+		snprintf(err, errlen, "%s: %s", part, strerror(errno));
+		goto out;
+	}
+	crypto_hash_sha256_init(&d.sha);
+	memset(&st, 0, sizeof(st));
+	st.fn = release_dl_write;
+	st.arg = &d;
+	st.max = release_cap(sig.body);
+	st.low_speed_bps = RELEASE_LOW_SPEED_BPS;
+	st.low_speed_s = RELEASE_LOW_SPEED_S;
+	st.timeout_ms = RELEASE_TIMEOUT_S * 1000;
+	snprintf(path, sizeof(path), "/v1/artifacts/%s/%s", component, version);
+	if (cpclient_download(ctx->cp, path, &st, &art, err, errlen) != 0) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "download: %s", why);
+		goto out;
+	}
+	if (art.status != 200) {
+		snprintf(err, errlen, "download: HTTP %ld", art.status);
+		goto out;
+	}
+	if (fsync(d.fd) != 0 || close(d.fd) != 0) {
+		d.fd = -1;
+		snprintf(err, errlen, "%s: %s", part, strerror(errno));
+		goto out;
+	}
+	d.fd = -1;
+	release_dl_hex(&d, hex);
+	if (release_admit(ctx, component, version, part, sig.body, hex, d.size,
+		allow_rollback, &seq, err, errlen) != 0)
+		goto out;
+	if (afile_write(sigf, sig.body, sig.len, 0644) != 0 ||
+	    rename(part, dest) != 0) {
+		snprintf(err, errlen, "install %s: %s", dest, strerror(errno));
+		goto out;
+	}
+	rc = release_seq_note(ctx, component, seq, err, errlen);
+out:
+	if (d.fd >= 0)
+		close(d.fd);
+	if (rc != 0)
+		unlink(part);
 	httpc_resp_clear(&sig);
+	httpc_resp_clear(&art);
+	return rc;
+}
+
+int
+release_verify(void *vctx, const char *component, const char *version,
+    const char *path, bool allow_rollback, char *err, size_t errlen)
+{
+	struct release_ctx *ctx = vctx;
+	char sigf[KEEPER_PATH_MAX + 8], hex[65], *sig = NULL;
+	size_t len, size;
+	int64_t seq;
+	int rc = -1;
+
+	snprintf(sigf, sizeof(sigf), "%s.minisig", path);
+	if (afile_read(sigf, MSIG_SIG_MAX, &sig, &len) != 0) {
+		snprintf(err, errlen, "%s: %s", sigf, strerror(errno));
+		goto bad;
+	}
+	if (release_file_hash(path, hex, &size, err, errlen) != 0)
+		goto bad;
+	switch (release_admit(ctx, component, version, path, sig, hex, size,
+	    allow_rollback, &seq, err, errlen)) {
+	case 0:
+		break;
+	case ADMIT_REFUSED:
+		goto out;
+	default:
+		goto bad;
+	}
+	rc = release_seq_note(ctx, component, seq, err, errlen);
+	goto out;
+bad:
+	/* Not the file edge-cp signed: never run it, fetch it again. */
+	unlink(path);
+	unlink(sigf);
+out:
+	free(sig);
 	return rc;
 }

@@ -2,23 +2,46 @@
  * release: fetch a release artifact from edge-cp and prove it is the one
  * edge-cp signed for this component and version before anything runs it.
  *
- * Checks, in order: the minisign signature (prehashed Ed25519) against the
- * release key pinned at enrollment; the trusted comment names exactly this
- * component and version, the artifact's size and SHA-256; its sequence
- * number is not below the newest one installed for the component (so an
- * old, validly signed release cannot be replayed as "new").  Only then is
- * the file written (mode 0755) and the sequence recorded.
+ * Admission checks, in order: the minisign signature (prehashed Ed25519)
+ * against the release key pinned at enrollment; the trusted comment names
+ * exactly this component and version, the artifact's size and SHA-256; its
+ * sequence number is not below the highest one ever admitted for the
+ * component, unless the desired state allows a rollback explicitly (an
+ * old, validly signed release cannot be replayed as "new").
  *
- * Called from the reconcile thread (step_host.fetch_release).
+ * release_fetch() downloads into DEST.part, streaming: SHA-256 and size
+ * are computed as the bytes arrive, the download stops above the size the
+ * signature names (or RELEASE_MAX_BYTES), when it is slower than
+ * RELEASE_LOW_SPEED_BPS for RELEASE_LOW_SPEED_S seconds, and after
+ * RELEASE_TIMEOUT_S.  Once admitted, the signature is written to
+ * DEST.minisig and DEST.part renamed to DEST (mode 0755): an installed
+ * binary always has its signature beside it.
+ *
+ * release_verify() admits an installed binary again before each start, so
+ * a binary changed on disk after installation is never run: on a bad
+ * signature or hash the file is removed (the next pass downloads it
+ * again); on a refused rollback it is left alone.
+ *
+ * The highest admitted sequence per component is kept in
+ * /var/lib/edge-keeper/<component>.seq; it never goes down, also not
+ * after an allowed rollback.
+ *
+ * Called from the reconcile thread (step_host).
  */
 #ifndef EF_KEEPER_RELEASE_H
 #define EF_KEEPER_RELEASE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/cpclient.h"
 #include "keeper/keeper.h"
+
+#define RELEASE_MAX_BYTES (512u << 20)
+#define RELEASE_LOW_SPEED_BPS 1024L
+#define RELEASE_LOW_SPEED_S 30L
+#define RELEASE_TIMEOUT_S 900L
 
 struct release_ctx {
 	struct cpclient *cp;
@@ -26,7 +49,9 @@ struct release_ctx {
 };
 
 int release_fetch(void *ctx, const char *component, const char *version,
-    const char *dest, char *err, size_t errlen);
+    const char *dest, bool allow_rollback, char *err, size_t errlen);
+int release_verify(void *ctx, const char *component, const char *version,
+    const char *path, bool allow_rollback, char *err, size_t errlen);
 
 /*
  * Check a signature text's trusted comment against what was asked for;

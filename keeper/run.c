@@ -76,7 +76,9 @@ keeper_env(struct keeper *k, struct step_env *env)
 	    access("/run/systemd/system", F_OK) == 0;
 	env->now = util_now();
 	k->host.dataplane_version = k->d ? k->d->dataplane_version : "";
+	k->host.dataplane_rollback = k->d ? k->d->dataplane_rollback : false;
 	k->host.fetch_release = release_fetch;
+	k->host.verify_release = release_verify;
 	k->rel.cp = &k->cp;
 	k->rel.conf = k->conf;
 	k->host.ctx = &k->rel;

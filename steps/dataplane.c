@@ -7,7 +7,10 @@
  * or another version running).  No version targeted -> in_sync.
  * apply: fetch and verify the release through the keeper
  * (step_host.fetch_release), install it side by side under
- * /var/lib/edge-keeper/dataplane/<version>/edge-dp, and start it: with
+ * /var/lib/edge-keeper/dataplane/<version>/edge-dp (or, when it is
+ * installed already, verify it again: step_host.verify_release; a rollback
+ * to an older release needs the desired state's explicit leave), and
+ * start it: with
  * --takeover when one is running (it hands over sockets and connections
  * and exits), fresh otherwise.  The new process is detached (its own
  * session, reparented away from the keeper), so it outlives the keeper's
@@ -21,6 +24,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,16 +32,21 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "common/json.h"
 #include "common/util.h"
+#include "dataplane/takeover.h"
 #include "steps/kinds.h"
 
 #define DP_MAX_LISTEN 16
 #define DP_READY_TIMEOUT_S 15
+#define DP_HEALTH_TIMEOUT_S 5
 
 struct dataplane_params {
 	char listen[DP_MAX_LISTEN][64];
@@ -46,13 +55,14 @@ struct dataplane_params {
 	char root[256];
 	int64_t workers;
 	int64_t drain_timeout;
+	int64_t ready_timeout;
 };
 
 static int
 dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "listen", "control", "workers",
-		"root", "drain_timeout", NULL };
+		"root", "drain_timeout", "ready_timeout", NULL };
 	struct dataplane_params *p;
 	const char *control = NULL, *root = NULL;
 	json_t *listen, *v;
@@ -68,6 +78,7 @@ dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
 		return -1;
 	}
 	p->drain_timeout = 30;
+	p->ready_timeout = DP_READY_TIMEOUT_S;
 	if (jfield_only(params, keys, err, errlen) ||
 	    jfield_arr(
 		params, "listen", true, DP_MAX_LISTEN, &listen, err, errlen) ||
@@ -76,7 +87,9 @@ dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
 	    jfield_int(
 		params, "workers", false, 0, 256, &p->workers, err, errlen) ||
 	    jfield_int(params, "drain_timeout", false, 0, 3600,
-		&p->drain_timeout, err, errlen))
+		&p->drain_timeout, err, errlen) ||
+	    jfield_int(params, "ready_timeout", false, 1, 600,
+		&p->ready_timeout, err, errlen))
 		goto fail;
 	if (json_array_size(listen) == 0) {
 		snprintf(err, errlen, "listen: at least one ADDR:PORT");
@@ -118,18 +131,26 @@ dataplane_free(void *p)
 	free(p);
 }
 
-/* Ask the running edge-dp; 0 with its version, -1 when none answers. */
+/* What a running edge-dp says of itself on its control socket. */
+struct dp_state {
+	char version[80];
+	char successor[80]; /* the version taking over from it, or "" */
+	bool draining;
+};
+
+/* Ask the running edge-dp; 0, or -1 when none answers. */
 static int
-dp_status(const char *path, char *version, size_t len, bool *draining)
+dp_status(const char *path, struct dp_state *ds)
 {
 	struct sockaddr_un sa;
 	struct timeval tv = { 2, 0 };
 	char buf[1024];
-	json_t *o = NULL;
+	json_t *o = NULL, *succ;
 	ssize_t n;
 	size_t got = 0;
 	int fd, rc = -1;
 
+	memset(ds, 0, sizeof(*ds));
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (util_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
@@ -149,9 +170,14 @@ dp_status(const char *path, char *version, size_t len, bool *draining)
 	    !json_is_string(json_object_get(o, "version")))
 		goto out;
 	/* "edge-dp" releases report the version they were built with. */
-	util_strlcpy(
-	    version, json_string_value(json_object_get(o, "version")), len);
-	*draining = json_is_true(json_object_get(o, "draining"));
+	util_strlcpy(ds->version,
+	    json_string_value(json_object_get(o, "version")),
+	    sizeof(ds->version));
+	ds->draining = json_is_true(json_object_get(o, "draining"));
+	succ = json_object_get(json_object_get(o, "successor"), "version");
+	if (json_is_string(succ))
+		util_strlcpy(ds->successor, json_string_value(succ),
+		    sizeof(ds->successor));
 	rc = 0;
 out:
 	json_decref(o);
@@ -179,10 +205,10 @@ dataplane_check(
     const void *vp, const struct step_env *env, struct step_result *res)
 {
 	const struct dataplane_params *p = vp;
-	char bin[1024], ctl[1024], running[80];
+	char bin[1024], ctl[1024];
+	struct dp_state ds;
 	const char *want;
 	struct stat st;
-	bool draining = false;
 
 	if (env->host == NULL || env->host->dataplane_version[0] == '\0') {
 		step_set(res, STEP_IN_SYNC, "no dataplane release targeted");
@@ -193,26 +219,47 @@ dataplane_check(
 		step_set(res, STEP_ERROR, "path too long");
 	else if (stat(bin, &st) != 0)
 		step_set(res, STEP_NEEDS_CHANGE, "%s is not installed", want);
-	else if (dp_status(ctl, running, sizeof(running), &draining) != 0)
+	else if (dp_status(ctl, &ds) != 0)
 		step_set(res, STEP_NEEDS_CHANGE, "not running");
-	else if (strcmp(running, want) != 0)
-		step_set(res, STEP_NEEDS_CHANGE, "running %s, want %s", running,
-		    want);
+	else if (strcmp(ds.successor, want) == 0)
+		step_set(res, STEP_IN_SYNC, "%s taking over from %s", want,
+		    ds.version);
+	else if (strcmp(ds.version, want) != 0)
+		step_set(res, STEP_NEEDS_CHANGE, "running %s, want %s",
+		    ds.version, want);
 	else
 		step_set(res, STEP_IN_SYNC, "%s running%s", want,
-		    draining ? " (draining)" : "");
+		    ds.draining ? " (draining)" : "");
 }
 
-/* Start edge-dp detached: a double fork, its own session and log. */
+/*
+ * Start edge-dp detached: a double fork, its own session and log.  *dpid
+ * is the grandchild, the edge-dp process itself (the middle child sends
+ * it up a pipe before it exits), so a start that never becomes ready can
+ * be stopped; *readyfd is the read end of its --ready-fd pipe.
+ */
 static int
 dp_spawn(const struct dataplane_params *p, const char *bin, const char *ctl,
-    const char *log, bool takeover, char *err, size_t errlen)
+    const char *log, bool takeover, pid_t *dpid, int *readyfd, char *err,
+    size_t errlen)
 {
-	char *argv[2 * DP_MAX_LISTEN + 16], wbuf[24], dbuf[24];
+	char *argv[2 * DP_MAX_LISTEN + 18], wbuf[24], dbuf[24], rbuf[24];
 	size_t a = 0, i;
+	int fds[2], rfd[2], status;
 	pid_t pid;
-	int status;
 
+	*dpid = -1;
+	*readyfd = -1;
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(rfd, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
 	argv[a++] = (char *)(uintptr_t)bin;
 	for (i = 0; i < p->nlisten; i++) {
 		argv[a++] = (char *)(uintptr_t) "--listen";
@@ -232,19 +279,30 @@ dp_spawn(const struct dataplane_params *p, const char *bin, const char *ctl,
 	snprintf(dbuf, sizeof(dbuf), "%lld", (long long)p->drain_timeout);
 	argv[a++] = (char *)(uintptr_t) "--drain-timeout";
 	argv[a++] = dbuf;
+	snprintf(rbuf, sizeof(rbuf), "%d", rfd[1]);
+	argv[a++] = (char *)(uintptr_t) "--ready-fd";
+	argv[a++] = rbuf;
 	if (takeover)
 		argv[a++] = (char *)(uintptr_t) "--takeover";
 	argv[a] = NULL;
 	if ((pid = fork()) < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		close(rfd[0]);
+		close(rfd[1]);
 		return -1;
 	}
 	if (pid == 0) {
+		pid_t g;
 		int fd;
 
 		setsid();
-		if (fork() != 0)
-			_exit(0);
+		if ((g = fork()) != 0) {
+			ssize_t w = write(fds[1], &g, sizeof(g));
+
+			_exit(w == (ssize_t)sizeof(g) ? 0 : 1);
+		}
 		/* The grandchild: no parent to wait for it but init. */
 		fd = open("/dev/null", O_RDONLY);
 		if (fd >= 0)
@@ -254,11 +312,107 @@ dp_spawn(const struct dataplane_params *p, const char *bin, const char *ctl,
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		fcntl(rfd[1], F_SETFD, 0); /* the one descriptor it keeps */
 		signal(SIGPIPE, SIG_DFL);
 		execv(bin, argv);
 		_exit(127);
 	}
+	close(fds[1]);
+	close(rfd[1]);
+	if (read(fds[0], dpid, sizeof(*dpid)) != (ssize_t)sizeof(*dpid))
+		*dpid = -1;
+	close(fds[0]);
 	waitpid(pid, &status, 0);
+	if (*dpid <= 0) {
+		snprintf(err, errlen, "fork: the process was not started");
+		close(rfd[0]);
+		return -1;
+	}
+	*readyfd = rfd[0];
+	return 0;
+}
+
+/*
+ * Wait up to ms for the --ready-fd line: 1 ready, 0 nothing yet, -1 the
+ * process closed it without being ready (it exited).
+ */
+static int
+dp_wait_ready(int fd, int ms)
+{
+	struct pollfd pf = { fd, POLLIN, 0 };
+	char buf[64];
+	ssize_t n;
+
+	if (poll(&pf, 1, ms) != 1)
+		return 0;
+	n = read(fd, buf, sizeof(buf));
+	return n > 6 && memcmp(buf, "ready ", 6) == 0 ? 1 : -1;
+}
+
+/*
+ * A started process that did not say it was ready in time: freeze it,
+ * look once more (it may have said so just now: a successor says so
+ * before it tells its predecessor, so a frozen one that has not cannot
+ * have taken anything over), then kill it, or let it go on.  It is not
+ * our child, so a pidfd taken while it is known to be alive keeps the
+ * signals from reaching a recycled pid.  1 when it turned out ready.
+ */
+static int
+dp_stop_unready(pid_t pid, int readyfd)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0), ready;
+
+	if (fd < 0)
+		return dp_wait_ready(readyfd, 0) == 1;
+	syscall(SYS_pidfd_send_signal, fd, SIGSTOP, NULL, 0);
+	ready = dp_wait_ready(readyfd, 0) == 1;
+	syscall(SYS_pidfd_send_signal, fd, ready ? SIGCONT : SIGKILL, NULL, 0);
+	close(fd);
+	return ready;
+}
+
+/*
+ * GET /healthz on the first listen address (a wildcard address is asked
+ * on loopback): 0 when it answers 200.
+ */
+static int
+dp_healthz(const struct dataplane_params *p, char *why, size_t len)
+{
+	char url[128], host[64];
+	const char *port = strrchr(p->listen[0], ':');
+	long code = 0;
+	CURLcode rc;
+	CURL *c;
+
+	snprintf(host, sizeof(host), "%.*s", (int)(port - p->listen[0]),
+	    p->listen[0]);
+	if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0')
+		util_strlcpy(host, "127.0.0.1", sizeof(host));
+	else if (strcmp(host, "[::]") == 0)
+		util_strlcpy(host, "[::1]", sizeof(host));
+	snprintf(url, sizeof(url), "http://%s%s/healthz", host, port);
+	if ((c = curl_easy_init()) == NULL) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK) {
+		snprintf(why, len, "%s: %s", url, curl_easy_strerror(rc));
+		return -1;
+	}
+	if (code != 200) {
+		snprintf(why, len, "%s: HTTP %ld", url, code);
+		return -1;
+	}
 	return 0;
 }
 
@@ -267,12 +421,14 @@ dataplane_apply(
     const void *vp, const struct step_env *env, struct step_result *res)
 {
 	const struct dataplane_params *p = vp;
-	char bin[1024], ctl[1024], dir[1024], log[1024], running[80] = "";
-	char tmp[1100], err[512];
+	char bin[1024], ctl[1024], dir[1024], log[1024], err[512];
 	const char *want;
 	struct stat st;
-	bool draining = false, had;
-	int64_t end;
+	struct dp_state ds;
+	int64_t end, wait_s;
+	int rfd, ready;
+	bool had;
+	pid_t pid;
 
 	if (env->host == NULL || env->host->dataplane_version[0] == '\0')
 		return 0;
@@ -289,22 +445,20 @@ dataplane_apply(
 			    strerror(errno));
 			return -1;
 		}
-		snprintf(tmp, sizeof(tmp), "%s.part", bin);
 		if (env->host->fetch_release(env->host->ctx, "dataplane", want,
-			tmp, err, sizeof(err)) != 0) {
-			unlink(tmp);
+			bin, env->host->dataplane_rollback, err,
+			sizeof(err)) != 0) {
 			step_set(res, STEP_ERROR, "release %s refused: %s",
 			    want, err);
 			return -1;
 		}
-		if (rename(tmp, bin) != 0) {
-			step_set(
-			    res, STEP_ERROR, "install: %s", strerror(errno));
-			unlink(tmp);
-			return -1;
-		}
+	} else if (env->host->verify_release(env->host->ctx, "dataplane", want,
+		       bin, env->host->dataplane_rollback, err,
+		       sizeof(err)) != 0) {
+		step_set(res, STEP_ERROR, "installed %s refused: %s", want, err);
+		return -1;
 	}
-	had = dp_status(ctl, running, sizeof(running), &draining) == 0;
+	had = dp_status(ctl, &ds) == 0;
 	/* The control socket's directory (/run is a tmpfs). */
 	util_strlcpy(dir, p->control, sizeof(dir));
 	*strrchr(dir, '/') = '\0';
@@ -314,23 +468,42 @@ dataplane_apply(
 	}
 	if (step_path(env, "/var/lib/edge-keeper/dataplane/edge-dp.log", log,
 		sizeof(log)) != 0 ||
-	    dp_spawn(p, bin, ctl, log, had, err, sizeof(err)) != 0) {
+	    dp_spawn(p, bin, ctl, log, had, &pid, &rfd, err, sizeof(err)) !=
+		0) {
 		step_set(res, STEP_ERROR, "start %s: %s", want, err);
 		return -1;
 	}
-	end = util_now() + DP_READY_TIMEOUT_S;
-	while (util_now() < end) {
-		struct timespec ts = { 0, 50000000 };
+	/*
+	 * A successor must be given longer than its predecessor gives it,
+	 * so that one we kill has been given up on already.
+	 */
+	wait_s = p->ready_timeout;
+	if (had && wait_s <= TAKEOVER_READY_TIMEOUT_S)
+		wait_s = TAKEOVER_READY_TIMEOUT_S + 1;
+	ready = dp_wait_ready(rfd, (int)wait_s * 1000);
+	if (ready == 0)
+		ready = dp_stop_unready(pid, rfd);
+	close(rfd);
+	if (ready != 1) {
+		step_set(res, STEP_ERROR, "%s %s; %s keeps serving", want,
+		    ready < 0 ? "exited before it was ready (see edge-dp.log)"
+			      : "was not ready in time and was stopped",
+		    had ? ds.version : "nothing");
+		return -1;
+	}
+	/* Accepting; now it has to answer. */
+	end = util_now() + DP_HEALTH_TIMEOUT_S;
+	while (dp_healthz(p, err, sizeof(err)) != 0) {
+		struct timespec ts = { 0, 100000000 };
 
-		if (dp_status(ctl, running, sizeof(running), &draining) == 0 &&
-		    strcmp(running, want) == 0)
-			return 0;
+		if (util_now() >= end) {
+			step_set(res, STEP_ERROR,
+			    "%s started but is not healthy: %s", want, err);
+			return -1;
+		}
 		nanosleep(&ts, NULL);
 	}
-	step_set(res, STEP_ERROR,
-	    "%s did not become ready in %ds; %s keeps serving", want,
-	    DP_READY_TIMEOUT_S, had ? running : "nothing");
-	return -1;
+	return 0;
 }
 
 const struct step_kind step_dataplane = {
@@ -347,9 +520,19 @@ step_dataplane_running(const void *vp, const struct step_env *env,
     char *version, size_t len, bool *draining)
 {
 	const struct dataplane_params *p = vp;
+	struct dp_state ds;
 	char ctl[1024];
 
-	if (step_path(env, p->control, ctl, sizeof(ctl)) != 0)
+	if (step_path(env, p->control, ctl, sizeof(ctl)) != 0 ||
+	    dp_status(ctl, &ds) != 0)
 		return -1;
-	return dp_status(ctl, version, len, draining);
+	/* Mid-takeover, the successor is the one taking connections. */
+	if (ds.successor[0] != '\0') {
+		util_strlcpy(version, ds.successor, len);
+		*draining = false;
+	} else {
+		util_strlcpy(version, ds.version, len);
+		*draining = ds.draining;
+	}
+	return 0;
 }

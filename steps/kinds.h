@@ -26,7 +26,8 @@ extern const struct step_kind step_dataplane;
 
 /*
  * The version of the edge-dp a dataplane step's params point at, asked on
- * its control socket; -1 when none answers.
+ * its control socket; -1 when none answers.  While one hands over to a
+ * successor, the successor's version (it takes the connections).
  */
 int step_dataplane_running(const void *params, const struct step_env *env,
     char *version, size_t len, bool *draining);

@@ -73,14 +73,25 @@ struct step_env {
  */
 struct step_host {
 	const char *dataplane_version; /* "" when none is targeted */
+	/* The desired state allows going back to an older sequence. */
+	bool dataplane_rollback;
 	/*
-	 * Download component@version, verify its signature against the
-	 * pinned release key (component, version, size, sha256 and sequence
-	 * bound in the trusted comment; no older sequence than the one
-	 * installed), and write it to dest (mode 0755).  0, or -1 with why.
+	 * Download component@version to dest, verify its signature against
+	 * the pinned release key (component, version, size, sha256 and
+	 * sequence bound in the trusted comment; no sequence older than the
+	 * newest admitted unless allow_rollback), and install it (mode 0755,
+	 * its signature beside it as dest.minisig).  0, or -1 with why.
 	 */
 	int (*fetch_release)(void *ctx, const char *component,
-	    const char *version, const char *dest, char *err, size_t errlen);
+	    const char *version, const char *dest, bool allow_rollback,
+	    char *err, size_t errlen);
+	/*
+	 * The same checks for an installed binary, before each start; one
+	 * that is not what was signed is removed (fetched again next time).
+	 */
+	int (*verify_release)(void *ctx, const char *component,
+	    const char *version, const char *path, bool allow_rollback,
+	    char *err, size_t errlen);
 	void *ctx;
 };
 

@@ -31,7 +31,7 @@ dp_start() {
 	PIDS="$PIDS $!"
 	LAST=$!
 }
-status_pid() { "$bin/edge-dp" --control "$ctl" --status 2>/dev/null | sed -n 's/.*"pid":\([0-9]*\).*/\1/p'; }
+status_pid() { "$bin/edge-dp" --control "$ctl" --status 2>/dev/null | sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p'; }
 dp_start
 i=0
 until [ -n "$(status_pid)" ]; do i=$((i + 1)); [ $i -gt 100 ] && exit 1; sleep 0.1; done

@@ -32,7 +32,7 @@ ip netns exec "$NS" "$DP" --listen 127.0.0.1:$PORT --control "$CTL" \
 T_PIDS="$T_PIDS $!"
 await 10 "$DP" --control "$CTL" --status || { fail "edge-dp starts"; finish; exit 1; }
 ok "edge-dp starts"
-dp_pid() { "$DP" --control "$CTL" --status | sed -n 's/.*"pid":\([0-9]*\).*/\1/p'; }
+dp_pid() { "$DP" --control "$CTL" --status | sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p'; }
 
 in_ns nstat -n >/dev/null 2>&1
 DPLOAD_PACE_US=200 ip netns exec "$NS" "$EF_BIN/dpload" 127.0.0.1 $PORT /1k.bin 8 2 120 \
@@ -91,4 +91,40 @@ expect_eq "dpload is satisfied" "$rc" 0
 drops=$(in_ns nstat -az TcpExtListenDrops TcpExtListenOverflows TcpEstabResets \
     2>/dev/null | awk 'NR > 1 && $1 != "#kernel" { s += $2 } END { print s + 0 }')
 expect_eq "nstat: no listen drops, overflows or resets" "$drops" 0
+
+# A handover that has to wait for a busy connection runs on its own
+# thread: status keeps answering and names the successor, and a second
+# successor meanwhile is turned away (BUSY) without changing anything.
+takeover_to() { # DRAIN_S: start a successor, reap the old one
+	old=$(dp_pid)
+	ip netns exec "$NS" "$DP" --listen 127.0.0.1:$PORT --control "$CTL" \
+	    --root "$T_DIR/www" --workers 2 --takeover --drain-timeout "$1" \
+	    --ready-fd 3 3>"$T_DIR/ready" >>"$T_DIR/dp.log" 2>&1 &
+	new=$!
+	T_PIDS="$T_PIDS $new"
+}
+takeover_to 1
+await 20 serving && wait "$old"
+expect_eq "a successor with a 1 s drain timeout takes over" "$?" 0
+expect_eq "...and says so on its --ready-fd" "$(cat "$T_DIR/ready")" "ready $new"
+# A slow reader keeps a response in flight: a busy connection.
+head -c 16777216 /dev/zero >"$T_DIR/www/16m.bin"
+in_ns curl -s --limit-rate 100k --max-time 60 -o /dev/null \
+    "http://127.0.0.1:$PORT/16m.bin" &
+T_PIDS="$T_PIDS $!"
+await 10 sh -c "\"$DP\" --control \"$CTL\" --status | grep -q '\"connections\":1,'"
+takeover_to 10
+handing() { "$DP" --control "$CTL" --status | grep -q "\"successor\":{\"pid\":$new,"; }
+check "mid-handover (a request in flight), status names the successor" await 10 handing
+expect_eq "...and is still the old process answering" "$(dp_pid)" "$old"
+timeout 15 ip netns exec "$NS" "$DP" --listen 127.0.0.1:$PORT \
+    --control "$CTL" --root "$T_DIR/www" --takeover >>"$T_DIR/dp.log" 2>&1
+expect_eq "a second successor meanwhile is turned away" "$?" 1
+check "...leaving the handover under way" handing
+check "the busy connection's drain timeout passes and the successor serves" \
+    await 20 serving
+wait "$old"
+expect_eq "the old process exits 0" "$?" 0
+check "the handover is logged with the connection left behind" \
+    grep -q "event=handed_over connections=0 left=1" "$T_DIR/dp.log"
 finish

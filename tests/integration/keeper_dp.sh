@@ -20,7 +20,7 @@ R="$T_DIR/node"
 cleanup_ns() {
 	# The dataplane is detached from the keeper: find it by its socket.
 	p=$("$EF_BIN/edge-dp" --control "$R/run/edge-dp/ctl.sock" --status \
-	    2>/dev/null | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+	    2>/dev/null | sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p')
 	[ -n "$p" ] && kill "$p" 2>/dev/null
 	cleanup
 	ip netns delete "$NS" 2>/dev/null
@@ -107,7 +107,7 @@ expect_eq "the kept-alive connections survived it (4 connects)" "$kac" 4
 
 # The dataplane does not depend on the keeper, and the keeper adopts it.
 dppid() { "$EF_BIN/edge-dp" --control "$R/run/edge-dp/ctl.sock" --status \
-    2>/dev/null | sed -n 's/.*"pid":\([0-9]*\).*/\1/p'; }
+    2>/dev/null | sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p'; }
 D1=$(dppid)
 kill -9 "$KP"
 wait "$KP" 2>/dev/null

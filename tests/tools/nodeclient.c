@@ -351,26 +351,48 @@ out:
 	return ret;
 }
 
+static int
+nc_write_file(void *arg, const void *buf, size_t len, char *err, size_t errlen)
+{
+	FILE *f = arg;
+
+	if (fwrite(buf, 1, len, f) != len) {
+		snprintf(err, errlen, "write: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Any signed GET (release artifacts): prints the status; a 200's body is
- * written to --out when given.  Exit 0 only on a 200.  Bodies are bounded
- * by CPCLIENT_RESP_MAX, so this suits small test artifacts only.
+ * streamed to --out (default: discarded).  Exit 0 only on a 200.
  */
 static int
 cmd_get(const struct nc_opts *o)
 {
 	struct cpclient c;
 	struct httpc_resp resp = { 0 };
+	struct httpc_stream st;
+	const char *out = o->out != NULL ? o->out : "/dev/null";
 	char err[512];
+	FILE *f;
 	int ret = 1;
 
 	if (o->path == NULL || o->path[0] != '/') {
 		fprintf(stderr, "nodeclient: get needs --path /...\n");
 		return 2;
 	}
+	if ((f = fopen(out, "we")) == NULL) {
+		fprintf(stderr, "nodeclient: %s: %s\n", out, strerror(errno));
+		return 1;
+	}
+	memset(&st, 0, sizeof(st));
+	st.fn = nc_write_file;
+	st.arg = f;
+	st.max = SIZE_MAX;
+	st.timeout_ms = 300000;
 	if (nc_open(&c, o, err, sizeof(err)) != 0 ||
-	    cpclient_request(&c, "GET", o->path, NULL, NULL, 0, &resp, err,
-		sizeof(err)) != 0) {
+	    cpclient_download(&c, o->path, &st, &resp, err, sizeof(err)) != 0) {
 		fprintf(stderr, "nodeclient: %s\n", err);
 		goto out;
 	}
@@ -380,14 +402,12 @@ cmd_get(const struct nc_opts *o)
 		    resp.body);
 		goto out;
 	}
-	if (o->out != NULL &&
-	    afile_write(o->out, resp.body, resp.len, 0644) != 0) {
-		fprintf(
-		    stderr, "nodeclient: %s: %s\n", o->out, strerror(errno));
-		goto out;
-	}
 	ret = 0;
 out:
+	if (fclose(f) != 0 && ret == 0) {
+		fprintf(stderr, "nodeclient: %s: %s\n", out, strerror(errno));
+		ret = 1;
+	}
 	httpc_resp_clear(&resp);
 	cpclient_close(&c);
 	return ret;
