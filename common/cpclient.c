@@ -374,5 +374,6 @@ cpclient_download(struct cpclient *c, const char *path,
     const struct httpc_stream *st, struct httpc_resp *resp, char *err,
     size_t errlen)
 {
-	return cpclient_do(c, "GET", path, NULL, NULL, 0, st, resp, err, errlen);
+	return cpclient_do(
+	    c, "GET", path, NULL, NULL, 0, st, resp, err, errlen);
 }

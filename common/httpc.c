@@ -239,7 +239,8 @@ httpc_perform(struct httpc *h, const char *method, const char *path,
 		curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, st->timeout_ms);
 		curl_easy_setopt(
 		    h->curl, CURLOPT_LOW_SPEED_LIMIT, st->low_speed_bps);
-		curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, st->low_speed_s);
+		curl_easy_setopt(
+		    h->curl, CURLOPT_LOW_SPEED_TIME, st->low_speed_s);
 	}
 	rc = curl_easy_perform(h->curl);
 	if (st != NULL) {

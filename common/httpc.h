@@ -64,8 +64,8 @@ void httpc_resp_clear(struct httpc_resp *r);
  * seconds (a stalled server), and after timeout_ms in all.
  */
 struct httpc_stream {
-	int (*fn)(void *arg, const void *buf, size_t len, char *err,
-	    size_t errlen);
+	int (*fn)(
+	    void *arg, const void *buf, size_t len, char *err, size_t errlen);
 	void *arg;
 	size_t max;
 	long low_speed_bps;
@@ -74,10 +74,9 @@ struct httpc_stream {
 };
 
 /* As httpc_request() without a body, streaming as described above. */
-int httpc_request_stream(struct httpc *h, const char *method,
-    const char *path, const char *const *headers,
-    const struct httpc_stream *st, struct httpc_resp *out, char *err,
-    size_t errlen);
+int httpc_request_stream(struct httpc *h, const char *method, const char *path,
+    const char *const *headers, const struct httpc_stream *st,
+    struct httpc_resp *out, char *err, size_t errlen);
 
 /* Process-wide libcurl set-up; call once from main before threads. */
 int httpc_global_init(void);

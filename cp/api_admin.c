@@ -225,8 +225,8 @@ api_rollouts_create(struct req *r)
 		0 ||
 	    jfield_str(r->json, "strategy", false, 16, &strategy, err,
 		sizeof(err)) != 0 ||
-	    jfield_bool(r->json, "rollback", false, &rollback, err,
-		sizeof(err)) != 0)
+	    jfield_bool(
+		r->json, "rollback", false, &rollback, err, sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	if (strcmp(comp, "dataplane") != 0 && strcmp(comp, "keeper") != 0 &&
 	    strcmp(comp, "profile") != 0)

@@ -20,11 +20,10 @@ desired_doc(struct live_node *n, const json_t *in)
 
 	if (pv != NULL && pv[0] != '\0')
 		util_parse_i64(pv, 1, INT64_MAX, &pver);
-	return json_pack("{s:i,s:s,s:I,s:O,s:O,s:{s:I,s:o},s:O,s:O}",
-	    "schema", 1, "node_id", n->id, "interval_s",
-	    (json_int_t)cp.interval_s, "pop", json_object_get(in, "pop"),
-	    "drain", json_object_get(in, "drain"), "profile", "version",
-	    (json_int_t)pver, "steps",
+	return json_pack("{s:i,s:s,s:I,s:O,s:O,s:{s:I,s:o},s:O,s:O}", "schema",
+	    1, "node_id", n->id, "interval_s", (json_int_t)cp.interval_s, "pop",
+	    json_object_get(in, "pop"), "drain", json_object_get(in, "drain"),
+	    "profile", "version", (json_int_t)pver, "steps",
 	    json_is_object(prof) && json_object_get(prof, "steps")
 		? json_incref(json_object_get(prof, "steps"))
 		: json_array(),

@@ -992,11 +992,11 @@ store_profile_get(struct store *s, int64_t version, json_t **out)
  * (set by a rollout) or else the baseline; version "" when neither.
  */
 #define STORE_TARGET(c)                                                        \
-	"json(coalesce((SELECT json_object('version', version, 'rollback', " \
-	"json(iif(rollback, 'true', 'false'))) FROM node_targets WHERE "      \
-	"node_id = n.id AND component = '" c "'), (SELECT json_object("       \
-	"'version', version, 'rollback', json(iif(rollback, 'true', "         \
-	"'false'))) FROM baseline WHERE component = '" c "'), "               \
+	"json(coalesce((SELECT json_object('version', version, 'rollback', "   \
+	"json(iif(rollback, 'true', 'false'))) FROM node_targets WHERE "       \
+	"node_id = n.id AND component = '" c "'), (SELECT json_object("        \
+	"'version', version, 'rollback', json(iif(rollback, 'true', "          \
+	"'false'))) FROM baseline WHERE component = '" c "'), "                \
 	"json_object('version', '', 'rollback', json('false'))))"
 
 int
@@ -1016,9 +1016,12 @@ store_desired_inputs(struct store *s, const char *node_id, json_t **out)
 	    " 'profile', coalesce((SELECT version FROM node_targets WHERE "
 	    "  node_id = n.id AND component = 'profile'), (SELECT version "
 	    "  FROM baseline WHERE component = 'profile'), ''),"
-	    " 'dataplane', " STORE_TARGET("dataplane") ","
-	    " 'keeper', " STORE_TARGET("keeper") ")) AS params "
-	    "FROM nodes n JOIN pops p ON p.name = n.pop WHERE n.id = ?",
+	    " 'dataplane', " STORE_TARGET(
+		"dataplane") ","
+			     " 'keeper', " STORE_TARGET(
+				 "keeper") ")) AS params "
+					   "FROM nodes n JOIN pops p ON p.name "
+					   "= n.pop WHERE n.id = ?",
 	    "s", node_id);
 	if (rc == STORE_OK && json_array_size(arr) == 0)
 		rc = STORE_NOTFOUND;

@@ -148,8 +148,8 @@ release_file_hash(
 }
 
 static void
-release_seq_file(struct release_ctx *ctx, const char *component, char *file,
-    size_t len)
+release_seq_file(
+    struct release_ctx *ctx, const char *component, char *file, size_t len)
 {
 	char path[256];
 
@@ -187,8 +187,7 @@ enum { ADMIT_BAD = -1, ADMIT_REFUSED = -2 };
 static int
 release_admit(struct release_ctx *ctx, const char *component,
     const char *version, const char *path, const char *sig, const char *hex,
-    size_t size, bool allow_rollback, int64_t *seq, char *err,
-    size_t errlen)
+    size_t size, bool allow_rollback, int64_t *seq, char *err, size_t errlen)
 {
 	char file[KEEPER_PATH_MAX], tc[MSIG_TRUSTED_MAX + 1], *pub = NULL;
 	struct msig_pub key;
@@ -297,8 +296,8 @@ release_fetch(void *vctx, const char *component, const char *version,
 		    sig.status, sig.status == 200 ? ", too large" : "");
 		goto out;
 	}
-	d.fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0700);
+	d.fd = open(
+	    part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0700);
 	if (d.fd < 0) {
 		snprintf(err, errlen, "%s: %s", part, strerror(errno));
 		goto out;

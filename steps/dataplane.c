@@ -455,7 +455,8 @@ dataplane_apply(
 	} else if (env->host->verify_release(env->host->ctx, "dataplane", want,
 		       bin, env->host->dataplane_rollback, err,
 		       sizeof(err)) != 0) {
-		step_set(res, STEP_ERROR, "installed %s refused: %s", want, err);
+		step_set(
+		    res, STEP_ERROR, "installed %s refused: %s", want, err);
 		return -1;
 	}
 	had = dp_status(ctl, &ds) == 0;

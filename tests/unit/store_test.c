@@ -208,14 +208,14 @@ TEST(store_rollout_lifecycle)
 	CHECK(store_profile_put(st, "{\"steps\":[]}", "op", &v1) == STORE_OK);
 	CHECK(store_profile_put(st, "{\"steps\":[]}", "op", &v2) == STORE_OK);
 	CHECK(v1 == 1 && v2 == 2);
-	CHECK(store_rollout_create(st, "profile", "9", "all_at_once", false, "{}",
-		  "op", &id) == STORE_INVALID);
-	CHECK(store_rollout_create(st, "dataplane", "1.0", "all_at_once", false, "{}",
-		  "op", &id) == STORE_INVALID);
-	CHECK(store_rollout_create(st, "profile", "1", "all_at_once", false, "{}",
-		  "op", &id) == STORE_OK);
-	CHECK(store_rollout_create(st, "profile", "2", "all_at_once", false, "{}",
-		  "op", &id2) == STORE_CONFLICT);
+	CHECK(store_rollout_create(st, "profile", "9", "all_at_once", false,
+		  "{}", "op", &id) == STORE_INVALID);
+	CHECK(store_rollout_create(st, "dataplane", "1.0", "all_at_once", false,
+		  "{}", "op", &id) == STORE_INVALID);
+	CHECK(store_rollout_create(st, "profile", "1", "all_at_once", false,
+		  "{}", "op", &id) == STORE_OK);
+	CHECK(store_rollout_create(st, "profile", "2", "all_at_once", false,
+		  "{}", "op", &id2) == STORE_CONFLICT);
 	CHECK(store_desired_inputs(st, "n-a", &in) == STORE_OK);
 	CHECK_STR(json_string_value(json_object_get(
 		      json_object_get(in, "targets"), "profile")),
@@ -226,8 +226,8 @@ TEST(store_rollout_lifecycle)
 	CHECK(store_rollout_finish(st, id, "aborted", "x", "op") ==
 	    STORE_CONFLICT);
 	/* A second rollout that is aborted leaves the baseline in force. */
-	CHECK(store_rollout_create(st, "profile", "2", "all_at_once", false, "{}",
-		  "op", &id2) == STORE_OK);
+	CHECK(store_rollout_create(st, "profile", "2", "all_at_once", false,
+		  "{}", "op", &id2) == STORE_OK);
 	CHECK(store_rollout_finish(st, id2, "aborted", "no", "op") == STORE_OK);
 	CHECK(store_desired_inputs(st, "n-a", &in) == STORE_OK);
 	CHECK_STR(json_string_value(json_object_get(
