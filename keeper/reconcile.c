@@ -1,5 +1,6 @@
 #include "keeper/reconcile.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -34,9 +35,37 @@ backoff_clear(struct backoff *bo, const char *name)
 	}
 }
 
+/*
+ * What step k is asked to do in this pass: the step as written and the
+ * releases the desired state targets (a dataplane step's work depends on
+ * those too).
+ */
+static uint64_t
+request_fp(const struct step_inst *k, const struct step_env *env)
+{
+	crypto_generichash_state st;
+	unsigned char h[8];
+	uint64_t fp;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(
+	    &st, (const unsigned char *)&k->fp, sizeof(k->fp));
+	if (env->host != NULL) {
+		const char *v = env->host->dataplane_version;
+
+		crypto_generichash_update(
+		    &st, (const unsigned char *)v, strlen(v) + 1);
+		crypto_generichash_update(&st,
+		    (const unsigned char *)&env->host->dataplane_rollback, 1);
+	}
+	crypto_generichash_final(&st, h, sizeof(h));
+	memcpy(&fp, h, sizeof(fp));
+	return fp;
+}
+
 static void
-backoff_fail(struct backoff *bo, const struct step_inst *k, int64_t now,
-    const char *reason)
+backoff_fail(struct backoff *bo, const struct step_inst *k, uint64_t fp,
+    int64_t now, const char *reason)
 {
 	struct backoff_entry *e = backoff_find(bo, k->name, true);
 	int64_t base = k->kind->retry_s > BACKOFF_BASE_MIN ? k->kind->retry_s
@@ -45,6 +74,10 @@ backoff_fail(struct backoff *bo, const struct step_inst *k, int64_t now,
 
 	if (e == NULL)
 		return;
+	if (e->fp != fp) {
+		e->fp = fp;
+		e->fails = 0;
+	}
 	e->fails++;
 	wait = base << (e->fails - 1 < 8 ? e->fails - 1 : 8);
 	if (wait > BACKOFF_CAP)
@@ -80,6 +113,8 @@ reconcile_pass(const struct kdesired *d, const struct step_env *env,
 		struct step_result *res = &results[i];
 		struct backoff_entry *e;
 		struct step_result ar;
+		char q[STEP_REASON_MAX + 64];
+		uint64_t fp;
 
 		memset(res, 0, sizeof(*res));
 		if (dep != NULL) {
@@ -95,8 +130,9 @@ reconcile_pass(const struct kdesired *d, const struct step_env *env,
 		}
 		if (res->state != STEP_NEEDS_CHANGE || dry_run)
 			goto count;
+		fp = request_fp(k, env);
 		e = backoff_find(bo, k->name, false);
-		if (e != NULL && env->now < e->next_try) {
+		if (e != NULL && e->fp == fp && env->now < e->next_try) {
 			step_set(res, STEP_ERROR, "%s (next try in %llds)",
 			    e->reason, (long long)(e->next_try - env->now));
 			goto count;
@@ -104,10 +140,12 @@ reconcile_pass(const struct kdesired *d, const struct step_env *env,
 		memset(&ar, 0, sizeof(ar));
 		st->applied++;
 		if (k->kind->apply(k->params, env, &ar) != 0) {
-			backoff_fail(bo, k, env->now, ar.reason);
+			backoff_fail(bo, k, fp, env->now, ar.reason);
 			step_set(res, STEP_ERROR, "%s", ar.reason);
-			log_warnx("event=step_apply_failed step=%s kind=%s",
-			    k->name, k->kind->name);
+			log_warnx("event=step_apply_failed step=%s kind=%s "
+				  "reason=%s",
+			    k->name, k->kind->name,
+			    log_quote(q, sizeof(q), ar.reason));
 			goto count;
 		}
 		/* The second check decides what is reported. */
@@ -121,7 +159,7 @@ reconcile_pass(const struct kdesired *d, const struct step_env *env,
 			char why[STEP_REASON_MAX];
 
 			util_strlcpy(why, res->reason, sizeof(why));
-			backoff_fail(bo, k, env->now, why);
+			backoff_fail(bo, k, fp, env->now, why);
 			if (res->state == STEP_NEEDS_CHANGE)
 				step_set(res, STEP_ERROR,
 				    "applied, but still "

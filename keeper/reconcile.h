@@ -9,7 +9,9 @@
  * 15 min, so a 5-second loop never hammers the host.  Until then it is
  * checked only, and reported as the check says (error with the last
  * failure's reason while it still needs the change).  The backoff table
- * lives across passes, keyed by step name.
+ * lives across passes, keyed by step name; an entry holds for the request
+ * that failed only: when the step as written (step_inst.fp) or a release
+ * the desired state targets changes, the next pass applies at once.
  *
  * Called from one thread.  The caller owns results (nsteps entries).
  */
@@ -27,6 +29,7 @@
 
 struct backoff_entry {
 	char name[40];
+	uint64_t fp; /* what was asked when it failed */
 	int fails;
 	int64_t next_try;
 	char reason[STEP_REASON_MAX];

@@ -1,5 +1,6 @@
 #include "steps/steplist.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,23 @@ steplist_free(struct step_inst *list, size_t n)
 		if (list[i].kind != NULL && list[i].params != NULL)
 			list[i].kind->free_params(list[i].params);
 	free(list);
+}
+
+/* 64 bits of BLAKE2b over the step's canonical JSON; 0 if it won't dump. */
+static uint64_t
+steplist_fp(const json_t *st)
+{
+	unsigned char h[8];
+	uint64_t fp = 0;
+	char *txt = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (txt == NULL)
+		return 0;
+	crypto_generichash(
+	    h, sizeof(h), (const unsigned char *)txt, strlen(txt), NULL, 0);
+	memcpy(&fp, h, sizeof(fp));
+	free(txt);
+	return fp;
 }
 
 static int
@@ -57,6 +75,7 @@ steplist_one(struct step_inst *list, size_t i, const json_t *st, char *err,
 			return -1;
 		}
 	util_strlcpy(k->name, name, sizeof(k->name));
+	k->fp = steplist_fp(st);
 	if ((k->kind = step_kind_find(kind)) == NULL) {
 		snprintf(err, errlen, "steps[%zu].kind: unknown kind \"%.32s\"",
 		    i, kind);

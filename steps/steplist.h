@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "steps/step.h"
 
@@ -28,6 +29,11 @@ struct step_inst {
 	char name[40];
 	const struct step_kind *kind;
 	void *params;
+	/*
+	 * A digest of the step as written (kind, params, after): what it is
+	 * asked to do, so a keeper can tell a changed request from a retry.
+	 */
+	uint64_t fp;
 	size_t after[STEP_AFTER_MAX]; /* indexes of earlier steps */
 	size_t nafter;
 };

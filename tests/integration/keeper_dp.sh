@@ -4,8 +4,13 @@
 # uploaded to edge-cp and signed; a profile with a dataplane step and an
 # all_at_once rollout install and start 1.0.0; a rollout of 2.0.0 upgrades
 # it by takeover while clients keep kept-alive connections open (zero
-# failed requests, no reconnect); a tampered artifact (3.0.0) is refused
-# with the reason reported and 2.0.0 keeps serving.
+# failed requests, no reconnect); releases that must not run are each
+# refused with the reason reported while 2.0.0 keeps serving: an artifact
+# changed or grown on edge-cp's disk, a signature by another key, another
+# component's signature, an older sequence (edge-cp's database "restored
+# from a backup"), a binary changed on the node's own disk; a rollback said
+# explicitly is done; releases that exit or hang before they are ready are
+# stopped and the old dataplane never stops serving.
 . "$(dirname "$0")/lib.sh"
 KEEPER="$EF_BIN/edge-keeper"
 NS="efkd$$"
@@ -22,6 +27,10 @@ cleanup_ns() {
 	p=$("$EF_BIN/edge-dp" --control "$R/run/edge-dp/ctl.sock" --status \
 	    2>/dev/null | sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p')
 	[ -n "$p" ] && kill "$p" 2>/dev/null
+	# Releases that hang before ready, should one outlive the test.
+	for p in $(cat "$T_DIR/hang.pids" 2>/dev/null); do
+		kill -9 "$p" 2>/dev/null
+	done
 	cleanup
 	ip netns delete "$NS" 2>/dev/null
 	ip link delete "${NS}h" 2>/dev/null
@@ -68,7 +77,8 @@ mkdir -p "$R/srv/www"
 head -c 1024 /dev/urandom >"$R/srv/www/1k.bin"
 PROFILE="{\"steps\":[{\"name\":\"dp\",\"kind\":\"dataplane\",\"params\":{
  \"listen\":[\"$NODE_IP:8080\"],\"control\":\"/run/edge-dp/ctl.sock\",
- \"root\":\"$R/srv/www\",\"workers\":2,\"drain_timeout\":10}}]}"
+ \"root\":\"$R/srv/www\",\"workers\":2,\"drain_timeout\":10,
+ \"ready_timeout\":3}}]}"
 expect_api "a profile with a dataplane step" 201 PUT /v1/profile "$PROFILE"
 PV=$(echo "$LAST" | jq .version)
 expect_api "roll out the profile" 201 POST /v1/rollouts \
@@ -131,4 +141,104 @@ check "the tampered release is refused, with the reason reported" await 30 refus
 check "2.0.0 keeps serving" serves 2.0.0
 check "the tampered binary was never installed" \
     test ! -e "$R/var/lib/edge-keeper/dataplane/3.0.0/edge-dp"
+
+# Each of these must be refused, with its reason, while 2.0.0 serves.
+abort_active() {
+	id=$(api GET /v1/rollouts | cut -d' ' -f2- |
+	    jq -r '.rollouts[] | select(.state == "running") | .id')
+	[ -n "$id" ] && api POST "/v1/rollouts/$id/abort" '{}' >/dev/null
+}
+rollout() { # VERSION [EXTRA_JSON]
+	api POST /v1/rollouts "{\"component\":\"dataplane\",\"version\":\"$1\",\"strategy\":\"all_at_once\"${2:+,$2}}" |
+	    cut -d' ' -f1
+}
+step_says() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
+    jq -e --arg re "$1" '.status.steps[] | select(.name == "dp") |
+        (.state == "error" and (.reason | test($re)))' >/dev/null; }
+refuses() { # VERSION REASON_REGEX WHAT
+	abort_active
+	expect_eq "roll out $1 ($3)" "$(rollout "$1")" 201
+	check "$3: refused, the reason reported" await 30 step_says "$2"
+	echo "# dp step: $(api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
+	    jq -c '.status.steps[] | select(.name == "dp") | [.state, .reason]')"
+	check "...and 2.0.0 keeps serving" serves 2.0.0
+}
+add_release() { # COMPONENT VERSION FILE
+	"$CP" --data-dir "$CP_DIR" release add --component "$1" --version "$2" \
+	    "$3" >/dev/null
+}
+B3="$T_DIR/b3.0.0/bin/edge-dp"
+A="$CP_DIR/artifacts"
+
+add_release dataplane 4.0.0 "$B3"
+head -c 4096 /dev/zero >>"$A/dataplane/4.0.0"
+refuses 4.0.0 "larger than" "an artifact grown on edge-cp's disk"
+
+add_release dataplane 5.0.0 "$B3"
+minisign -G -W -p "$T_DIR/other.pub" -s "$T_DIR/other.key" >/dev/null 2>&1 </dev/null
+tcomment=$(sed -n 's/^trusted comment: //p' "$A/dataplane/5.0.0.minisig")
+minisign -S -s "$T_DIR/other.key" -m "$A/dataplane/5.0.0" -x "$T_DIR/o.minisig" \
+    -t "$tcomment" >/dev/null 2>&1 </dev/null
+expect_eq "a signature by another key, same trusted comment" "$?" 0
+cp "$T_DIR/o.minisig" "$A/dataplane/5.0.0.minisig"
+refuses 5.0.0 "signed by another key" "a signature from another key"
+
+add_release keeper 6.0.0 "$B3"
+add_release dataplane 6.0.0 "$B3"
+cp "$A/keeper/6.0.0.minisig" "$A/dataplane/6.0.0.minisig"
+refuses 6.0.0 "signature is for component keeper" "the keeper's signature"
+
+# Going back needs saying so: edge-cp refuses a rollout to an older
+# release without it, and a node refuses a desired state that asks for
+# an older sequence without it -- as one would after edge-cp's database
+# is restored from an old backup.
+abort_active
+expect_eq "edge-cp: a rollout to the older 1.0.0 needs rollback:true" \
+    "$(rollout 1.0.0)" 409
+rm -r "$R/var/lib/edge-keeper/dataplane/1.0.0"
+sqlite3 "$CP_DIR/edge-cp.db" "UPDATE baseline SET version = '1.0.0',
+    rollback = 0 WHERE component = 'dataplane'"
+expect_api "(any change makes edge-cp rebuild desired states)" 201 POST \
+    /v1/pops '{"name":"p2","region":"r"}'
+check "the node refuses the older sequence, with the reason reported" \
+    await 30 step_says "older than the newest admitted"
+check "...and 2.0.0 keeps serving" serves 2.0.0
+check "...and 1.0.0 was not installed" \
+    test ! -e "$R/var/lib/edge-keeper/dataplane/1.0.0/edge-dp"
+expect_eq "an explicit rollback to 1.0.0" "$(rollout 1.0.0 '"rollback":true')" 201
+check "is done: 1.0.0 serves" await 30 serves 1.0.0
+check "...and that rollout completes" await 15 idle
+
+# A binary changed on the node after it was installed is never started:
+# it is removed, fetched again, verified, and then it runs.
+printf 'X' | dd of="$R/var/lib/edge-keeper/dataplane/2.0.0/edge-dp" bs=1 \
+    seek=200 conv=notrunc 2>/dev/null
+expect_eq "roll forward to 2.0.0 (its binary changed on the node)" \
+    "$(rollout 2.0.0)" 201
+check "the changed binary is refused and fetched again: 2.0.0 serves" \
+    await 40 serves 2.0.0
+check "...the installed binary is the one edge-cp signed" \
+    cmp -s "$R/var/lib/edge-keeper/dataplane/2.0.0/edge-dp" "$A/dataplane/2.0.0"
+grep -q "installed 2.0.0 refused" "$T_DIR/keeper.log"
+expect_eq "...after the keeper said why it refused the changed one" "$?" 0
+await 15 idle
+
+# Releases that never become ready: the old one never stops serving.
+printf '#!/bin/sh\nexit 3\n' >"$T_DIR/exits"
+printf '#!/bin/sh\necho $$ >>"%s"\nexec sleep 60\n' "$T_DIR/hang.pids" \
+    >"$T_DIR/hangs"
+add_release dataplane 7.0.0 "$T_DIR/exits"
+add_release dataplane 8.0.0 "$T_DIR/hangs"
+refuses 7.0.0 "7.0.0 exited before it was ready .*; 2.0.0 keeps serving" \
+    "a release that exits at once"
+refuses 8.0.0 "8.0.0 was not ready in time and was stopped; 2.0.0 keeps serving" \
+    "a release that hangs"
+alive=0
+for p in $(cat "$T_DIR/hang.pids"); do
+	# A zombie waiting for init to reap it is not alive.
+	st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$p/status" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ] && { alive=$((alive + 1)); ps -o pid,stat,args -p "$p" | sed 's/^/# /'; }
+done
+expect_eq "...and the hung process was stopped" "$alive" 0
+abort_active
 finish

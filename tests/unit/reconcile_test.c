@@ -176,6 +176,37 @@ TEST(repaired_by_hand_clears_backoff)
 	CHECK(res[0].state == STEP_IN_SYNC && bo.n == 0);
 }
 
+TEST(changed_request_retries_at_once)
+{
+	struct step_result res[3];
+	struct backoff bo = { .n = 0 };
+	struct pass_stats st;
+	struct step_host host = { 0 };
+	struct step_env e = env;
+
+	setup();
+	host.dataplane_version = "1.0";
+	e.host = &host;
+	fakes[0].fail_apply = true;
+	reconcile_pass(&d, &e, false, &bo, res, &st);
+	e.now += 5;
+	reconcile_pass(&d, &e, false, &bo, res, &st);
+	CHECK(fakes[0].applies == 1);
+	/* Another release targeted: a new request, applied now. */
+	host.dataplane_version = "2.0";
+	reconcile_pass(&d, &e, false, &bo, res, &st);
+	CHECK(fakes[0].applies == 2);
+	/* ...and that one backs off in turn, from the first wait. */
+	e.now += 5;
+	reconcile_pass(&d, &e, false, &bo, res, &st);
+	CHECK(fakes[0].applies == 2);
+	CHECK(strstr(res[0].reason, "next try in 55s") != NULL);
+	/* The step rewritten (another profile): applied now too. */
+	ksteps[0].fp = 42;
+	reconcile_pass(&d, &e, false, &bo, res, &st);
+	CHECK(fakes[0].applies == 3);
+}
+
 TEST(check_error_is_reported_not_applied)
 {
 	struct step_result res[3];
@@ -197,6 +228,7 @@ main(void)
 	RUN(failure_skips_dependents_and_goes_on);
 	RUN(failed_apply_backs_off);
 	RUN(repaired_by_hand_clears_backoff);
+	RUN(changed_request_retries_at_once);
 	RUN(check_error_is_reported_not_applied);
 	return check_done();
 }

@@ -326,6 +326,87 @@ TEST(store_release_add_list_seq)
 	json_decref(ev);
 }
 
+/* The dataplane target store_desired_inputs gives node n-a. */
+static json_t *
+dp_target(void)
+{
+	json_t *in = NULL, *t;
+
+	if (store_desired_inputs(st, "n-a", &in) != STORE_OK)
+		return NULL;
+	t = json_incref(
+	    json_object_get(json_object_get(in, "targets"), "dataplane"));
+	json_decref(in);
+	return t;
+}
+
+TEST(store_rollback_is_said_explicitly)
+{
+	unsigned char h[32];
+	struct store_new_node a = node("n-a");
+	struct store_release r;
+	char pop[40];
+	int64_t now = util_now(), id;
+	json_t *t;
+	int i;
+
+	fresh();
+	hash_of(h, 7);
+	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
+	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t") == STORE_OK);
+	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
+	for (i = 1; i <= 3; i++) {
+		char v[8];
+
+		snprintf(v, sizeof(v), "%d.0", i);
+		r = release("dataplane", v, i);
+		r.version = v;
+		CHECK(store_release_add(st, &r, "admin") == STORE_OK);
+	}
+	/* No baseline yet: a node is told an empty version, no rollback. */
+	CHECK((t = dp_target()) != NULL);
+	CHECK_STR(json_string_value(json_object_get(t, "version")), "");
+	CHECK(json_is_false(json_object_get(t, "rollback")));
+	json_decref(t);
+	CHECK(store_rollout_create(st, "dataplane", "2.0", "all_at_once", false,
+		  "{}", "op", &id) == STORE_OK);
+	CHECK((t = dp_target()) != NULL);
+	CHECK_STR(json_string_value(json_object_get(t, "version")), "2.0");
+	CHECK(json_is_false(json_object_get(t, "rollback")));
+	json_decref(t);
+	CHECK(store_rollout_finish(st, id, "completed", "", "cp") == STORE_OK);
+	/* Older than the baseline: refused unless said, forward is fine. */
+	CHECK(store_rollout_create(st, "dataplane", "1.0", "all_at_once", false,
+		  "{}", "op", &id) == STORE_ROLLBACK);
+	CHECK(store_rollout_create(st, "dataplane", "3.0", "all_at_once", false,
+		  "{}", "op", &id) == STORE_OK);
+	/* Aborted: back to the baseline, which now says rollback. */
+	CHECK(store_rollout_finish(st, id, "aborted", "", "op") == STORE_OK);
+	CHECK((t = dp_target()) != NULL);
+	CHECK_STR(json_string_value(json_object_get(t, "version")), "2.0");
+	CHECK(json_is_true(json_object_get(t, "rollback")));
+	json_decref(t);
+	/* Said explicitly: the targets carry it, and so does the baseline. */
+	CHECK(store_rollout_create(st, "dataplane", "1.0", "all_at_once", true,
+		  "{\"rollback\":true}", "op", &id) == STORE_OK);
+	CHECK((t = dp_target()) != NULL);
+	CHECK_STR(json_string_value(json_object_get(t, "version")), "1.0");
+	CHECK(json_is_true(json_object_get(t, "rollback")));
+	json_decref(t);
+	CHECK(store_rollout_finish(st, id, "completed", "", "cp") == STORE_OK);
+	CHECK((t = dp_target()) != NULL);
+	CHECK(json_is_true(json_object_get(t, "rollback")));
+	json_decref(t);
+	/* A forward rollout that completes clears it. */
+	CHECK(store_rollout_create(st, "dataplane", "3.0", "all_at_once", false,
+		  "{}", "op", &id) == STORE_OK);
+	CHECK(store_rollout_finish(st, id, "completed", "", "cp") == STORE_OK);
+	CHECK((t = dp_target()) != NULL);
+	CHECK_STR(json_string_value(json_object_get(t, "version")), "3.0");
+	CHECK(json_is_false(json_object_get(t, "rollback")));
+	json_decref(t);
+}
+
 TEST(store_release_immutable_and_unique_seq)
 {
 	struct store_release a = release("dataplane", "1.0", 1);
@@ -431,6 +512,7 @@ main(void)
 	RUN(store_failed_write_changes_nothing);
 	RUN(store_release_add_list_seq);
 	RUN(store_release_immutable_and_unique_seq);
+	RUN(store_rollback_is_said_explicitly);
 	RUN(store_release_migration_numbers_old_rows);
 	store_close(st);
 	{
