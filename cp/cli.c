@@ -28,7 +28,7 @@
 
 /* Flags that take no value. */
 static const char *const cli_bool_flags[] = { "--force", "--follow", "--help",
-	NULL };
+	"--rollback", NULL };
 
 struct cli {
 	const char *pos[CLI_MAX_ARGS];
@@ -64,7 +64,8 @@ usage(void)
 	    "  node drain ID | node undrain ID | node remove ID\n"
 	    "  profile show [--version N] | profile set FILE\n"
 	    "  release list | release add --component C --version V FILE\n"
-	    "  rollout create COMPONENT VERSION [--strategy all_at_once]\n"
+	    "  rollout create COMPONENT VERSION [--strategy all_at_once] "
+	    "[--rollback]\n"
 	    "  rollout list | rollout show ID | rollout abort ID\n"
 	    "  fleet\n"
 	    "  events [--after ID] [--limit N] [--follow]\n");
@@ -625,6 +626,7 @@ static int
 cmd_rollout(struct cli *c, const char *verb)
 {
 	const char *strategy = flag(c, "--strategy");
+	bool rollback = flag(c, "--rollback") != NULL;
 	char path[96];
 	json_t *body, *res;
 	int64_t id;
@@ -642,6 +644,8 @@ cmd_rollout(struct cli *c, const char *verb)
 		if (strategy != NULL)
 			json_object_set_new(
 			    body, "strategy", json_string(strategy));
+		if (rollback)
+			json_object_set_new(body, "rollback", json_true());
 		res = api(c, "POST", "/v1/rollouts", body);
 		json_decref(body);
 		return output(c, res, NULL, NULL);

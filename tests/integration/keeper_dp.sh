@@ -195,6 +195,9 @@ refuses 6.0.0 "signature is for component keeper" "the keeper's signature"
 abort_active
 expect_eq "edge-cp: a rollout to the older 1.0.0 needs rollback:true" \
     "$(rollout 1.0.0)" 409
+"$CP" --data-dir "$CP_DIR" rollout create dataplane 1.0.0 \
+    --strategy all_at_once 2>"$T_DIR/cli.err" >/dev/null
+check "...and the CLI says so" grep -q rollback_required "$T_DIR/cli.err"
 rm -r "$R/var/lib/edge-keeper/dataplane/1.0.0"
 sqlite3 "$CP_DIR/edge-cp.db" "UPDATE baseline SET version = '1.0.0',
     rollback = 0 WHERE component = 'dataplane'"
@@ -205,7 +208,9 @@ check "the node refuses the older sequence, with the reason reported" \
 check "...and 2.0.0 keeps serving" serves 2.0.0
 check "...and 1.0.0 was not installed" \
     test ! -e "$R/var/lib/edge-keeper/dataplane/1.0.0/edge-dp"
-expect_eq "an explicit rollback to 1.0.0" "$(rollout 1.0.0 '"rollback":true')" 201
+"$CP" --data-dir "$CP_DIR" rollout create dataplane 1.0.0 \
+    --strategy all_at_once --rollback >/dev/null
+expect_eq "an explicit rollback to 1.0.0 (edge-cp rollout create --rollback)" "$?" 0
 check "is done: 1.0.0 serves" await 30 serves 1.0.0
 check "...and that rollout completes" await 15 idle
 
