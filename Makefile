@@ -56,7 +56,8 @@ CP_LIB_OBJ     = $(filter-out $(OBJ)/cp/main.o,$(CP_OBJ))
 KEEPER_LIB_OBJ = $(filter-out $(OBJ)/keeper/main.o,$(KEEPER_OBJ))
 
 PROGS = $(BIN)/edge-cp $(BIN)/edge-keeper $(BIN)/edge-dp
-TOOLS = $(BIN)/nodeclient $(BIN)/cp_checkin $(BIN)/slowclient $(BIN)/dpload
+TOOLS = $(BIN)/nodeclient $(BIN)/cp_checkin $(BIN)/slowclient $(BIN)/dpload \
+        $(BIN)/rawhttp
 
 UNIT_SRC   = $(wildcard tests/unit/*_test.c)
 UNIT_TESTS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -123,7 +124,7 @@ $(BIN)/slowclient: $(OBJ)/tests/tools/slowclient.o $(OBJ)/libcommon.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ -lsodium
 
-$(BIN)/dpload: $(OBJ)/tests/tools/dpload.o $(OBJ)/libcommon.a
+$(BIN)/dpload $(BIN)/rawhttp: $(BIN)/%: $(OBJ)/tests/tools/%.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ -lsodium
