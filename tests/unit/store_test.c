@@ -356,7 +356,7 @@ TEST(store_rollback_is_said_explicitly)
 	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t") == STORE_OK);
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
 	for (i = 1; i <= 3; i++) {
-		char v[8];
+		char v[16];
 
 		snprintf(v, sizeof(v), "%d.0", i);
 		r = release("dataplane", v, i);
