@@ -7,19 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 DP="$EF_BIN/edge-dp"
 RAW="$EF_BIN/rawhttp"
-NS="efdh$$"
-setup dphttp
-if ! ip netns add "$NS" 2>/dev/null; then
-	echo "ok 1 - dp_http # SKIP cannot create network namespaces here"
-	exit 0
-fi
-cleanup_ns() {
-	cleanup
-	ip netns delete "$NS" 2>/dev/null
-}
-trap cleanup_ns EXIT
-in_ns() { ip netns exec "$NS" "$@"; }
-in_ns ip link set lo up
+setup_ns dp_http efdh
 W="$T_DIR/www"
 mkdir -p "$W/sub" "$T_DIR/outside"
 echo hello >"$W/a.txt"

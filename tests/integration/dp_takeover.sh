@@ -7,19 +7,7 @@
 # listen drops or resets.
 . "$(dirname "$0")/lib.sh"
 DP="$EF_BIN/edge-dp"
-NS="efdp$$"
-setup dptake
-if ! ip netns add "$NS" 2>/dev/null; then
-	echo "ok 1 - dp_takeover # SKIP cannot create network namespaces here"
-	exit 0
-fi
-cleanup_ns() {
-	cleanup
-	ip netns delete "$NS" 2>/dev/null
-}
-trap cleanup_ns EXIT
-in_ns() { ip netns exec "$NS" "$@"; }
-in_ns ip link set lo up
+setup_ns dp_takeover efdp
 mkdir -p "$T_DIR/www"
 head -c 1024 /dev/urandom >"$T_DIR/www/1k.bin"
 CTL="$T_DIR/ctl"

@@ -7,23 +7,11 @@
 # reports as soon as edge-cp is back; bad profiles are refused.
 . "$(dirname "$0")/lib.sh"
 KEEPER="$EF_BIN/edge-keeper"
-NS="efk$$"
 HOST_IP=198.51.100.1
 NODE_IP=198.51.100.2
 
-setup keeper
-if ! ip netns add "$NS" 2>/dev/null; then
-	echo "ok 1 - keeper # SKIP cannot create network namespaces here"
-	exit 0
-fi
-cleanup_ns() {
-	cleanup
-	ip netns delete "$NS" 2>/dev/null
-	ip link delete "${NS}h" 2>/dev/null
-}
-trap cleanup_ns EXIT
+setup_ns keeper efk
 node_link "$NS" "$HOST_IP" "$NODE_IP" || { fail "namespace link"; finish; exit 1; }
-in_ns() { ip netns exec "$NS" "$@"; }
 
 # edge-cp on the host side of the link; nodes check in every second.
 CPARGS="--node-interval 1 --keeper-binary $KEEPER"
