@@ -30,7 +30,8 @@ mkdir -p "$tmp/www" "$tmp/ng/logs"
 # nginx workers run as www-data: the files must be readable to them.
 chmod 755 "$tmp" "$tmp/www"
 head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
-p_dp=$((30000 + $$ % 10000))
+# Below the ephemeral range (32768-60999), so no client socket holds it.
+p_dp=$((20000 + $$ % 6000 * 2))
 p_ng=$((p_dp + 1))
 "$bin/edge-dp" --listen 127.0.0.1:$p_dp --control "$tmp/ctl" \
     --root "$tmp/www" --workers "$workers" >"$tmp/dp.log" 2>&1 &

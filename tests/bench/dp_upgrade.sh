@@ -23,7 +23,8 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 mkdir -p "$tmp/www"
 head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
-port=$((40000 + $$ % 10000))
+# Below the ephemeral range (32768-60999), so no client socket holds it.
+port=$((20000 + $$ % 12000))
 ctl="$tmp/ctl"
 dp_start() {
 	"$bin/edge-dp" --listen 127.0.0.1:$port --control "$ctl" \

@@ -43,7 +43,8 @@ done
 printf '{"steps":[%s]}' "${steps%,}" >"$tmp/profile.json"
 v=$(cli profile set "$tmp/profile.json" | sed -n 's/.*"version": \([0-9]*\).*/\1/p')
 cli rollout create profile "$v" --strategy all_at_once >/dev/null
-port=$((20000 + $$ % 20000))
+# Below the ephemeral range (32768-60999), so no client socket holds it.
+port=$((20000 + $$ % 12000))
 sed -i "s/^metrics=.*/metrics=127.0.0.1:$port/" "$tmp/node/etc/edge-keeper/keeper.conf"
 "$bin/edge-keeper" --root "$tmp/node" run >"$tmp/keeper.log" 2>&1 &
 KP=$!
