@@ -35,6 +35,7 @@ int api_nodes_list(struct req *r);
 int api_nodes_show(struct req *r);
 int api_nodes_drain(struct req *r);
 int api_nodes_undrain(struct req *r);
+int api_nodes_patch(struct req *r);
 int api_nodes_delete(struct req *r);
 int api_fleet(struct req *r);
 

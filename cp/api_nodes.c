@@ -1,5 +1,7 @@
+#include <arpa/inet.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/util.h"
 #include "cp/api.h"
 #include "cp/live.h"
@@ -111,6 +113,44 @@ int
 api_nodes_undrain(struct req *r)
 {
 	return nodes_drain(r, false);
+}
+
+/*
+ * PATCH /v1/nodes/{id} {"router_id": "A.B.C.D" | null}: the router id
+ * BIRD uses on this node (null: the one in its facts again).
+ */
+int
+api_nodes_patch(struct req *r)
+{
+	static const char *const keys[] = { "router_id", NULL };
+	const char *rid = NULL;
+	struct live_node *n;
+	unsigned char bin[4];
+	char err[256];
+	json_t *v;
+	int rc;
+
+	if (!util_name_ok(r->params[0]))
+		return reply_error(r, 404, "not_found", "no such node");
+	if (jfield_only(r->json, keys, err, sizeof(err)) != 0)
+		return reply_error(r, 400, "invalid_field", "%s", err);
+	if ((v = json_object_get(r->json, "router_id")) == NULL)
+		return reply_error(r, 400, "invalid_field",
+		    "router_id: required (an IPv4 address, or null)");
+	if (!json_is_null(v) &&
+	    ((rid = json_string_value(v)) == NULL ||
+		inet_pton(AF_INET, rid, bin) != 1))
+		return reply_error(r, 400, "invalid_field",
+		    "router_id: must be an IPv4 address or null");
+	rc = store_node_set_router_id(cp.store, r->params[0], rid, r->actor);
+	if (rc != STORE_OK)
+		return reply_store_error(r, rc, "node");
+	if ((n = live_get(r->params[0])) != NULL) {
+		/* Its desired state changed: a new ETag on the next fetch. */
+		atomic_fetch_add(&n->local_epoch, 1);
+		live_put(n);
+	}
+	return api_nodes_show(r);
 }
 
 int

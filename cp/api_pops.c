@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bgpconf.h"
 #include "common/json.h"
 #include "common/util.h"
 #include "cp/api.h"
@@ -66,7 +67,7 @@ pop_bgp(struct req *r, const json_t *in, json_t **bgp, char **txt)
 	*txt = NULL;
 	if (b == NULL)
 		return 0;
-	if (validate_bgp(b, bgp, err, sizeof(err)) != 0) {
+	if (bgpconf_validate(b, bgp, err, sizeof(err)) != 0) {
 		reply_error(r, 400, "invalid_field", "bgp.%s", err);
 		return -1;
 	}
@@ -142,7 +143,7 @@ api_pops_patch(struct req *r)
 	}
 	/* A central mistake must not take a whole POP off the internet. */
 	if (bgp != NULL && !force &&
-	    validate_bgp_withdraws_all(json_object_get(old, "bgp"), bgp)) {
+	    bgpconf_withdraws_all(json_object_get(old, "bgp"), bgp)) {
 		reply_error(r, 409, "would_withdraw_all",
 		    "this change "
 		    "withdraws every anycast prefix of POP %s; send "

@@ -62,6 +62,7 @@ usage(void)
 	    "  apitoken create --name N --role viewer|operator|admin\n"
 	    "  node list [--pop P] | node show ID\n"
 	    "  node drain ID | node undrain ID | node remove ID\n"
+	    "  node set ID --router-id A.B.C.D|auto\n"
 	    "  profile show [--version N] | profile set FILE\n"
 	    "  release list | release add --component C --version V FILE\n"
 	    "  rollout create COMPONENT VERSION [--strategy all_at_once] "
@@ -555,8 +556,10 @@ static int
 cmd_node(struct cli *c, const char *verb)
 {
 	const char *id = c->npos > 2 ? c->pos[2] : NULL;
-	const char *pop = flag(c, "--pop");
+	const char *pop = flag(c, "--pop"), *rid = flag(c, "--router-id");
 	char path[160];
+	json_t *body;
+	int rc;
 
 	if (flags_all_used(c) != 0)
 		return 2;
@@ -577,6 +580,15 @@ cmd_node(struct cli *c, const char *verb)
 	if (strcmp(verb, "drain") == 0 || strcmp(verb, "undrain") == 0) {
 		snprintf(path, sizeof(path), "/v1/nodes/%s/%s", id, verb);
 		return output(c, api(c, "POST", path, NULL), NULL, NULL);
+	}
+	if (strcmp(verb, "set") == 0 && rid != NULL) {
+		/* "auto": the router id from the node's facts again. */
+		body = strcmp(rid, "auto") == 0
+		    ? json_pack("{s:n}", "router_id")
+		    : json_pack("{s:s}", "router_id", rid);
+		rc = output(c, api(c, "PATCH", path, body), NULL, NULL);
+		json_decref(body);
+		return rc;
 	}
 	return usage();
 }
@@ -791,6 +803,7 @@ cli_known(const char *noun, const char *verb)
 		"node drain",
 		"node undrain",
 		"node remove",
+		"node set",
 		"profile show",
 		"profile set",
 		"release list",

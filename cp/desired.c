@@ -13,6 +13,9 @@
 static json_t *
 desired_doc(struct live_node *n, const json_t *in)
 {
+	const char *rid = json_string_value(json_object_get(in, "router_id"));
+	json_t *doc;
+
 	const json_t *targets = json_object_get(in, "targets");
 	const json_t *prof = json_object_get(in, "profile");
 	const char *pv = json_string_value(json_object_get(targets, "profile"));
@@ -20,7 +23,7 @@ desired_doc(struct live_node *n, const json_t *in)
 
 	if (pv != NULL && pv[0] != '\0')
 		util_parse_i64(pv, 1, INT64_MAX, &pver);
-	return json_pack("{s:i,s:s,s:I,s:O,s:O,s:{s:I,s:o},s:O,s:O}", "schema",
+	doc = json_pack("{s:i,s:s,s:I,s:O,s:O,s:{s:I,s:o},s:O,s:O}", "schema",
 	    1, "node_id", n->id, "interval_s", (json_int_t)cp.interval_s, "pop",
 	    json_object_get(in, "pop"), "drain", json_object_get(in, "drain"),
 	    "profile", "version", (json_int_t)pver, "steps",
@@ -29,6 +32,9 @@ desired_doc(struct live_node *n, const json_t *in)
 		: json_array(),
 	    "dataplane", json_object_get(targets, "dataplane"), "keeper",
 	    json_object_get(targets, "keeper"));
+	if (doc != NULL && rid != NULL && rid[0] != '\0')
+		json_object_set_new(doc, "router_id", json_string(rid));
+	return doc;
 }
 
 int

@@ -45,6 +45,8 @@ const struct route server_routes[] = {
 
 	{ "GET", "/v1/nodes", AUTH_VIEWER, false, api_nodes_list, "nodes" },
 	{ "GET", "/v1/nodes/{}", AUTH_VIEWER, false, api_nodes_show, "node" },
+	{ "PATCH", "/v1/nodes/{}", AUTH_OPERATOR, true, api_nodes_patch,
+	    "node" },
 	{ "DELETE", "/v1/nodes/{}", AUTH_OPERATOR, false, api_nodes_delete,
 	    "node" },
 	{ "POST", "/v1/nodes/{}/drain", AUTH_OPERATOR, false, api_nodes_drain,

@@ -873,6 +873,31 @@ store_node_set_drain(
 }
 
 int
+store_node_set_router_id(
+    struct store *s, const char *id, const char *router_id, const char *actor)
+{
+	sqlite3 *db;
+	int rc, changes = 0;
+	char detail[64];
+
+	/* router_id is a validated IPv4 address: safe inside the JSON. */
+	snprintf(detail, sizeof(detail),
+	    router_id ? "{\"router_id\":\"%s\"}" : "{\"router_id\":null%s}",
+	    router_id ? router_id : "");
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, &changes,
+	    "UPDATE nodes SET router_id = ? "
+	    "WHERE id = ?",
+	    "ss", router_id, id);
+	if (rc == STORE_OK && changes == 0)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "node.set", id, detail);
+	return store_wend(s, rc);
+}
+
+int
 store_node_delete(struct store *s, const char *id, const char *actor)
 {
 	sqlite3 *db;
@@ -1010,7 +1035,9 @@ store_desired_inputs(struct store *s, const char *node_id, json_t **out)
 
 	*out = NULL;
 	rc = store_query(r->db, &arr,
-	    "SELECT n.drain AS drain, p.name AS "
+	    "SELECT n.drain AS drain, coalesce(n.router_id, "
+	    "json_extract(n.facts, '$.router_id'), '') AS router_id, "
+	    "p.name AS "
 	    "pop, p.region AS region, p.bgp AS bgp, "
 	    "(SELECT json_object("
 	    " 'profile', coalesce((SELECT version FROM node_targets WHERE "
@@ -1045,11 +1072,12 @@ store_desired_inputs(struct store *s, const char *node_id, json_t **out)
 			    json_object_get(json_array_get(parr, 0), "doc"));
 		json_decref(parr);
 	}
-	doc = json_pack("{s:{s:O,s:O,s:O},s:b,s:O,s:o}", "pop", "name",
+	doc = json_pack("{s:{s:O,s:O,s:O},s:b,s:O,s:o,s:O}", "pop", "name",
 	    json_object_get(row, "pop"), "region",
 	    json_object_get(row, "region"), "bgp", json_object_get(row, "bgp"),
 	    "drain", json_integer_value(json_object_get(row, "drain")) != 0,
-	    "targets", targets, "profile", prof ? prof : json_null());
+	    "targets", targets, "profile", prof ? prof : json_null(),
+	    "router_id", json_object_get(row, "router_id"));
 	prof = NULL;
 	if (doc == NULL)
 		rc = STORE_ERR;

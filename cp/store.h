@@ -118,6 +118,9 @@ int store_node_list(struct store *s, json_t **out);
 int store_node_get(struct store *s, const char *id, json_t **out);
 int store_node_set_drain(
     struct store *s, const char *id, bool drain, const char *actor);
+/* NULL: the router id from the node's facts again. */
+int store_node_set_router_id(
+    struct store *s, const char *id, const char *router_id, const char *actor);
 int store_node_delete(struct store *s, const char *id, const char *actor);
 /*
  * Write a changed status report (and move enrolled -> active).  Called

@@ -17,14 +17,7 @@
 /* Host names as nodes report them: 1-253 of [A-Za-z0-9.-]. */
 bool validate_hostname(const char *s);
 
-/*
- * A POP's "bgp" object (SPEC §6): asn, router_id?, neighbors, hold_time,
- * anycast (only /32 and /128, communities "A:V", large "A:B:C"), drain
- * (communities, prepend, drain_s).  Defaults are filled in.
- */
-int validate_bgp(const json_t *in, json_t **out, char *err, size_t errlen);
-/* True when old announced some anycast prefix and new announces none. */
-bool validate_bgp_withdraws_all(const json_t *old_bgp, const json_t *new_bgp);
+/* A POP's "bgp" object: common/bgpconf.h (the keeper checks it too). */
 
 /*
  * A profile: {"steps":[{"name","kind","after"?,"params"?}...]}.  Step names

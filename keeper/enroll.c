@@ -8,8 +8,12 @@
  * enrolled node (keeper.conf present) is left alone: running the
  * bootstrap line twice changes nothing.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -22,10 +26,44 @@
 #include "common/version.h"
 #include "keeper/keeper.h"
 
+/*
+ * The node's own IPv4 address for BGP's router id: the lowest global one
+ * on an interface that is up and not loopback (link-local and loopback
+ * addresses are not unique; anycast ones live on lo).  "" when none.
+ */
+static void
+enroll_router_id(char *out, size_t len)
+{
+	struct ifaddrs *ifa, *i;
+	uint32_t best = 0, a;
+
+	out[0] = '\0';
+	if (getifaddrs(&ifa) != 0)
+		return;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
+		    (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+			continue;
+		a = ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)
+			      ->sin_addr.s_addr);
+		if ((a >> 24) == 127 || (a >> 16) == 0xa9fe || a == 0)
+			continue;
+		if (best == 0 || a < best)
+			best = a;
+	}
+	freeifaddrs(ifa);
+	if (best != 0) {
+		struct in_addr in = { htonl(best) };
+
+		inet_ntop(AF_INET, &in, out, (socklen_t)len);
+	}
+}
+
 static json_t *
-enroll_facts(const char *hostname)
+enroll_facts(const char *hostname, const char *router_id)
 {
 	struct utsname u;
+	char rid[INET_ADDRSTRLEN];
 	json_t *f = json_pack(
 	    "{s:s,s:s}", "hostname", hostname, "keeper_version", ef_version);
 
@@ -33,6 +71,12 @@ enroll_facts(const char *hostname)
 		json_object_set_new(f, "kernel", json_string(u.release));
 		json_object_set_new(f, "machine", json_string(u.machine));
 	}
+	if (router_id == NULL) {
+		enroll_router_id(rid, sizeof(rid));
+		router_id = rid;
+	}
+	if (f != NULL && router_id[0] != '\0')
+		json_object_set_new(f, "router_id", json_string(router_id));
 	return f;
 }
 
@@ -44,9 +88,11 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 		{ "pin", required_argument, NULL, 'p' },
 		{ "token", required_argument, NULL, 't' },
 		{ "hostname", required_argument, NULL, 'H' },
+		{ "router-id", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *server = NULL, *pin = NULL, *token = NULL;
+	const char *server = NULL, *pin = NULL, *token = NULL, *rid = NULL;
+	unsigned char bin[4];
 	char host[256] = "", err[512], path[KEEPER_PATH_MAX];
 	struct keeper_conf have;
 	struct cpclient c;
@@ -71,12 +117,21 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 		case 'H':
 			util_strlcpy(host, optarg, sizeof(host));
 			break;
+		case 'r':
+			rid = optarg;
+			break;
 		default:
 			goto usage;
 		}
 	}
 	if (server == NULL || pin == NULL || token == NULL || optind != argc)
 		goto usage;
+	if (rid != NULL && inet_pton(AF_INET, rid, bin) != 1) {
+		fprintf(stderr,
+		    "edge-keeper: --router-id: not an IPv4 "
+		    "address\n");
+		return 2;
+	}
 	if (strncmp(server, "https://", 8) != 0 ||
 	    strncmp(pin, "sha256//", 8) != 0) {
 		fprintf(stderr,
@@ -107,7 +162,7 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 		goto fail;
 	}
 	if (cpclient_open(&c, 30000, err, sizeof(err)) != 0 ||
-	    (facts = enroll_facts(host)) == NULL)
+	    (facts = enroll_facts(host, rid)) == NULL)
 		goto fail;
 	if (cpclient_enroll(
 		&c, token, host, facts, false, &resp, err, sizeof(err)) != 0) {
@@ -161,6 +216,7 @@ out:
 usage:
 	fprintf(stderr,
 	    "usage: edge-keeper [--root DIR] enroll --server URL "
-	    "--pin sha256//... --token T [--hostname H]\n");
+	    "--pin sha256//... --token T [--hostname H] [--router-id "
+	    "A.B.C.D]\n");
 	return 2;
 }

@@ -3,6 +3,7 @@
 
 #include "check.h"
 #include "common/util.h"
+#include "common/bgpconf.h"
 #include "common/json.h"
 #include "cp/validate.h"
 
@@ -26,7 +27,7 @@ bgp_ok(const char *s)
 
 	if (in == NULL)
 		return -2;
-	rc = validate_bgp(in, &out, err, sizeof(err));
+	rc = bgpconf_validate(in, &out, err, sizeof(err));
 	json_decref(in);
 	json_decref(out);
 	return rc;
@@ -129,7 +130,7 @@ TEST(bgp_accepts_good_and_fills_defaults)
 	       *out = NULL;
 
 	CHECK(in != NULL);
-	CHECK(validate_bgp(in, &out, err, sizeof(err)) == 0);
+	CHECK(bgpconf_validate(in, &out, err, sizeof(err)) == 0);
 	CHECK(json_integer_value(json_object_get(out, "hold_time")) == 90);
 	CHECK_STR(
 	    json_string_value(json_object_get(
@@ -178,9 +179,9 @@ TEST(bgp_withdraw_all_detected)
 	json_t *a = parse("{\"anycast\":[{\"prefix\":\"198.51.100.1/32\"}]}");
 	json_t *b = parse("{\"anycast\":[]}");
 
-	CHECK(validate_bgp_withdraws_all(a, b));
-	CHECK(!validate_bgp_withdraws_all(b, a));
-	CHECK(!validate_bgp_withdraws_all(a, a));
+	CHECK(bgpconf_withdraws_all(a, b));
+	CHECK(!bgpconf_withdraws_all(b, a));
+	CHECK(!bgpconf_withdraws_all(a, a));
 	json_decref(a);
 	json_decref(b);
 }
