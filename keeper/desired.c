@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
+#include "common/bgpconf.h"
 #include "common/json.h"
 #include "common/util.h"
 
@@ -16,6 +19,7 @@ kdesired_free(struct kdesired *d)
 		return;
 	steplist_free(d->steps, d->nsteps);
 	json_decref(d->pop);
+	json_decref(d->bgp);
 	free(d);
 }
 
@@ -40,10 +44,12 @@ struct kdesired *
 kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "schema", "node_id", "interval_s",
-		"pop", "drain", "profile", "dataplane", "keeper", NULL };
+		"pop", "drain", "profile", "dataplane", "keeper", "router_id",
+		NULL };
 	struct kdesired *d = NULL;
-	json_t *doc = NULL, *prof, *steps, *dp, *kp, *pop;
-	const char *s = NULL;
+	json_t *doc = NULL, *prof, *steps, *dp, *kp, *pop, *bgp;
+	const char *s = NULL, *rid = "";
+	unsigned char bin[4];
 	int64_t n = 0;
 
 	if (json_parse_strict(text, len, KDESIRED_MAX, JSON_DEFAULT_DEPTH, &doc,
@@ -62,10 +68,25 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 	    jfield_obj(doc, "pop", true, &pop, err, errlen) ||
 	    jfield_obj(doc, "profile", true, &prof, err, errlen) ||
 	    jfield_obj(doc, "dataplane", true, &dp, err, errlen) ||
-	    jfield_obj(doc, "keeper", true, &kp, err, errlen))
+	    jfield_obj(doc, "keeper", true, &kp, err, errlen) ||
+	    jfield_str(doc, "router_id", false, 15, &rid, err, errlen))
 		goto fail;
 	util_strlcpy(d->node_id, s, sizeof(d->node_id));
 	d->pop = json_incref(pop);
+	if (rid[0] != '\0' && inet_pton(AF_INET, rid, bin) != 1) {
+		snprintf(err, errlen, "router_id: not an IPv4 address");
+		goto fail;
+	}
+	util_strlcpy(d->router_id, rid, sizeof(d->router_id));
+	/* What becomes BIRD's configuration is checked here too. */
+	if ((bgp = json_object_get(pop, "bgp")) != NULL) {
+		char sub[200];
+
+		if (bgpconf_validate(bgp, &d->bgp, sub, sizeof(sub)) != 0) {
+			snprintf(err, errlen, "pop.bgp.%s", sub);
+			goto fail;
+		}
+	}
 	if (kdesired_target(dp, d->dataplane_version,
 		sizeof(d->dataplane_version), &d->dataplane_rollback, err,
 		errlen) ||

@@ -29,7 +29,9 @@ struct kdesired {
 	bool keeper_rollback;
 	struct step_inst *steps;
 	size_t nsteps;
-	json_t *pop; /* the POP section, for the BGP steps */
+	json_t *pop; /* the POP section */
+	json_t *bgp; /* its "bgp", validated again here; NULL when none */
+	char router_id[16]; /* this node's BGP router id; "" when unknown */
 };
 
 struct kdesired *kdesired_parse(

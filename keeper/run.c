@@ -25,12 +25,14 @@
 #include <unistd.h>
 
 #include "common/afile.h"
+#include "common/birdctl.h"
 #include "common/exec.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/version.h"
 #include "keeper/desired.h"
+#include "keeper/gate.h"
 #include "keeper/keeper.h"
 #include "keeper/metrics.h"
 #include "keeper/reconcile.h"
@@ -40,6 +42,7 @@
 #define DESIRED_FILE "/var/lib/edge-keeper/desired.json"
 #define ETAG_FILE "/var/lib/edge-keeper/desired.etag"
 #define PASS_FILE "/var/lib/edge-keeper/last-pass.json"
+#define GATE_FILE "/var/lib/edge-keeper/anycast.addrs"
 #define FULL_REPORT_S 300
 #define FETCH_BACKOFF_MAX 60
 
@@ -65,7 +68,39 @@ struct keeper {
 	double last_pass_ms;
 	struct step_host host;
 	struct release_ctx rel;
+	struct gate *gate; /* NULL under `check` */
 };
+
+static int
+keeper_gate_set(
+    void *gate, const struct gate_config *c, char *err, size_t errlen)
+{
+	return gate_configure(gate, c, err, errlen);
+}
+
+static void
+keeper_gate_get(void *gate, const struct gate_config *want, struct gate_view *v)
+{
+	(void)want;
+	gate_view(gate, v);
+}
+
+/* `check`: no gate runs; one probe and a look at the interface. */
+static void
+keeper_gate_once(
+    void *gate, const struct gate_config *want, struct gate_view *v)
+{
+	(void)gate;
+	gate_view_once(want, v);
+}
+
+/* The gate changed state: wake the loop to report it (gate.h). */
+static void
+keeper_gate_notify(void *arg)
+{
+	(void)arg;
+	kill(getpid(), SIGUSR1);
+}
 
 static void
 keeper_env(struct keeper *k, struct step_env *env)
@@ -82,6 +117,12 @@ keeper_env(struct keeper *k, struct step_env *env)
 	k->rel.cp = &k->cp;
 	k->rel.conf = k->conf;
 	k->host.ctx = &k->rel;
+	k->host.bgp = k->d ? k->d->bgp : NULL;
+	k->host.router_id = k->d ? k->d->router_id : "";
+	k->host.drain = k->d ? k->d->drain : false;
+	k->host.gate = k->gate;
+	k->host.gate_set = k->gate ? keeper_gate_set : NULL;
+	k->host.gate_get = k->gate ? keeper_gate_get : keeper_gate_once;
 	env->host = &k->host;
 }
 
@@ -192,13 +233,102 @@ keeper_fetch(struct keeper *k)
 	httpc_resp_clear(&r);
 }
 
+/* The first step of a kind in the desired state, or NULL. */
+static const struct step_inst *
+keeper_step(const struct keeper *k, const struct step_kind *kind)
+{
+	size_t i;
+
+	for (i = 0; k->d != NULL && i < k->nres; i++)
+		if (k->d->steps[i].kind == kind)
+			return &k->d->steps[i];
+	return NULL;
+}
+
+/* BIRD's sessions with the POP's neighbours, by neighbour address. */
+static json_t *
+keeper_bgp_sessions(struct keeper *k)
+{
+	const struct step_inst *bs = keeper_step(k, &step_bird_config);
+	struct birdctl_proto *rows;
+	char sock[KEEPER_PATH_MAX], err[256], name[64];
+	const json_t *n;
+	json_t *out;
+	size_t nrows = 0, i, j;
+
+	if (bs == NULL || k->d->bgp == NULL || (out = json_array()) == NULL)
+		return NULL;
+	keeper_path(k->conf, bird_socket(bs->params), sock, sizeof(sock));
+	if ((rows = calloc(64, sizeof(*rows))) == NULL ||
+	    birdctl_protocols(sock, rows, 64, &nrows, err, sizeof(err)) != 0)
+		nrows = 0;
+	json_array_foreach(json_object_get(k->d->bgp, "neighbors"), i, n)
+	{
+		const char *state = "unknown: BIRD does not answer";
+
+		bird_peer_name(n, name, sizeof(name));
+		for (j = 0; j < nrows; j++)
+			if (strcmp(rows[j].name, name) == 0)
+				state = rows[j].info[0] ? rows[j].info
+							: rows[j].state;
+		if (nrows > 0 && state[0] == 'u' && strchr(state, ':'))
+			state = "not configured";
+		json_array_append_new(out,
+		    json_pack("{s:s,s:s%}", "neighbor",
+			json_string_value(json_object_get(n, "address")),
+			"state", state, strnlen(state, 32)));
+	}
+	free(rows);
+	return out;
+}
+
+/* The anycast gate's part of the report: announced, drained, health. */
+static void
+keeper_report_gate(struct keeper *k, json_t *rep, bool *probe_ok)
+{
+	struct gate_view *v;
+	json_t *ann, *flips;
+	char txt[NLADDR_TEXT_MAX];
+	size_t i;
+
+	*probe_ok = true;
+	if (k->gate == NULL || keeper_step(k, &step_anycast) == NULL ||
+	    (v = malloc(sizeof(*v))) == NULL)
+		return;
+	gate_view(k->gate, v);
+	if (!v->configured) {
+		free(v);
+		return;
+	}
+	*probe_ok = v->healthy;
+	ann = json_array();
+	flips = json_array();
+	for (i = 0; i < v->nannounced; i++) {
+		nladdr_format(&v->announced[i], txt, sizeof(txt));
+		json_array_append_new(ann, json_string(txt));
+	}
+	for (i = 0; i < v->nflips; i++)
+		json_array_append_new(flips,
+		    json_pack("{s:I,s:s,s:s}", "at", (json_int_t)v->flips[i].at,
+			"to", gate_state_name(v->flips[i].to), "reason",
+			v->flips[i].reason));
+	json_object_set_new(rep, "announced", ann);
+	json_object_set_new(
+	    rep, "drained", json_boolean(v->state == GATE_DRAINED));
+	json_object_set_new(rep, "anycast",
+	    json_pack("{s:s,s:o}", "state", gate_state_name(v->state), "flips",
+		flips));
+	free(v);
+}
+
 /* The status report (schema/status.schema.json); caller frees. */
 static char *
 keeper_report(struct keeper *k, size_t *len)
 {
 	json_t *steps = json_array(), *rep;
 	char pv[24] = "", dpv[80] = "";
-	bool have_dp = false, dp_up = false, draining = false;
+	bool have_dp = false, dp_up = false, draining = false, probe_ok;
+	json_t *sessions;
 	size_t i;
 	char *txt;
 
@@ -234,13 +364,22 @@ keeper_report(struct keeper *k, size_t *len)
 	    dp_up ? dpv : "", "steps", steps);
 	if (rep == NULL)
 		return NULL;
+	keeper_report_gate(k, rep, &probe_ok);
+	if ((sessions = keeper_bgp_sessions(k)) != NULL)
+		json_object_set_new(rep, "bgp_sessions", sessions);
+	/*
+	 * Healthy: running and not draining as its control socket says, and
+	 * answering the anycast gate's probe where one runs.
+	 */
 	if (have_dp)
 		json_object_set_new(rep, "dataplane",
-		    json_pack("{s:b,s:s,s:s}", "healthy", dp_up && !draining,
-			"version", dp_up ? dpv : "", "reason",
-			!dp_up         ? "not running"
-			    : draining ? "draining"
-				       : ""));
+		    json_pack("{s:b,s:s,s:s}", "healthy",
+			dp_up && !draining && probe_ok, "version",
+			dp_up ? dpv : "", "reason",
+			!dp_up          ? "not running"
+			    : draining  ? "draining"
+			    : !probe_ok ? "does not answer the health probe"
+					: ""));
 	txt = json_dump_canonical(rep, len);
 	json_decref(rep);
 	return txt;
@@ -387,7 +526,8 @@ int
 keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 {
 	struct keeper k;
-	char err[256], *rep;
+	char err[256], path[KEEPER_PATH_MAX], *rep;
+	uint64_t next = 0, now;
 	sigset_t set;
 	size_t len;
 	int sig = 0;
@@ -402,10 +542,19 @@ keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1); /* the anycast gate changed state */
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* Threads started from here on inherit the mask. */
 	if (strcmp(conf->metrics, "off") != 0 &&
 	    kmetrics_start(conf->metrics, err, sizeof(err)) != 0)
 		log_warnx("event=metrics_off msg=\"%s\"", err);
+	keeper_path(conf, GATE_FILE, path, sizeof(path));
+	if ((k.gate = gate_start(
+		 path, keeper_gate_notify, NULL, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "edge-keeper: anycast gate: %s\n", err);
+		keeper_close(&k);
+		return 1;
+	}
 	keeper_load_saved(&k);
 	log_info("event=started node=%s server=%s interval_s=%lld",
 	    conf->node_id, conf->server, (long long)conf->interval_s);
@@ -413,23 +562,32 @@ keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 		struct timespec ts;
 		int64_t ms;
 
-		keeper_fetch(&k);
-		keeper_pass(&k, false);
+		if (sig != SIGUSR1) {
+			keeper_fetch(&k);
+			keeper_pass(&k, false);
+			/* interval ± 10 %, so a fleet spreads its check-ins. */
+			ms = conf->interval_s * 900 +
+			    (int64_t)randombytes_uniform(
+				(uint32_t)(conf->interval_s * 200 + 1));
+			next = util_mono_ns() + (uint64_t)ms * 1000000;
+		}
+		/* A gate flip is reported at once, without a pass. */
 		if ((rep = keeper_report(&k, &len)) != NULL) {
 			keeper_send_report(&k, rep, len);
 			keeper_save_pass(&k, rep, len);
 			free(rep);
 		}
 		keeper_metrics(&k);
-		/* interval ± 10 %, so a fleet spreads its check-ins. */
-		ms = conf->interval_s * 900 +
-		    (int64_t)randombytes_uniform(
-			(uint32_t)(conf->interval_s * 200 + 1));
+		now = util_mono_ns();
+		ms = next > now ? (int64_t)((next - now) / 1000000) : 0;
 		ts.tv_sec = ms / 1000;
 		ts.tv_nsec = (ms % 1000) * 1000000;
 		sig = sigtimedwait(&set, NULL, &ts);
 	}
 	log_info("event=stopping signal=%d", sig);
+	/* The addresses stay: the dataplane serves without the keeper. */
+	gate_stop(k.gate);
+	k.gate = NULL;
 	kmetrics_stop();
 	keeper_close(&k);
 	return 0;

@@ -11,5 +11,7 @@ const struct step_kind *const step_kinds[] = {
 	&step_file,
 	&step_systemd_unit,
 	&step_dataplane,
+	&step_bird_config,
+	&step_anycast,
 	NULL,
 };

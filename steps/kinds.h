@@ -4,9 +4,9 @@
  * table step_kinds[] and step_kind_find() from steps/step.h; the named
  * kinds are here for tests and for the table in steps/kinds.c.
  *
- * Kinds the profile may name that later work implements (bird_config,
- * anycast, dataplane, keeper_self) are not in the table yet, so a keeper
- * refuses a document that uses them instead of pretending to apply it.
+ * A kind the profile may name that is not implemented yet (keeper_self)
+ * is not in the table, so a keeper refuses a document that uses it
+ * instead of pretending to apply it.
  */
 #ifndef EF_STEPS_KINDS_H
 #define EF_STEPS_KINDS_H
@@ -23,6 +23,22 @@ extern const struct step_kind step_apt_package;
 extern const struct step_kind step_disable_unattended_upgrades;
 extern const struct step_kind step_systemd_unit;
 extern const struct step_kind step_dataplane;
+extern const struct step_kind step_bird_config;
+extern const struct step_kind step_anycast;
+
+/*
+ * The BIRD include for a POP's validated "bgp" section (NULL: none), this
+ * node's router id and drain flag, announcing what the direct protocol
+ * finds on iface.  Deterministic: the same inputs give the same bytes.
+ * *out is malloc'd (length *len); 0, or -1 with err (no router id while
+ * there are neighbours, or a router id that is an anycast address).
+ */
+int bird_render(const json_t *bgp, const char *router_id, bool drain,
+    const char *iface, char **out, size_t *len, char *err, size_t errlen);
+/* The BGP protocol's name for a "neighbors" entry: ef_peer_<name|addr>. */
+void bird_peer_name(const json_t *neighbor, char *out, size_t len);
+/* A bird_config step's control socket (a host path, before the root). */
+const char *bird_socket(const void *params);
 
 /*
  * The version of the edge-dp a dataplane step's params point at, asked on

@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keeper/gate.h"
+
 #define STEP_REASON_MAX 512
 
 enum step_state {
@@ -93,6 +95,26 @@ struct step_host {
 	    const char *version, const char *path, bool allow_rollback,
 	    char *err, size_t errlen);
 	void *ctx;
+	/*
+	 * For bird_config and anycast: the POP's "bgp" section as edge-cp
+	 * validated it (NULL when it has none), this node's router id ("" when
+	 * edge-cp knows none), and whether an operator asked to drain it.
+	 */
+	const json_t *bgp;
+	const char *router_id;
+	bool drain;
+	/*
+	 * The anycast gate (keeper/gate.h).  gate_set hands it a
+	 * configuration (the same one again changes nothing); NULL under
+	 * `edge-keeper check`, which changes nothing.  gate_get reads where
+	 * it stands; under `check`, where no gate runs, it probes once and
+	 * looks at the interface as a gate configured with want would.
+	 */
+	int (*gate_set)(
+	    void *gate, const struct gate_config *c, char *err, size_t errlen);
+	void (*gate_get)(
+	    void *gate, const struct gate_config *want, struct gate_view *v);
+	void *gate;
 };
 
 struct step_kind {
