@@ -800,6 +800,8 @@ store_node_each(struct store *s,
 #define NODE_COLS                                                              \
 	"id, pop, hostname, state, drain, facts, enrolled_at, "                \
 	"last_seen, status, status_at, "                                       \
+	"coalesce(router_id, json_extract(facts, '$.router_id'), '') "         \
+	"AS router_id, "                                                       \
 	"(SELECT json_group_object(component, version) FROM node_targets "     \
 	" WHERE node_id = nodes.id) AS targets_json"
 
