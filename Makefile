@@ -182,6 +182,7 @@ bench: all
 	@sh tests/bench/dp_throughput.sh $(BUILD)
 	@sh tests/bench/dp_upgrade.sh $(BUILD)
 	@sh tests/bench/keeper_footprint.sh $(BUILD)
+	@sh tests/bench/withdrawal.sh $(BUILD)
 
 lint:
 	@clang-format --dry-run --Werror $(COMMON_SRC) $(CP_SRC) $(KEEPER_SRC) \
