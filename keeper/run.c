@@ -440,6 +440,39 @@ keeper_save_pass(struct keeper *k, const char *report, size_t len)
 	free(txt);
 }
 
+/* The anycast gate's state and what it announces, for /metrics. */
+static size_t
+keeper_metrics_gate(const struct keeper *k, char *buf, size_t len)
+{
+	struct gate_view *v;
+	char txt[NLADDR_TEXT_MAX];
+	size_t n = 0, i;
+	int w;
+
+	if (k->gate == NULL || len == 0 || (v = malloc(sizeof(*v))) == NULL)
+		return 0;
+	gate_view(k->gate, v);
+	if (v->configured) {
+		w = snprintf(buf, len,
+		    "# TYPE edgekeeper_anycast_healthy gauge\n"
+		    "edgekeeper_anycast_healthy %d\n"
+		    "# TYPE edgekeeper_anycast_state gauge\n"
+		    "edgekeeper_anycast_state{state=\"%s\"} 1\n"
+		    "# TYPE edgekeeper_anycast_announced gauge\n",
+		    v->healthy ? 1 : 0, gate_state_name(v->state));
+		n = w > 0 ? (size_t)w : 0;
+		for (i = 0; i < v->nannounced && n < len; i++) {
+			nladdr_format(&v->announced[i], txt, sizeof(txt));
+			w = snprintf(buf + n, len - n,
+			    "edgekeeper_anycast_announced{prefix=\"%s\"} 1\n",
+			    txt);
+			n += w > 0 ? (size_t)w : 0;
+		}
+	}
+	free(v);
+	return n < len ? n : len - 1;
+}
+
 static void
 keeper_metrics(const struct keeper *k)
 {
@@ -464,6 +497,7 @@ keeper_metrics(const struct keeper *k)
 	    k->reachable ? 1 : 0, (long long)age,
 	    (long long)(k->d ? k->d->profile_version : 0));
 	n = w > 0 ? (size_t)w : 0;
+	n += keeper_metrics_gate(k, buf + n, sizeof(buf) - n);
 	for (i = 0; k->d != NULL && i < k->nres && n < sizeof(buf); i++) {
 		w = snprintf(buf + n, sizeof(buf) - n,
 		    "edgekeeper_step_state{step=\"%s\",state=\"%s\"} 1\n",
@@ -642,6 +676,37 @@ keeper_check_main(struct keeper_conf *conf, int argc, char **argv)
 	return rc;
 }
 
+/* The anycast gate and BIRD's sessions, as the last report has them. */
+static void
+keeper_status_bgp(const json_t *rep)
+{
+	const json_t *a = json_object_get(rep, "anycast"), *v;
+	size_t i;
+
+	if (a != NULL) {
+		printf("\nanycast     %s:",
+		    json_string_value(json_object_get(a, "state")));
+		json_array_foreach(json_object_get(rep, "announced"), i, v)
+		    printf(" %s", json_string_value(v));
+		printf("\n");
+		json_array_foreach(json_object_get(a, "flips"), i, v)
+		{
+			const char *r =
+			    json_string_value(json_object_get(v, "reason"));
+
+			printf("  %lld  %-10s %s\n",
+			    (long long)json_integer_value(
+				json_object_get(v, "at")),
+			    json_string_value(json_object_get(v, "to")),
+			    r ? r : "");
+		}
+	}
+	json_array_foreach(json_object_get(rep, "bgp_sessions"), i, v)
+	    printf("bgp         %s %s\n",
+		json_string_value(json_object_get(v, "neighbor")),
+		json_string_value(json_object_get(v, "state")));
+}
+
 int
 keeper_status_main(struct keeper_conf *conf, int argc, char **argv)
 {
@@ -692,6 +757,7 @@ keeper_status_main(struct keeper_conf *conf, int argc, char **argv)
 		    json_string_value(json_object_get(st, "state")),
 		    reason && reason[0] ? reason : "-");
 	}
+	keeper_status_bgp(rep);
 	free(txt);
 	json_decref(o);
 	json_decref(rep);

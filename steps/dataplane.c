@@ -240,8 +240,8 @@ dataplane_check(
  */
 static int
 dp_spawn(const struct dataplane_params *p, const char *bin, const char *ctl,
-    const char *log, bool takeover, pid_t *dpid, int *readyfd, char *err,
-    size_t errlen)
+    const char *www, const char *log, bool takeover, pid_t *dpid, int *readyfd,
+    char *err, size_t errlen)
 {
 	char *argv[2 * DP_MAX_LISTEN + 18], wbuf[24], dbuf[24], rbuf[24];
 	size_t a = 0, i;
@@ -272,9 +272,9 @@ dp_spawn(const struct dataplane_params *p, const char *bin, const char *ctl,
 		argv[a++] = (char *)(uintptr_t) "--workers";
 		argv[a++] = wbuf;
 	}
-	if (p->root[0] != '\0') {
+	if (www[0] != '\0') {
 		argv[a++] = (char *)(uintptr_t) "--root";
-		argv[a++] = (char *)(uintptr_t)p->root;
+		argv[a++] = (char *)(uintptr_t)www;
 	}
 	snprintf(dbuf, sizeof(dbuf), "%lld", (long long)p->drain_timeout);
 	argv[a++] = (char *)(uintptr_t) "--drain-timeout";
@@ -421,7 +421,7 @@ dataplane_apply(
     const void *vp, const struct step_env *env, struct step_result *res)
 {
 	const struct dataplane_params *p = vp;
-	char bin[1024], ctl[1024], dir[1024], log[1024], err[512];
+	char bin[1024], ctl[1024], dir[1024], log[1024], www[1024], err[512];
 	const char *want;
 	struct stat st;
 	struct dp_state ds;
@@ -467,10 +467,14 @@ dataplane_apply(
 		step_set(res, STEP_ERROR, "mkdir %s: %s", dir, strerror(errno));
 		return -1;
 	}
+	/* Its static files are a host path too: under the keeper's root. */
+	www[0] = '\0';
 	if (step_path(env, "/var/lib/edge-keeper/dataplane/edge-dp.log", log,
 		sizeof(log)) != 0 ||
-	    dp_spawn(p, bin, ctl, log, had, &pid, &rfd, err, sizeof(err)) !=
-		0) {
+	    (p->root[0] != '\0' &&
+		step_path(env, p->root, www, sizeof(www)) != 0) ||
+	    dp_spawn(p, bin, ctl, www, log, had, &pid, &rfd, err,
+		sizeof(err)) != 0) {
 		step_set(res, STEP_ERROR, "start %s: %s", want, err);
 		return -1;
 	}

@@ -2,7 +2,7 @@
 # Withdrawal (SPEC §8: <= 1.5 s): the time from edge-dp being killed to
 # the anycast route being gone at the BGP peer, over RUNS runs (default
 # 20), with the keeper's defaults (probe every 250 ms, fall 3).  The
-# test bed is tests/integration/bgplib.sh: real BIRD in a node and a
+# test bed is tests/integration/lib_bgp.sh: real BIRD in a node and a
 # router namespace.  Each run: route present at the router, SIGKILL to
 # edge-dp, poll the router's BIRD until the route is gone (10 ms steps,
 # at most 10 s), start edge-dp again, wait for the route.
@@ -13,7 +13,7 @@ build=${1:-build}
 EF_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 EF_BIN="$EF_TOP/$build/bin"
 . "$EF_TOP/tests/integration/lib.sh"
-. "$EF_TOP/tests/integration/bgplib.sh"
+. "$EF_TOP/tests/integration/lib_bgp.sh"
 runs=${RUNS:-20}
 out="$EF_TOP/$build/bench"
 mkdir -p "$out"

@@ -10,7 +10,7 @@
 # after drain_s) and undrain; an edge-cp outage withdrawing nothing; the
 # forced-withdrawal guard.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/bgplib.sh"
+. "$(dirname "$0")/lib_bgp.sh"
 
 command -v bird >/dev/null || { echo "ok 1 - bgp # SKIP no bird"; exit 0; }
 setup_ns bgp efb
@@ -53,6 +53,13 @@ check "...the prefix it announces" await 5 reported \
     ".announced == [\"$ANY/32\"]"
 check "...and the gate's history" reported \
     '.status.anycast.state == "announced" and (.status.anycast.flips | length) >= 1'
+in_ns "$KEEPER" --root "$R" status >"$T_DIR/status"
+check "edge-keeper status shows the gate and the session" sh -c \
+    "grep -q '^anycast *announced: $ANY/32' '$T_DIR/status' &&
+     grep -q '^bgp *$RTR_IP Established' '$T_DIR/status'"
+in_ns curl -s http://127.0.0.1:9464/metrics >"$T_DIR/metrics"
+check "the keeper's metrics show the announced prefix" grep -q \
+    "^edgekeeper_anycast_announced{prefix=\"$ANY/32\"} 1" "$T_DIR/metrics"
 
 # Communities change through the API: new filter constants, a refeed,
 # the same session.

@@ -67,7 +67,7 @@ mkdir -p "$R/srv/www"
 head -c 1024 /dev/urandom >"$R/srv/www/1k.bin"
 PROFILE="{\"steps\":[{\"name\":\"dp\",\"kind\":\"dataplane\",\"params\":{
  \"listen\":[\"$NODE_IP:8080\"],\"control\":\"/run/edge-dp/ctl.sock\",
- \"root\":\"$R/srv/www\",\"workers\":2,\"drain_timeout\":10,
+ \"root\":\"/srv/www\",\"workers\":2,\"drain_timeout\":10,
  \"ready_timeout\":3}}]}"
 expect_api "a profile with a dataplane step" 201 PUT /v1/profile "$PROFILE"
 PV=$(echo "$LAST" | jq .version)
