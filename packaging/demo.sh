@@ -18,7 +18,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 data="$top/var/demo"
-bin="$top/build/bin"
+bin=${EF_BIN:-$top/build/bin}
 cp="$bin/edge-cp"
 port=${DEMO_PORT:-8443}
 envdir=/run/edgefleet-demo
@@ -86,6 +86,8 @@ network() {
 	ip netns add "$RNS"
 	ip -n "$RNS" link set lo up
 	ip netns exec "$RNS" sysctl -qw net.ipv4.ip_forward=1
+	# ECMP by ports too, so clients spread over the nodes.
+	ip netns exec "$RNS" sysctl -qw net.ipv4.fib_multipath_hash_policy=1
 	ip link add efdemo-h type veth peer name efdemo-r
 	ip link set efdemo-r netns "$RNS"
 	ip addr add "$HOST_IP/30" dev efdemo-h
@@ -184,8 +186,11 @@ start() {
 	    "large_communities":["65001:0:1"]}],
 	  "drain":{"communities":["65535:0"],"prepend":2,"drain_s":5}}}' \
 	    >/dev/null || die "could not create the POP"
+	# The release is the edge-dp just built, under the version it says
+	# it is (what the keeper checks on its control socket).
+	dpver=$("$bin/edge-dp" --version | awk '{print $2}')
 	"$cp" --data-dir "$data/cp" release add --component dataplane \
-	    --version 1.0.0 "$bin/edge-dp" >/dev/null ||
+	    --version "$dpver" "$bin/edge-dp" >/dev/null ||
 	    die "could not upload the edge-dp release"
 	api PUT /v1/profile '{"steps":[
 	  {"name":"dataplane","kind":"dataplane","params":{
@@ -198,7 +203,7 @@ start() {
 	pv=$(jq -r .version "$data/profile.json")
 	api POST /v1/rollouts '{"component":"profile","version":"'$pv'","strategy":"all_at_once"}' \
 	    >/dev/null
-	api POST /v1/rollouts '{"component":"dataplane","version":"1.0.0","strategy":"all_at_once"}' \
+	api POST /v1/rollouts '{"component":"dataplane","version":"'$dpver'","strategy":"all_at_once"}' \
 	    >/dev/null
 
 	boot=$(api POST /v1/enrollment-tokens \
@@ -210,7 +215,9 @@ start() {
 		echo "served by node$n" >"$r/var/www/index.html"
 		line=$(echo "$boot" |
 		    sed "s#| sudo EDGE_TOKEN=#| EDGE_ROOT=$r EDGE_TOKEN=#")
-		ip netns exec "$ns" sh -c "$line" >"$r/bootstrap.out" 2>&1 ||
+		# Its own host name for the enrollment (a UTS namespace).
+		ip netns exec "$ns" unshare --uts sh -c \
+		    "hostname node$n && $line" >"$r/bootstrap.out" 2>&1 ||
 		    die "node$n did not enroll; see $r/bootstrap.out"
 		ip netns exec "$ns" "$r/usr/bin/edge-keeper" --root "$r" run \
 		    >>"$r/keeper.log" 2>&1 &
