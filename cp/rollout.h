@@ -1,28 +1,116 @@
 /*
- * rollout: the rollout engine, a reconcile loop over the rollouts table.
+ * rollout: the rollout engine (SPEC §4.6), a reconcile loop over the
+ * rollouts and rollout_nodes tables.
  *
- * States (one active rollout per component; "active" = running, paused
- * or halted):
+ * A rollout moves one component (dataplane, keeper, profile) to one
+ * version.  At creation its plan is computed once and stored: every
+ * node of the fleet gets a row in rollout_nodes with its wave, or
+ * "skipped" when it was not healthy then (a node already broken neither
+ * counts against the rollout nor is upgraded by it).  Nodes enrolling
+ * later are not in the plan: they get the baseline.
  *
- *	running ──every targeted node reports the version──▶ completed
- *	   │
- *	   └──operator abort──▶ aborted (targets dropped: back to previous)
+ * Rollout states ("active" = running, paused, halted, approval):
  *
- * This is the all_at_once strategy: creating the rollout moves every
- * node's target in one transaction; the engine only watches evidence.
- * The wave strategy (canary, POP, percentages, bake time, halting) builds
- * on the same loop.
+ *	running ──wave passes──▶ running (next wave)
+ *	   │  │  └─last wave passes──▶ completed (baseline := version)
+ *	   │  └─wave passes, approval set──▶ approval ──promote──▶ running
+ *	   ├─pause──▶ paused ──resume──▶ running
+ *	   └─a halt condition──▶ halted ──resume──▶ running
+ *	                          │   (auto_rollback: ──▶ rolled_back)
+ *	any active ──abort──▶ aborted (every moved node back to previous)
  *
- * rollout_tick() runs on edge-cp's background thread about once a second.
- * It holds no state of its own between ticks: everything is read back
- * from the store and the live table, so a restart resumes exactly where
- * the database says the rollout is.
+ * Node rows: planned ──moved (its target is written)──▶ moved; skipped.
+ *
+ * One tick (rollout_tick, about once a second, on edge-cp's background
+ * thread) for each running rollout, unless the fleet is frozen:
+ *  1. evidence: for every moved node, from the live table — the version
+ *     it reports for the component, any step in error or not in sync,
+ *     dataplane health, reachability, and check-ins since the report
+ *     that said so (fresh reports).
+ *  2. halt on: a moved node with a step in error, an unhealthy dataplane
+ *     after it applied, unreachable (no report for 3 intervals), or the
+ *     current wave past its deadline (deadline_s since it started).
+ *     Missing or stale evidence never passes a wave: a node without a
+ *     report or without min_reports fresh check-ins simply has not passed
+ *     yet, and the deadline turns that into a halt.
+ *  3. gate: the current wave passes when every node in it is moved, has
+ *     applied the version, all its steps are in sync, its dataplane is
+ *     healthy and it has min_reports fresh reports, and all of that has
+ *     held for bake_s (the clock starts when it first holds and restarts
+ *     when it stops holding).  Time and evidence both.
+ *  4. move: planned nodes of the current wave get their target, at most
+ *     max_unavailable_per_pop of one POP in transition at once (moved and
+ *     not yet settled), and never a node whose move would leave its POP
+ *     with fewer than pop_min_healthy settled healthy nodes (POPs smaller
+ *     than that are moved one node at a time).
+ * Everything is read back from the store and the live table each tick:
+ * the engine keeps no state between ticks, so an edge-cp restarted
+ * mid-rollout continues exactly where the database says it is (the
+ * fresh-report counts start again from zero: conservative).
+ *
+ * Waves (params.waves, else the default): a list of {"count": N},
+ * {"percent": P} (cumulative, of the nodes in the plan), {"pop": NAME} or
+ * {"region": NAME}; each takes the next nodes it names, spread round-
+ * robin across POPs.  Default: canary (1 node), one POP (the canary's),
+ * 10 %, 50 %, 100 %; empty waves are dropped.  all_at_once is one wave
+ * of every node, no per-POP limit, bake_s 0 and min_reports 1 unless
+ * given.
+ *
+ * Every transition, wave verdict (with its evidence), batch of moves and
+ * operator action is an event with its actor.
  */
 #ifndef EF_ROLLOUT_H
 #define EF_ROLLOUT_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#define ROLLOUT_MAX_WAVES 16
+
+/* What POST /v1/rollouts may say, validated and with defaults. */
+struct rollout_params {
+	int64_t bake_s;                  /* default 60; all_at_once 0 */
+	int64_t min_reports;             /* default 3; all_at_once 1 */
+	int64_t max_unavailable_per_pop; /* default 1; all_at_once 0 = any */
+	int64_t pop_min_healthy;         /* default 1 */
+	int64_t deadline_s;              /* per wave, default 900 */
+	bool auto_rollback;
+	bool approval;
+	bool rollback; /* an explicit downgrade */
+	json_t *waves; /* validated copy, or NULL: default */
+};
+
+/*
+ * Read params from a POST /v1/rollouts body for a strategy ("waves" or
+ * "all_at_once").  0, or -1 with "field: problem".  Free with
+ * rollout_params_clear().
+ */
+int rollout_params_parse(const json_t *body, const char *strategy,
+    struct rollout_params *p, char *err, size_t errlen);
+void rollout_params_clear(struct rollout_params *p);
+/* The canonical JSON stored with the rollout (params column). */
+json_t *rollout_params_json(const struct rollout_params *p);
+
+/* A node as the planner sees it. */
+struct rollout_cand {
+	const char *id;
+	const char *pop;
+	const char *region;
+	bool healthy;
+	int wave; /* out: 0-based wave, or -1 skipped */
+};
+
+/*
+ * Assign every candidate a wave (or -1 when it is not healthy).  Pure:
+ * same input, same plan (candidates in any order; ties by id).  Returns
+ * the number of waves, or -1 with err when a custom wave names a POP or
+ * region that has no node.  names (optional, ROLLOUT_MAX_WAVES) gets a
+ * short name per wave ("canary", "pop ams1", "10%", ...).
+ */
+int rollout_plan(struct rollout_cand *c, size_t n, const json_t *waves,
+    bool all_at_once, char names[][32], char *err, size_t errlen);
 
 void rollout_tick(int64_t now);
 /*
@@ -30,5 +118,12 @@ void rollout_tick(int64_t now);
  * the store returns it.  Caller owns the result; NULL on failure.
  */
 json_t *rollout_progress(const json_t *rollout);
+
+/*
+ * The rollout as GET /v1/rollouts/{id} shows it: the row plus "waves"
+ * (each with its nodes and their evidence) and the current gate verdict.
+ * Caller owns the result; NULL on failure.
+ */
+json_t *rollout_view(int64_t id);
 
 #endif
