@@ -57,6 +57,10 @@ int api_rollouts_create(struct req *r);
 int api_rollouts_list(struct req *r);
 int api_rollouts_show(struct req *r);
 int api_rollouts_abort(struct req *r);
+int api_rollouts_pause(struct req *r);
+int api_rollouts_resume(struct req *r);
+int api_rollouts_promote(struct req *r);
+int api_freeze(struct req *r);
 int api_events(struct req *r);
 
 int api_bootstrap_script(struct req *r);

@@ -197,26 +197,120 @@ api_profile_put(struct req *r)
 static int
 rollout_reply(struct req *r, unsigned status, int64_t id)
 {
-	json_t *ro, *p;
+	json_t *ro = rollout_view(id);
+
+	if (ro == NULL)
+		return reply_error(r, 404, "not_found", "no such rollout");
+	return reply_json(r, status, ro);
+}
+
+/*
+ * The plan for a rollout: every node of the fleet, healthy ones in a
+ * wave.  *cand and *rows point into *nodes (free it after them).
+ */
+static int
+rollout_make_plan(struct req *r, const struct rollout_params *p,
+    bool all_at_once, json_t **nodes, struct rollout_cand **cand,
+    char names[][32], int *nwaves)
+{
+	int64_t now = util_now();
+	json_t *n;
+	size_t i, count;
+	char err[256];
 	int rc;
 
-	if ((rc = store_rollout_get(cp.store, id, &ro)) != STORE_OK)
-		return reply_store_error(r, rc, "rollout");
-	if ((p = rollout_progress(ro)) != NULL)
-		json_object_set_new(ro, "progress", p);
-	return reply_json(r, status, ro);
+	*cand = NULL;
+	if ((rc = store_rollout_candidates(cp.store, nodes)) != STORE_OK) {
+		reply_store_error(r, rc, "nodes");
+		return -1;
+	}
+	count = json_array_size(*nodes);
+	if ((*cand = calloc(count + 1, sizeof(**cand))) == NULL) {
+		reply_error(r, 500, "internal", "out of memory");
+		return -1;
+	}
+	json_array_foreach(*nodes, i, n)
+	{
+		struct live_node *ln;
+
+		(*cand)[i].id = json_string_value(json_object_get(n, "id"));
+		(*cand)[i].pop = json_string_value(json_object_get(n, "pop"));
+		(*cand)[i].region =
+		    json_string_value(json_object_get(n, "region"));
+		/*
+		 * Healthy, or new (enrolled, no report yet: nothing of it can
+		 * be broken); degraded, unreachable and drained nodes are left
+		 * out of the plan.
+		 */
+		if ((ln = live_get((*cand)[i].id)) != NULL) {
+			enum live_health h =
+			    live_health(ln, now, cp.interval_s);
+
+			(*cand)[i].healthy =
+			    h == HEALTH_HEALTHY || h == HEALTH_ENROLLED;
+			live_put(ln);
+		}
+	}
+	*nwaves = rollout_plan(
+	    *cand, count, p->waves, all_at_once, names, err, sizeof(err));
+	if (*nwaves < 0) {
+		reply_error(r, 400, "invalid_field", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* dry_run: the waves with their nodes and POPs, nothing stored. */
+static json_t *
+rollout_plan_json(
+    const struct rollout_cand *cand, size_t n, char names[][32], int nwaves)
+{
+	json_t *waves = json_array(), *skipped = json_array();
+	int w;
+	size_t i;
+
+	for (w = 0; w < nwaves; w++) {
+		json_t *ids = json_array(), *pops = json_object();
+
+		for (i = 0; i < n; i++)
+			if (cand[i].wave == w) {
+				json_t *c = json_object_get(pops, cand[i].pop);
+
+				json_array_append_new(
+				    ids, json_string(cand[i].id));
+				json_object_set_new(pops, cand[i].pop,
+				    json_integer(
+					c ? json_integer_value(c) + 1 : 1));
+			}
+		json_array_append_new(waves,
+		    json_pack("{s:i,s:s,s:I,s:o,s:o}", "wave", w + 1, "name",
+			names[w], "count", (json_int_t)json_array_size(ids),
+			"pops", pops, "nodes", ids));
+	}
+	for (i = 0; i < n; i++)
+		if (cand[i].wave < 0)
+			json_array_append_new(skipped, json_string(cand[i].id));
+	return json_pack("{s:o,s:o}", "waves", waves, "skipped", skipped);
 }
 
 int
 api_rollouts_create(struct req *r)
 {
 	static const char *const keys[] = { "component", "version", "strategy",
-		"rollback", NULL };
+		"rollback", "waves", "bake_s", "min_reports",
+		"max_unavailable_per_pop", "pop_min_healthy", "deadline_s",
+		"auto_rollback", "approval", "dry_run", NULL };
 	const char *comp = NULL, *ver = NULL, *strategy = "waves";
-	bool rollback = false;
-	char err[256];
+	char err[256], names[ROLLOUT_MAX_WAVES][32], *ptxt = NULL, *ntxt = NULL;
+	struct rollout_params p;
+	struct rollout_cand *cand = NULL;
+	struct store_plan_row *rows = NULL;
+	struct store_rollout_new ro;
+	json_t *nodes = NULL, *nj;
+	bool dry = false, once;
 	int64_t id;
-	int rc;
+	int rc, nwaves, ret;
+	size_t i, n;
 
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
 	    jfield_str(
@@ -225,8 +319,7 @@ api_rollouts_create(struct req *r)
 		0 ||
 	    jfield_str(r->json, "strategy", false, 16, &strategy, err,
 		sizeof(err)) != 0 ||
-	    jfield_bool(
-		r->json, "rollback", false, &rollback, err, sizeof(err)) != 0)
+	    jfield_bool(r->json, "dry_run", false, &dry, err, sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	if (strcmp(comp, "dataplane") != 0 && strcmp(comp, "keeper") != 0 &&
 	    strcmp(comp, "profile") != 0)
@@ -237,36 +330,81 @@ api_rollouts_create(struct req *r)
 		return reply_error(r, 400, "invalid_field",
 		    "version: must "
 		    "match [A-Za-z0-9][A-Za-z0-9._+-]{0,63}");
-	if (strcmp(strategy, "all_at_once") != 0) {
-		if (strcmp(strategy, "waves") == 0)
-			return reply_error(r, 422, "unsupported_strategy",
-			    "this edge-cp has no wave engine yet; use "
-			    "\"strategy\": \"all_at_once\"");
+	if (strcmp(strategy, "all_at_once") != 0 &&
+	    strcmp(strategy, "waves") != 0)
 		return reply_error(r, 400, "invalid_field",
 		    "strategy: must be "
 		    "waves or all_at_once");
+	once = strcmp(strategy, "all_at_once") == 0;
+	if (rollout_params_parse(r->json, strategy, &p, err, sizeof(err)) != 0)
+		return reply_error(r, 400, "invalid_field", "%s", err);
+	if (rollout_make_plan(r, &p, once, &nodes, &cand, names, &nwaves) !=
+	    0) {
+		ret = 0;
+		goto out;
 	}
-	rc = store_rollout_create(cp.store, comp, ver, strategy, rollback,
-	    rollback ? "{\"rollback\":true}" : "{}", r->actor, &id);
+	n = json_array_size(nodes);
+	if (dry) {
+		ret = reply_json(
+		    r, 200, rollout_plan_json(cand, n, names, nwaves));
+		goto out;
+	}
+	nj = json_array();
+	for (i = 0; i < (size_t)nwaves; i++)
+		json_array_append_new(nj, json_string(names[i]));
+	ntxt = json_dump_canonical(nj, NULL);
+	json_decref(nj);
+	nj = rollout_params_json(&p);
+	ptxt = nj ? json_dump_canonical(nj, NULL) : NULL;
+	json_decref(nj);
+	if ((rows = calloc(n + 1, sizeof(*rows))) == NULL || ntxt == NULL ||
+	    ptxt == NULL) {
+		ret = reply_error(r, 500, "internal", "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		rows[i].node_id = cand[i].id;
+		rows[i].pop = cand[i].pop;
+		rows[i].wave = cand[i].wave;
+	}
+	memset(&ro, 0, sizeof(ro));
+	ro.component = comp;
+	ro.version = ver;
+	ro.strategy = strategy;
+	ro.rollback = p.rollback;
+	ro.params = ptxt;
+	ro.wave_names = ntxt;
+	ro.nwaves = nwaves;
+	ro.plan = rows;
+	ro.nplan = n;
+	rc = store_rollout_create(cp.store, &ro, r->actor, &id);
 	if (rc == STORE_INVALID)
-		return reply_error(r, 422, "unknown_version",
-		    "%s version %s "
-		    "does not exist",
-		    comp, ver);
-	if (rc == STORE_ROLLBACK)
-		return reply_error(r, 409, "rollback_required",
+		ret = reply_error(r, 422, "unknown_version",
+		    "%s version %s does not exist", comp, ver);
+	else if (rc == STORE_ROLLBACK)
+		ret = reply_error(r, 409, "rollback_required",
 		    "%s %s is older than the baseline release; say "
 		    "\"rollback\": true to go back to it",
 		    comp, ver);
-	if (rc == STORE_CONFLICT)
-		return reply_error(r, 409, "rollout_active",
-		    "another %s "
-		    "rollout is active; finish or abort it first",
+	else if (rc == STORE_CONFLICT)
+		ret = reply_error(r, 409, "rollout_active",
+		    "another %s rollout is active; finish or abort it first",
 		    comp);
-	if (rc != STORE_OK)
-		return reply_store_error(r, rc, "rollout");
-	live_bump_global();
-	return rollout_reply(r, 201, id);
+	else if (rc != STORE_OK)
+		ret = reply_store_error(r, rc, "rollout");
+	else {
+		/* The engine moves the first nodes at once, not a tick later. */
+		rollout_tick(util_now());
+		ret = rollout_reply(r, 201, id);
+	}
+out:
+	rollout_params_clear(&p);
+	free(rows);
+	free(cand);
+	free(ptxt);
+	free(ntxt);
+	json_decref(nodes);
+	return ret;
 }
 
 int
@@ -320,6 +458,69 @@ api_rollouts_abort(struct req *r)
 		return reply_store_error(r, rc, "rollout");
 	live_bump_global();
 	return rollout_reply(r, 200, id);
+}
+
+/* pause, resume, promote: operator transitions between active states. */
+static int
+rollout_transition(
+    struct req *r, const char *const *from, const char *to, const char *verb)
+{
+	char reason[128];
+	int64_t id;
+	size_t i;
+	int rc = STORE_CONFLICT;
+
+	if (rollout_id(r, &id) != 0)
+		return 0;
+	snprintf(reason, sizeof(reason), "%s by %s", verb, r->actor);
+	for (i = 0; from[i] != NULL && rc == STORE_CONFLICT; i++)
+		rc = store_rollout_set_state(
+		    cp.store, id, from[i], to, reason, r->actor);
+	if (rc == STORE_CONFLICT || rc == STORE_NOTFOUND)
+		return reply_error(r, 422, "invalid_transition",
+		    "rollout %lld cannot be %s from its state", (long long)id,
+		    verb);
+	if (rc != STORE_OK)
+		return reply_store_error(r, rc, "rollout");
+	live_bump_global();
+	return rollout_reply(r, 200, id);
+}
+
+int
+api_rollouts_pause(struct req *r)
+{
+	static const char *const from[] = { "running", "approval", NULL };
+
+	return rollout_transition(r, from, "paused", "paused");
+}
+
+int
+api_rollouts_resume(struct req *r)
+{
+	static const char *const from[] = { "paused", "halted", NULL };
+
+	return rollout_transition(r, from, "running", "resumed");
+}
+
+int
+api_rollouts_promote(struct req *r)
+{
+	static const char *const from[] = { "approval", NULL };
+
+	return rollout_transition(r, from, "running", "promoted");
+}
+
+/* POST /v1/freeze sets the global freeze, DELETE clears it. */
+int
+api_freeze(struct req *r)
+{
+	bool on = strcmp(r->method, "POST") == 0;
+	int rc;
+
+	rc = store_meta_set(cp.store, "freeze", on ? r->actor : "", r->actor);
+	if (rc != STORE_OK)
+		return reply_store_error(r, rc, "freeze");
+	return reply_json(r, 200, json_pack("{s:b}", "frozen", on));
 }
 
 int

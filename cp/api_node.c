@@ -198,6 +198,7 @@ api_node_desired(struct req *r)
 	int rc;
 
 	atomic_store(&r->node->last_seen, util_now());
+	atomic_fetch_add(&r->node->checkins, 1);
 	metrics_checkin();
 	/* The steady state: the node has what it should have. */
 	if (inm != NULL && desired_etag(r->node, etag) == 0 &&

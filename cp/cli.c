@@ -28,7 +28,7 @@
 
 /* Flags that take no value. */
 static const char *const cli_bool_flags[] = { "--force", "--follow", "--help",
-	"--rollback", NULL };
+	"--rollback", "--auto-rollback", "--approval", NULL };
 
 struct cli {
 	const char *pos[CLI_MAX_ARGS];
@@ -65,9 +65,14 @@ usage(void)
 	    "  node set ID --router-id A.B.C.D|auto\n"
 	    "  profile show [--version N] | profile set FILE\n"
 	    "  release list | release add --component C --version V FILE\n"
-	    "  rollout create COMPONENT VERSION [--strategy all_at_once] "
-	    "[--rollback]\n"
-	    "  rollout list | rollout show ID | rollout abort ID\n"
+	    "  rollout create|plan COMPONENT VERSION [--strategy "
+	    "waves|all_at_once]\n"
+	    "      [--waves JSON] [--bake-s S] [--min-reports N] "
+	    "[--max-unavailable-per-pop N]\n"
+	    "      [--pop-min-healthy N] [--deadline-s S] [--auto-rollback] "
+	    "[--approval] [--rollback]\n"
+	    "  rollout list | rollout show|pause|resume|promote|abort ID\n"
+	    "  freeze on|off\n"
 	    "  fleet\n"
 	    "  events [--after ID] [--limit N] [--follow]\n");
 	return 2;
@@ -634,33 +639,123 @@ cmd_profile(struct cli *c, const char *verb)
 	return output(c, res, NULL, NULL);
 }
 
+/* Integer options of rollout create: --bake-s 60 -> "bake_s": 60. */
+static const struct {
+	const char *flag, *key;
+} rollout_int_flags[] = {
+	{ "--bake-s", "bake_s" },
+	{ "--min-reports", "min_reports" },
+	{ "--max-unavailable-per-pop", "max_unavailable_per_pop" },
+	{ "--pop-min-healthy", "pop_min_healthy" },
+	{ "--deadline-s", "deadline_s" },
+};
+
+/* The body of rollout create / plan from the command line; NULL: usage. */
+static json_t *
+rollout_body(struct cli *c)
+{
+	const char *strategy = flag(c, "--strategy"),
+		   *waves = flag(c, "--waves");
+	json_t *body, *w;
+	size_t i;
+	int64_t v;
+
+	if (c->npos < 4)
+		return NULL;
+	body = json_pack(
+	    "{s:s,s:s}", "component", c->pos[2], "version", c->pos[3]);
+	if (strategy != NULL)
+		json_object_set_new(body, "strategy", json_string(strategy));
+	if (flag(c, "--rollback") != NULL)
+		json_object_set_new(body, "rollback", json_true());
+	if (flag(c, "--auto-rollback") != NULL)
+		json_object_set_new(body, "auto_rollback", json_true());
+	if (flag(c, "--approval") != NULL)
+		json_object_set_new(body, "approval", json_true());
+	for (i = 0;
+	     i < sizeof(rollout_int_flags) / sizeof(rollout_int_flags[0]);
+	     i++) {
+		const char *val = flag(c, rollout_int_flags[i].flag);
+
+		if (val == NULL)
+			continue;
+		if (util_parse_i64(val, 0, INT64_MAX, &v) != 0) {
+			json_decref(body);
+			return NULL;
+		}
+		json_object_set_new(
+		    body, rollout_int_flags[i].key, json_integer(v));
+	}
+	/* --waves '[{"count":1},{"pop":"fra1"},{"percent":100}]' */
+	if (waves != NULL) {
+		if ((w = json_loads(waves, JSON_REJECT_DUPLICATES, NULL)) ==
+		    NULL) {
+			fprintf(stderr, "edge-cp: --waves: not JSON\n");
+			json_decref(body);
+			return NULL;
+		}
+		json_object_set_new(body, "waves", w);
+	}
+	return body;
+}
+
+/* plan: every wave with its POPs and node count, as a table. */
+static int
+rollout_plan_out(struct cli *c, json_t *res)
+{
+	json_t *w;
+	size_t i;
+
+	if (res == NULL || c->json)
+		return output(c, res, NULL, NULL);
+	printf("%-6s %-16s %-6s %s\n", "WAVE", "NAME", "NODES", "POPS");
+	json_array_foreach(json_object_get(res, "waves"), i, w)
+	{
+		const char *k;
+		json_t *n;
+
+		printf("%-6lld %-16s %-6lld",
+		    (long long)json_integer_value(json_object_get(w, "wave")),
+		    json_string_value(json_object_get(w, "name")),
+		    (long long)json_integer_value(json_object_get(w, "count")));
+		json_object_foreach(json_object_get(w, "pops"), k, n)
+		    printf(" %s:%lld", k, (long long)json_integer_value(n));
+		printf("\n");
+	}
+	printf("skipped (not healthy): %zu\n",
+	    json_array_size(json_object_get(res, "skipped")));
+	json_decref(res);
+	return 0;
+}
+
 static int
 cmd_rollout(struct cli *c, const char *verb)
 {
-	const char *strategy = flag(c, "--strategy");
-	bool rollback = flag(c, "--rollback") != NULL;
+	static const char *const acts[] = { "abort", "pause", "resume",
+		"promote", NULL };
 	char path[96];
-	json_t *body, *res;
+	json_t *body = NULL, *res;
 	int64_t id;
+	size_t i;
 
-	if (flags_all_used(c) != 0)
+	if (strcmp(verb, "create") == 0 || strcmp(verb, "plan") == 0)
+		body = rollout_body(c);
+	if (flags_all_used(c) != 0) {
+		json_decref(body);
 		return 2;
+	}
 	if (strcmp(verb, "list") == 0)
 		return output(c, api(c, "GET", "/v1/rollouts", NULL),
 		    "rollouts", rollout_cols);
-	if (strcmp(verb, "create") == 0) {
-		if (c->npos < 4)
+	if (strcmp(verb, "create") == 0 || strcmp(verb, "plan") == 0) {
+		if (body == NULL)
 			return usage();
-		body = json_pack(
-		    "{s:s,s:s}", "component", c->pos[2], "version", c->pos[3]);
-		if (strategy != NULL)
-			json_object_set_new(
-			    body, "strategy", json_string(strategy));
-		if (rollback)
-			json_object_set_new(body, "rollback", json_true());
+		if (strcmp(verb, "plan") == 0)
+			json_object_set_new(body, "dry_run", json_true());
 		res = api(c, "POST", "/v1/rollouts", body);
 		json_decref(body);
-		return output(c, res, NULL, NULL);
+		return strcmp(verb, "plan") == 0 ? rollout_plan_out(c, res)
+						 : output(c, res, NULL, NULL);
 	}
 	if (c->npos < 3 || util_parse_i64(c->pos[2], 1, INT64_MAX, &id) != 0)
 		return usage();
@@ -669,11 +764,28 @@ cmd_rollout(struct cli *c, const char *verb)
 		    path, sizeof(path), "/v1/rollouts/%lld", (long long)id);
 		return output(c, api(c, "GET", path, NULL), NULL, NULL);
 	}
-	if (strcmp(verb, "abort") == 0) {
-		snprintf(path, sizeof(path), "/v1/rollouts/%lld/abort",
-		    (long long)id);
-		return output(c, api(c, "POST", path, NULL), NULL, NULL);
-	}
+	for (i = 0; acts[i] != NULL; i++)
+		if (strcmp(verb, acts[i]) == 0) {
+			snprintf(path, sizeof(path), "/v1/rollouts/%lld/%s",
+			    (long long)id, verb);
+			return output(
+			    c, api(c, "POST", path, NULL), NULL, NULL);
+		}
+	return usage();
+}
+
+/* freeze on | off: the global rollout freeze. */
+static int
+cmd_freeze(struct cli *c, const char *verb)
+{
+	if (flags_all_used(c) != 0)
+		return 2;
+	if (strcmp(verb, "on") == 0)
+		return output(
+		    c, api(c, "POST", "/v1/freeze", NULL), NULL, NULL);
+	if (strcmp(verb, "off") == 0)
+		return output(
+		    c, api(c, "DELETE", "/v1/freeze", NULL), NULL, NULL);
 	return usage();
 }
 
@@ -812,6 +924,12 @@ cli_known(const char *noun, const char *verb)
 		"rollout list",
 		"rollout show",
 		"rollout abort",
+		"rollout plan",
+		"rollout pause",
+		"rollout resume",
+		"rollout promote",
+		"freeze on",
+		"freeze off",
 		"fleet ",
 		"events ",
 		NULL,
@@ -860,6 +978,8 @@ cli_main(int argc, char **argv)
 		rc = cmd_rollout(&c, verb);
 	else if (strcmp(noun, "release") == 0)
 		rc = cmd_release(&c, verb);
+	else if (strcmp(noun, "freeze") == 0)
+		rc = cmd_freeze(&c, verb);
 	else if (strcmp(noun, "fleet") == 0)
 		rc = flags_all_used(&c) != 0
 		    ? 2

@@ -145,7 +145,7 @@ live_apply_status(
 	const json_t *versions = json_object_get(status, "versions");
 	const json_t *steps = json_object_get(status, "steps"), *st;
 	const json_t *dp = json_object_get(status, "dataplane");
-	bool step_error = false;
+	bool step_error = false, pending = false;
 	size_t i;
 
 	json_array_foreach(steps, i, st)
@@ -155,10 +155,14 @@ live_apply_status(
 
 		if (state != NULL && strcmp(state, "error") == 0)
 			step_error = true;
+		else if (state == NULL || strcmp(state, "in_sync") != 0)
+			pending = true;
 	}
 	pthread_mutex_lock(&n->mu);
 	n->has_report = true;
 	n->step_error = step_error;
+	n->steps_pending = pending;
+	n->report_checkins = atomic_load(&n->checkins);
 	/* No dataplane section: nothing claims it is down. */
 	n->dp_healthy =
 	    dp == NULL || !json_is_false(json_object_get(dp, "healthy"));

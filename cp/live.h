@@ -57,12 +57,16 @@ struct live_node {
 	atomic_llong last_seen;
 	atomic_llong seen_flushed;
 	atomic_uint local_epoch;
+	atomic_ullong checkins; /* desired-state fetches: the heartbeats */
 
 	pthread_mutex_t mu; /* guards everything below */
 	bool drain;
 	bool has_report;
 	bool step_error;
+	bool steps_pending; /* a step not in_sync (needs_change, skipped) */
 	bool dp_healthy;
+	/* checkins when the report last changed: fresh = checkins - this */
+	unsigned long long report_checkins;
 	bool withdrawn; /* report: anycast addresses are off */
 	unsigned char status_hash[32];
 	char v_profile[LIVE_VERSION_MAX];

@@ -5,8 +5,9 @@
  * A rollout moves one component (dataplane, keeper, profile) to one
  * version.  At creation its plan is computed once and stored: every
  * node of the fleet gets a row in rollout_nodes with its wave, or
- * "skipped" when it was not healthy then (a node already broken neither
- * counts against the rollout nor is upgraded by it).  Nodes enrolling
+ * "skipped" when it was degraded, unreachable, draining or drained then
+ * (a node already broken neither counts against the rollout nor is
+ * upgraded by it; a new node that has not reported yet is in the plan).  Nodes enrolling
  * later are not in the plan: they get the baseline.
  *
  * Rollout states ("active" = running, paused, halted, approval):
@@ -53,8 +54,8 @@
  * {"region": NAME}; each takes the next nodes it names, spread round-
  * robin across POPs.  Default: canary (1 node), one POP (the canary's),
  * 10 %, 50 %, 100 %; empty waves are dropped.  all_at_once is one wave
- * of every node, no per-POP limit, bake_s 0 and min_reports 1 unless
- * given.
+ * of every node, no per-POP limit, bake_s 0 and min_reports 0 (the
+ * report that says applied is the evidence) unless given.
  *
  * Every transition, wave verdict (with its evidence), batch of moves and
  * operator action is an event with its actor.
@@ -113,11 +114,8 @@ int rollout_plan(struct rollout_cand *c, size_t n, const json_t *waves,
     bool all_at_once, char names[][32], char *err, size_t errlen);
 
 void rollout_tick(int64_t now);
-/*
- * {"nodes": N, "applied": M, "pending": [ids...]} for a rollout row as
- * the store returns it.  Caller owns the result; NULL on failure.
- */
-json_t *rollout_progress(const json_t *rollout);
+/* A global freeze is set (meta "freeze"): no rollout advances. */
+bool rollout_frozen(void);
 
 /*
  * The rollout as GET /v1/rollouts/{id} shows it: the row plus "waves"

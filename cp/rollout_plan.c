@@ -21,13 +21,13 @@ rollout_params_parse(const json_t *body, const char *strategy,
 
 	memset(p, 0, sizeof(*p));
 	p->bake_s = once ? 0 : 60;
-	p->min_reports = once ? 1 : 3;
+	p->min_reports = once ? 0 : 3;
 	p->max_unavailable_per_pop = once ? 0 : 1;
 	p->pop_min_healthy = once ? 0 : 1;
 	p->deadline_s = 900;
 	if (jfield_int(body, "bake_s", false, 0, 86400, &p->bake_s, err,
 		errlen) != 0 ||
-	    jfield_int(body, "min_reports", false, 1, 100, &p->min_reports, err,
+	    jfield_int(body, "min_reports", false, 0, 100, &p->min_reports, err,
 		errlen) != 0 ||
 	    jfield_int(body, "max_unavailable_per_pop", false, 0, 100000,
 		&p->max_unavailable_per_pop, err, errlen) != 0 ||

@@ -75,6 +75,14 @@ const struct route server_routes[] = {
 	    "rollout" },
 	{ "POST", "/v1/rollouts/{}/abort", AUTH_OPERATOR, false,
 	    api_rollouts_abort, "rollout_abort" },
+	{ "POST", "/v1/rollouts/{}/pause", AUTH_OPERATOR, false,
+	    api_rollouts_pause, "rollout_pause" },
+	{ "POST", "/v1/rollouts/{}/resume", AUTH_OPERATOR, false,
+	    api_rollouts_resume, "rollout_resume" },
+	{ "POST", "/v1/rollouts/{}/promote", AUTH_OPERATOR, false,
+	    api_rollouts_promote, "rollout_promote" },
+	{ "POST", "/v1/freeze", AUTH_OPERATOR, false, api_freeze, "freeze" },
+	{ "DELETE", "/v1/freeze", AUTH_OPERATOR, false, api_freeze, "freeze" },
 	{ "GET", "/v1/events", AUTH_VIEWER, false, api_events, "events" },
 };
 

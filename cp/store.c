@@ -155,13 +155,14 @@ store_exec(sqlite3 *db, int *changes, const char *sql, const char *fmt, ...)
 /*
  * Turn a result row into an object: integer and text columns as they are;
  * a column whose name ends in "_json" (and "status", "facts", "bgp",
- * "doc", "params", "detail") is parsed back into JSON; blobs are skipped.
+ * "doc", "params", "detail", "wave_names") is parsed back into JSON;
+ * blobs are skipped.
  */
 static bool
 store_col_is_json(const char *name)
 {
 	static const char *const json_cols[] = { "status", "facts", "bgp",
-		"doc", "params", "detail", NULL };
+		"doc", "params", "detail", "wave_names", NULL };
 	size_t i;
 
 	for (i = 0; json_cols[i] != NULL; i++)
@@ -1185,20 +1186,35 @@ store_release_list(struct store *s, json_t **out)
 /* ---- rollouts -------------------------------------------------------- */
 
 int
-store_rollout_create(struct store *s, const char *component,
-    const char *version, const char *strategy, bool rollback,
-    const char *params, const char *actor, int64_t *id)
+store_rollout_candidates(struct store *s, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	int rc;
+
+	rc = store_query(r->db, out,
+	    "SELECT n.id AS id, n.pop AS pop, p.region AS region FROM nodes n "
+	    "JOIN pops p ON p.name = n.pop ORDER BY n.id",
+	    "");
+	store_rd_done(r);
+	return rc;
+}
+
+int
+store_rollout_create(struct store *s, const struct store_rollout_new *ro,
+    const char *actor, int64_t *id)
 {
 	sqlite3 *db;
 	int64_t now = util_now();
 	char detail[256], obj[32];
+	size_t i;
 	int rc;
 
-	if ((rc = store_release_exists(s, component, version)) != STORE_OK)
+	if ((rc = store_release_exists(s, ro->component, ro->version)) !=
+	    STORE_OK)
 		return rc == STORE_NOTFOUND ? STORE_INVALID : rc;
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	if (!rollback) {
+	if (!ro->rollback) {
 		json_t *older = NULL;
 
 		rc = store_query(db, &older,
@@ -1206,7 +1222,7 @@ store_rollout_create(struct store *s, const char *component,
 		    "WHERE n.component = ?1 AND n.version = ?2 "
 		    "AND b.component = ?1 AND o.component = ?1 "
 		    "AND o.version = b.version AND n.seq < o.seq",
-		    "ss", component, version);
+		    "ss", ro->component, ro->version);
 		if (rc == STORE_OK && json_array_size(older) > 0)
 			rc = STORE_ROLLBACK;
 		json_decref(older);
@@ -1214,34 +1230,137 @@ store_rollout_create(struct store *s, const char *component,
 			return store_wend(s, rc);
 	}
 	rc = store_exec(db, NULL,
-	    "INSERT INTO rollouts(component, version, "
-	    "previous, strategy, state, params, created_at, updated_at, "
-	    "created_by) VALUES (?, ?, coalesce((SELECT version FROM baseline "
-	    "WHERE component = ?), ''), ?, 'running', ?, ?, ?, ?)",
-	    "sssssiis", component, version, component, strategy, params, now,
-	    now, actor);
+	    "INSERT INTO rollouts(component, version, previous, strategy, "
+	    "state, params, created_at, updated_at, created_by, wave, waves, "
+	    "wave_names, wave_started_at) VALUES (?, ?, coalesce((SELECT "
+	    "version FROM baseline WHERE component = ?), ''), ?, 'running', "
+	    "?, ?, ?, ?, 0, ?, ?, ?)",
+	    "sssssiisisi", ro->component, ro->version, ro->component,
+	    ro->strategy, ro->params, now, now, actor, (int64_t)ro->nwaves,
+	    ro->wave_names, now);
 	if (rc != STORE_OK)
 		return store_wend(s, rc);
 	*id = sqlite3_last_insert_rowid(db);
-	/* all_at_once: every node's target moves in this transaction. */
-	rc = store_exec(db, NULL,
-	    "INSERT OR REPLACE INTO node_targets(node_id, "
-	    "component, version, rollout_id, rollback) "
-	    "SELECT id, ?, ?, ?, ? FROM nodes",
-	    "ssii", component, version, *id, (int64_t)rollback);
+	/* The plan; nothing moves until the engine's next tick. */
+	for (i = 0; rc == STORE_OK && i < ro->nplan; i++)
+		rc = store_exec(db, NULL,
+		    "INSERT INTO rollout_nodes(rollout_id, node_id, pop, wave, "
+		    "state) VALUES (?, ?, ?, ?, ?)",
+		    "issis", *id, ro->plan[i].node_id, ro->plan[i].pop,
+		    (int64_t)ro->plan[i].wave,
+		    ro->plan[i].wave < 0 ? "skipped" : "planned");
 	snprintf(obj, sizeof(obj), "rollout/%lld", (long long)*id);
 	snprintf(detail, sizeof(detail),
 	    "{\"component\":\"%s\","
-	    "\"version\":\"%.64s\",\"strategy\":\"%s\"}",
-	    component, version, strategy);
+	    "\"version\":\"%.64s\",\"strategy\":\"%s\",\"waves\":%d,"
+	    "\"nodes\":%zu}",
+	    ro->component, ro->version, ro->strategy, ro->nwaves, ro->nplan);
 	if (rc == STORE_OK)
 		rc = store_ev(db, actor, "rollout.create", obj, detail);
 	return store_wend(s, rc);
 }
 
+int
+store_rollout_plan(struct store *s, int64_t id, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	int rc;
+
+	rc = store_query(r->db, out,
+	    "SELECT node_id, pop, wave, state, moved_at FROM rollout_nodes "
+	    "WHERE rollout_id = ? ORDER BY wave, node_id",
+	    "i", id);
+	store_rd_done(r);
+	return rc;
+}
+
+int
+store_rollout_move(struct store *s, int64_t id, const json_t *ids, int64_t wave,
+    const char *actor)
+{
+	char obj[32], detail[128];
+	const json_t *v;
+	sqlite3 *db;
+	size_t i;
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	json_array_foreach(ids, i, v)
+	{
+		const char *node = json_string_value(v);
+
+		/* A node removed since the plan is simply not moved. */
+		rc = store_exec(db, NULL,
+		    "INSERT OR REPLACE INTO node_targets(node_id, component, "
+		    "version, rollout_id, rollback) SELECT n.id, r.component, "
+		    "r.version, r.id, coalesce(json_extract(r.params, "
+		    "'$.rollback'), 0) FROM nodes n, rollouts r WHERE n.id = ? "
+		    "AND r.id = ? AND r.state = 'running'",
+		    "si", node, id);
+		if (rc == STORE_OK)
+			rc = store_exec(db, NULL,
+			    "UPDATE rollout_nodes SET state = 'moved', "
+			    "moved_at = ? WHERE rollout_id = ? AND node_id = ? "
+			    "AND state = 'planned'",
+			    "iis", util_now(), id, node);
+		if (rc != STORE_OK)
+			break;
+	}
+	snprintf(obj, sizeof(obj), "rollout/%lld", (long long)id);
+	snprintf(detail, sizeof(detail), "{\"wave\":%lld,\"moved\":%zu}",
+	    (long long)wave, json_array_size(ids));
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "rollout.move", obj, detail);
+	return store_wend(s, rc);
+}
+
+int
+store_rollout_gate(struct store *s, int64_t id, int64_t since)
+{
+	sqlite3 *db;
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	if (since > 0)
+		rc = store_exec(db, NULL,
+		    "UPDATE rollouts SET gate_since = ? WHERE id = ?", "ii",
+		    since, id);
+	else
+		rc = store_exec(db, NULL,
+		    "UPDATE rollouts SET gate_since = NULL WHERE id = ?", "i",
+		    id);
+	return store_wend(s, rc);
+}
+
+int
+store_rollout_advance(struct store *s, int64_t id, int64_t wave, const char *to,
+    const char *evidence, const char *actor)
+{
+	char obj[32];
+	sqlite3 *db;
+	int rc, changes = 0;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, &changes,
+	    "UPDATE rollouts SET wave = wave + 1, wave_started_at = ?, "
+	    "gate_since = NULL, state = ?, updated_at = ? WHERE id = ? AND "
+	    "wave = ? AND state = 'running'",
+	    "isiii", util_now(), to, util_now(), id, wave);
+	if (rc == STORE_OK && changes == 0)
+		rc = STORE_CONFLICT;
+	snprintf(obj, sizeof(obj), "rollout/%lld", (long long)id);
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "rollout.wave_passed", obj, evidence);
+	return store_wend(s, rc);
+}
+
 #define ROLLOUT_COLS                                                           \
 	"id, component, version, previous, strategy, state, "                  \
-	"params, reason, created_at, updated_at, created_by"
+	"params, reason, created_at, updated_at, created_by, wave, waves, "    \
+	"wave_names, wave_started_at, gate_since"
 
 int
 store_rollout_get(struct store *s, int64_t id, json_t **out)
@@ -1259,42 +1378,6 @@ store_rollout_get(struct store *s, int64_t id, json_t **out)
 }
 
 int
-store_rollout_nodes(struct store *s, int64_t id, json_t **out)
-{
-	struct store_reader *r = store_rd(s);
-	sqlite3_stmt *st;
-	json_t *arr;
-	int rc = STORE_OK, step;
-
-	*out = NULL;
-	st = store_prep(r->db,
-	    "SELECT node_id FROM node_targets WHERE "
-	    "rollout_id = ? ORDER BY node_id",
-	    "i", id);
-	if (st == NULL || (arr = json_array()) == NULL) {
-		sqlite3_finalize(st);
-		store_rd_done(r);
-		return STORE_ERR;
-	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(arr,
-			json_string(
-			    (const char *)sqlite3_column_text(st, 0))) != 0) {
-			step = SQLITE_NOMEM;
-			break;
-		}
-	if (step != SQLITE_DONE)
-		rc = store_rc(r->db, step, "rollout_nodes");
-	sqlite3_finalize(st);
-	store_rd_done(r);
-	if (rc != STORE_OK)
-		json_decref(arr);
-	else
-		*out = arr;
-	return rc;
-}
-
-int
 store_rollout_list(struct store *s, bool active_only, json_t **out)
 {
 	struct store_reader *r = store_rd(s);
@@ -1303,7 +1386,8 @@ store_rollout_list(struct store *s, bool active_only, json_t **out)
 	rc = store_query(r->db, out,
 	    active_only ? "SELECT " ROLLOUT_COLS
 			  " FROM rollouts WHERE state IN "
-			  "('running', 'paused', 'halted') ORDER BY id"
+			  "('running', 'paused', 'halted', 'approval') "
+			  "ORDER BY id"
 			: "SELECT " ROLLOUT_COLS
 			  " FROM rollouts ORDER BY id DESC LIMIT 200",
 	    "");
@@ -1327,7 +1411,7 @@ store_rollout_transition(sqlite3 *db, int64_t id, const char *from,
 		rc = store_exec(db, &changes,
 		    "UPDATE rollouts SET state = ?, "
 		    "reason = ?, updated_at = ? WHERE id = ? AND state IN "
-		    "('running', 'paused', 'halted')",
+		    "('running', 'paused', 'halted', 'approval')",
 		    "ssii", to, reason, util_now(), id);
 	if (rc == STORE_OK && changes == 0)
 		rc = STORE_CONFLICT;
@@ -1349,6 +1433,12 @@ store_rollout_set_state(struct store *s, int64_t id, const char *from,
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
 	rc = store_rollout_transition(db, id, from, to, reason, actor);
+	/* Running again: the wave's deadline and bake clock start over. */
+	if (rc == STORE_OK && strcmp(to, "running") == 0)
+		rc = store_exec(db, NULL,
+		    "UPDATE rollouts SET wave_started_at = ?, gate_since = "
+		    "NULL WHERE id = ?",
+		    "ii", util_now(), id);
 	return store_wend(s, rc);
 }
 
@@ -1384,6 +1474,20 @@ store_rollout_finish(struct store *s, int64_t id, const char *state,
 		rc = store_exec(db, NULL,
 		    "DELETE FROM node_targets WHERE "
 		    "rollout_id = ?",
+		    "i", id);
+	/*
+	 * Nodes that were not healthy when the rollout was planned are not
+	 * upgraded by it: they stay on the previous version until a later
+	 * rollout moves them.
+	 */
+	if (rc == STORE_OK && strcmp(state, "completed") == 0)
+		rc = store_exec(db, NULL,
+		    "INSERT OR REPLACE INTO node_targets(node_id, component, "
+		    "version, rollout_id, rollback) SELECT rn.node_id, "
+		    "r.component, r.previous, r.id, 0 FROM rollout_nodes rn "
+		    "JOIN rollouts r ON r.id = rn.rollout_id JOIN nodes n ON "
+		    "n.id = rn.node_id WHERE rn.rollout_id = ? AND rn.state = "
+		    "'skipped' AND r.previous != ''",
 		    "i", id);
 	return store_wend(s, rc);
 }

@@ -190,8 +190,9 @@ int store_release_add(
 int store_release_list(struct store *s, json_t **out);
 
 /*
- * Rollouts.  store_rollout_create moves the target of every enrolled node
- * (the all_at_once strategy) and records the previous baseline.
+ * Rollouts (the engine is cp/rollout.h).  store_rollout_create stores a
+ * rollout and its plan (one row per node: its wave, or -1 skipped);
+ * nothing moves until store_rollout_move writes planned nodes' targets.
  * STORE_CONFLICT: another rollout of this component is active.
  * STORE_INVALID: no such version of the component.
  * STORE_ROLLBACK: the release's sequence is older than the baseline's
@@ -199,18 +200,46 @@ int store_release_list(struct store *s, json_t **out);
  * baseline, on completion) carry the flag that lets nodes go back.
  * Aborting a rollout sets the flag on the baseline it falls back to.
  */
-int store_rollout_create(struct store *s, const char *component,
-    const char *version, const char *strategy, bool rollback,
-    const char *params, const char *actor, int64_t *id);
+struct store_plan_row {
+	const char *node_id, *pop;
+	int wave;
+};
+struct store_rollout_new {
+	const char *component, *version, *strategy;
+	bool rollback;
+	const char *params;     /* canonical JSON */
+	const char *wave_names; /* JSON array of strings */
+	int nwaves;
+	const struct store_plan_row *plan;
+	size_t nplan;
+};
+/* Every node with its POP and region: [{id, pop, region}]. */
+int store_rollout_candidates(struct store *s, json_t **out);
+int store_rollout_create(struct store *s, const struct store_rollout_new *ro,
+    const char *actor, int64_t *id);
 int store_rollout_get(struct store *s, int64_t id, json_t **out);
-/* The ids of the nodes a rollout targets, as a JSON array of strings. */
-int store_rollout_nodes(struct store *s, int64_t id, json_t **out);
+/* The plan: [{node_id, pop, wave, state, moved_at}] by wave and node. */
+int store_rollout_plan(struct store *s, int64_t id, json_t **out);
+/* Move planned nodes (ids, a JSON array) of a running rollout. */
+int store_rollout_move(struct store *s, int64_t id, const json_t *ids,
+    int64_t wave, const char *actor);
+/* The bake clock of the current wave: since > 0 sets it, 0 clears it. */
+int store_rollout_gate(struct store *s, int64_t id, int64_t since);
+/*
+ * Wave `wave` passed (evidence: JSON for the event): the next wave starts,
+ * in state `to` ("running", or "approval" to wait for promote).
+ * STORE_CONFLICT when the rollout is not running at that wave.
+ */
+int store_rollout_advance(struct store *s, int64_t id, int64_t wave,
+    const char *to, const char *evidence, const char *actor);
 int store_rollout_list(struct store *s, bool active_only, json_t **out);
 /*
- * Finish a rollout: "completed" makes its version the baseline;
- * "aborted" puts every node it moved back on the previous version.
- * Both clear its per-node targets.  STORE_CONFLICT when the rollout is not
- * in an active state.
+ * Finish a rollout: "completed" makes its version the baseline (nodes it
+ * skipped stay on the previous one); "aborted" and "rolled_back" put
+ * every node it moved back on the previous version.  All clear its
+ * per-node targets.  STORE_CONFLICT when the rollout is not active.
+ * set_state moves between active states (from NULL: any active one);
+ * into "running" it restarts the wave's deadline and bake clocks.
  */
 int store_rollout_finish(struct store *s, int64_t id, const char *state,
     const char *reason, const char *actor);

@@ -178,7 +178,7 @@ TEST(params_defaults_and_refusals)
 	rollout_params_clear(&p);
 	CHECK(
 	    rollout_params_parse(b, "all_at_once", &p, err, sizeof(err)) == 0);
-	CHECK(p.bake_s == 0 && p.min_reports == 1);
+	CHECK(p.bake_s == 0 && p.min_reports == 0);
 	json_decref(b);
 	b = js("{\"waves\":[{\"count\":1,\"pop\":\"a\"}]}");
 	CHECK(rollout_params_parse(b, "waves", &p, err, sizeof(err)) == -1);

@@ -192,6 +192,28 @@ TEST(store_status_and_activation)
 	CHECK(store_node_delete(st, "n-a", "op") == STORE_NOTFOUND);
 }
 
+/*
+ * A one-node all_at_once rollout of n-a with its move done, as the
+ * engine's first tick would.
+ */
+static int
+rollout_now(const char *comp, const char *ver, bool rollback,
+    const char *params, int64_t *id)
+{
+	struct store_plan_row row = { "n-a", "p", 0 };
+	struct store_rollout_new ro = { comp, ver, "all_at_once", rollback,
+		params, "[\"all\"]", 1, &row, 1 };
+	json_t *ids;
+	int rc = store_rollout_create(st, &ro, "op", id);
+
+	if (rc == STORE_OK) {
+		ids = json_pack("[s]", "n-a");
+		rc = store_rollout_move(st, *id, ids, 1, "cp");
+		json_decref(ids);
+	}
+	return rc;
+}
+
 TEST(store_rollout_lifecycle)
 {
 	unsigned char h[32];
@@ -208,14 +230,11 @@ TEST(store_rollout_lifecycle)
 	CHECK(store_profile_put(st, "{\"steps\":[]}", "op", &v1) == STORE_OK);
 	CHECK(store_profile_put(st, "{\"steps\":[]}", "op", &v2) == STORE_OK);
 	CHECK(v1 == 1 && v2 == 2);
-	CHECK(store_rollout_create(st, "profile", "9", "all_at_once", false,
-		  "{}", "op", &id) == STORE_INVALID);
-	CHECK(store_rollout_create(st, "dataplane", "1.0", "all_at_once", false,
-		  "{}", "op", &id) == STORE_INVALID);
-	CHECK(store_rollout_create(st, "profile", "1", "all_at_once", false,
-		  "{}", "op", &id) == STORE_OK);
-	CHECK(store_rollout_create(st, "profile", "2", "all_at_once", false,
-		  "{}", "op", &id2) == STORE_CONFLICT);
+	CHECK(rollout_now("profile", "9", false, "{}", &id) == STORE_INVALID);
+	CHECK(
+	    rollout_now("dataplane", "1.0", false, "{}", &id) == STORE_INVALID);
+	CHECK(rollout_now("profile", "1", false, "{}", &id) == STORE_OK);
+	CHECK(rollout_now("profile", "2", false, "{}", &id2) == STORE_CONFLICT);
 	CHECK(store_desired_inputs(st, "n-a", &in) == STORE_OK);
 	CHECK_STR(json_string_value(json_object_get(
 		      json_object_get(in, "targets"), "profile")),
@@ -226,8 +245,7 @@ TEST(store_rollout_lifecycle)
 	CHECK(store_rollout_finish(st, id, "aborted", "x", "op") ==
 	    STORE_CONFLICT);
 	/* A second rollout that is aborted leaves the baseline in force. */
-	CHECK(store_rollout_create(st, "profile", "2", "all_at_once", false,
-		  "{}", "op", &id2) == STORE_OK);
+	CHECK(rollout_now("profile", "2", false, "{}", &id2) == STORE_OK);
 	CHECK(store_rollout_finish(st, id2, "aborted", "no", "op") == STORE_OK);
 	CHECK(store_desired_inputs(st, "n-a", &in) == STORE_OK);
 	CHECK_STR(json_string_value(json_object_get(
@@ -368,18 +386,16 @@ TEST(store_rollback_is_said_explicitly)
 	CHECK_STR(json_string_value(json_object_get(t, "version")), "");
 	CHECK(json_is_false(json_object_get(t, "rollback")));
 	json_decref(t);
-	CHECK(store_rollout_create(st, "dataplane", "2.0", "all_at_once", false,
-		  "{}", "op", &id) == STORE_OK);
+	CHECK(rollout_now("dataplane", "2.0", false, "{}", &id) == STORE_OK);
 	CHECK((t = dp_target()) != NULL);
 	CHECK_STR(json_string_value(json_object_get(t, "version")), "2.0");
 	CHECK(json_is_false(json_object_get(t, "rollback")));
 	json_decref(t);
 	CHECK(store_rollout_finish(st, id, "completed", "", "cp") == STORE_OK);
 	/* Older than the baseline: refused unless said, forward is fine. */
-	CHECK(store_rollout_create(st, "dataplane", "1.0", "all_at_once", false,
-		  "{}", "op", &id) == STORE_ROLLBACK);
-	CHECK(store_rollout_create(st, "dataplane", "3.0", "all_at_once", false,
-		  "{}", "op", &id) == STORE_OK);
+	CHECK(rollout_now("dataplane", "1.0", false, "{}", &id) ==
+	    STORE_ROLLBACK);
+	CHECK(rollout_now("dataplane", "3.0", false, "{}", &id) == STORE_OK);
 	/* Aborted: back to the baseline, which now says rollback. */
 	CHECK(store_rollout_finish(st, id, "aborted", "", "op") == STORE_OK);
 	CHECK((t = dp_target()) != NULL);
@@ -387,8 +403,8 @@ TEST(store_rollback_is_said_explicitly)
 	CHECK(json_is_true(json_object_get(t, "rollback")));
 	json_decref(t);
 	/* Said explicitly: the targets carry it, and so does the baseline. */
-	CHECK(store_rollout_create(st, "dataplane", "1.0", "all_at_once", true,
-		  "{\"rollback\":true}", "op", &id) == STORE_OK);
+	CHECK(rollout_now("dataplane", "1.0", true, "{\"rollback\":true}",
+		  &id) == STORE_OK);
 	CHECK((t = dp_target()) != NULL);
 	CHECK_STR(json_string_value(json_object_get(t, "version")), "1.0");
 	CHECK(json_is_true(json_object_get(t, "rollback")));
@@ -398,8 +414,7 @@ TEST(store_rollback_is_said_explicitly)
 	CHECK(json_is_true(json_object_get(t, "rollback")));
 	json_decref(t);
 	/* A forward rollout that completes clears it. */
-	CHECK(store_rollout_create(st, "dataplane", "3.0", "all_at_once", false,
-		  "{}", "op", &id) == STORE_OK);
+	CHECK(rollout_now("dataplane", "3.0", false, "{}", &id) == STORE_OK);
 	CHECK(store_rollout_finish(st, id, "completed", "", "cp") == STORE_OK);
 	CHECK((t = dp_target()) != NULL);
 	CHECK_STR(json_string_value(json_object_get(t, "version")), "3.0");
