@@ -57,7 +57,11 @@ KEEPER_LIB_OBJ = $(filter-out $(OBJ)/keeper/main.o,$(KEEPER_OBJ))
 
 PROGS = $(BIN)/edge-cp $(BIN)/edge-keeper $(BIN)/edge-dp
 TOOLS = $(BIN)/nodeclient $(BIN)/cp_checkin $(BIN)/slowclient $(BIN)/dpload \
-        $(BIN)/rawhttp
+        $(BIN)/rawhttp $(BIN)/fleetsim
+
+# The node simulators' shared client (transport, node protocol, histogram).
+SIM_SRC = $(filter-out tests/fleetsim/fleetsim.c,$(wildcard tests/fleetsim/*.c))
+SIM_OBJ = $(SIM_SRC:%.c=$(OBJ)/%.o)
 
 UNIT_SRC   = $(wildcard tests/unit/*_test.c)
 UNIT_TESTS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -129,7 +133,12 @@ $(BIN)/dpload $(BIN)/rawhttp: $(BIN)/%: $(OBJ)/tests/tools/%.o $(OBJ)/libcommon.
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ -lsodium
 
-$(BIN)/cp_checkin: $(OBJ)/tests/bench/cp_checkin.o $(OBJ)/libcommon.a
+$(BIN)/cp_checkin: $(OBJ)/tests/bench/cp_checkin.o $(SIM_OBJ) $(OBJ)/libcommon.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_KEEPER) -lgnutls
+
+$(BIN)/fleetsim: $(OBJ)/tests/fleetsim/fleetsim.o $(SIM_OBJ) $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_KEEPER) -lgnutls

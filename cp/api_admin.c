@@ -240,14 +240,16 @@ rollout_make_plan(struct req *r, const struct rollout_params *p,
 		/*
 		 * Healthy, or new (enrolled, no report yet: nothing of it can
 		 * be broken); degraded, unreachable and drained nodes are left
-		 * out of the plan.
+		 * out of the plan, except that a rollback is what degraded
+		 * nodes need: it takes them too.
 		 */
 		if ((ln = live_get((*cand)[i].id)) != NULL) {
 			enum live_health h =
 			    live_health(ln, now, cp.interval_s);
 
-			(*cand)[i].healthy =
-			    h == HEALTH_HEALTHY || h == HEALTH_ENROLLED;
+			(*cand)[i].healthy = h == HEALTH_HEALTHY ||
+			    h == HEALTH_ENROLLED ||
+			    (p->rollback && h == HEALTH_DEGRADED);
 			live_put(ln);
 		}
 	}

@@ -163,6 +163,11 @@ live_apply_status(
 	n->step_error = step_error;
 	n->steps_pending = pending;
 	n->report_checkins = atomic_load(&n->checkins);
+	util_strlcpy(n->report_gen,
+	    json_string_value(json_object_get(status, "generation"))
+		? json_string_value(json_object_get(status, "generation"))
+		: "",
+	    sizeof(n->report_gen));
 	/* No dataplane section: nothing claims it is down. */
 	n->dp_healthy =
 	    dp == NULL || !json_is_false(json_object_get(dp, "healthy"));

@@ -67,6 +67,8 @@ struct live_node {
 	bool dp_healthy;
 	/* checkins when the report last changed: fresh = checkins - this */
 	unsigned long long report_checkins;
+	/* The report's "generation": the ETag of the desired state it is of */
+	char report_gen[48];
 	bool withdrawn; /* report: anycast addresses are off */
 	unsigned char status_hash[32];
 	char v_profile[LIVE_VERSION_MAX];

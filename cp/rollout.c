@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "cp/desired.h"
 #include "cp/live.h"
 #include "cp/server.h"
 #include "cp/store.h"
@@ -26,6 +27,7 @@ struct evidence {
 	bool reachable;
 	bool healthy; /* live health "healthy" */
 	unsigned long long fresh;
+	bool current;	/* the report is of the node's current desired state */
 	char version[LIVE_VERSION_MAX];
 };
 
@@ -34,12 +36,15 @@ evidence_of(const char *id, const char *component, const char *version,
     int64_t now, struct evidence *e)
 {
 	struct live_node *n = live_get(id);
+	char etag[DESIRED_ETAG_MAX] = "";
 	enum live_health h;
 
 	memset(e, 0, sizeof(*e));
 	if (n == NULL)
 		return;
 	e->present = true;
+	if (desired_etag(n, etag) != 0)
+		etag[0] = '\0';
 	h = live_health(n, now, cp.interval_s);
 	e->reachable = h != HEALTH_UNREACHABLE;
 	e->healthy = h == HEALTH_HEALTHY;
@@ -54,6 +59,7 @@ evidence_of(const char *id, const char *component, const char *version,
 						      : n->v_keeper,
 	    sizeof(e->version));
 	e->fresh = atomic_load(&n->checkins) - n->report_checkins;
+	e->current = etag[0] != '\0' && strcmp(n->report_gen, etag) == 0;
 	pthread_mutex_unlock(&n->mu);
 	e->applied = strcmp(e->version, version) == 0;
 	live_put(n);
@@ -63,8 +69,8 @@ evidence_of(const char *id, const char *component, const char *version,
 static bool
 evidence_settled(const struct evidence *e)
 {
-	return e->present && e->applied && e->steps_ok && e->dp_ok &&
-	    e->reachable;
+	return e->present && e->current && e->applied && e->steps_ok &&
+	    e->dp_ok && e->reachable;
 }
 
 /* Why a node has not passed the gate, "" when it has. */
@@ -75,6 +81,8 @@ evidence_why(const struct evidence *e, int64_t min_reports)
 		return "";
 	if (!e->reported)
 		return "no report yet";
+	if (!e->current)
+		return "no report of its new desired state yet";
 	if (!e->applied)
 		return "not applied yet";
 	if (!e->steps_ok)
@@ -86,7 +94,12 @@ evidence_why(const struct evidence *e, int64_t min_reports)
 	return "";
 }
 
-/* Why a moved node halts the rollout, NULL when it does not. */
+/*
+ * Why a moved node halts the rollout, NULL when it does not.  Only a
+ * report of the desired state that moved it counts (its "generation" is
+ * that state's ETag): what a node said before it saw the move, like the
+ * error a rollback is about to fix, is not this rollout's failure.
+ */
 static const char *
 evidence_halts(const struct evidence *e)
 {
@@ -94,6 +107,8 @@ evidence_halts(const struct evidence *e)
 		return NULL;
 	if (!e->reachable)
 		return "unreachable";
+	if (!e->current)
+		return NULL;
 	if (e->step_error)
 		return "a step is in error";
 	if (e->reported && !e->dp_ok)

@@ -7,7 +7,8 @@
  * node of the fleet gets a row in rollout_nodes with its wave, or
  * "skipped" when it was degraded, unreachable, draining or drained then
  * (a node already broken neither counts against the rollout nor is
- * upgraded by it; a new node that has not reported yet is in the plan).  Nodes enrolling
+ * upgraded by it; a new node that has not reported yet is in the plan,
+ * and so is a degraded one when the rollout is a rollback).  Nodes enrolling
  * later are not in the plan: they get the baseline.
  *
  * Rollout states ("active" = running, paused, halted, approval):

@@ -5,6 +5,7 @@
  *	edge-keeper [--root DIR] run
  *	edge-keeper [--root DIR] check
  *	edge-keeper [--root DIR] status
+ *	edge-keeper [--root DIR] watchdog PID	(started by a self-update)
  *	edge-keeper --version
  *
  * --root prefixes every host path the keeper reads or writes, so tests
@@ -20,6 +21,7 @@
 #include "common/util.h"
 #include "common/version.h"
 #include "keeper/keeper.h"
+#include "keeper/selfup.h"
 
 static int
 usage(void)
@@ -39,6 +41,7 @@ main(int argc, char **argv)
 	int i = 1;
 
 	memset(&conf, 0, sizeof(conf));
+	selfup_argv = argv; /* a self-update re-execs with the same words */
 	log_init("edge-keeper", LOG_INFO);
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
 		printf("edge-keeper %s\n", ef_version);
@@ -75,5 +78,7 @@ main(int argc, char **argv)
 		return keeper_check_main(&conf, argc - i, argv + i);
 	if (strcmp(argv[i], "status") == 0)
 		return keeper_status_main(&conf, argc - i, argv + i);
+	if (strcmp(argv[i], "watchdog") == 0)
+		return keeper_watchdog_main(&conf, argc - i, argv + i);
 	return usage();
 }

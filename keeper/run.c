@@ -37,6 +37,7 @@
 #include "keeper/metrics.h"
 #include "keeper/reconcile.h"
 #include "keeper/release.h"
+#include "keeper/selfup.h"
 #include "steps/kinds.h"
 
 #define DESIRED_FILE "/var/lib/edge-keeper/desired.json"
@@ -69,7 +70,25 @@ struct keeper {
 	struct step_host host;
 	struct release_ctx rel;
 	struct gate *gate; /* NULL under `check` */
+	bool reexec;	   /* a self-update's trial started: exec after the pass */
 };
+
+static bool
+keeper_self_failed(void *self, const char *version)
+{
+	return selfup_failed(((struct keeper *)self)->conf, version);
+}
+
+static int
+keeper_self_update(void *self, const char *version, char *err, size_t errlen)
+{
+	struct keeper *k = self;
+
+	if (selfup_begin(k->conf, version, err, errlen) != 0)
+		return -1;
+	k->reexec = true;
+	return 0;
+}
 
 static int
 keeper_gate_set(
@@ -117,6 +136,11 @@ keeper_env(struct keeper *k, struct step_env *env)
 	k->rel.cp = &k->cp;
 	k->rel.conf = k->conf;
 	k->host.ctx = &k->rel;
+	k->host.keeper_version = k->d ? k->d->keeper_version : "";
+	k->host.keeper_rollback = k->d ? k->d->keeper_rollback : false;
+	k->host.self_failed = keeper_self_failed;
+	k->host.self_update = k->gate ? keeper_self_update : NULL;
+	k->host.self = k;
 	k->host.bgp = k->d ? k->d->bgp : NULL;
 	k->host.router_id = k->d ? k->d->router_id : "";
 	k->host.drain = k->d ? k->d->drain : false;
@@ -406,6 +430,8 @@ keeper_send_report(struct keeper *k, const char *txt, size_t len)
 		memcpy(k->report_hash, h, sizeof(h));
 		k->report_ok = true;
 		k->last_report = now;
+		/* A keeper on trial has shown it works: keep it. */
+		selfup_commit(k->conf);
 	} else {
 		log_warnx("event=report_failed status=%ld err=\"%s\"", r.status,
 		    r.status ? r.body : err);
@@ -556,6 +582,16 @@ keeper_close(struct keeper *k)
 	free(k->res);
 }
 
+static struct release_ctx *keeper_launch_ctx;
+
+static int
+keeper_launch_verify(
+    const char *path, const char *version, char *err, size_t errlen)
+{
+	return release_verify(
+	    keeper_launch_ctx, "keeper", version, path, true, err, errlen);
+}
+
 int
 keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 {
@@ -573,6 +609,11 @@ keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 	}
 	if (keeper_open(&k, conf, 10000) != 0)
 		return 1;
+	/* After a reboot: the version this node last committed to. */
+	k.rel.cp = &k.cp;
+	k.rel.conf = conf;
+	keeper_launch_ctx = &k.rel;
+	selfup_launch(conf, keeper_launch_verify);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -612,6 +653,15 @@ keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 			free(rep);
 		}
 		keeper_metrics(&k);
+		if (k.reexec) {
+			/* The addresses and the dataplane stay as they are. */
+			log_info("event=keeper_reexec");
+			gate_stop(k.gate);
+			k.gate = NULL;
+			kmetrics_stop();
+			selfup_exec(conf);
+			break; /* exec failed: the watchdog goes back */
+		}
 		now = util_mono_ns();
 		ms = next > now ? (int64_t)((next - now) / 1000000) : 0;
 		ts.tv_sec = ms / 1000;

@@ -13,5 +13,6 @@ const struct step_kind *const step_kinds[] = {
 	&step_dataplane,
 	&step_bird_config,
 	&step_anycast,
+	&step_keeper_self,
 	NULL,
 };

@@ -3,10 +3,6 @@
  * helpers they share (steps/step.c).  Callers outside steps/ use the
  * table step_kinds[] and step_kind_find() from steps/step.h; the named
  * kinds are here for tests and for the table in steps/kinds.c.
- *
- * A kind the profile may name that is not implemented yet (keeper_self)
- * is not in the table, so a keeper refuses a document that uses it
- * instead of pretending to apply it.
  */
 #ifndef EF_STEPS_KINDS_H
 #define EF_STEPS_KINDS_H
@@ -25,6 +21,7 @@ extern const struct step_kind step_systemd_unit;
 extern const struct step_kind step_dataplane;
 extern const struct step_kind step_bird_config;
 extern const struct step_kind step_anycast;
+extern const struct step_kind step_keeper_self;
 
 /*
  * The BIRD include for a POP's validated "bgp" section (NULL: none), this

@@ -104,6 +104,19 @@ struct step_host {
 	const char *router_id;
 	bool drain;
 	/*
+	 * For keeper_self: the keeper release the desired state targets (""
+	 * for none), whether going back is allowed, whether a version
+	 * failed its trial here, and a way to start the trial of an
+	 * installed, verified version (the keeper re-execs after the pass;
+	 * NULL under `check`).  See keeper/selfup.h.
+	 */
+	const char *keeper_version;
+	bool keeper_rollback;
+	bool (*self_failed)(void *self, const char *version);
+	int (*self_update)(
+	    void *self, const char *version, char *err, size_t errlen);
+	void *self;
+	/*
 	 * The anycast gate (keeper/gate.h).  gate_set hands it a
 	 * configuration (the same one again changes nothing); NULL under
 	 * `edge-keeper check`, which changes nothing.  gate_get reads where

@@ -23,25 +23,31 @@ for p in p1 p1 p2 p2; do
 done
 check "four nodes enrolled" test -s "$T_DIR/n4"
 
-# Every node reports profile $1 healthy and checks in.
-report_all() {
-	for n in $NODES; do
-		nc status --state "$T_DIR/$n" --body \
-		    "{\"versions\":{\"profile\":\"$1\"},\"steps\":[{\"name\":\"s\",\"state\":\"in_sync\"}],\"dataplane\":{\"healthy\":true}}" >/dev/null
-		nc desired --state "$T_DIR/$n" --out /dev/null >/dev/null
-	done
+# Node $1 reports profile $2 with its step in state $3, of the desired
+# state it fetched last (its ETag is the report's generation), and checks
+# in once more.
+say() {
+	g=$(nc desired --state "$T_DIR/$1" --out "$T_DIR/$1.d" | cut -d' ' -f2)
+	nc status --state "$T_DIR/$1" --body "$(jq -nc --arg g "$g" \
+	    --arg v "$2" --arg s "$3" '{generation: $g, versions: {profile: $v},
+	    steps: [{name: "s", state: $s}], dataplane: {healthy: true}}')" \
+	    >/dev/null
+	nc desired --state "$T_DIR/$1" --out /dev/null >/dev/null
 }
-# Nodes that the desired state moved to $1 report it (else $2).
+# Every node reports profile $1 healthy.
+report_all() {
+	for n in $NODES; do say "$n" "$1" in_sync; done
+}
+# Nodes that the desired state moved to $1 report it (with their step in
+# state $3, default in_sync); the others report $2.
 converge() {
 	for n in $NODES; do
 		nc desired --state "$T_DIR/$n" --out "$T_DIR/$n.d" >/dev/null
-		v=$(jq -r .profile.version "$T_DIR/$n.d")
-		[ "$v" = "$1" ] || v=$2
-		st=${3:-in_sync}
-		[ "$v" = "$1" ] || st=in_sync
-		nc status --state "$T_DIR/$n" --body \
-		    "{\"versions\":{\"profile\":\"$v\"},\"steps\":[{\"name\":\"s\",\"state\":\"$st\"}],\"dataplane\":{\"healthy\":true}}" >/dev/null
-		nc desired --state "$T_DIR/$n" --out /dev/null >/dev/null
+		if [ "$(jq -r .profile.version "$T_DIR/$n.d")" = "$1" ]; then
+			say "$n" "$1" "${3:-in_sync}"
+		else
+			say "$n" "$2" in_sync
+		fi
 	done
 }
 moved() { # how many nodes' desired state has profile $1

@@ -96,7 +96,14 @@ expect_api "roll out dataplane 2.0.0" 201 POST /v1/rollouts \
     '{"component":"dataplane","version":"2.0.0","strategy":"all_at_once"}'
 check "the keeper upgrades to 2.0.0 by takeover" await 30 serves 2.0.0
 check "the node reports dataplane 2.0.0" await 15 reports 2.0.0
-check "the 2.0.0 rollout completes" await 15 idle
+if ! await 15 idle; then
+	fail "the 2.0.0 rollout completes"
+	api GET /v1/rollouts | cut -d' ' -f2- |
+	    jq -c '.rollouts[0] | [.id, .state, .reason]' | sed 's/^/# /'
+	grep -E 'fail|error|refus' "$T_DIR/keeper.log" | head -5 | sed 's/^/# /'
+else
+	ok "the 2.0.0 rollout completes"
+fi
 : >"$T_DIR/stop"
 wait "$LOAD"
 read -r _ req _ failed _ kac _ newreq _ gap <"$T_DIR/load"
@@ -133,9 +140,11 @@ check "the tampered binary was never installed" \
     test ! -e "$R/var/lib/edge-keeper/dataplane/3.0.0/edge-dp"
 
 # Each of these must be refused, with its reason, while 2.0.0 serves.
+# The active dataplane rollout (a refused release halts it) is aborted.
 abort_active() {
 	id=$(api GET /v1/rollouts | cut -d' ' -f2- |
-	    jq -r '.rollouts[] | select(.state == "running") | .id')
+	    jq -r '.rollouts[] | select(.component == "dataplane" and
+	        (.state | IN("running", "halted", "paused", "approval"))) | .id')
 	[ -n "$id" ] && api POST "/v1/rollouts/$id/abort" '{}' >/dev/null
 }
 rollout() { # VERSION [EXTRA_JSON]
@@ -145,8 +154,12 @@ rollout() { # VERSION [EXTRA_JSON]
 step_says() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
     jq -e --arg re "$1" '.status.steps[] | select(.name == "dp") |
         (.state == "error" and (.reason | test($re)))' >/dev/null; }
+# Healthy again (a node degraded when a rollout starts is left out of it).
+healthy_again() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
+    jq -e '.health == "healthy"' >/dev/null; }
 refuses() { # VERSION REASON_REGEX WHAT
 	abort_active
+	await 30 healthy_again
 	expect_eq "roll out $1 ($3)" "$(rollout "$1")" 201
 	check "$3: refused, the reason reported" await 30 step_says "$2"
 	echo "# dp step: $(api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |

@@ -15,6 +15,7 @@
 #include "check.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "cp/desired.h"
 #include "cp/live.h"
 #include "cp/rollout.h"
 #include "cp/server.h"
@@ -77,11 +78,15 @@ static void
 report(int i, const char *ver, const char *st, bool dp, int64_t now)
 {
 	struct live_node *n = live_get(ids[i]);
+	char etag[DESIRED_ETAG_MAX] = "";
 	unsigned char h[32];
 	json_t *s;
 
-	s = json_pack("{s:{s:s},s:[{s:s,s:s}],s:{s:b}}", "versions", "profile",
-	    ver, "steps", "name", "s", "state", st, "dataplane", "healthy", dp);
+	/* Like a keeper: a report of the desired state it has now. */
+	desired_etag(n, etag);
+	s = json_pack("{s:s,s:{s:s},s:[{s:s,s:s}],s:{s:b}}", "generation",
+	    etag, "versions", "profile", ver, "steps", "name", "s", "state", st,
+	    "dataplane", "healthy", dp);
 	memset(h, 0, sizeof(h));
 	h[0] = (unsigned char)(now & 0xff);
 	h[1] = (unsigned char)ver[0];
@@ -397,8 +402,7 @@ TEST(engine_skips_unhealthy_and_pins_them)
 	/* Profile 1 becomes the baseline first. */
 	id = create_v("all_at_once", "1", "{}");
 	rollout_tick(t0);
-	for (i = 0; i < NN; i++)
-		beat(i, 1, t0);
+	all_healthy(t0); /* of the desired state that moved them */
 	rollout_tick(t0);
 	CHECK(state_is(id, "completed"));
 	report(3, "1", "error", true, t0); /* degraded before the rollout */

@@ -1,0 +1,136 @@
+#!/bin/sh
+# The keeper updating itself, all real: keepers built as 1.0.0 and 2.0.0
+# and a release that exits at once (3.0.0), uploaded and signed by
+# edge-cp.  A keeper rollout moves the running keeper to 2.0.0 in place
+# (same pid, the version reported, the trial committed); the broken 3.0.0
+# is started, dies, and its watchdog brings 2.0.0 back, which reports the
+# failed trial while the rollout halts; the node is not sent to 3.0.0
+# again; a restarted packaged binary (1.0.0) goes straight to the
+# committed 2.0.0.
+. "$(dirname "$0")/lib.sh"
+HOST_IP=198.51.100.21
+NODE_IP=198.51.100.22
+R=""
+setup_ns keeper_self efks
+cleanup_extra() {
+	if [ "$T_FAILED" -gt 0 ]; then
+		for f in keeper.log keeper2.log; do
+			[ -f "$T_DIR/$f" ] || continue
+			echo "# --- $f"
+			grep -v event=report "$T_DIR/$f" | tail -n 30 |
+			    sed 's/^/#   /'
+		done
+	fi
+	# Watchdogs and reverted keepers the updates started.
+	for p in $(sed -n 's/.*watchdog=\([0-9]*\).*/\1/p' \
+	    "$T_DIR/keeper.log" 2>/dev/null); do
+		kill -9 "$p" 2>/dev/null
+	done
+	for p in $(cat "$T_DIR/more.pids" 2>/dev/null); do
+		kill -9 "$p" 2>/dev/null
+	done
+}
+node_link "$NS" "$HOST_IP" "$NODE_IP" || { fail "namespace link"; finish; exit 1; }
+
+for v in 1.0.0 2.0.0; do
+	make -s -C "$EF_TOP" BUILD="$T_DIR/k$v" VERSION=$v \
+	    "$T_DIR/k$v/bin/edge-keeper" >"$T_DIR/build$v.log" 2>&1 ||
+	    { fail "build edge-keeper $v"; finish; exit 1; }
+done
+ok "built edge-keeper 1.0.0 and 2.0.0"
+printf '#!/bin/sh\necho "keeper 3.0.0 starts and dies" >&2\nexit 3\n' \
+    >"$T_DIR/broken"
+chmod 755 "$T_DIR/broken"
+
+CP_DIR="$T_DIR/cp"
+mkdir -p "$CP_DIR"
+"$CP" serve --listen "$HOST_IP:0" --data-dir "$CP_DIR" --node-interval 1 \
+    >>"$CP_DIR/cp.log" 2>&1 &
+CP_PID=$!
+T_PIDS="$T_PIDS $CP_PID"
+await 20 test -s "$CP_DIR/server.url" || { fail "edge-cp starts"; finish; exit 1; }
+CP_URL=$(cat "$CP_DIR/server.url")
+CP_TOKEN=$(cat "$CP_DIR/admin.token")
+CP_PIN=$(sed -n 's/.*event=listening.* pin=\([^ ]*\).*/\1/p' "$CP_DIR/cp.log")
+release() {
+	"$CP" --data-dir "$CP_DIR" release add --component keeper \
+	    --version "$1" "$2" >/dev/null
+}
+release 2.0.0 "$T_DIR/k2.0.0/bin/edge-keeper"
+expect_eq "upload keeper 2.0.0" "$?" 0
+release 3.0.0 "$T_DIR/broken"
+expect_eq "upload keeper 3.0.0 (exits at once)" "$?" 0
+
+expect_api "a POP" 201 POST /v1/pops '{"name":"p1","region":"r"}'
+TOKEN=$(api POST /v1/enrollment-tokens '{"pop":"p1"}' | cut -d' ' -f2- | jq -r .token)
+R="$T_DIR/node"
+K1="$T_DIR/k1.0.0/bin/edge-keeper"
+in_ns "$K1" --root "$R" enroll --server "$CP_URL" --pin "$CP_PIN" \
+    --token "$TOKEN" >/dev/null
+expect_eq "the node enrolls with keeper 1.0.0" "$?" 0
+NODE=$(sed -n 's/^node_id=//p' "$R/etc/edge-keeper/keeper.conf")
+sed -i 's/^metrics=.*/metrics=off/' "$R/etc/edge-keeper/keeper.conf"
+expect_api "a profile with keeper_self" 201 PUT /v1/profile \
+    '{"steps":[{"name":"self","kind":"keeper_self"}]}'
+PV=$(echo "$LAST" | jq .version)
+expect_api "roll it out" 201 POST /v1/rollouts \
+    "{\"component\":\"profile\",\"version\":\"$PV\",\"strategy\":\"all_at_once\"}"
+
+ip netns exec "$NS" "$K1" --root "$R" run >>"$T_DIR/keeper.log" 2>&1 &
+KP=$!
+T_PIDS="$T_PIDS $KP"
+keeper_is() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
+    jq -e --arg v "$1" '.versions.keeper == $v' >/dev/null; }
+check "the node reports keeper 1.0.0" await 20 keeper_is 1.0.0
+
+expect_api "roll out keeper 2.0.0" 201 POST /v1/rollouts \
+    '{"component":"keeper","version":"2.0.0","strategy":"all_at_once"}'
+R2=$(echo "$LAST" | jq .id)
+check "the node reports keeper 2.0.0" await 30 keeper_is 2.0.0
+expect_eq "...in the same process, exec'd into the verified release" \
+    "$(readlink -f "/proc/$KP/exe")" \
+    "$(readlink -f "$R/var/lib/edge-keeper/keeper/2.0.0/edge-keeper")"
+check "...its signature beside it" \
+    test -s "$R/var/lib/edge-keeper/keeper/2.0.0/edge-keeper.minisig"
+check "the trial is committed" await 15 test ! -e "$R/var/lib/edge-keeper/keeper/trial"
+expect_eq "current points at 2.0.0" \
+    "$(readlink "$R/var/lib/edge-keeper/keeper/current")" 2.0.0
+ro_state() { api GET "/v1/rollouts/$1" | cut -d' ' -f2- | jq -r .state; }
+completed() { [ "$(ro_state "$R2")" = completed ]; }
+check "the keeper rollout completes" await 15 completed
+
+expect_api "roll out keeper 3.0.0, which dies at start" 201 POST \
+    /v1/rollouts '{"component":"keeper","version":"3.0.0","strategy":"all_at_once"}'
+R3=$(echo "$LAST" | jq .id)
+check "the watchdog marks 3.0.0 failed" await 40 \
+    test -e "$R/var/lib/edge-keeper/keeper/3.0.0.failed"
+check "...and puts current back on 2.0.0" sh -c \
+    "[ \"\$(readlink '$R/var/lib/edge-keeper/keeper/current')\" = 2.0.0 ]"
+step_err() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
+    jq -e '.versions.keeper == "2.0.0" and
+        (.status.steps[] | select(.name == "self") |
+         .state == "error" and (.reason | test("3.0.0 failed its trial")))' \
+        >/dev/null; }
+check "keeper 2.0.0 is back and reports the failed trial" await 40 step_err
+halted() { [ "$(ro_state "$R3")" = halted ]; }
+check "...and the rollout halts on it" await 15 halted
+sleep 3
+expect_eq "3.0.0 is not tried again" \
+    "$(grep -c 'event=keeper_trial version=3.0.0' "$T_DIR/keeper.log")" 1
+expect_api "abort it" 200 POST "/v1/rollouts/$R3/abort"
+
+# The keeper that runs now is the one the watchdog started; stop it and
+# start the packaged 1.0.0 binary, as systemd would after a reboot.
+NOW=$(sed -n 's/.*watchdog=\([0-9]*\).*/\1/p' "$T_DIR/keeper.log" | tail -n 1)
+kill "$NOW" 2>/dev/null
+kill "$KP" 2>/dev/null
+sleep 1
+ip netns exec "$NS" "$K1" --root "$R" run >>"$T_DIR/keeper2.log" 2>&1 &
+KP2=$!
+echo "$KP2" >>"$T_DIR/more.pids"
+check "a restarted 1.0.0 binary goes straight to the committed 2.0.0" \
+    await 15 grep -q 'event=keeper_launch version=2.0.0' "$T_DIR/keeper2.log"
+expect_eq "...and runs it" "$(readlink -f "/proc/$KP2/exe")" \
+    "$(readlink -f "$R/var/lib/edge-keeper/keeper/2.0.0/edge-keeper")"
+kill "$KP2"
+finish
