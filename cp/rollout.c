@@ -27,7 +27,7 @@ struct evidence {
 	bool reachable;
 	bool healthy; /* live health "healthy" */
 	unsigned long long fresh;
-	bool current;	/* the report is of the node's current desired state */
+	bool current; /* the report is of the node's current desired state */
 	char version[LIVE_VERSION_MAX];
 };
 

@@ -70,7 +70,7 @@ struct keeper {
 	struct step_host host;
 	struct release_ctx rel;
 	struct gate *gate; /* NULL under `check` */
-	bool reexec;	   /* a self-update's trial started: exec after the pass */
+	bool reexec; /* a self-update's trial started: exec after the pass */
 };
 
 static bool

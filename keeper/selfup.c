@@ -25,8 +25,8 @@ struct trial {
 };
 
 static void
-selfup_path(const struct keeper_conf *c, const char *name, char *out,
-    size_t len)
+selfup_path(
+    const struct keeper_conf *c, const char *name, char *out, size_t len)
 {
 	char rel[256];
 
@@ -80,8 +80,8 @@ current_set(const struct keeper_conf *c, const char *dir)
 
 /* The version directory a binary path is in, when it is one of ours. */
 static const char *
-version_of_path(const struct keeper_conf *c, const char *bin, char *out,
-    size_t len)
+version_of_path(
+    const struct keeper_conf *c, const char *bin, char *out, size_t len)
 {
 	char dir[KEEPER_PATH_MAX], real[PATH_MAX];
 	const char *rest, *slash;
@@ -95,8 +95,7 @@ version_of_path(const struct keeper_conf *c, const char *bin, char *out,
 		return NULL;
 	rest = bin + n + 1;
 	if ((slash = strchr(rest, '/')) == NULL ||
-	    strcmp(slash, "/edge-keeper") != 0 ||
-	    (size_t)(slash - rest) >= len)
+	    strcmp(slash, "/edge-keeper") != 0 || (size_t)(slash - rest) >= len)
 		return NULL;
 	memcpy(out, rest, (size_t)(slash - rest));
 	out[slash - rest] = '\0';
@@ -104,8 +103,8 @@ version_of_path(const struct keeper_conf *c, const char *bin, char *out,
 }
 
 int
-selfup_begin(const struct keeper_conf *c, const char *version, char *err,
-    size_t errlen)
+selfup_begin(
+    const struct keeper_conf *c, const char *version, char *err, size_t errlen)
 {
 	char path[KEEPER_PATH_MAX], prev[PATH_MAX], buf[PATH_MAX + 128];
 	char pidbuf[24], *argv[8];
@@ -124,8 +123,8 @@ selfup_begin(const struct keeper_conf *c, const char *version, char *err,
 		return -1;
 	}
 	if (current_set(c, version) != 0) {
-		snprintf(err, errlen, "current -> %s: %s", version,
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "current -> %s: %s", version, strerror(errno));
 		unlink(path);
 		return -1;
 	}
@@ -197,8 +196,8 @@ selfup_failed(const struct keeper_conf *c, const char *version)
 
 void
 selfup_launch(const struct keeper_conf *c,
-    int (*verify)(const char *path, const char *version, char *err,
-	size_t errlen))
+    int (*verify)(
+	const char *path, const char *version, char *err, size_t errlen))
 {
 	char cur[KEEPER_PATH_MAX], real[PATH_MAX], self[PATH_MAX], ver[80],
 	    err[256];
@@ -269,10 +268,9 @@ watchdog_revert(const struct keeper_conf *c, pid_t pid, const struct trial *t,
 	snprintf(name, sizeof(name), "%s.failed", t->version);
 	selfup_path(c, name, path, sizeof(path));
 	afile_write(path, why, strlen(why), 0600);
-	current_set(c, version_of_path(c, t->previous, prevver,
-			   sizeof(prevver))
-		? prevver
-		: "");
+	current_set(c,
+	    version_of_path(c, t->previous, prevver, sizeof(prevver)) ? prevver
+								      : "");
 	selfup_path(c, "trial", path, sizeof(path));
 	unlink(path);
 	log_warnx("event=keeper_trial_failed version=%s why=\"%s\" back_to=%s",
@@ -288,8 +286,9 @@ keeper_watchdog_main(struct keeper_conf *c, int argc, char **argv)
 	int a = 0;
 
 	if (argc != 2 || util_parse_i64(argv[1], 2, INT32_MAX, &pid) != 0) {
-		fprintf(stderr, "usage: edge-keeper [--root DIR] watchdog "
-				"PID\n");
+		fprintf(stderr,
+		    "usage: edge-keeper [--root DIR] watchdog "
+		    "PID\n");
 		return 2;
 	}
 	for (;;) {

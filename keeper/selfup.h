@@ -52,8 +52,8 @@ extern char **selfup_argv;
  * at it, start the watchdog.  The caller then calls selfup_exec().
  * 0, or -1 with err and nothing changed.
  */
-int selfup_begin(const struct keeper_conf *c, const char *version,
-    char *err, size_t errlen);
+int selfup_begin(
+    const struct keeper_conf *c, const char *version, char *err, size_t errlen);
 /* exec the binary current points at with selfup_argv; returns on failure. */
 void selfup_exec(const struct keeper_conf *c);
 /* A report was accepted: end a trial of the running version. */
@@ -66,8 +66,8 @@ bool selfup_failed(const struct keeper_conf *c, const char *version);
  * Returns when there is nothing to do or it cannot.
  */
 void selfup_launch(const struct keeper_conf *c,
-    int (*verify)(const char *path, const char *version, char *err,
-	size_t errlen));
+    int (*verify)(
+	const char *path, const char *version, char *err, size_t errlen));
 
 /* `edge-keeper watchdog PID`: guard the trial of the keeper at PID. */
 int keeper_watchdog_main(struct keeper_conf *c, int argc, char **argv);

@@ -38,16 +38,17 @@ keeper_self_parse(const json_t *params, void **out, char *err, size_t errlen)
 }
 
 static void
-keeper_self_check(const void *params, const struct step_env *env,
-    struct step_result *res)
+keeper_self_check(
+    const void *params, const struct step_env *env, struct step_result *res)
 {
 	const struct step_host *h = env->host;
 
 	(void)params;
 	if (h == NULL || h->keeper_version == NULL ||
 	    h->keeper_version[0] == '\0')
-		step_set(res, STEP_IN_SYNC, "running %s (no keeper release "
-					    "targeted)",
+		step_set(res, STEP_IN_SYNC,
+		    "running %s (no keeper release "
+		    "targeted)",
 		    ef_version);
 	else if (strcmp(h->keeper_version, ef_version) == 0)
 		step_set(res, STEP_IN_SYNC, "running %s", ef_version);
@@ -70,15 +71,17 @@ keeper_self_apply(
 
 	(void)params;
 	if (h == NULL || h->self_update == NULL) {
-		step_set(res, STEP_ERROR, "self-update runs in `edge-keeper "
-					  "run` only");
+		step_set(res, STEP_ERROR,
+		    "self-update runs in `edge-keeper "
+		    "run` only");
 		return -1;
 	}
 	snprintf(rel, sizeof(rel), "/var/lib/edge-keeper/keeper/%s",
 	    h->keeper_version);
 	if (step_mkdirs(env, rel, 0755) != 0 ||
-	    snprintf(rel, sizeof(rel), "/var/lib/edge-keeper/keeper/%s/"
-				       "edge-keeper",
+	    snprintf(rel, sizeof(rel),
+		"/var/lib/edge-keeper/keeper/%s/"
+		"edge-keeper",
 		h->keeper_version) >= (int)sizeof(rel) ||
 	    step_path(env, rel, dest, sizeof(dest)) != 0) {
 		step_set(res, STEP_ERROR, "cannot make %s", rel);
@@ -89,14 +92,13 @@ keeper_self_apply(
 			  dest, h->keeper_rollback, err, sizeof(err))
 		    : h->fetch_release(h->ctx, "keeper", h->keeper_version,
 			  dest, h->keeper_rollback, err, sizeof(err))) != 0) {
-		step_set(res, STEP_ERROR, "keeper %s: %s", h->keeper_version,
-		    err);
+		step_set(
+		    res, STEP_ERROR, "keeper %s: %s", h->keeper_version, err);
 		return -1;
 	}
-	if (h->self_update(h->self, h->keeper_version, err, sizeof(err)) !=
-	    0) {
-		step_set(res, STEP_ERROR, "keeper %s: %s", h->keeper_version,
-		    err);
+	if (h->self_update(h->self, h->keeper_version, err, sizeof(err)) != 0) {
+		step_set(
+		    res, STEP_ERROR, "keeper %s: %s", h->keeper_version, err);
 		return -1;
 	}
 	step_set(res, STEP_NEEDS_CHANGE, "restarting into keeper %s",

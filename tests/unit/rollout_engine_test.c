@@ -84,8 +84,8 @@ report(int i, const char *ver, const char *st, bool dp, int64_t now)
 
 	/* Like a keeper: a report of the desired state it has now. */
 	desired_etag(n, etag);
-	s = json_pack("{s:s,s:{s:s},s:[{s:s,s:s}],s:{s:b}}", "generation",
-	    etag, "versions", "profile", ver, "steps", "name", "s", "state", st,
+	s = json_pack("{s:s,s:{s:s},s:[{s:s,s:s}],s:{s:b}}", "generation", etag,
+	    "versions", "profile", ver, "steps", "name", "s", "state", st,
 	    "dataplane", "healthy", dp);
 	memset(h, 0, sizeof(h));
 	h[0] = (unsigned char)(now & 0xff);
