@@ -40,6 +40,7 @@
 #include <curl/curl.h>
 
 #include "common/json.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "dataplane/takeover.h"
 #include "steps/kinds.h"
@@ -437,6 +438,23 @@ dataplane_apply(
 		step_set(res, STEP_ERROR, "path too long");
 		return -1;
 	}
+	/*
+	 * Installed already: verify it again.  One that is not what edge-cp
+	 * signed has been removed by the check; it is fetched again at once,
+	 * so the node heals in this pass instead of reporting an error.
+	 */
+	if (stat(bin, &st) == 0 &&
+	    env->host->verify_release(env->host->ctx, "dataplane", want, bin,
+		env->host->dataplane_rollback, err, sizeof(err)) != 0) {
+		if (stat(bin, &st) == 0) {
+			step_set(res, STEP_ERROR, "installed %s refused: %s",
+			    want, err);
+			return -1;
+		}
+		log_warnx("event=dataplane_refetch msg=\"installed %s refused: "
+			  "%s\"",
+		    want, err);
+	}
 	if (stat(bin, &st) != 0) {
 		util_strlcpy(dir, bin, sizeof(dir));
 		*strrchr(dir, '/') = '\0';
@@ -452,12 +470,6 @@ dataplane_apply(
 			    want, err);
 			return -1;
 		}
-	} else if (env->host->verify_release(env->host->ctx, "dataplane", want,
-		       bin, env->host->dataplane_rollback, err,
-		       sizeof(err)) != 0) {
-		step_set(
-		    res, STEP_ERROR, "installed %s refused: %s", want, err);
-		return -1;
 	}
 	had = dp_status(ctl, &ds) == 0;
 	/* The control socket's directory (/run is a tmpfs). */

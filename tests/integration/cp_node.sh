@@ -160,7 +160,11 @@ expect_eq "nodes see the new profile" "$(jq .profile.version "$T_DIR/db.json")" 
 expect_eq "with its steps" "$(jq -r '.profile.steps[0].kind' "$T_DIR/db.json")" sysctl
 for s in "$T_DIR"/a "$T_DIR"/b "$T_DIR"/c "$T_DIR"/d "$T_DIR"/race*; do
 	[ -f "$s" ] && grep -q '^node_id=' "$s" || continue
-	nc status --state "$s" --body "{\"versions\":{\"profile\":\"$PV\"},\"dataplane\":{\"healthy\":true}}" >/dev/null
+	# A report of the desired state it has now (its ETag), as a keeper's.
+	g=$(nc desired --state "$s" --out /dev/null | cut -d' ' -f2)
+	nc status --state "$s" --body "$(jq -nc --arg g "$g" --arg v "$PV" \
+	    '{generation: $g, versions: {profile: $v}, dataplane: {healthy: true}}')" \
+	    >/dev/null
 done
 done_ro() { api GET "/v1/rollouts/$RID" | grep -q '"state":"completed"'; }
 check "the rollout completes when every node reports it" await 10 done_ro

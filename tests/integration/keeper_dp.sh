@@ -86,6 +86,18 @@ reports() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
     jq -e ".versions.dataplane == \"$1\" and .health == \"healthy\""; }
 check "the node reports dataplane 1.0.0, healthy" await 15 reports 1.0.0
 idle() { api GET /v1/fleet | cut -d' ' -f2- | jq -e '.active_rollouts | length == 0'; }
+# completes NAME: the rollout completes; if not, what the rollouts and
+# the keeper said.
+completes() {
+	if await 15 idle; then
+		ok "$1"
+		return
+	fi
+	fail "$1"
+	api GET /v1/rollouts | cut -d' ' -f2- |
+	    jq -c '.rollouts[0] | [.id, .version, .state, .reason]' | sed 's/^/# /'
+	grep -E 'fail|error|refus' "$T_DIR/keeper.log" | tail -n 3 | sed 's/^/# /'
+}
 check "the 1.0.0 rollout completes" await 15 idle
 
 DPLOAD_PACE_US=500 ip netns exec "$NS" "$EF_BIN/dpload" $NODE_IP 8080 \
@@ -96,14 +108,7 @@ expect_api "roll out dataplane 2.0.0" 201 POST /v1/rollouts \
     '{"component":"dataplane","version":"2.0.0","strategy":"all_at_once"}'
 check "the keeper upgrades to 2.0.0 by takeover" await 30 serves 2.0.0
 check "the node reports dataplane 2.0.0" await 15 reports 2.0.0
-if ! await 15 idle; then
-	fail "the 2.0.0 rollout completes"
-	api GET /v1/rollouts | cut -d' ' -f2- |
-	    jq -c '.rollouts[0] | [.id, .state, .reason]' | sed 's/^/# /'
-	grep -E 'fail|error|refus' "$T_DIR/keeper.log" | head -5 | sed 's/^/# /'
-else
-	ok "the 2.0.0 rollout completes"
-fi
+completes "the 2.0.0 rollout completes"
 : >"$T_DIR/stop"
 wait "$LOAD"
 read -r _ req _ failed _ kac _ newreq _ gap <"$T_DIR/load"
@@ -215,7 +220,7 @@ check "...and 1.0.0 was not installed" \
     --strategy all_at_once --rollback >/dev/null
 expect_eq "an explicit rollback to 1.0.0 (edge-cp rollout create --rollback)" "$?" 0
 check "is done: 1.0.0 serves" await 30 serves 1.0.0
-check "...and that rollout completes" await 15 idle
+completes "...and that rollout completes"
 
 # A binary changed on the node after it was installed is never started:
 # it is removed, fetched again, verified, and then it runs.
@@ -229,7 +234,7 @@ check "...the installed binary is the one edge-cp signed" \
     cmp -s "$R/var/lib/edge-keeper/dataplane/2.0.0/edge-dp" "$A/dataplane/2.0.0"
 grep -q "installed 2.0.0 refused" "$T_DIR/keeper.log"
 expect_eq "...after the keeper said why it refused the changed one" "$?" 0
-check "...and that rollout completes" await 15 idle
+completes "...and that rollout completes"
 
 # Releases that never become ready: the old one never stops serving.
 printf '#!/bin/sh\nexit 3\n' >"$T_DIR/exits"
