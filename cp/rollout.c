@@ -204,6 +204,33 @@ tick_halt(struct tick *t, const char *fmt, ...)
 	}
 }
 
+/* ": NAME: REASON" of the node's first step in error, for a halt reason. */
+static const char *
+step_in_error(const char *id, char *buf, size_t len)
+{
+	json_t *node = NULL, *st;
+	size_t i;
+
+	buf[0] = '\0';
+	if (store_node_get(cp.store, id, &node) != STORE_OK)
+		return buf;
+	json_array_foreach(
+	    json_object_get(json_object_get(node, "status"), "steps"), i, st)
+	{
+		const char *state =
+		    json_string_value(json_object_get(st, "state"));
+
+		if (state != NULL && strcmp(state, "error") == 0) {
+			snprintf(buf, len, " (%s: %s)",
+			    json_string_value(json_object_get(st, "name")),
+			    json_string_value(json_object_get(st, "reason")));
+			break;
+		}
+	}
+	json_decref(node);
+	return buf;
+}
+
 /* Steps 1-2: evidence for every moved node; 1 when the rollout halted. */
 static int
 tick_evidence(struct tick *t)
@@ -227,11 +254,13 @@ tick_evidence(struct tick *t)
 		}
 		evidence_of(id, t->component, t->version, t->now, &t->ev[i]);
 		if ((why = evidence_halts(&t->ev[i])) != NULL) {
-			tick_halt(t, "node %s (wave %lld, %s): %s", id,
+			char step[300];
+
+			tick_halt(t, "node %s (wave %lld, %s): %s%s", id,
 			    (long long)json_integer_value(
 				json_object_get(row, "wave")),
-			    json_string_value(json_object_get(row, "pop")),
-			    why);
+			    json_string_value(json_object_get(row, "pop")), why,
+			    step_in_error(id, step, sizeof(step)));
 			return 1;
 		}
 	}

@@ -520,6 +520,30 @@ dataplane_apply(
 		}
 		nanosleep(&ts, NULL);
 	}
+	/*
+	 * And the control socket says so: the predecessor learns of its
+	 * successor a moment after the successor is ready, and the check
+	 * that follows must not see the old version in between.
+	 */
+	end = util_now() + DP_HEALTH_TIMEOUT_S;
+	for (;;) {
+		struct timespec ts = { 0, 50000000 };
+		struct dp_state now;
+
+		memset(&now, 0, sizeof(now));
+		if (dp_status(ctl, &now) == 0 &&
+		    (strcmp(now.version, want) == 0 ||
+			strcmp(now.successor, want) == 0))
+			break;
+		if (util_now() >= end) {
+			step_set(res, STEP_ERROR,
+			    "%s started, but its control socket still names "
+			    "%s",
+			    want, now.version);
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
 	return 0;
 }
 

@@ -87,6 +87,11 @@ cli rollout create profile 2 --bake-s 1 --min-reports 2 -o json >"$T_DIR/r2"
 R2=$(jq .id "$T_DIR/r2")
 expect_eq "rollout create makes a wave rollout" "$(jq -r .strategy "$T_DIR/r2")" waves
 expect_eq "...and moves the canary at once" "$(moved 2)" 1
+T=$(api POST /v1/enrollment-tokens '{"pop":"p2"}' | cut -d' ' -f2- | jq -r .token)
+nc enroll --token "$T" --state "$T_DIR/late" --hostname late >/dev/null
+nc desired --state "$T_DIR/late" --out "$T_DIR/late.d" >/dev/null
+expect_eq "a node enrolling during the rollout gets the baseline" \
+    "$(jq -r .profile.version "$T_DIR/late.d")" 1
 converge 2 1
 expect_eq "one report is not enough: the canary's wave holds" "$(moved 2)" 1
 cli rollout pause "$R2" >/dev/null
