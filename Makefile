@@ -192,6 +192,8 @@ bench: all
 	@sh tests/bench/dp_upgrade.sh $(BUILD)
 	@sh tests/bench/keeper_footprint.sh $(BUILD)
 	@sh tests/bench/withdrawal.sh $(BUILD)
+	@sh tests/bench/cp_scale.sh $(BUILD)
+	@sh tests/bench/rollout_convergence.sh $(BUILD)
 
 lint:
 	@clang-format --dry-run --Werror $(COMMON_SRC) $(CP_SRC) $(KEEPER_SRC) \
