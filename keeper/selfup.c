@@ -283,6 +283,7 @@ keeper_watchdog_main(struct keeper_conf *c, int argc, char **argv)
 	char *run_argv[5];
 	struct trial t;
 	int64_t pid;
+	sigset_t none;
 	int a = 0;
 
 	if (argc != 2 || util_parse_i64(argv[1], 2, INT32_MAX, &pid) != 0) {
@@ -291,6 +292,9 @@ keeper_watchdog_main(struct keeper_conf *c, int argc, char **argv)
 		    "PID\n");
 		return 2;
 	}
+	/* The keeper's blocked signals came along through exec: not ours. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (;;) {
 		if (trial_read(c, &t) != 0)
 			return 0; /* committed */

@@ -14,7 +14,7 @@
 #define MAXN 200
 
 static struct rollout_cand cand[MAXN];
-static char ids[MAXN][16], pops[MAXN][16];
+static char ids[MAXN][24], pops[MAXN][24]; /* room for any size_t */
 
 /* n nodes over npops POPs "p0".."pN", regions "eu" (even) / "us" (odd). */
 static void
@@ -46,7 +46,7 @@ in_wave(size_t n, int w)
 static size_t
 pops_in_wave(size_t n, int w)
 {
-	char seen[MAXN][16];
+	char seen[MAXN][24];
 	size_t i, j, k = 0;
 
 	for (i = 0; i < n; i++) {
