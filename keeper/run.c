@@ -379,8 +379,22 @@ keeper_report(struct keeper *k, size_t *len)
 
 			keeper_env(k, &env);
 			have_dp = true;
-			dp_up = step_dataplane_running(k->d->steps[i].params,
-				    &env, dpv, sizeof(dpv), &draining) == 0;
+			/*
+			 * Between a predecessor's exit and its successor
+			 * binding the control socket nobody answers for a
+			 * moment: ask again within a second before saying
+			 * the dataplane is not running.
+			 */
+			for (int tries = 0; tries < 10; tries++) {
+				struct timespec ts = { 0, 100000000 };
+
+				dp_up = step_dataplane_running(
+					    k->d->steps[i].params, &env, dpv,
+					    sizeof(dpv), &draining) == 0;
+				if (dp_up)
+					break;
+				nanosleep(&ts, NULL);
+			}
 			break;
 		}
 	rep = json_pack("{s:s,s:{s:s,s:s,s:s},s:o}", "generation", k->etag,

@@ -85,7 +85,15 @@ fresh_cp rollout || { fail "edge-cp starts"; finish; exit 1; }
 fs_start rollout --duration 90
 check "rollout: $N nodes enroll" await 30 all_enrolled
 rollout rollout
-check "rollout: it completes on every simulated node" await 60 ro_completed
+if await 60 ro_completed; then
+	ok "rollout: it completes on every simulated node"
+else
+	fail "rollout: it completes on every simulated node"
+	api GET "/v1/rollouts/$RID" | cut -d' ' -f2- | jq -c '[.state, .reason,
+	    .progress.nodes, .progress.moved, .progress.applied,
+	    (.wave_list[0].node_list[:3] | map([.id, .waiting_for]))]' |
+	    sed 's/^/# /'
+fi
 check "rollout: ...while fleetsim still runs" kill -0 "$FS_PID"
 kill -TERM "$FS_PID" # it stops early, with its summary
 fs_wait rollout
