@@ -13,21 +13,14 @@
 # Prints a line per size and writes BUILD/bench/cp_scale.json.
 # usage: sh tests/bench/cp_scale.sh [BUILD]
 build=${1:-build}
-top=$(cd "$(dirname "$0")/../.." && pwd)
-bin="$top/$build/bin"
-out="$top/$build/bench"
+EF_TOP=$(cd "$(dirname "$0")/../.." && pwd)
+EF_BIN="$EF_TOP/$build/bin"
+. "$EF_TOP/tests/integration/lib.sh"
+out="$EF_TOP/$build/bench"
 sizes=${SIZES:-1000 10000 50000}
 duration=${DURATION:-60}
-tmp=$(mktemp -d /tmp/ef-cp_scale-XXXXXX)
-CPP=""
-FSP=""
-cleanup() {
-	[ -n "$FSP" ] && kill "$FSP" 2>/dev/null && wait "$FSP" 2>/dev/null
-	[ -n "$CPP" ] && kill "$CPP" 2>/dev/null && wait "$CPP" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+setup cp_scale
+tmp=$T_DIR
 mkdir -p "$out"
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -36,37 +29,23 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 echo "[" >"$tmp/json"
 first=1
 for n in $sizes; do
-	d="$tmp/cp$n"
-	mkdir -p "$d"
-	"$bin/edge-cp" serve --listen 127.0.0.1:0 --data-dir "$d" \
-	    --node-interval 5 >"$d/log" 2>&1 &
-	CPP=$!
-	i=0
-	until [ -s "$d/server.url" ]; do
-		i=$((i + 1)); [ $i -gt 200 ] && { echo "cp_scale: edge-cp did not start"; exit 1; }
-		sleep 0.1
-	done
-	url=$(cat "$d/server.url")
-	tok=$(cat "$d/admin.token")
-	curl -sk -H "Authorization: Bearer $tok" -d '{"name":"p1","region":"r"}' \
-	    "$url/v1/pops" >/dev/null
-	"$bin/fleetsim" --server "$url" --cert "$d/tls.crt" --token "$tok" \
+	start_cp "$tmp/cp$n" --node-interval 5 ||
+	    { echo "cp_scale: edge-cp did not start"; exit 1; }
+	CPP=$CP_PID d=$CP_DIR url=$CP_URL tok=$CP_TOKEN
+	api POST /v1/pops '{"name":"p1","region":"r"}' >/dev/null
+	"$EF_BIN/fleetsim" --server "$url" --cert "$d/tls.crt" --token "$tok" \
 	    --pop p1 --nodes "$n" --interval 5 --duration "$duration" -o json \
 	    >"$tmp/fs$n" 2>"$tmp/fs$n.err" &
 	FSP=$!
+	T_PIDS="$T_PIDS $FSP"
 	# The window starts when every node has enrolled.
-	i=0
-	until [ "$(curl -sk -H "Authorization: Bearer $tok" "$url/v1/fleet" |
-	    jq .nodes 2>/dev/null)" = "$n" ]; do
-		i=$((i + 1)); [ $i -gt 3000 ] && { echo "cp_scale: $n nodes did not enroll"; exit 1; }
-		sleep 0.1
-	done
+	all_in() { [ "$(api GET /v1/fleet | cut -d' ' -f2- | jq .nodes)" = "$n" ]; }
+	await 300 all_in || { echo "cp_scale: $n nodes did not enroll"; exit 1; }
 	c0=$(cpu_ticks "$CPP")
 	wait "$FSP"
-	FSP=""
 	c1=$(cpu_ticks "$CPP")
 	rss=$(rss_kib "$CPP")
-	kill "$CPP"; wait "$CPP" 2>/dev/null; CPP=""
+	stop_cp
 	res=$(tail -n 1 "$tmp/fs$n")
 	checkins=$(echo "$res" | jq .checkins)
 	cpu_s=$(echo "$c0 $c1 $hz" | awk '{printf "%.2f", ($2 - $1) / $3}')

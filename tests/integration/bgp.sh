@@ -134,7 +134,8 @@ for i in $(seq 1 60); do
 	sleep 1
 done
 expect_eq "edge-cp killed for 60 s: the route stayed the whole time" "$lost" 0
-start_cp_on "${CP_URL#https://}" || fail "edge-cp restarts"
+CP_LISTEN=${CP_URL#https://}
+start_cp "$CP_DIR" $CPARGS || fail "edge-cp restarts"
 check "the keeper reports again once edge-cp is back" await 30 sh -c \
     "grep -q event=cp_reachable '$T_DIR/keeper.log'"
 

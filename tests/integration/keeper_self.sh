@@ -42,16 +42,8 @@ printf '#!/bin/sh\necho "keeper 3.0.0 starts and dies" >&2\nexit 3\n' \
     >"$T_DIR/broken"
 chmod 755 "$T_DIR/broken"
 
-CP_DIR="$T_DIR/cp"
-mkdir -p "$CP_DIR"
-"$CP" serve --listen "$HOST_IP:0" --data-dir "$CP_DIR" --node-interval 1 \
-    >>"$CP_DIR/cp.log" 2>&1 &
-CP_PID=$!
-T_PIDS="$T_PIDS $CP_PID"
-await 20 test -s "$CP_DIR/server.url" || { fail "edge-cp starts"; finish; exit 1; }
-CP_URL=$(cat "$CP_DIR/server.url")
-CP_TOKEN=$(cat "$CP_DIR/admin.token")
-CP_PIN=$(sed -n 's/.*event=listening.* pin=\([^ ]*\).*/\1/p' "$CP_DIR/cp.log")
+CP_LISTEN="$HOST_IP:0"
+start_cp "$T_DIR/cp" --node-interval 1 || { fail "edge-cp starts"; finish; exit 1; }
 release() {
 	"$CP" --data-dir "$CP_DIR" release add --component keeper \
 	    --version "$1" "$2" >/dev/null

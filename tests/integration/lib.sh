@@ -99,14 +99,16 @@ await() {
 	return 0
 }
 
-# start_cp DIR [extra serve args]: start edge-cp on a free port; sets
-# CP_PID, CP_URL, CP_PIN, CP_TOKEN, CP_DIR.
+# start_cp DIR [extra serve args]: start edge-cp on a free port of
+# CP_LISTEN's address (default 127.0.0.1:0; a host end of a namespace
+# link for tests whose nodes live in one, or a fixed ADDR:PORT to restart
+# on the same URL); sets CP_PID, CP_URL, CP_PIN, CP_TOKEN, CP_DIR.
 start_cp() {
 	CP_DIR=$1
 	shift
 	mkdir -p "$CP_DIR"
 	rm -f "$CP_DIR/server.url"
-	"$CP" serve --listen 127.0.0.1:0 --data-dir "$CP_DIR" "$@" \
+	"$CP" serve --listen "${CP_LISTEN:-127.0.0.1:0}" --data-dir "$CP_DIR" "$@" \
 	    >>"$CP_DIR/cp.log" 2>&1 &
 	CP_PID=$!
 	T_PIDS="$T_PIDS $CP_PID"

@@ -106,24 +106,12 @@ start_dp() {
 	await 10 in_ns curl -sf http://127.0.0.1:8080/healthz
 }
 
-# start_cp_on ADDR: edge-cp (data in $CP_DIR) listening on ADDR.
-start_cp_on() {
-	rm -f "$CP_DIR/server.url"
-	"$CP" serve --listen "$1" --data-dir "$CP_DIR" $CPARGS \
-	    >>"$CP_DIR/cp.log" 2>&1 &
-	CP_PID=$!
-	T_PIDS="$T_PIDS $CP_PID"
-	await 20 test -s "$CP_DIR/server.url"
-}
-
 # bgp_cp_up: edge-cp on the host end of the node's link, nodes checking
 # in every second (CP_URL, CP_PIN, CP_TOKEN as start_cp sets them).
 bgp_cp_up() {
 	CPARGS="--node-interval 1"
+	CP_LISTEN="$HOST_IP:0"
 	start_cp "$T_DIR/cp" $CPARGS || { fail "edge-cp starts"; return 1; }
-	stop_cp TERM
-	start_cp_on "$HOST_IP:0" || { fail "edge-cp starts"; return 1; }
-	CP_URL=$(cat "$CP_DIR/server.url")
 }
 
 # bgp_node_up ANYCAST_PARAMS: the POP "ams1" with $BGP, the node enrolled
