@@ -496,11 +496,6 @@ gate_view(struct gate *g, struct gate_view *v)
 	v->nannounced = g->nannounced;
 	memcpy(v->flips, g->flips, g->nflips * sizeof(g->flips[0]));
 	v->nflips = g->nflips;
-	if (g->fsm.state == GATE_DRAINING) {
-		int64_t left = g->fsm.drain_until_ms - gate_now_ms();
-
-		v->drain_left_s = left > 0 ? (left + 999) / 1000 : 0;
-	}
 	pthread_mutex_unlock(&g->mu);
 }
 

@@ -116,7 +116,6 @@ struct gate_view {
 	size_t nannounced;
 	struct gate_flip flips[GATE_FLIPS]; /* oldest first */
 	size_t nflips;
-	int64_t drain_left_s; /* DRAINING: seconds until the withdrawal */
 };
 
 struct gate;
