@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "keeper/keeper.h"
+#include "keeper/selfup.h"
 
 #define CONF_PATH "/etc/edge-keeper/keeper.conf"
 #define KEY_PATH "/var/lib/edge-keeper/node.key"
@@ -39,6 +40,7 @@ keeper_conf_load(struct keeper_conf *c, char *err, size_t errlen)
 	int rc = -1, e;
 
 	c->interval_s = 5;
+	c->trial_s = SELFUP_TRIAL_S;
 	util_strlcpy(c->metrics, "127.0.0.1:9464", sizeof(c->metrics));
 	keeper_path(c, CONF_PATH, path, sizeof(path));
 	if (afile_read(path, 16384, &buf, &len) != 0) {
@@ -90,6 +92,13 @@ keeper_conf_load(struct keeper_conf *c, char *err, size_t errlen)
 				goto out;
 			}
 			c->interval_s = v;
+		} else if (strcmp(line, "trial_s") == 0) {
+			if (util_parse_i64(eq, 5, 3600, &v) != 0) {
+				snprintf(err, errlen,
+				    "%s: trial_s must be 5-3600", path);
+				goto out;
+			}
+			c->trial_s = v;
 		} else {
 			snprintf(
 			    err, errlen, "%s: unknown key %.40s", path, line);
@@ -113,17 +122,20 @@ out:
 int
 keeper_conf_save(const struct keeper_conf *c, char *err, size_t errlen)
 {
-	char path[KEEPER_PATH_MAX], buf[4096];
+	char path[KEEPER_PATH_MAX], buf[4096], trial[40] = "";
 	int n;
 
 	keeper_path(c, CONF_PATH, path, sizeof(path));
+	if (c->trial_s > 0 && c->trial_s != SELFUP_TRIAL_S)
+		snprintf(trial, sizeof(trial), "trial_s=%lld\n",
+		    (long long)c->trial_s);
 	n = snprintf(buf, sizeof(buf),
 	    "# Written by edge-keeper enroll.\n"
 	    "server=%s\npin=%s\nnode_id=%s\ninterval_s=%lld\nmetrics=%s\n%s%s%"
-	    "s",
+	    "s%s",
 	    c->server, c->pin, c->node_id, (long long)c->interval_s, c->metrics,
 	    c->tool_path[0] ? "tool_path=" : "", c->tool_path,
-	    c->tool_path[0] ? "\n" : "");
+	    c->tool_path[0] ? "\n" : "", trial);
 	if (n < 0 || (size_t)n >= sizeof(buf) ||
 	    afile_write(path, buf, (size_t)n, 0644) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -32,6 +32,7 @@ struct keeper_conf {
 	int64_t interval_s;  /* default 5; edge-cp's desired state may say */
 	char metrics[64];    /* "127.0.0.1:9464", or "off" */
 	char tool_path[512]; /* search path for external commands */
+	int64_t trial_s;     /* a new keeper's bound to report, default 120 */
 };
 
 /* root + path into out; fatal if it does not fit (paths are ours). */

@@ -573,7 +573,8 @@ keeper_open(struct keeper *k, struct keeper_conf *conf, long timeout_ms)
 	k->conf = conf;
 	if (keeper_conf_load(conf, err, sizeof(err)) != 0 ||
 	    keeper_key_load(conf, k->cp.id.sk, err, sizeof(err)) != 0) {
-		fprintf(stderr, "edge-keeper: %s (not enrolled?)\n", err);
+		fprintf(stderr, "edge-keeper: %s%s\n", err,
+		    errno == ENOENT ? " (not enrolled?)" : "");
 		return -1;
 	}
 	util_strlcpy(k->cp.id.server, conf->server, sizeof(k->cp.id.server));
@@ -660,8 +661,13 @@ keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 				(uint32_t)(conf->interval_s * 200 + 1));
 			next = util_mono_ns() + (uint64_t)ms * 1000000;
 		}
-		/* A gate flip is reported at once, without a pass. */
-		if ((rep = keeper_report(&k, &len)) != NULL) {
+		/*
+		 * A gate flip is reported at once, without a pass.  A pass
+		 * that started a self-update is not: its keeper_self step
+		 * still differs until the exec, and the new keeper's first
+		 * report is the one that counts.
+		 */
+		if (!k.reexec && (rep = keeper_report(&k, &len)) != NULL) {
 			keeper_send_report(&k, rep, len);
 			keeper_save_pass(&k, rep, len);
 			free(rep);

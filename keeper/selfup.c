@@ -116,7 +116,7 @@ selfup_begin(
 		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%s %lld %s\n", version,
-	    (long long)(util_now() + SELFUP_TRIAL_S), prev);
+	    (long long)(util_now() + c->trial_s), prev);
 	selfup_path(c, "trial", path, sizeof(path));
 	if (afile_write(path, buf, (size_t)n, 0600) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -17,7 +17,8 @@
  *	   addresses are not touched)
  *	B runs ─first report edge-cp accepts─▶ commit: trial removed; the
  *	   watchdog sees it gone and exits
- *	B exits, hangs, or has not reported by the deadline (120 s) ─▶
+ *	B exits, hangs, or has not reported by the deadline (trial_s in
+ *	   keeper.conf, default SELFUP_TRIAL_S) ─▶
  *	   the watchdog: B killed, B.failed written, current → A, then
  *	   A runs again: exec'd by the watchdog itself, or, under systemd,
  *	   started by the unit's restart (the unit's binary follows current)

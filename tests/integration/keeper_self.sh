@@ -1,11 +1,14 @@
 #!/bin/sh
 # The keeper updating itself, all real: keepers built as 1.0.0 and 2.0.0
 # and a release that exits at once (3.0.0), uploaded and signed by
-# edge-cp.  A keeper rollout moves the running keeper to 2.0.0 in place
+# edge-cp, and one that hangs without ever reporting (4.0.0).  A keeper
+# rollout moves the running keeper to 2.0.0 in place
 # (same pid, the version reported, the trial committed); the broken 3.0.0
 # is started, dies, and its watchdog brings 2.0.0 back, which reports the
 # failed trial while the rollout halts; the node is not sent to 3.0.0
-# again; a restarted packaged binary (1.0.0) goes straight to the
+# again; the hanging 4.0.0 halts its rollout as soon as the node stops
+# reporting, and the watchdog brings 2.0.0 back at the trial's bound
+# (trial_s); a restarted packaged binary (1.0.0) goes straight to the
 # committed 2.0.0.
 . "$(dirname "$0")/lib.sh"
 HOST_IP=198.51.100.21
@@ -41,6 +44,9 @@ ok "built edge-keeper 1.0.0 and 2.0.0"
 printf '#!/bin/sh\necho "keeper 3.0.0 starts and dies" >&2\nexit 3\n' \
     >"$T_DIR/broken"
 chmod 755 "$T_DIR/broken"
+printf '#!/bin/sh\necho $$ >>"%s"\nexec sleep 300\n' "$T_DIR/more.pids" \
+    >"$T_DIR/hangs"
+chmod 755 "$T_DIR/hangs"
 
 CP_LISTEN="$HOST_IP:0"
 start_cp "$T_DIR/cp" --node-interval 1 || { fail "edge-cp starts"; finish; exit 1; }
@@ -52,6 +58,8 @@ release 2.0.0 "$T_DIR/k2.0.0/bin/edge-keeper"
 expect_eq "upload keeper 2.0.0" "$?" 0
 release 3.0.0 "$T_DIR/broken"
 expect_eq "upload keeper 3.0.0 (exits at once)" "$?" 0
+release 4.0.0 "$T_DIR/hangs"
+expect_eq "upload keeper 4.0.0 (hangs)" "$?" 0
 
 expect_api "a POP" 201 POST /v1/pops '{"name":"p1","region":"r"}'
 TOKEN=$(api POST /v1/enrollment-tokens '{"pop":"p1"}' | cut -d' ' -f2- | jq -r .token)
@@ -62,6 +70,11 @@ in_ns "$K1" --root "$R" enroll --server "$CP_URL" --pin "$CP_PIN" \
 expect_eq "the node enrolls with keeper 1.0.0" "$?" 0
 NODE=$(sed -n 's/^node_id=//p' "$R/etc/edge-keeper/keeper.conf")
 sed -i 's/^metrics=.*/metrics=off/' "$R/etc/edge-keeper/keeper.conf"
+echo trial_s=1 >>"$R/etc/edge-keeper/keeper.conf"
+in_ns "$K1" --root "$R" check >/dev/null 2>"$T_DIR/conf.err"
+check "keeper.conf: a trial bound out of range is refused, saying so" \
+    grep -q "trial_s must be 5-3600" "$T_DIR/conf.err"
+sed -i 's/^trial_s=.*/trial_s=8/' "$R/etc/edge-keeper/keeper.conf"
 expect_api "a profile with keeper_self" 201 PUT /v1/profile \
     '{"steps":[{"name":"self","kind":"keeper_self"}]}'
 PV=$(echo "$LAST" | jq .version)
@@ -110,6 +123,35 @@ sleep 3
 expect_eq "3.0.0 is not tried again" \
     "$(grep -c 'event=keeper_trial version=3.0.0' "$T_DIR/keeper.log")" 1
 expect_api "abort it" 200 POST "/v1/rollouts/$R3/abort"
+
+# A keeper that hangs: the node goes silent, which is what halts the
+# rollout (the reporter itself is what changed); at the trial's bound
+# the watchdog kills it and 2.0.0 comes back.  (A node in error when a
+# rollout starts is left out of it: first 2.0.0's report of the abort.)
+healthy() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
+    jq -e '.health == "healthy"' >/dev/null; }
+check "the aborted rollout's node is healthy again" await 20 healthy
+expect_api "roll out keeper 4.0.0, which hangs" 201 POST \
+    /v1/rollouts '{"component":"keeper","version":"4.0.0","strategy":"all_at_once"}'
+R4=$(echo "$LAST" | jq .id)
+halted4() { api GET "/v1/rollouts/$R4" | cut -d' ' -f2- |
+    jq -e '.state == "halted" and (.reason | test("unreachable"))'; }
+check "the rollout halts when the node stops reporting" await 30 halted4
+echo "# $(api GET "/v1/rollouts/$R4" | cut -d' ' -f2- | jq -r .reason)"
+check "the watchdog marks 4.0.0 failed at the trial's bound" await 30 \
+    test -e "$R/var/lib/edge-keeper/keeper/4.0.0.failed"
+hung=0
+for p in $(cat "$T_DIR/more.pids" 2>/dev/null); do
+	st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$p/status" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ] && hung=$((hung + 1))
+done
+expect_eq "...the hung keeper was killed" "$hung" 0
+back4() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
+    jq -e '.versions.keeper == "2.0.0" and .health != "unreachable" and
+        (.status.steps[] | select(.name == "self") |
+         (.reason | test("4.0.0 failed its trial")))' >/dev/null; }
+check "...and keeper 2.0.0 reports again, naming the failed trial" await 30 back4
+expect_api "abort it" 200 POST "/v1/rollouts/$R4/abort"
 
 # The keeper that runs now is the one the watchdog started; stop it and
 # start the packaged 1.0.0 binary, as systemd would after a reboot.
