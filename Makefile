@@ -67,7 +67,7 @@ UNIT_SRC   = $(wildcard tests/unit/*_test.c)
 UNIT_TESTS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 EMBED = $(sort $(wildcard schema/*.sql)) packaging/bootstrap.sh.in \
-	$(wildcard packaging/systemd/edge-keeper.service)
+	$(wildcard packaging/systemd/edge-keeper.service) cp/web/dashboard.html
 
 .PHONY: all test check-asan deps demo demo-stop bench lint format clean \
         unit tools deb fuzz

@@ -17,6 +17,7 @@
 int api_healthz(struct req *r);
 int api_metrics(struct req *r);
 int api_dashboard(struct req *r);
+int api_whoami(struct req *r);
 
 int api_pops_list(struct req *r);
 int api_pops_create(struct req *r);

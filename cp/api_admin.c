@@ -11,6 +11,7 @@
 #include "common/util.h"
 #include "cp/api.h"
 #include "cp/auth.h"
+#include "cp/embedded.h"
 #include "cp/live.h"
 #include "cp/metrics.h"
 #include "cp/rollout.h"
@@ -543,22 +544,23 @@ api_events(struct req *r)
 	return reply_json(r, 200, json_pack("{s:o}", "events", ev));
 }
 
+/* The page is cp/web/dashboard.html, compiled in (cp/embed.sh). */
 int
 api_dashboard(struct req *r)
 {
-	static const char page[] =
-	    "<!doctype html><html><head><meta charset=utf-8>"
-	    "<title>edgefleet</title></head><body>"
-	    "<h1>edgefleet</h1><pre id=f>loading...</pre><script>"
-	    "var t=(location.hash.match(/token=([^&]+)/)||[])[1]||"
-	    "localStorage.getItem('eftoken');"
-	    "if(t){localStorage.setItem('eftoken',t);"
-	    "history.replaceState(null,'',location.pathname);}"
-	    "fetch('/v1/fleet',{headers:{Authorization:'Bearer '+t}})"
-	    ".then(r=>r.json()).then(j=>{document.getElementById('f')"
-	    ".textContent=JSON.stringify(j,null,2)});"
-	    "</script></body></html>";
+	const struct embedded_file *f = embedded_find("cp/web/dashboard.html");
 
+	if (f == NULL)
+		return reply_error(
+		    r, 404, "not_found", "no dashboard built in");
 	return reply_data(
-	    r, 200, "text/html; charset=utf-8", page, sizeof(page) - 1);
+	    r, 200, "text/html; charset=utf-8", (const char *)f->data, f->len);
+}
+
+int
+api_whoami(struct req *r)
+{
+	return reply_json(r, 200,
+	    json_pack("{s:s, s:s}", "name", r->actor, "role",
+		auth_role_name(r->role)));
 }

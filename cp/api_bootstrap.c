@@ -23,7 +23,7 @@ static char *keeper_bin;
 static size_t keeper_len;
 static char keeper_sha[65];
 
-static const struct embedded_file *
+const struct embedded_file *
 embedded_find(const char *name)
 {
 	const struct embedded_file *f;

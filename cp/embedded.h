@@ -16,4 +16,7 @@ struct embedded_file {
 /* Terminated by an entry whose name is NULL; sorted by name. */
 extern const struct embedded_file embedded_files[];
 
+/* The file of that name, NULL when none is. */
+const struct embedded_file *embedded_find(const char *name);
+
 #endif

@@ -20,6 +20,7 @@ const struct route server_routes[] = {
 	{ "GET", "/healthz", AUTH_NONE, false, api_healthz, "healthz" },
 	{ "GET", "/metrics", AUTH_NONE, false, api_metrics, "metrics" },
 	{ "GET", "/", AUTH_NONE, false, api_dashboard, "dashboard" },
+	{ "GET", "/v1/whoami", AUTH_VIEWER, false, api_whoami, "whoami" },
 
 	{ "GET", "/v1/pops", AUTH_VIEWER, false, api_pops_list, "pops" },
 	{ "POST", "/v1/pops", AUTH_OPERATOR, true, api_pops_create, "pops" },
