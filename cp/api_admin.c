@@ -15,6 +15,7 @@
 #include "cp/live.h"
 #include "cp/metrics.h"
 #include "cp/rollout.h"
+#include "cp/sse.h"
 #include "cp/store.h"
 #include "cp/validate.h"
 
@@ -530,6 +531,7 @@ int
 api_events(struct req *r)
 {
 	const char *a = req_query(r, "after"), *l = req_query(r, "limit");
+	struct event_filter f;
 	int64_t after = 0, limit = 100;
 	json_t *ev;
 	int rc;
@@ -539,7 +541,10 @@ api_events(struct req *r)
 		return reply_error(r, 400, "invalid_field",
 		    "after and limit "
 		    "must be integers (limit 1-1000)");
-	if ((rc = store_event_list(cp.store, after, limit, &ev)) != STORE_OK)
+	if (sse_filter_parse(r, &f) != 0)
+		return 0;
+	if ((rc = store_event_list(cp.store, &f, after, limit, &ev)) !=
+	    STORE_OK)
 		return reply_store_error(r, rc, "events");
 	return reply_json(r, 200, json_pack("{s:o}", "events", ev));
 }

@@ -80,6 +80,7 @@ live_add(const char *id, const char *pop, const unsigned char public_key[32],
 	atomic_init(&n->seen_flushed, last_seen);
 	pthread_mutex_init(&n->mu, NULL);
 	n->drain = drain;
+	n->ev_health = -1;
 	pthread_rwlock_wrlock(&live_lock);
 	n->next = live_tab[h];
 	live_tab[h] = n;

@@ -87,6 +87,9 @@ struct live_node {
 	 */
 	unsigned char kx_seen[LIVE_KX_SEEN][8];
 	unsigned kx_next;
+	/* The health the event log last heard of (-1: none yet); the
+	 * ticker's alone (serve.c). */
+	int ev_health;
 	struct live_node *next; /* hash chain */
 };
 

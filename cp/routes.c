@@ -7,6 +7,7 @@
 #include "cp/api.h"
 #include "common/util.h"
 #include "cp/artifact.h"
+#include "cp/sse.h"
 
 /*
  * Most rows stop after the metrics label: max_body and stream are left
@@ -85,6 +86,8 @@ const struct route server_routes[] = {
 	{ "POST", "/v1/freeze", AUTH_OPERATOR, false, api_freeze, "freeze" },
 	{ "DELETE", "/v1/freeze", AUTH_OPERATOR, false, api_freeze, "freeze" },
 	{ "GET", "/v1/events", AUTH_VIEWER, false, api_events, "events" },
+	{ "GET", "/v1/events/stream", AUTH_VIEWER, false, api_events_stream,
+	    "events_stream" },
 };
 
 const size_t server_nroutes = ARRAY_LEN(server_routes);

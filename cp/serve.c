@@ -37,6 +37,7 @@
 #include "cp/auth.h"
 #include "cp/live.h"
 #include "cp/rollout.h"
+#include "cp/sse.h"
 #include "cp/server.h"
 #include "cp/session.h"
 #include "cp/store.h"
@@ -296,12 +297,75 @@ serve_flush_seen(bool all)
 	free(b.v);
 }
 
+/*
+ * node.health events: every node whose health changed since the last
+ * tick, up to HEALTH_EVENTS_MAX a tick (the rest on the next).  What a
+ * node starts with (at enrollment, or at edge-cp's start) is recorded
+ * without an event, and so is leaving "enrolled": a node's first report
+ * is its node.activate, and after a restart every node is "enrolled"
+ * until it reports again.
+ */
+#define HEALTH_EVENTS_MAX 1000
+
+struct health_sweep {
+	int64_t now;
+	char (*ids)[40];
+	char (*details)[128];
+	size_t n;
+};
+
+static void
+health_one(struct live_node *n, void *arg)
+{
+	struct health_sweep *w = arg;
+	enum live_health h = live_health(n, w->now, cp.interval_s);
+	int was = n->ev_health;
+
+	if (was == (int)h)
+		return;
+	if (was >= 0 && was != HEALTH_ENROLLED && h != HEALTH_ENROLLED) {
+		if (w->n == HEALTH_EVENTS_MAX)
+			return;
+		util_strlcpy(w->ids[w->n], n->id, sizeof(w->ids[0]));
+		snprintf(w->details[w->n], sizeof(w->details[0]),
+		    "{\"from\":\"%s\",\"to\":\"%s\",\"pop\":\"%s\"}",
+		    live_health_name((enum live_health)was),
+		    live_health_name(h), n->pop);
+		w->n++;
+	}
+	n->ev_health = (int)h;
+}
+
+static void
+serve_health_events(struct health_sweep *w, int64_t now)
+{
+	const char *objs[HEALTH_EVENTS_MAX], *dets[HEALTH_EVENTS_MAX];
+	size_t i;
+
+	w->now = now;
+	w->n = 0;
+	live_each(health_one, w);
+	for (i = 0; i < w->n; i++) {
+		objs[i] = w->ids[i];
+		dets[i] = w->details[i];
+	}
+	if (w->n > 0 &&
+	    store_event_batch(cp.store, "edge-cp", "node.health", objs, dets,
+		w->n) != STORE_OK)
+		log_warnx("event=health_events_lost count=%zu", w->n);
+}
+
 static void *
 serve_ticker(void *arg)
 {
 	int64_t last_flush = util_now(), last_expire = util_now();
+	struct health_sweep hw = { 0 };
 
 	(void)arg;
+	hw.ids = calloc(HEALTH_EVENTS_MAX, sizeof(*hw.ids));
+	hw.details = calloc(HEALTH_EVENTS_MAX, sizeof(*hw.details));
+	if (hw.ids == NULL || hw.details == NULL)
+		fatalx("event=start_failed msg=\"out of memory\"");
 	pthread_mutex_lock(&tick_mu);
 	while (!serve_stop) {
 		struct timespec ts;
@@ -315,6 +379,7 @@ serve_ticker(void *arg)
 		pthread_mutex_unlock(&tick_mu);
 		now = util_now();
 		rollout_tick(now);
+		serve_health_events(&hw, now);
 		if (now - last_flush >= FLUSH_EVERY_S) {
 			serve_flush_seen(false);
 			last_flush = now;
@@ -326,6 +391,8 @@ serve_ticker(void *arg)
 		pthread_mutex_lock(&tick_mu);
 	}
 	pthread_mutex_unlock(&tick_mu);
+	free(hw.ids);
+	free(hw.details);
 	return NULL;
 }
 
@@ -478,6 +545,8 @@ serve_main(int argc, char **argv)
 
 	so.key_pem = key;
 	so.cert_pem = crt;
+	if (sse_start(so.timeout_s) != 0)
+		fatalx("event=start_failed msg=\"event feed thread\"");
 	if (server_start(&so, err, sizeof(err)) != 0)
 		fatalx("event=start_failed msg=\"%s\"", err);
 	sodium_memzero(key, strlen(key));
@@ -503,6 +572,7 @@ serve_main(int argc, char **argv)
 	pthread_cond_signal(&tick_cv);
 	pthread_mutex_unlock(&tick_mu);
 	pthread_join(ticker, NULL);
+	sse_stop();
 	server_stop(10000);
 	serve_flush_seen(true);
 	session_shutdown();

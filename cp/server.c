@@ -105,6 +105,25 @@ reply_data(struct req *r, unsigned status, const char *ctype, const void *data,
 }
 
 int
+reply_stream(struct req *r, unsigned status, const char *ctype,
+    MHD_ContentReaderCallback read, void *cls,
+    MHD_ContentReaderFreeCallback done)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_callback(
+	    MHD_SIZE_UNKNOWN, 16384, read, cls, done);
+	if (resp == NULL) {
+		done(cls);
+		return 0; /* no reply: the connection is dropped */
+	}
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	reply_set(r, status, resp);
+	return 0;
+}
+
+int
 reply_json(struct req *r, unsigned status, json_t *body)
 {
 	char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -628,7 +647,7 @@ server_start(const struct server_opts *o, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS |
-	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	    MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
 	if (server_check_routes(err, errlen) != 0 ||
 	    server_parse_listen(o->listen, &ss, err, errlen) != 0)

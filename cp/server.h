@@ -150,6 +150,14 @@ int reply_error(struct req *r, unsigned status, const char *code,
 int reply_data(struct req *r, unsigned status, const char *ctype,
     const void *data, size_t len);
 /*
+ * Reply with a body of unknown length that read writes as the client
+ * takes it (chunked): libmicrohttpd's content reader contract; done
+ * frees cls when the response ends, also when no response can be made.
+ */
+int reply_stream(struct req *r, unsigned status, const char *ctype,
+    MHD_ContentReaderCallback read, void *cls,
+    MHD_ContentReaderFreeCallback done);
+/*
  * Reply with size bytes read from fd (a regular file), without reading it
  * into memory.  Takes fd: it is closed with the response, or at once when
  * no response can be made (the connection is then dropped).

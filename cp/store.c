@@ -22,11 +22,15 @@ struct store_reader {
 struct store {
 	sqlite3 *w;
 	pthread_mutex_t wmu;
+	atomic_llong last_event; /* newest committed event id */
+	void (*on_event)(void);
 	struct store_reader r[STORE_READERS];
 	atomic_uint rr;
 	int version;
 };
 
+/* The newest event id the open write transaction added (0: none). */
+static _Thread_local int64_t store_ev_added;
 static atomic_int store_write_count;
 static atomic_int store_fail_at; /* 0: no fault armed */
 
@@ -364,6 +368,9 @@ store_wbegin(struct store *s, int *rc)
 static int
 store_wend(struct store *s, int rc)
 {
+	int64_t ev = store_ev_added;
+
+	store_ev_added = 0;
 	if (rc == STORE_OK) {
 		int c = sqlite3_exec(s->w, "COMMIT", NULL, NULL, NULL);
 
@@ -372,7 +379,11 @@ store_wend(struct store *s, int rc)
 	}
 	if (rc != STORE_OK && sqlite3_get_autocommit(s->w) == 0)
 		sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
+	if (rc == STORE_OK && ev > 0)
+		atomic_store(&s->last_event, ev);
 	pthread_mutex_unlock(&s->wmu);
+	if (rc == STORE_OK && ev > 0 && s->on_event != NULL)
+		s->on_event();
 	return rc;
 }
 
@@ -380,10 +391,14 @@ static int
 store_ev(sqlite3 *db, const char *actor, const char *action, const char *object,
     const char *detail)
 {
-	return store_exec(db, NULL,
+	int rc = store_exec(db, NULL,
 	    "INSERT INTO events(ts, actor, action, object, detail) "
 	    "VALUES (?, ?, ?, ?, ?)",
 	    "issss", util_now(), actor, action, object, detail ? detail : "{}");
+
+	if (rc == STORE_OK)
+		store_ev_added = sqlite3_last_insert_rowid(db);
+	return rc;
 }
 
 static int
@@ -495,6 +510,19 @@ store_open(const char *path, char *err, size_t errlen)
 	for (i = 0; i < STORE_READERS; i++)
 		if (store_conn_open(path, &s->r[i].db, err, errlen) != 0)
 			goto fail;
+	{
+		sqlite3_stmt *st = store_prep(
+		    s->w, "SELECT coalesce(max(id), 0) FROM events", "");
+
+		if (st == NULL || sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			snprintf(
+			    err, errlen, "events: %s", sqlite3_errmsg(s->w));
+			goto fail;
+		}
+		atomic_store(&s->last_event, sqlite3_column_int64(st, 0));
+		sqlite3_finalize(st);
+	}
 	return s;
 fail:
 	store_close(s);
@@ -1508,15 +1536,73 @@ store_event_add(struct store *s, const char *actor, const char *action,
 }
 
 int
-store_event_list(struct store *s, int64_t after, int64_t limit, json_t **out)
+store_event_batch(struct store *s, const char *actor, const char *action,
+    const char *const *objects, const char *const *details, size_t n)
 {
+	sqlite3 *db;
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return STORE_OK;
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	for (i = 0; i < n && rc == STORE_OK; i++)
+		rc = store_ev(db, actor, action, objects[i], details[i]);
+	return store_wend(s, rc);
+}
+
+/* ?1 after, ?2 node, ?3 pop, ?4 kind (NULL: any), ?5 limit. */
+#define EVENT_MATCH                                                            \
+	"(?2 IS NULL OR object = ?2) AND (?3 IS NULL OR object = ?3 OR "       \
+	"object IN (SELECT id FROM nodes WHERE pop = ?3)) AND (?4 IS NULL "    \
+	"OR action = ?4 OR substr(action, 1, length(?4) + 1) = ?4 || '.')"
+
+int
+store_event_list(struct store *s, const struct event_filter *f, int64_t after,
+    int64_t limit, json_t **out)
+{
+	static const struct event_filter all;
 	struct store_reader *r = store_rd(s);
 	int rc;
 
+	if (f == NULL)
+		f = &all;
 	rc = store_query(r->db, out,
-	    "SELECT id, ts, actor, action, object, "
-	    "detail FROM events WHERE id > ? ORDER BY id LIMIT ?",
-	    "ii", after, limit);
+	    "SELECT id, ts, actor, action, object, detail FROM events "
+	    "WHERE id > ?1 AND " EVENT_MATCH " ORDER BY id LIMIT ?5",
+	    "isssi", after, f->node, f->pop, f->kind, limit);
 	store_rd_done(r);
 	return rc;
+}
+
+int
+store_event_tail(
+    struct store *s, const struct event_filter *f, int64_t limit, json_t **out)
+{
+	static const struct event_filter all;
+	struct store_reader *r = store_rd(s);
+	int rc;
+
+	if (f == NULL)
+		f = &all;
+	rc = store_query(r->db, out,
+	    "SELECT * FROM (SELECT id, ts, actor, action, object, detail "
+	    "FROM events WHERE id > ?1 AND " EVENT_MATCH
+	    " ORDER BY id DESC LIMIT ?5) ORDER BY id",
+	    "isssi", (int64_t)0, f->node, f->pop, f->kind, limit);
+	store_rd_done(r);
+	return rc;
+}
+
+int64_t
+store_last_event(struct store *s)
+{
+	return atomic_load(&s->last_event);
+}
+
+void
+store_on_event(struct store *s, void (*fn)(void))
+{
+	s->on_event = fn;
 }

@@ -246,10 +246,35 @@ int store_rollout_finish(struct store *s, int64_t id, const char *state,
 int store_rollout_set_state(struct store *s, int64_t id, const char *from,
     const char *to, const char *reason, const char *actor);
 
-/* Events: the audit log. */
+/*
+ * Events: the audit log.  A filter's NULL fields match everything: node,
+ * an event about that node (its object is the node id); pop, about that
+ * POP or one of its nodes; kind, an action that is kind or starts with
+ * kind and a dot ("rollout" matches "rollout.move").
+ */
+struct event_filter {
+	const char *node;
+	const char *pop;
+	const char *kind;
+};
+
 int store_event_add(struct store *s, const char *actor, const char *action,
     const char *object, const char *detail);
-int store_event_list(
-    struct store *s, int64_t after, int64_t limit, json_t **out);
+/* n events of one action in one transaction: objects[i], details[i]. */
+int store_event_batch(struct store *s, const char *actor, const char *action,
+    const char *const *objects, const char *const *details, size_t n);
+/* Events after id `after` that match f (NULL: all), oldest first. */
+int store_event_list(struct store *s, const struct event_filter *f,
+    int64_t after, int64_t limit, json_t **out);
+/* The newest `limit` events that match f, oldest first. */
+int store_event_tail(
+    struct store *s, const struct event_filter *f, int64_t limit, json_t **out);
+/* The id of the newest committed event; 0 when there is none. */
+int64_t store_last_event(struct store *s);
+/*
+ * fn runs after every commit that added an event, on the committing
+ * thread, outside the store's locks (the live feed's wake-up).
+ */
+void store_on_event(struct store *s, void (*fn)(void));
 
 #endif

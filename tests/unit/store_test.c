@@ -178,7 +178,7 @@ TEST(store_status_and_activation)
 	json_decref(n);
 	CHECK(store_node_each(st, count_node, &count) == STORE_OK);
 	CHECK(count == 1);
-	CHECK(store_event_list(st, 0, 100, &ev) == STORE_OK);
+	CHECK(store_event_list(st, NULL, 0, 100, &ev) == STORE_OK);
 	/* pop.create, enrollment_token.create, node.enroll, node.activate */
 	CHECK(json_array_size(ev) == 4);
 	CHECK_STR(
@@ -265,7 +265,7 @@ TEST(store_failed_write_changes_nothing)
 
 	fresh();
 	CHECK(store_pop_add(st, "a", "r", "{}", "t") == STORE_OK);
-	CHECK(store_event_list(st, 0, 100, &ev) == STORE_OK);
+	CHECK(store_event_list(st, NULL, 0, 100, &ev) == STORE_OK);
 	nev = json_array_size(ev);
 	json_decref(ev);
 	store_fault_fail_nth(1);
@@ -273,7 +273,7 @@ TEST(store_failed_write_changes_nothing)
 	CHECK(store_pop_list(st, &pops) == STORE_OK);
 	CHECK(json_array_size(pops) == 1);
 	json_decref(pops);
-	CHECK(store_event_list(st, 0, 100, &ev) == STORE_OK);
+	CHECK(store_event_list(st, NULL, 0, 100, &ev) == STORE_OK);
 	CHECK(json_array_size(ev) == nev);
 	json_decref(ev);
 	/* The fault fires once; the next write goes through. */
@@ -332,7 +332,7 @@ TEST(store_release_add_list_seq)
 	    json_string_value(json_object_get(row, "created_by")), "admin");
 	json_decref(list);
 	/* The add is audited with its actor, in the same transaction. */
-	CHECK(store_event_list(st, 0, 100, &ev) == STORE_OK);
+	CHECK(store_event_list(st, NULL, 0, 100, &ev) == STORE_OK);
 	row = json_array_get(ev, json_array_size(ev) - 1);
 	CHECK_STR(
 	    json_string_value(json_object_get(row, "action")), "release.add");
@@ -431,7 +431,7 @@ TEST(store_release_immutable_and_unique_seq)
 
 	fresh();
 	CHECK(store_release_add(st, &a, "admin") == STORE_OK);
-	CHECK(store_event_list(st, 0, 100, &ev) == STORE_OK);
+	CHECK(store_event_list(st, NULL, 0, 100, &ev) == STORE_OK);
 	nev = json_array_size(ev);
 	json_decref(ev);
 	/* The same version again, even with another seq: refused. */
@@ -447,7 +447,7 @@ TEST(store_release_immutable_and_unique_seq)
 	CHECK(store_release_list(st, &list) == STORE_OK);
 	CHECK(json_array_size(list) == 1);
 	json_decref(list);
-	CHECK(store_event_list(st, 0, 100, &ev) == STORE_OK);
+	CHECK(store_event_list(st, NULL, 0, 100, &ev) == STORE_OK);
 	CHECK(json_array_size(ev) == nev);
 	json_decref(ev);
 	CHECK(store_release_add(st, &b, "admin") == STORE_OK);

@@ -1,0 +1,130 @@
+#!/bin/sh
+# The live event feed, GET /v1/events/stream, against a real edge-cp with
+# nodes played by nodeclient: new events arrive as they are committed; a
+# reconnect with Last-Event-ID gets exactly the events it missed; the
+# backlog, the node/POP/kind filters (on the feed and on GET /v1/events);
+# node.health events when a node degrades and when it goes silent;
+# keepalive comments on an idle feed; bad input refused; an open feed
+# does not hold up edge-cp's stop.
+. "$(dirname "$0")/lib.sh"
+setup cp_events
+start_cp "$T_DIR/cp" --node-interval 1 --timeout 4 ||
+    { fail "edge-cp starts"; finish; exit 1; }
+nc() { _c=$1; shift; "$NC" "$_c" --server "$CP_URL" --pin "$CP_PIN" "$@"; }
+
+# stream FILE [QUERY] [LAST_EVENT_ID]: a feed in the background (SPID).
+stream() {
+	curl -skN --pinnedpubkey "$CP_PIN" -H "Authorization: Bearer $CP_TOKEN" \
+	    ${3:+-H "Last-Event-ID: $3"} "$CP_URL/v1/events/stream${2:+?$2}" \
+	    >"$1" 2>/dev/null &
+	SPID=$!
+	T_PIDS="$T_PIDS $SPID"
+}
+ids() { sed -n 's/^id: //p' "$1" | tr '\n' ' ' | sed 's/ $//'; }
+api_ids() { # QUERY: the ids GET /v1/events answers
+	api GET "/v1/events?limit=1000&$1" | cut -d' ' -f2- |
+	    jq -r '[.events[].id] | map(tostring) | join(" ")'
+}
+has() { grep -q "$2" "$1"; }
+
+expect_api "POP p1" 201 POST /v1/pops '{"name":"p1","region":"eu"}'
+expect_api "POP p2" 201 POST /v1/pops '{"name":"p2","region":"us"}'
+for p in p1 p2; do
+	T=$(api POST /v1/enrollment-tokens "{\"pop\":\"$p\"}" | cut -d' ' -f2- | jq -r .token)
+	nc enroll --token "$T" --state "$T_DIR/$p.node" --hostname "h$p" >/dev/null
+done
+N1=$(sed -n "s/^node_id=//p" "$T_DIR/p1.node")
+N2=$(sed -n "s/^node_id=//p" "$T_DIR/p2.node")
+check "two nodes enrolled" test -n "$N1" -a -n "$N2"
+report() { # NODE_STATE STEP_STATE
+	nc status --state "$T_DIR/$1.node" --body "{\"steps\":[{\"name\":\"s\",
+	    \"state\":\"$2\"}],\"dataplane\":{\"healthy\":true}}" >/dev/null
+}
+report p1 in_sync
+report p2 in_sync
+
+# A feed from now on, and one of p1's events only.
+stream "$T_DIR/all"
+ALL=$SPID
+stream "$T_DIR/p1" "pop=p1"
+check "the feed opens with its retry delay" await 5 has "$T_DIR/all" '^retry: 2000'
+expect_api "an event: POP p3" 201 POST /v1/pops '{"name":"p3","region":"eu"}'
+check "...arrives on the feed" await 5 has "$T_DIR/all" '"object":"p3"'
+check "...as a frame named by its action" has "$T_DIR/all" '^event: pop.create'
+expect_api "drain p1's node" 200 POST "/v1/nodes/$N1/drain"
+expect_api "drain p2's node" 200 POST "/v1/nodes/$N2/drain"
+check "the drains arrive" await 5 has "$T_DIR/all" "\"object\":\"$N2\""
+kill "$ALL"
+wait "$ALL" 2>/dev/null
+LASTID=$(ids "$T_DIR/all" | awk '{print $NF}')
+expect_eq "the feed sent what GET /v1/events has after it opened" \
+    "$(ids "$T_DIR/all")" "$(api_ids "after=$(($(ids "$T_DIR/all" | awk '{print $1}') - 1))")"
+
+# Missed while disconnected: exactly these come on the reconnect.
+expect_api "undrain p1's node (missed)" 200 POST "/v1/nodes/$N1/undrain"
+expect_api "POP p4 (missed)" 201 POST /v1/pops '{"name":"p4","region":"eu"}'
+MISSED=$(api_ids "after=$LASTID")
+stream "$T_DIR/re" "" "$LASTID"
+RE=$SPID
+check "a reconnect with Last-Event-ID gets the missed events" await 5 \
+    has "$T_DIR/re" '"object":"p4"'
+sleep 0.5
+expect_eq "...exactly those, in order" "$(ids "$T_DIR/re")" "$MISSED"
+expect_api "and then new ones: POP p5" 201 POST /v1/pops '{"name":"p5","region":"eu"}'
+check "...on the same feed" await 5 has "$T_DIR/re" '"object":"p5"'
+kill "$RE"
+
+# The filtered feed had only p1 and its node.
+check "the pop=p1 feed has p1's node drained" has "$T_DIR/p1" "\"object\":\"$N1\""
+check "...and nothing of other POPs' nodes" sh -c "! grep -q '$N2' '$T_DIR/p1'"
+check "...nor other POPs" sh -c "! grep -q '\"object\":\"p3\"' '$T_DIR/p1'"
+expect_eq "GET /v1/events?node= : that node's events" \
+    "$(api GET "/v1/events?node=$N2" | cut -d' ' -f2- |
+        jq -r '[.events[].object] | unique | join(" ")')" "$N2"
+expect_eq "GET /v1/events?kind=pop : pop.* only" \
+    "$(api GET "/v1/events?kind=pop&limit=1000" | cut -d' ' -f2- |
+        jq -r '[.events[].action] | unique | join(" ")')" "pop.create"
+expect_eq "kind matches whole parts only (kind=po: none)" \
+    "$(api GET "/v1/events?kind=po" | cut -d' ' -f2- | jq '.events | length')" 0
+
+# The backlog: the newest N, then live.
+stream "$T_DIR/bl" "backlog=3&kind=pop"
+check "backlog=3 sends the newest three first" await 5 sh -c \
+    "[ \$(grep -c '^id: ' '$T_DIR/bl') = 3 ]"
+expect_eq "...the newest three pop events" "$(ids "$T_DIR/bl")" \
+    "$(api_ids "kind=pop" | tr ' ' '\n' | tail -n 3 | tr '\n' ' ' | sed 's/ $//')"
+
+# node.health: undrained p2 degrades, then goes silent.
+expect_api "undrain p2's node" 200 POST "/v1/nodes/$N2/undrain"
+stream "$T_DIR/h" "kind=node.health&node=$N2"
+report p2 in_sync
+sleep 1.5
+report p2 error
+check "a node.health event when the node degrades" await 5 has "$T_DIR/h" \
+    '"to":"degraded","pop":"p2"'
+check "...and one when it goes silent (unreachable)" await 10 has "$T_DIR/h" \
+    '"from":"degraded","to":"unreachable"'
+echo "# $(grep '^data' "$T_DIR/h" | tr '\n' ' ')"
+
+# Idle: keepalives within half of the idle timeout (--timeout 4).
+stream "$T_DIR/idle" "kind=nothing.here"
+check "an idle feed gets keepalive comments" await 6 has "$T_DIR/idle" '^: keepalive'
+sleep 5
+check "...and stays open past the idle timeout" kill -0 "$SPID"
+
+# Bad input.
+code=$(curl -sk --pinnedpubkey "$CP_PIN" -o /dev/null -w '%{http_code}' \
+    -H "Authorization: Bearer $CP_TOKEN" -H "Last-Event-ID: x1" \
+    "$CP_URL/v1/events/stream")
+expect_eq "Last-Event-ID: x1 -> 400" "$code" 400
+expect_api "backlog out of range: 400" 400 GET "/v1/events/stream?backlog=5000"
+expect_api "a filter with a quote: 400" 400 GET "/v1/events/stream?node=a%27b"
+expect_api "no token: 401" 401 GET /v1/events/stream "" ""
+
+# Feeds are open (idle, filtered, the backlog one); edge-cp stops anyway.
+t0=$(date +%s)
+stop_cp TERM
+rc=$?
+expect_eq "edge-cp stops cleanly with feeds open" "$rc" 0
+check "...promptly ($(( $(date +%s) - t0 )) s)" test $(( $(date +%s) - t0 )) -le 5
+finish
