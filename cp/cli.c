@@ -69,8 +69,8 @@ usage(void)
 	    "waves|all_at_once]\n"
 	    "      [--waves JSON] [--bake-s S] [--min-reports N] "
 	    "[--max-unavailable-per-pop N]\n"
-	    "      [--pop-min-healthy N] [--deadline-s S] [--auto-rollback] "
-	    "[--approval] [--rollback]\n"
+	    "      [--pop-min-healthy N] [--deadline-s S] [--unhealthy-s S]\n"
+	    "      [--auto-rollback] [--approval] [--rollback]\n"
 	    "  rollout list | rollout show|pause|resume|promote|abort ID\n"
 	    "  freeze on|off\n"
 	    "  fleet\n"
@@ -648,6 +648,7 @@ static const struct {
 	{ "--max-unavailable-per-pop", "max_unavailable_per_pop" },
 	{ "--pop-min-healthy", "pop_min_healthy" },
 	{ "--deadline-s", "deadline_s" },
+	{ "--unhealthy-s", "unhealthy_s" },
 };
 
 /* The body of rollout create / plan from the command line; NULL: usage. */

@@ -31,9 +31,17 @@ live_hash(const char *s)
 	return h % LIVE_BUCKETS;
 }
 
+/*
+ * When this edge-cp started: no node is judged unreachable on silence
+ * that began before, while nobody was listening (last_seen reaches the
+ * database only every few seconds, and a crash loses the rest).
+ */
+static atomic_llong live_started;
+
 int
 live_init(void)
 {
+	atomic_store(&live_started, util_now());
 	return 0;
 }
 
@@ -140,8 +148,8 @@ live_copy_version(char *dst, const json_t *versions, const char *key)
 }
 
 void
-live_apply_status(
-    struct live_node *n, const json_t *status, const unsigned char hash[32])
+live_apply_status(struct live_node *n, const json_t *status,
+    const unsigned char hash[32], int64_t now)
 {
 	const json_t *versions = json_object_get(status, "versions");
 	const json_t *steps = json_object_get(status, "steps"), *st;
@@ -172,6 +180,10 @@ live_apply_status(
 	/* No dataplane section: nothing claims it is down. */
 	n->dp_healthy =
 	    dp == NULL || !json_is_false(json_object_get(dp, "healthy"));
+	if (n->dp_healthy)
+		n->dp_down_since = 0;
+	else if (n->dp_down_since == 0)
+		n->dp_down_since = now;
 	n->withdrawn = json_is_true(json_object_get(status, "drained"));
 	live_copy_version(n->v_profile, versions, "profile");
 	live_copy_version(n->v_dataplane, versions, "dataplane");
@@ -213,6 +225,8 @@ live_health(struct live_node *n, int64_t now, int64_t interval_s)
 	int64_t seen = atomic_load(&n->last_seen);
 	enum live_health h;
 
+	if (seen != 0 && seen < atomic_load(&live_started))
+		seen = atomic_load(&live_started);
 	pthread_mutex_lock(&n->mu);
 	if (n->drain)
 		h = n->withdrawn ? HEALTH_DRAINED : HEALTH_DRAINING;

@@ -13,6 +13,7 @@
  *	drain set  ── report says withdrawn ──▶ drained
  *	    │                                 └▶ draining
  *	no report for 3 intervals ───────────▶ unreachable
+ *	  (counted from edge-cp's start at the earliest)
  *	never reported ──────────────────────▶ enrolled
  *	a step in error or dataplane down ───▶ degraded
  *	otherwise ───────────────────────────▶ healthy
@@ -65,6 +66,7 @@ struct live_node {
 	bool step_error;
 	bool steps_pending; /* a step not in_sync (needs_change, skipped) */
 	bool dp_healthy;
+	int64_t dp_down_since; /* when reports began to say unhealthy; 0 */
 	/* checkins when the report last changed: fresh = checkins - this */
 	unsigned long long report_checkins;
 	/* The report's "generation": the ETag of the desired state it is of */
@@ -103,9 +105,9 @@ struct live_node *live_get(const char *id);
 void live_put(struct live_node *n);
 void live_remove(const char *id);
 
-/* Update the health inputs from a validated status report. */
-void live_apply_status(
-    struct live_node *n, const json_t *status, const unsigned char hash[32]);
+/* Update the health inputs from a validated status report made at now. */
+void live_apply_status(struct live_node *n, const json_t *status,
+    const unsigned char hash[32], int64_t now);
 void live_set_drain(struct live_node *n, bool drain);
 /*
  * Record a handshake's key-exchange public key; -1 when it was seen among

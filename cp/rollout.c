@@ -24,6 +24,7 @@ struct evidence {
 	bool step_error;
 	bool steps_ok; /* every step in_sync */
 	bool dp_ok;
+	int64_t dp_down_s; /* how long its reports said unhealthy */
 	bool reachable;
 	bool healthy; /* live health "healthy" */
 	unsigned long long fresh;
@@ -53,6 +54,7 @@ evidence_of(const char *id, const char *component, const char *version,
 	e->step_error = n->step_error;
 	e->steps_ok = n->has_report && !n->step_error && !n->steps_pending;
 	e->dp_ok = n->dp_healthy;
+	e->dp_down_s = n->dp_healthy ? 0 : now - n->dp_down_since;
 	util_strlcpy(e->version,
 	    strcmp(component, "profile") == 0         ? n->v_profile
 		: strcmp(component, "dataplane") == 0 ? n->v_dataplane
@@ -101,7 +103,7 @@ evidence_why(const struct evidence *e, int64_t min_reports)
  * error a rollback is about to fix, is not this rollout's failure.
  */
 static const char *
-evidence_halts(const struct evidence *e)
+evidence_halts(const struct evidence *e, int64_t unhealthy_s)
 {
 	if (!e->present)
 		return NULL;
@@ -111,7 +113,7 @@ evidence_halts(const struct evidence *e)
 		return NULL;
 	if (e->step_error)
 		return "a step is in error";
-	if (e->reported && !e->dp_ok)
+	if (e->reported && !e->dp_ok && e->dp_down_s >= unhealthy_s)
 		return "its dataplane is unhealthy";
 	return NULL;
 }
@@ -155,6 +157,7 @@ struct tick {
 	int64_t id, wave, waves, now;
 	const char *component, *version;
 	int64_t bake_s, min_reports, max_unavail, pop_min, deadline_s;
+	int64_t unhealthy_s;
 	bool auto_rollback, approval;
 	struct evidence *ev; /* one per plan row */
 };
@@ -253,12 +256,15 @@ tick_evidence(struct tick *t)
 			continue;
 		}
 		evidence_of(id, t->component, t->version, t->now, &t->ev[i]);
-		if ((why = evidence_halts(&t->ev[i])) != NULL) {
+		if ((why = evidence_halts(&t->ev[i], t->unhealthy_s)) != NULL) {
 			char step[300];
 
-			tick_halt(t, "node %s (wave %lld, %s): %s%s", id,
-			    (long long)json_integer_value(
-				json_object_get(row, "wave")),
+			int64_t w =
+			    json_integer_value(json_object_get(row, "wave"));
+
+			/* Waves are counted from 1, as in the view. */
+			tick_halt(t, "node %s (wave %lld %s, POP %s): %s%s", id,
+			    (long long)w + 1, wave_name(t->ro, w),
 			    json_string_value(json_object_get(row, "pop")), why,
 			    step_in_error(id, step, sizeof(step)));
 			return 1;
@@ -435,6 +441,7 @@ tick_one(json_t *ro, int64_t now)
 	t.max_unavail = param_i(t.params, "max_unavailable_per_pop", 1);
 	t.pop_min = param_i(t.params, "pop_min_healthy", 1);
 	t.deadline_s = param_i(t.params, "deadline_s", 900);
+	t.unhealthy_s = param_i(t.params, "unhealthy_s", 10);
 	t.auto_rollback =
 	    json_is_true(json_object_get(t.params, "auto_rollback"));
 	t.approval = json_is_true(json_object_get(t.params, "approval"));
@@ -446,11 +453,15 @@ tick_one(json_t *ro, int64_t now)
 		json_decref(t.plan);
 		return;
 	}
-	if (t.waves == 0)
-		/* Nothing to move (an empty fleet): done at once. */
-		store_rollout_finish(cp.store, t.id, "completed",
-		    "no node to move", ROLLOUT_ACTOR);
-	else if (tick_evidence(&t) == 0 && tick_gate(&t) == 0)
+	if (t.waves == 0) {
+		/*
+		 * Nothing to move (an empty fleet, every node skipped): done
+		 * at once, and the new baseline is every document's.
+		 */
+		if (store_rollout_finish(cp.store, t.id, "completed",
+			"no node to move", ROLLOUT_ACTOR) == STORE_OK)
+			live_bump_global();
+	} else if (tick_evidence(&t) == 0 && tick_gate(&t) == 0)
 		tick_move(&t);
 	free(t.ev);
 	json_decref(t.plan);

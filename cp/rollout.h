@@ -29,9 +29,11 @@
  *     it reports for the component, any step in error or not in sync,
  *     dataplane health, reachability, and check-ins since the report
  *     that said so (fresh reports).
- *  2. halt on: a moved node with a step in error, an unhealthy dataplane
- *     after it applied, unreachable (no report for 3 intervals), or the
- *     current wave past its deadline (deadline_s since it started).
+ *  2. halt on: a moved node with a step in error, a dataplane that has
+ *     reported unhealthy for unhealthy_s (a dataplane just started, or
+ *     handing over, is not yet healthy for a moment: a sample is not a
+ *     verdict), unreachable (no report for 3 intervals), or the current
+ *     wave past its deadline (deadline_s since it started).
  *     Missing or stale evidence never passes a wave: a node without a
  *     report or without min_reports fresh check-ins simply has not passed
  *     yet, and the deadline turns that into a halt.
@@ -74,10 +76,11 @@
 /* What POST /v1/rollouts may say, validated and with defaults. */
 struct rollout_params {
 	int64_t bake_s;                  /* default 60; all_at_once 0 */
-	int64_t min_reports;             /* default 3; all_at_once 1 */
+	int64_t min_reports;             /* default 3; all_at_once 0 */
 	int64_t max_unavailable_per_pop; /* default 1; all_at_once 0 = any */
 	int64_t pop_min_healthy;         /* default 1 */
 	int64_t deadline_s;              /* per wave, default 900 */
+	int64_t unhealthy_s;             /* dataplane grace, default 10 */
 	bool auto_rollback;
 	bool approval;
 	bool rollback; /* an explicit downgrade */

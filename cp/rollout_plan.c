@@ -25,6 +25,7 @@ rollout_params_parse(const json_t *body, const char *strategy,
 	p->max_unavailable_per_pop = once ? 0 : 1;
 	p->pop_min_healthy = once ? 0 : 1;
 	p->deadline_s = 900;
+	p->unhealthy_s = 10;
 	if (jfield_int(body, "bake_s", false, 0, 86400, &p->bake_s, err,
 		errlen) != 0 ||
 	    jfield_int(body, "min_reports", false, 0, 100, &p->min_reports, err,
@@ -34,6 +35,8 @@ rollout_params_parse(const json_t *body, const char *strategy,
 	    jfield_int(body, "pop_min_healthy", false, 0, 100000,
 		&p->pop_min_healthy, err, errlen) != 0 ||
 	    jfield_int(body, "deadline_s", false, 10, 7 * 86400, &p->deadline_s,
+		err, errlen) != 0 ||
+	    jfield_int(body, "unhealthy_s", false, 0, 3600, &p->unhealthy_s,
 		err, errlen) != 0 ||
 	    jfield_bool(body, "auto_rollback", false, &p->auto_rollback, err,
 		errlen) != 0 ||
@@ -89,11 +92,12 @@ rollout_params_clear(struct rollout_params *p)
 json_t *
 rollout_params_json(const struct rollout_params *p)
 {
-	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:b}", "bake_s",
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b,s:b}", "bake_s",
 	    (json_int_t)p->bake_s, "min_reports", (json_int_t)p->min_reports,
 	    "max_unavailable_per_pop", (json_int_t)p->max_unavailable_per_pop,
 	    "pop_min_healthy", (json_int_t)p->pop_min_healthy, "deadline_s",
-	    (json_int_t)p->deadline_s, "auto_rollback", p->auto_rollback,
+	    (json_int_t)p->deadline_s, "unhealthy_s",
+	    (json_int_t)p->unhealthy_s, "auto_rollback", p->auto_rollback,
 	    "approval", p->approval, "rollback", p->rollback);
 
 	if (o != NULL && p->waves != NULL)

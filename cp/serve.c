@@ -239,7 +239,8 @@ serve_load_node(const struct store_node_row *row, void *arg)
 	if (row->has_status && row->status != NULL &&
 	    (st = json_loads(row->status, 0, NULL)) != NULL) {
 		if ((n = live_get(row->id)) != NULL) {
-			live_apply_status(n, st, row->status_hash);
+			live_apply_status(
+			    n, st, row->status_hash, row->last_seen);
 			live_put(n);
 		}
 		json_decref(st);
@@ -302,8 +303,7 @@ serve_flush_seen(bool all)
  * tick, up to HEALTH_EVENTS_MAX a tick (the rest on the next).  What a
  * node starts with (at enrollment, or at edge-cp's start) is recorded
  * without an event, and so is leaving "enrolled": a node's first report
- * is its node.activate, and after a restart every node is "enrolled"
- * until it reports again.
+ * is its node.activate.
  */
 #define HEALTH_EVENTS_MAX 1000
 

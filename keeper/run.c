@@ -372,12 +372,19 @@ keeper_report(struct keeper *k, size_t *len)
 		json_array_append_new(steps,
 		    json_pack("{s:s,s:s,s:s}", "name", "desired-state", "state",
 			"error", "reason", k->desired_err));
-	/* The dataplane as its control socket describes it. */
+	/*
+	 * The dataplane as its control socket describes it, once a release
+	 * is targeted: before that there is nothing to run, and a profile
+	 * with a dataplane step can go out ahead of the first release.
+	 */
 	for (i = 0; k->d != NULL && i < k->nres; i++)
 		if (k->d->steps[i].kind == &step_dataplane) {
 			struct step_env env;
 
 			keeper_env(k, &env);
+			if (env.host == NULL ||
+			    env.host->dataplane_version[0] == '\0')
+				break;
 			have_dp = true;
 			/*
 			 * Between a predecessor's exit and its successor

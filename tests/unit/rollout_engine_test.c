@@ -92,7 +92,7 @@ report(int i, const char *ver, const char *st, bool dp, int64_t now)
 	h[1] = (unsigned char)ver[0];
 	h[2] = (unsigned char)st[0];
 	h[3] = dp;
-	live_apply_status(n, s, h);
+	live_apply_status(n, s, h, now);
 	atomic_store(&n->last_seen, now);
 	live_put(n);
 	json_decref(s);
@@ -302,11 +302,23 @@ TEST(engine_auto_rollback_on_unhealthy_dataplane)
 
 	fleet();
 	all_healthy(t0);
-	id = create("waves", "{\"bake_s\":0,\"auto_rollback\":true}");
+	id = create(
+	    "waves", "{\"bake_s\":0,\"auto_rollback\":true,\"unhealthy_s\":5}");
 	rollout_tick(t0);
 	CHECK(moved(0));
+	/* Not yet healthy right after the apply: within the grace. */
 	report(0, "2", "in_sync", false, t0 + 1);
 	rollout_tick(t0 + 1);
+	rollout_tick(t0 + 5);
+	CHECK(state_is(id, "running"));
+	CHECK(moved(0));
+	/* Healthy again, then down again: the grace starts over. */
+	report(0, "2", "in_sync", true, t0 + 6);
+	report(0, "2", "in_sync", false, t0 + 7);
+	rollout_tick(t0 + 11);
+	CHECK(state_is(id, "running"));
+	/* Unhealthy for unhealthy_s: a verdict. */
+	rollout_tick(t0 + 12);
 	CHECK(state_is(id, "rolled_back"));
 	CHECK(!moved(0));
 }
