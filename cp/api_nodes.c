@@ -5,6 +5,7 @@
 #include "common/util.h"
 #include "cp/api.h"
 #include "cp/live.h"
+#include "cp/rollout.h"
 #include "cp/session.h"
 #include "cp/store.h"
 
@@ -239,7 +240,8 @@ api_fleet(struct req *r)
 		return reply_store_error(r, rc, "rollouts");
 	}
 	return reply_json(r, 200,
-	    json_pack("{s:I,s:o,s:o,s:o,s:o}", "nodes",
+	    json_pack("{s:I,s:o,s:o,s:o,s:o,s:b}", "nodes",
 		(json_int_t)live_count(), "by_health", a.by_health, "by_pop",
-		a.by_pop, "versions", a.versions, "active_rollouts", rollouts));
+		a.by_pop, "versions", a.versions, "active_rollouts", rollouts,
+		"frozen", rollout_frozen()));
 }

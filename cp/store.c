@@ -592,7 +592,12 @@ store_meta_set(
 		util_strlcpy(detail, txt ? txt : "{}", sizeof(detail));
 		free(txt);
 		json_decref(d);
-		rc = store_ev(db, actor, "meta.set", key, detail);
+		/* The freeze is an operator's act and reads as one. */
+		rc = store_ev(db, actor,
+		    strcmp(key, "freeze") != 0 ? "meta.set"
+			: val != NULL && val[0] != '\0' ? "freeze.on"
+							: "freeze.off",
+		    key, detail);
 	}
 	return store_wend(s, rc);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian 12 packages edgefleet needs to build, test and run
-# its demo.  Idempotent: installs only what is missing, and says nothing
-# with --quiet when everything is there.
+# its demo, then the npm packages of the browser tests (tests/browser).
+# Idempotent: installs only what is missing, and says nothing with
+# --quiet when everything is there.
 set -eu
 quiet=0 bench=0
 for a in "$@"; do
@@ -25,6 +26,32 @@ systemd lintian dpkg-dev"
 # Benchmarks only (make bench): the load generator and the peer.
 [ "$bench" = 1 ] && PKGS="$PKGS wrk nginx-light"
 
+# Browser tests: Debian's Chromium, and Node.js with npm for
+# playwright-core.  A Node.js installed some other way brings its own npm,
+# which Debian's npm package would conflict with: commands that are there
+# count as installed.
+PKGS="$PKGS chromium"
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+
+# npm_deps: playwright-core (no browser of its own: it drives Debian's
+# Chromium) into tests/browser/node_modules, as the lock file says.
+br=$(cd "$(dirname "$0")/.." && pwd)/tests/browser
+npm_deps() {
+	[ -d "$br/node_modules/playwright-core" ] && return 0
+	echo "deps: installing the npm packages of tests/browser"
+	if [ -f "$br/package-lock.json" ]; then
+		cmd=ci
+	else
+		cmd=install
+	fi
+	if ! out=$(cd "$br" && npm "$cmd" --quiet --no-audit --no-fund 2>&1); then
+		echo "$out" >&2
+		echo "deps: npm $cmd failed in tests/browser" >&2
+		exit 1
+	fi
+}
+
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
@@ -33,7 +60,12 @@ for p in $PKGS; do
 	fi
 done
 if [ -z "$missing" ]; then
-	[ "$quiet" = 1 ] || echo "deps: everything is installed"
+	if [ -d "$br/node_modules/playwright-core" ]; then
+		[ "$quiet" = 1 ] || echo "deps: everything is installed"
+		exit 0
+	fi
+	npm_deps
+	echo "deps: done"
 	exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -49,4 +81,5 @@ apt-get install -y -qq --no-install-recommends $missing >/dev/null
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 	systemctl disable --now bird >/dev/null 2>&1 || true
 fi
+npm_deps
 echo "deps: done"

@@ -140,11 +140,17 @@ waiting() { converge 3 2; state_is "$R4" approval; }
 check "after the canary it waits for approval" await 10 waiting
 expect_eq "...with the next wave not moved" "$(moved 3)" 1
 cli freeze on >/dev/null
+expect_eq "the fleet view says frozen" \
+    "$(api GET /v1/fleet | cut -d' ' -f2- | jq .frozen)" true
+expect_eq "...and the freeze is an event of its own" \
+    "$(api GET "/v1/events?kind=freeze" | cut -d' ' -f2- |
+        jq -r '.events[-1] | .action + " " + .actor')" "freeze.on admin"
 cli rollout promote "$R4" >/dev/null
 check "promote" state_is "$R4" running
 sleep 2
 expect_eq "a frozen fleet moves nothing" "$(moved 3)" 1
 cli freeze off >/dev/null
+expect_eq "unfrozen" "$(api GET /v1/fleet | cut -d' ' -f2- | jq .frozen)" false
 more3() { [ "$(moved 3)" -ge 2 ]; }
 check "...the next wave moves" await 10 more3
 finish
