@@ -18,6 +18,7 @@
 #include "cp/embedded.h"
 
 #define KEEPER_BIN_MAX (64u << 20)
+#define KEEPER_PACKAGED "/usr/lib/edgefleet/edge-keeper"
 
 static char *keeper_bin;
 static size_t keeper_len;
@@ -42,14 +43,18 @@ bootstrap_load_keeper(const char *path)
 	ssize_t n;
 
 	if (path == NULL) {
-		/* Beside our own binary: build/bin/ or /usr/bin/. */
+		/*
+		 * Beside our own binary (build/bin/, or /usr/bin/ where both
+		 * packages are installed), else where the edgefleet-cp
+		 * package puts it.
+		 */
 		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n <= 0)
 			return -1;
 		self[n] = '\0';
 		*strrchr(self, '/') = '\0';
 		snprintf(guess, sizeof(guess), "%s/edge-keeper", self);
-		path = guess;
+		path = access(guess, R_OK) == 0 ? guess : KEEPER_PACKAGED;
 	}
 	if (afile_read(path, KEEPER_BIN_MAX, &keeper_bin, &keeper_len) != 0) {
 		log_warn("event=keeper_binary_missing path=%s", path);

@@ -396,16 +396,23 @@ serve_ticker(void *arg)
 	return NULL;
 }
 
+/* Exits: 0 to stdout when asked (--help), 2 to stderr on a misuse. */
 static void
-usage_serve(void)
+usage_serve_exit(int rc)
 {
-	fprintf(stderr,
+	fprintf(rc == 0 ? stdout : stderr,
 	    "usage: edge-cp serve [--listen ADDR:PORT] "
 	    "[--data-dir DIR] [--public-url URL]\n"
 	    "       [--threads N] [--node-interval S] [--conn-limit N] "
 	    "[--per-ip-limit N] [--timeout S]\n"
 	    "       [--keeper-binary PATH]\n");
-	exit(2);
+	exit(rc);
+}
+
+static void
+usage_serve(void)
+{
+	usage_serve_exit(2);
 }
 
 static unsigned
@@ -436,6 +443,7 @@ serve_main(int argc, char **argv)
 		{ "per-ip-limit", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "keeper-binary", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct server_opts so = { "0.0.0.0:8443", NULL, NULL, 0, 60000, 64,
@@ -488,6 +496,9 @@ serve_main(int argc, char **argv)
 			break;
 		case 'k':
 			keeper_bin = optarg;
+			break;
+		case 'h':
+			usage_serve_exit(0);
 			break;
 		default:
 			usage_serve();

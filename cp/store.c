@@ -594,7 +594,7 @@ store_meta_set(
 		json_decref(d);
 		/* The freeze is an operator's act and reads as one. */
 		rc = store_ev(db, actor,
-		    strcmp(key, "freeze") != 0 ? "meta.set"
+		    strcmp(key, "freeze") != 0          ? "meta.set"
 			: val != NULL && val[0] != '\0' ? "freeze.on"
 							: "freeze.off",
 		    key, detail);

@@ -66,17 +66,24 @@ ready_notify(void)
 	ready_fd = -1;
 }
 
+/* Exits: 0 to stdout when asked (--help), 2 to stderr on a misuse. */
 static void
-usage(void)
+usage_exit(int rc)
 {
-	fprintf(stderr,
+	fprintf(rc == 0 ? stdout : stderr,
 	    "usage: edge-dp --listen ADDR:PORT [--listen ...] --control PATH\n"
 	    "               [--workers N] [--root DIR] [--takeover] "
 	    "[--drain-timeout S]\n"
 	    "               [--ready-fd N]\n"
 	    "       edge-dp --control PATH --status\n"
 	    "       edge-dp --version\n");
-	exit(2);
+	exit(rc);
+}
+
+static void
+usage(void)
+{
+	usage_exit(2);
 }
 
 static int
@@ -642,6 +649,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "status", no_argument, NULL, 's' },
 		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
@@ -698,6 +706,9 @@ main(int argc, char **argv)
 				usage();
 			ready_fd = (int)v;
 			fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
+			break;
+		case 'h':
+			usage_exit(0);
 			break;
 		default:
 			usage();

@@ -3,7 +3,7 @@
  *
  * Files (every path below is prefixed with --root, "" on a real host):
  *	/etc/edge-keeper/keeper.conf	key=value: server, pin, node_id,
- *					interval_s, metrics, tool_path
+ *					interval_s, metrics, tool_path, trial_s
  *	/var/lib/edge-keeper/node.key	the node's Ed25519 secret key (0600)
  *	/var/lib/edge-keeper/release.pub  the release key pinned at
  *					enrollment (minisign format)
@@ -56,7 +56,7 @@ int keeper_key_save(const struct keeper_conf *c,
 /* Create the keeper's directories under root (0755 / 0700 for state). */
 int keeper_dirs(const struct keeper_conf *c, char *err, size_t errlen);
 
-/* Subcommands (keeper/enroll.c, keeper/run.c, keeper/check.c). */
+/* Subcommands (keeper/enroll.c; run, check and status in keeper/run.c). */
 int keeper_enroll_main(struct keeper_conf *c, int argc, char **argv);
 int keeper_run_main(struct keeper_conf *c, int argc, char **argv);
 int keeper_check_main(struct keeper_conf *c, int argc, char **argv);

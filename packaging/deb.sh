@@ -293,6 +293,11 @@ EOF
 	find "$root" -type d -exec chmod 0755 {} +
 	find "$root" -type f -exec chmod 0644 {} +
 	chmod 0755 "$root/usr/bin/$b"
+	# Binaries a package carries for others (the keeper edge-cp hands
+	# to new nodes).
+	if [ -d "$root/usr/lib/edgefleet" ]; then
+		chmod 0755 "$root"/usr/lib/edgefleet/*
+	fi
 	for s in preinst postinst prerm postrm; do
 		if [ -f "$root/DEBIAN/$s" ]; then
 			chmod 0755 "$root/DEBIAN/$s"
@@ -311,7 +316,12 @@ gitdesc="version $(printf '%.40s' "$2")"
 
 # --- edgefleet-cp ---------------------------------------------------------
 root="$work/debian/edgefleet-cp"
-mkdir -p "$root/etc/default" "$root/DEBIAN"
+mkdir -p "$root/etc/default" "$root/DEBIAN" "$root/usr/lib/edgefleet"
+# The keeper the bootstrap line hands to new nodes (GET
+# /v1/bootstrap/edge-keeper); edge-cp looks for it here.
+cp "$bin/edge-keeper" "$root/usr/lib/edgefleet/edge-keeper"
+strip --remove-section=.comment --remove-section=.note \
+    "$root/usr/lib/edgefleet/edge-keeper"
 cat >"$root/etc/default/edge-cp" <<'EOF'
 # Options of `edge-cp serve`, read by edge-cp.service (see edge-cp --help).
 #

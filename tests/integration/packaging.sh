@@ -138,6 +138,12 @@ for p in $PROGS; do
 		    ok "$pkg: /$f" || fail "$pkg: /$f"
 	done
 
+	if [ "$pkg" = edgefleet-cp ]; then
+		grep -q "^-rwxr-xr-x root/root .* \./usr/lib/edgefleet/edge-keeper\$" \
+		    "$T_DIR/contents" &&
+		    ok "$pkg: the keeper for the bootstrap line, /usr/lib/edgefleet/edge-keeper" ||
+		    fail "$pkg: the keeper for the bootstrap line, /usr/lib/edgefleet/edge-keeper"
+	fi
 	rm -rf "$T_DIR/x"
 	mkdir -p "$T_DIR/x"
 	dpkg-deb -R "$deb" "$T_DIR/x"
