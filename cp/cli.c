@@ -74,7 +74,8 @@ usage(void)
 	    "  rollout list | rollout show|pause|resume|promote|abort ID\n"
 	    "  freeze on|off\n"
 	    "  fleet\n"
-	    "  events [--after ID] [--limit N] [--follow]\n");
+	    "  events [--after ID] [--limit N] [--node ID] [--pop P] "
+	    "[--kind K] [--follow]\n");
 	return 2;
 }
 
@@ -863,20 +864,43 @@ cmd_release(struct cli *c, const char *verb)
 static int
 cmd_events(struct cli *c)
 {
+	static const char *const filters[] = { "node", "pop", "kind" };
 	const char *after = flag(c, "--after"), *limit = flag(c, "--limit");
 	bool follow = flag(c, "--follow") != NULL;
 	int64_t a = 0, l = 100;
-	char path[96];
+	char path[400], query[256] = "";
 	json_t *res, *list, *ev;
-	size_t i;
+	size_t i, n = 0;
 
+	/* --node ID, --pop NAME, --kind K: as GET /v1/events takes them. */
+	for (i = 0; i < 3; i++) {
+		char name[16];
+		const char *v;
+
+		snprintf(name, sizeof(name), "--%s", filters[i]);
+		if ((v = flag(c, name)) == NULL)
+			continue;
+		if (strlen(v) == 0 || strlen(v) > 63 ||
+		    strspn(v,
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"0123456789._-") != strlen(v)) {
+			fprintf(stderr,
+			    "edge-cp: %s: 1-63 letters, digits, '.', '_' or "
+			    "'-'\n",
+			    name);
+			return 2;
+		}
+		n += (size_t)snprintf(
+		    query + n, sizeof(query) - n, "&%s=%s", filters[i], v);
+	}
 	if (flags_all_used(c) != 0 ||
 	    (after && util_parse_i64(after, 0, INT64_MAX, &a) != 0) ||
 	    (limit && util_parse_i64(limit, 1, 1000, &l) != 0))
 		return usage();
 	for (;;) {
-		snprintf(path, sizeof(path), "/v1/events?after=%lld&limit=%lld",
-		    (long long)a, (long long)l);
+		snprintf(path, sizeof(path),
+		    "/v1/events?after=%lld&limit=%lld%s", (long long)a,
+		    (long long)l, query);
 		if ((res = api(c, "GET", path, NULL)) == NULL)
 			return 1;
 		list = json_object_get(res, "events");
@@ -896,7 +920,7 @@ cmd_events(struct cli *c)
 			table(list, event_cols);
 		fflush(stdout);
 		json_decref(res);
-		sleep(2);
+		sleep(1);
 	}
 }
 

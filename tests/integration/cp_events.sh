@@ -84,6 +84,11 @@ expect_eq "GET /v1/events?node= : that node's events" \
 expect_eq "GET /v1/events?kind=pop : pop.* only" \
     "$(api GET "/v1/events?kind=pop&limit=1000" | cut -d' ' -f2- |
         jq -r '[.events[].action] | unique | join(" ")')" "pop.create"
+cli() { "$CP" --server "$CP_URL" --token "$CP_TOKEN" --pin "$CP_PIN" "$@"; }
+expect_eq "the CLI filters too: edge-cp events --pop p1 --kind node" \
+    "$(cli events --pop p1 --kind node -o json |
+        jq -r '[.events[] | .action + " " + .object] | unique | join(",")')" \
+    "node.activate $N1,node.drain $N1,node.enroll $N1,node.undrain $N1"
 expect_eq "kind matches whole parts only (kind=po: none)" \
     "$(api GET "/v1/events?kind=po" | cut -d' ' -f2- | jq '.events | length')" 0
 
