@@ -508,7 +508,7 @@ serve_main(int argc, char **argv)
 		usage_serve();
 	if (so.threads == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		so.threads = ncpu > 0 ? (unsigned)ncpu : 1;
+		so.threads = ncpu > 0 ? 4 * (unsigned)ncpu : 4;
 	}
 	if (sodium_init() < 0)
 		fatalx("event=start_failed msg=\"libsodium\"");

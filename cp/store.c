@@ -19,9 +19,24 @@ struct store_reader {
 	pthread_mutex_t mu;
 };
 
+/* A status report waiting for its group commit (store_node_status). */
+struct status_job {
+	const char *id, *status;
+	const unsigned char *hash;
+	int64_t now;
+	int rc;
+	bool done;
+	struct status_job *next;
+};
+
 struct store {
 	sqlite3 *w;
 	pthread_mutex_t wmu;
+	/* The status queue: gq in arrival order, one leader writing. */
+	pthread_mutex_t gmu;
+	pthread_cond_t gcv;
+	struct status_job *gq, **gtail;
+	bool gleader;
 	atomic_llong last_event; /* newest committed event id */
 	void (*on_event)(void);
 	struct store_reader r[STORE_READERS];
@@ -502,6 +517,9 @@ store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&s->wmu, NULL);
+	pthread_mutex_init(&s->gmu, NULL);
+	pthread_cond_init(&s->gcv, NULL);
+	s->gtail = &s->gq;
 	for (i = 0; i < STORE_READERS; i++)
 		pthread_mutex_init(&s->r[i].mu, NULL);
 	if (store_conn_open(path, &s->w, err, errlen) != 0 ||
@@ -546,6 +564,8 @@ store_close(struct store *s)
 	for (i = 0; i < STORE_READERS; i++)
 		pthread_mutex_destroy(&s->r[i].mu);
 	pthread_mutex_destroy(&s->wmu);
+	pthread_mutex_destroy(&s->gmu);
+	pthread_cond_destroy(&s->gcv);
 	free(s);
 }
 
@@ -950,30 +970,86 @@ store_node_delete(struct store *s, const char *id, const char *actor)
 	return store_wend(s, rc);
 }
 
+/* Write a batch of reports in one transaction: one fsync for all. */
+static void
+store_status_batch(struct store *s, struct status_job *batch)
+{
+	struct status_job *j;
+	sqlite3 *db;
+	int rc, changes;
+
+	if ((db = store_wbegin(s, &rc)) == NULL) {
+		for (j = batch; j != NULL; j = j->next)
+			j->rc = rc;
+		return;
+	}
+	for (j = batch; j != NULL && rc == STORE_OK; j = j->next) {
+		changes = 0;
+		j->rc = store_exec(db, &changes,
+		    "UPDATE nodes SET status = ?, "
+		    "status_hash = ?, status_at = ?, last_seen = ? WHERE id = "
+		    "?",
+		    "sbiis", j->status, j->hash, j->now, j->now, j->id);
+		if (j->rc == STORE_OK && changes == 0) {
+			j->rc =
+			    STORE_NOTFOUND; /* removed meanwhile: not fatal */
+			continue;
+		}
+		if (j->rc == STORE_OK) {
+			j->rc = store_exec(db, &changes,
+			    "UPDATE nodes SET state = "
+			    "'active' WHERE id = ? AND state = 'enrolled'",
+			    "s", j->id);
+			if (j->rc == STORE_OK && changes == 1)
+				j->rc = store_ev(
+				    db, j->id, "node.activate", j->id, NULL);
+		}
+		rc = j->rc;
+	}
+	/* One failed statement fails the transaction, and so every job. */
+	rc = store_wend(s, rc);
+	for (j = batch; j != NULL; j = j->next)
+		if (rc != STORE_OK || j->rc != STORE_NOTFOUND)
+			j->rc = rc;
+}
+
+/*
+ * Group commit: every thread queues its report; whichever finds no
+ * leader becomes it, writes everything queued so far in one transaction,
+ * marks those done and wakes the rest (one of them leads the next batch).
+ * A report is answered only after the commit that holds it.
+ */
 int
 store_node_status(struct store *s, const char *id, const char *status,
     const unsigned char hash[32], int64_t now)
 {
-	sqlite3 *db;
-	int rc, changes = 0;
+	struct status_job job = { id, status, hash, now, STORE_OK, false,
+		NULL };
 
-	if ((db = store_wbegin(s, &rc)) == NULL)
-		return rc;
-	rc = store_exec(db, &changes,
-	    "UPDATE nodes SET status = ?, "
-	    "status_hash = ?, status_at = ?, last_seen = ? WHERE id = ?",
-	    "sbiis", status, hash, now, now, id);
-	if (rc == STORE_OK && changes == 0)
-		rc = STORE_NOTFOUND;
-	if (rc == STORE_OK) {
-		rc = store_exec(db, &changes,
-		    "UPDATE nodes SET state = "
-		    "'active' WHERE id = ? AND state = 'enrolled'",
-		    "s", id);
-		if (rc == STORE_OK && changes == 1)
-			rc = store_ev(db, id, "node.activate", id, NULL);
+	pthread_mutex_lock(&s->gmu);
+	*s->gtail = &job;
+	s->gtail = &job.next;
+	while (!job.done) {
+		struct status_job *batch, *j;
+
+		if (s->gleader) {
+			pthread_cond_wait(&s->gcv, &s->gmu);
+			continue;
+		}
+		s->gleader = true;
+		batch = s->gq;
+		s->gq = NULL;
+		s->gtail = &s->gq;
+		pthread_mutex_unlock(&s->gmu);
+		store_status_batch(s, batch);
+		pthread_mutex_lock(&s->gmu);
+		for (j = batch; j != NULL; j = j->next)
+			j->done = true;
+		s->gleader = false;
+		pthread_cond_broadcast(&s->gcv);
 	}
-	return store_wend(s, rc);
+	pthread_mutex_unlock(&s->gmu);
+	return job.rc;
 }
 
 int

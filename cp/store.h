@@ -124,7 +124,9 @@ int store_node_set_router_id(
 int store_node_delete(struct store *s, const char *id, const char *actor);
 /*
  * Write a changed status report (and move enrolled -> active).  Called
- * only when the report's content hash changed.
+ * only when the report's content hash changed.  Reports from concurrent
+ * callers are group-committed: one transaction and one fsync for all that
+ * are waiting; each returns once the commit holding it is durable.
  */
 int store_node_status(struct store *s, const char *id, const char *status,
     const unsigned char hash[32], int64_t now);

@@ -1,5 +1,6 @@
 /* Unit tests of cp/store: a real SQLite file in a temporary directory. */
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,81 @@ TEST(store_status_and_activation)
 	json_decref(ev);
 	CHECK(store_node_delete(st, "n-a", "op") == STORE_OK);
 	CHECK(store_node_delete(st, "n-a", "op") == STORE_NOTFOUND);
+}
+
+/* Concurrent status writers: every acknowledged report is stored. */
+#define GC_THREADS 8
+#define GC_WRITES 60
+
+struct gc_arg {
+	int t;
+	int bad;
+};
+
+static void *
+gc_writer(void *p)
+{
+	struct gc_arg *a = p;
+	char id[16], status[64];
+	unsigned char h[32];
+	int i;
+
+	snprintf(id, sizeof(id), "n-%d", a->t);
+	for (i = 0; i < GC_WRITES; i++) {
+		snprintf(status, sizeof(status), "{\"seq\":%d}", i);
+		hash_of(h, i);
+		if (store_node_status(st, id, status, h, util_now()) !=
+		    STORE_OK)
+			a->bad++;
+	}
+	/* A node that is not there fails alone, whatever it is batched with. */
+	if (store_node_status(st, "n-gone", "{}", h, util_now()) !=
+	    STORE_NOTFOUND)
+		a->bad++;
+	return NULL;
+}
+
+TEST(store_status_group_commit)
+{
+	pthread_t th[GC_THREADS];
+	struct gc_arg arg[GC_THREADS];
+	unsigned char h[32];
+	char pop[40], id[GC_THREADS][16];
+	int64_t now = util_now();
+	json_t *n;
+	int t;
+
+	fresh();
+	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
+	for (t = 0; t < GC_THREADS; t++) {
+		struct store_new_node nn;
+
+		snprintf(id[t], sizeof(id[t]), "n-%d", t);
+		nn = node(id[t]);
+		hash_of(h, 100 + t);
+		CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t") ==
+		    STORE_OK);
+		CHECK(store_enroll(st, h, now, &nn, pop, sizeof(pop)) ==
+		    STORE_OK);
+	}
+	for (t = 0; t < GC_THREADS; t++) {
+		arg[t].t = t;
+		arg[t].bad = 0;
+		CHECK(pthread_create(&th[t], NULL, gc_writer, &arg[t]) == 0);
+	}
+	for (t = 0; t < GC_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		CHECK(arg[t].bad == 0);
+	}
+	for (t = 0; t < GC_THREADS; t++) {
+		CHECK(store_node_get(st, id[t], &n) == STORE_OK);
+		CHECK(
+		    json_integer_value(json_object_get(
+			json_object_get(n, "status"), "seq")) == GC_WRITES - 1);
+		CHECK_STR(
+		    json_string_value(json_object_get(n, "state")), "active");
+		json_decref(n);
+	}
 }
 
 /*
@@ -523,6 +599,7 @@ main(void)
 	RUN(store_enroll_failure_spends_nothing);
 	RUN(store_enroll_one_node_per_key);
 	RUN(store_status_and_activation);
+	RUN(store_status_group_commit);
 	RUN(store_rollout_lifecycle);
 	RUN(store_failed_write_changes_nothing);
 	RUN(store_release_add_list_seq);
