@@ -394,6 +394,42 @@ server_dispatch(struct req *r)
 		reply_error(r, 500, "internal", "no reply");
 }
 
+/* Counts the Content-Length and Transfer-Encoding headers of a request. */
+struct framing {
+	int cl, te;
+};
+
+static enum MHD_Result
+server_count_framing(
+    void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, "Content-Length") == 0)
+		f->cl++;
+	else if (strcasecmp(key, "Transfer-Encoding") == 0)
+		f->te++;
+	return MHD_YES;
+}
+
+/*
+ * A request whose body length can be read two ways (two Content-Length
+ * headers, or one with Transfer-Encoding; RFC 9112 §6.3) is refused and
+ * its connection closed: a proxy in front could read it the other way
+ * and the two would disagree on where the next request starts.
+ */
+static bool
+server_framing_ok(struct MHD_Connection *conn)
+{
+	struct framing f = { 0, 0 };
+
+	MHD_get_connection_values(
+	    conn, MHD_HEADER_KIND, server_count_framing, &f);
+	return f.cl <= 1 && f.te <= 1 && !(f.cl == 1 && f.te == 1);
+}
+
 static enum MHD_Result
 server_queue(struct req *r)
 {
@@ -479,6 +515,13 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		r->method = method;
 		r->path = url;
 		r->t0 = util_mono_ns();
+		if (!server_framing_ok(conn)) {
+			reply_error(r, 400, "bad_request",
+			    "ambiguous message framing: one Content-Length "
+			    "or one Transfer-Encoding, not both or two");
+			reply_header(r, "Connection", "close");
+			return server_queue(r);
+		}
 		r->route = route_find(r, method, url, &known);
 		if (r->route == NULL) {
 			if (known)
