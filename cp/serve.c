@@ -405,7 +405,7 @@ usage_serve_exit(int rc)
 	    "[--data-dir DIR] [--public-url URL]\n"
 	    "       [--threads N] [--node-interval S] [--conn-limit N] "
 	    "[--per-ip-limit N] [--timeout S]\n"
-	    "       [--keeper-binary PATH]\n");
+	    "       [--keeper-binary PATH] [--event-streams N]\n");
 	exit(rc);
 }
 
@@ -443,11 +443,13 @@ serve_main(int argc, char **argv)
 		{ "per-ip-limit", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "keeper-binary", required_argument, NULL, 'k' },
+		{ "event-streams", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct server_opts so = { "0.0.0.0:8443", NULL, NULL, 0, 60000, 64,
 		60 };
+	unsigned streams = SSE_MAX_STREAMS;
 	const char *dir = "/var/lib/edge-cp", *keeper_bin = NULL;
 	char path[600], err[512], *key = NULL, *crt = NULL;
 	struct rlimit rl;
@@ -496,6 +498,9 @@ serve_main(int argc, char **argv)
 			break;
 		case 'k':
 			keeper_bin = optarg;
+			break;
+		case 'e':
+			streams = opt_num(optarg, 1, 4096, "--event-streams");
 			break;
 		case 'h':
 			usage_serve_exit(0);
@@ -556,7 +561,7 @@ serve_main(int argc, char **argv)
 
 	so.key_pem = key;
 	so.cert_pem = crt;
-	if (sse_start(so.timeout_s) != 0)
+	if (sse_start(so.timeout_s, streams) != 0)
 		fatalx("event=start_failed msg=\"event feed thread\"");
 	if (server_start(&so, err, sizeof(err)) != 0)
 		fatalx("event=start_failed msg=\"%s\"", err);

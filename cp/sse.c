@@ -13,8 +13,15 @@
 #include "cp/api.h"
 #include "cp/sse.h"
 
+/* Open streams of one token (the hub's per-token count). */
+struct sse_owner {
+	char name[64];
+	unsigned n;
+};
+
 struct sse_stream {
 	struct MHD_Connection *conn;
+	struct sse_owner *owner;
 	struct event_filter f;
 	char node[64], pop[64], kind[64];
 	int64_t cursor;  /* the newest event id this stream is past */
@@ -33,7 +40,8 @@ static struct {
 	pthread_t thread;
 	bool running, stopping, woken;
 	struct sse_stream *parked;
-	unsigned streams;
+	unsigned streams, max_streams, per_token;
+	struct sse_owner *owners; /* max_streams slots; n == 0: free */
 	unsigned keepalive_s;
 } hub = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
@@ -242,6 +250,7 @@ sse_done(void *cls)
 	if (s->parked)
 		sse_unpark_locked(s);
 	hub.streams--;
+	s->owner->n--;
 	pthread_mutex_unlock(&hub.mu);
 	free(s->buf);
 	free(s);
@@ -300,8 +309,13 @@ sse_hub(void *arg)
 }
 
 int
-sse_start(unsigned idle_timeout_s)
+sse_start(unsigned idle_timeout_s, unsigned max_streams)
 {
+	free(hub.owners);
+	if ((hub.owners = calloc(max_streams, sizeof(*hub.owners))) == NULL)
+		return -1;
+	hub.max_streams = max_streams;
+	hub.per_token = max_streams / 4 ? max_streams / 4 : 1;
 	hub.keepalive_s = SSE_KEEPALIVE_S;
 	if (idle_timeout_s / 2 < hub.keepalive_s)
 		hub.keepalive_s = idle_timeout_s / 2 ? idle_timeout_s / 2 : 1;
@@ -325,6 +339,25 @@ sse_stop(void)
 	pthread_join(hub.thread, NULL);
 	store_on_event(cp.store, NULL);
 	hub.running = false;
+}
+
+/* The token's slot, a free one for a new token (the hub's lock held). */
+static struct sse_owner *
+sse_owner_locked(const char *name)
+{
+	struct sse_owner *free_slot = NULL;
+	unsigned i;
+
+	for (i = 0; i < hub.max_streams; i++) {
+		if (hub.owners[i].n > 0 &&
+		    strcmp(hub.owners[i].name, name) == 0)
+			return &hub.owners[i];
+		if (hub.owners[i].n == 0 && free_slot == NULL)
+			free_slot = &hub.owners[i];
+	}
+	/* Fewer streams than slots are open: there is a free one. */
+	util_strlcpy(free_slot->name, name, sizeof(free_slot->name));
+	return free_slot;
 }
 
 unsigned
@@ -365,15 +398,22 @@ api_events_stream(struct req *r)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return reply_error(r, 503, "unavailable", "out of memory");
 	pthread_mutex_lock(&hub.mu);
-	if (hub.stopping || !hub.running || hub.streams >= SSE_MAX_STREAMS) {
+	if (hub.stopping || !hub.running || hub.streams >= hub.max_streams ||
+	    (s->owner = sse_owner_locked(r->actor))->n >= hub.per_token) {
+		bool all = hub.streams >= hub.max_streams;
+
 		pthread_mutex_unlock(&hub.mu);
 		free(s);
 		reply_error(r, 503, "unavailable",
-		    "too many event streams are open (%d)", SSE_MAX_STREAMS);
+		    all ? "too many event streams are open (%u)"
+			: "this token has its share of event streams open "
+			  "(%u)",
+		    all ? hub.max_streams : hub.per_token);
 		reply_header(r, "Retry-After", "10");
 		return 0;
 	}
 	hub.streams++;
+	s->owner->n++;
 	pthread_mutex_unlock(&hub.mu);
 	s->conn = r->conn;
 	/* The filter's strings outlive the request. */

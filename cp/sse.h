@@ -26,9 +26,11 @@
  *	event: rollout.move
  *	data: {"id":42,"ts":...,"actor":...,"action":...,"object":...,"detail":{...}}
  *
- * Limits: SSE_MAX_STREAMS streams at once (503 with Retry-After beyond),
- * a keepalive at least every SSE_KEEPALIVE_S (and within half the
- * server's idle timeout), a backlog of at most 1000 events.
+ * Limits: --event-streams streams at once (default SSE_MAX_STREAMS), and
+ * a quarter of them (at least one) per token, so one viewer cannot take
+ * them all (503 with Retry-After beyond either); a keepalive at least
+ * every SSE_KEEPALIVE_S (and within half the server's idle timeout); a
+ * backlog of at most 1000 events.
  */
 #ifndef EF_SSE_H
 #define EF_SSE_H
@@ -44,8 +46,11 @@
 #define SSE_BATCH 200
 #define SSE_RETRY_MS 2000
 
-/* Start the hub (idle_timeout_s: the server's connection timeout). */
-int sse_start(unsigned idle_timeout_s);
+/*
+ * Start the hub (idle_timeout_s: the server's connection timeout;
+ * max_streams: streams at once, 1-4096).
+ */
+int sse_start(unsigned idle_timeout_s, unsigned max_streams);
 /* End every stream and stop the hub; before server_stop(). */
 void sse_stop(void);
 /* Streams open now. */

@@ -4,17 +4,18 @@
 # reconnect with Last-Event-ID gets exactly the events it missed; the
 # backlog, the node/POP/kind filters (on the feed and on GET /v1/events);
 # node.health events when a node degrades and when it goes silent;
-# keepalive comments on an idle feed; bad input refused; an open feed
-# does not hold up edge-cp's stop.
+# keepalive comments on an idle feed; bad input refused; the stream limit
+# per token; an open feed does not hold up edge-cp's stop.
 . "$(dirname "$0")/lib.sh"
 setup cp_events
-start_cp "$T_DIR/cp" --node-interval 1 --timeout 4 ||
+start_cp "$T_DIR/cp" --node-interval 1 --timeout 4 --event-streams 24 ||
     { fail "edge-cp starts"; finish; exit 1; }
 nc() { _c=$1; shift; "$NC" "$_c" --server "$CP_URL" --pin "$CP_PIN" "$@"; }
 
-# stream FILE [QUERY] [LAST_EVENT_ID]: a feed in the background (SPID).
+# stream FILE [QUERY] [LAST_EVENT_ID] [TOKEN]: a feed in the background
+# (SPID).
 stream() {
-	curl -skN --pinnedpubkey "$CP_PIN" -H "Authorization: Bearer $CP_TOKEN" \
+	curl -skN --pinnedpubkey "$CP_PIN" -H "Authorization: Bearer ${4:-$CP_TOKEN}" \
 	    ${3:+-H "Last-Event-ID: $3"} "$CP_URL/v1/events/stream${2:+?$2}" \
 	    >"$1" 2>/dev/null &
 	SPID=$!
@@ -125,6 +126,25 @@ expect_eq "Last-Event-ID: x1 -> 400" "$code" 400
 expect_api "backlog out of range: 400" 400 GET "/v1/events/stream?backlog=5000"
 expect_api "a filter with a quote: 400" 400 GET "/v1/events/stream?node=a%27b"
 expect_api "no token: 401" 401 GET /v1/events/stream "" ""
+
+# A token's share of the streams: a quarter of --event-streams (24).
+expect_api "a viewer token" 201 POST /v1/api-tokens '{"name":"wall","role":"viewer"}'
+WALL=$(echo "$LAST" | jq -r .token)
+i=1
+while [ $i -le 6 ]; do
+	stream "$T_DIR/w$i" "" "" "$WALL"
+	i=$((i + 1))
+done
+six() { [ "$(cat "$T_DIR"/w[1-6] | grep -c '^retry: ')" = 6 ]; }
+check "a viewer opens six streams, its share" await 10 six
+code=$(curl -sk --pinnedpubkey "$CP_PIN" -o "$T_DIR/w7" -D "$T_DIR/w7.h" \
+    -w '%{http_code}' -H "Authorization: Bearer $WALL" \
+    "$CP_URL/v1/events/stream")
+expect_eq "...a seventh is 503" "$code" 503
+check "...saying why, with Retry-After" sh -c \
+    "grep -q 'share of event streams' '$T_DIR/w7' && grep -qi '^Retry-After' '$T_DIR/w7.h'"
+stream "$T_DIR/other" "kind=pop"
+check "...while another token still gets one" await 5 has "$T_DIR/other" '^retry: '
 
 # Feeds are open (idle, filtered, the backlog one); edge-cp stops anyway.
 t0=$(date +%s)
