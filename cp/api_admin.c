@@ -2,6 +2,7 @@
  * Operator endpoints other than POPs, nodes and releases: tokens, the
  * profile, rollouts, events, plus liveness, metrics and the dashboard.
  */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -549,7 +550,42 @@ api_events(struct req *r)
 	return reply_json(r, 200, json_pack("{s:o}", "events", ev));
 }
 
-/* The page is cp/web/dashboard.html, compiled in (cp/embed.sh). */
+/*
+ * The page is cp/web/dashboard.html, compiled in (cp/embed.sh), sent with
+ * a Content-Security-Policy that lets only its own script run (by the
+ * script's hash, so no injected handler or script element does), talk
+ * only to this edge-cp, and load nothing from anywhere else.
+ */
+static pthread_once_t csp_once = PTHREAD_ONCE_INIT;
+static char csp[512];
+
+static void
+csp_make(void)
+{
+	const struct embedded_file *f = embedded_find("cp/web/dashboard.html");
+	const char *page = f ? (const char *)f->data : "", *a, *b;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char b64[sodium_base64_ENCODED_LEN(
+	    crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+
+	a = strstr(page, "<script>");
+	b = a ? strstr(a, "</script>") : NULL;
+	if (a == NULL || b == NULL) {
+		util_strlcpy(csp, "default-src 'none'", sizeof(csp));
+		return;
+	}
+	a += strlen("<script>");
+	crypto_hash_sha256(h, (const unsigned char *)a, (size_t)(b - a));
+	sodium_bin2base64(
+	    b64, sizeof(b64), h, sizeof(h), sodium_base64_VARIANT_ORIGINAL);
+	snprintf(csp, sizeof(csp),
+	    "default-src 'none'; script-src 'sha256-%s'; "
+	    "style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' "
+	    "data:; base-uri 'none'; form-action 'none'; "
+	    "frame-ancestors 'none'",
+	    b64);
+}
+
 int
 api_dashboard(struct req *r)
 {
@@ -558,8 +594,13 @@ api_dashboard(struct req *r)
 	if (f == NULL)
 		return reply_error(
 		    r, 404, "not_found", "no dashboard built in");
-	return reply_data(
+	pthread_once(&csp_once, csp_make);
+	reply_data(
 	    r, 200, "text/html; charset=utf-8", (const char *)f->data, f->len);
+	reply_header(r, "Content-Security-Policy", csp);
+	reply_header(r, "X-Content-Type-Options", "nosniff");
+	reply_header(r, "Referrer-Policy", "no-referrer");
+	return 0;
 }
 
 int

@@ -233,6 +233,46 @@ async function main() {
 		await page.unroute(`**/v1/nodes/${canary}`);
 	});
 
+	// A compromised node controls its step and gate reasons: markup in
+	// them is shown as text and never runs, and the page's policy lets
+	// only its own script run.
+	await check("markup a node reports is shown as text, never run", async () => {
+		const evil = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+		await page.route(`**/v1/nodes/${canary}`, async (r) => {
+			const n = await (await r.fetch()).json();
+			n.status.steps = [{ name: "s", kind: "file", state: "error", reason: evil }];
+			n.status.anycast = { state: "withdrawn", flips: [{ at: 1700000000, to: "withdrawn", reason: evil }] };
+			await r.fulfill({ json: n });
+		});
+		await page.goto(`${URL}/#/node/${canary}`);
+		const d = page.locator(`[data-testid=node-detail][data-node="${canary}"]`);
+		await d.locator("[data-testid=step][data-step=s]").waitFor();
+		await page.waitForTimeout(300);
+		const text = await d.textContent();
+		if (!text.includes('<img src=x onerror="window.__xss=1">'))
+			throw new Error("the reason is not shown as text");
+		if (await page.evaluate(() => window.__xss) !== undefined)
+			throw new Error("injected markup ran");
+		if (await d.locator("img, script").count() !== 0)
+			throw new Error("injected elements are in the page");
+		await page.unroute(`**/v1/nodes/${canary}`);
+	});
+	await check("the page is sent with a policy that runs only its own script", async () => {
+		const resp = await page.goto(`${URL}/`);
+		const csp = resp.headers()["content-security-policy"] || "";
+		if (!/script-src 'sha256-[A-Za-z0-9+/=]+'/.test(csp) || !csp.includes("connect-src 'self'"))
+			throw new Error(`policy: "${csp}"`);
+		// A script element added to the page is not the page's own.
+		await page.evaluate(() => {
+			const e = document.createElement("script");
+			e.textContent = "window.__csp = 1";
+			document.head.appendChild(e);
+		});
+		await page.waitForTimeout(200);
+		if (await page.evaluate(() => window.__csp) !== undefined)
+			throw new Error("an added script ran");
+	});
+
 	await check("an API error is shown in the message area, the page stays", async () => {
 		await page.route("**/v1/rollouts", (r) => r.fulfill({ status: 503, contentType: "application/json",
 			body: JSON.stringify({ error: { code: "unavailable", message: "test outage" } }) }), { times: 1 });

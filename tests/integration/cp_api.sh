@@ -155,6 +155,13 @@ echo "$m" | grep -q 'edgecp_requests_total{route="pops",code="201"}' &&
 echo "$m" | grep -q 'edgecp_request_duration_seconds_bucket{route="pops",le="+Inf"}' &&
     ok "metrics have a duration histogram" ||
     fail "metrics have a duration histogram"
+# /metrics is open to any scraper: counts only, no name, id or token.
+leak=""
+for w in "$(cat "$CP_DIR/admin.token" | cut -c5-)" "${OPER#efa_}" \
+    $(api GET /v1/pops | cut -d' ' -f2- | jq -r '.pops[].name'); do
+	echo "$m" | grep -qF -- "$w" && leak="$leak $w"
+done
+expect_eq "metrics carry no token and no POP name" "$leak" ""
 check "tokens never reach the log" sh -c \
     "! grep -q -e '${OPER#efa_}' -e '$(cat "$CP_DIR/admin.token" | cut -c5-)' '$CP_DIR/cp.log'"
 

@@ -193,6 +193,58 @@ TEST(store_status_and_activation)
 	CHECK(store_node_delete(st, "n-a", "op") == STORE_NOTFOUND);
 }
 
+/* Text that would be SQL if it were pasted into a statement is data. */
+TEST(store_hostile_text_is_data)
+{
+	static const char evil[] = "x'); DROP TABLE nodes; -- \" % _ ;";
+	unsigned char h[32];
+	struct store_new_node a = node("n-q");
+	char pop[40], facts[128], status[128];
+	json_t *n, *ev, *p;
+	int64_t now = util_now();
+
+	fresh();
+	CHECK(store_pop_add(st, "p", evil, "{}", evil) == STORE_OK);
+	CHECK(store_pop_get(st, "p", &p) == STORE_OK);
+	CHECK_STR(json_string_value(json_object_get(p, "region")), evil);
+	json_decref(p);
+	snprintf(facts, sizeof(facts), "{\"os\":\"%s\"}",
+	    "x'); DROP TABLE pops; --");
+	a.facts = facts;
+	a.hostname = "h'; --";
+	hash_of(h, 7);
+	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t") == STORE_OK);
+	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
+	snprintf(status, sizeof(status),
+	    "{\"steps\":[{\"name\":\"s\",\"reason\":\"%s\"}]}",
+	    "'; DELETE FROM events; --");
+	hash_of(h, 8);
+	CHECK(store_node_status(st, "n-q", status, h, now) == STORE_OK);
+	CHECK(store_node_get(st, "n-q", &n) == STORE_OK);
+	CHECK_STR(json_string_value(json_object_get(n, "hostname")), "h'; --");
+	CHECK_STR(json_string_value(
+		      json_object_get(json_object_get(n, "facts"), "os")),
+	    "x'); DROP TABLE pops; --");
+	CHECK_STR(
+	    json_string_value(json_object_get(
+		json_array_get(
+		    json_object_get(json_object_get(n, "status"), "steps"), 0),
+		"reason")),
+	    "'; DELETE FROM events; --");
+	json_decref(n);
+	CHECK(store_event_add(st, evil, "x.y", evil, "{}") == STORE_OK);
+	CHECK(store_event_list(st, NULL, 0, 100, &ev) == STORE_OK);
+	/* pop.create (by evil), token, enroll, activate, the one added */
+	CHECK(json_array_size(ev) == 5);
+	CHECK_STR(
+	    json_string_value(json_object_get(json_array_get(ev, 0), "actor")),
+	    evil);
+	CHECK_STR(
+	    json_string_value(json_object_get(json_array_get(ev, 4), "object")),
+	    evil);
+	json_decref(ev);
+}
+
 /* Concurrent status writers: every acknowledged report is stored. */
 #define GC_THREADS 8
 #define GC_WRITES 60
@@ -600,6 +652,7 @@ main(void)
 	RUN(store_enroll_one_node_per_key);
 	RUN(store_status_and_activation);
 	RUN(store_status_group_commit);
+	RUN(store_hostile_text_is_data);
 	RUN(store_rollout_lifecycle);
 	RUN(store_failed_write_changes_nothing);
 	RUN(store_release_add_list_seq);
