@@ -194,8 +194,10 @@ out:
  * the crypto_kx client and keeps its tx key, which is edge-cp's rx key.
  * Nothing secret crosses the wire, so a recorded handshake is worthless.
  */
-int
-cpclient_handshake(struct cpclient *c, char *err, size_t errlen)
+/* One handshake; *skew set when edge-cp refused our clock and we learned its. */
+static int
+cpclient_handshake_once(
+    struct cpclient *c, bool *skew, char *err, size_t errlen)
 {
 	unsigned char kpk[crypto_kx_PUBLICKEYBYTES];
 	unsigned char ksk[crypto_kx_SECRETKEYBYTES];
@@ -236,8 +238,10 @@ cpclient_handshake(struct cpclient *c, char *err, size_t errlen)
 
 		/* Learn edge-cp's clock so the next handshake is on time. */
 		cpclient_error_code(&resp, code, sizeof(code));
-		if (strcmp(code, "clock_skew") == 0)
+		if (strcmp(code, "clock_skew") == 0) {
 			c->clock_offset = resp.server_time - util_now();
+			*skew = true;
+		}
 	}
 	if (resp.status != 201) {
 		snprintf(err, errlen, "handshake: HTTP %ld %s", resp.status,
@@ -275,6 +279,22 @@ out:
 	json_decref(rep);
 	httpc_resp_clear(&resp);
 	return ret;
+}
+
+/*
+ * A node whose clock is off has its first handshake refused; the refusal
+ * carries edge-cp's time, so the second one, at once, is on time.
+ */
+int
+cpclient_handshake(struct cpclient *c, char *err, size_t errlen)
+{
+	bool skew = false;
+
+	if (cpclient_handshake_once(c, &skew, err, errlen) == 0)
+		return 0;
+	if (!skew)
+		return -1;
+	return cpclient_handshake_once(c, &skew, err, errlen);
 }
 
 /*

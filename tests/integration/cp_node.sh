@@ -207,6 +207,20 @@ expect_api "reports survive the restart" 200 GET "/v1/nodes/$B"
 expect_eq "b still reports profile $PV" \
     "$(echo "$LAST" | jq -r .versions.profile)" "$PV"
 
+# A node whose clock is far off (no NTP): its first handshake is refused
+# as outside the allowed skew, it learns edge-cp's clock from the answer,
+# and it goes on.
+skew401() { curl -sk --pinnedpubkey "$CP_PIN" "$CP_URL/metrics" | awk \
+    '$1 == "edgecp_requests_total{route=\"node_session\",code=\"401\"}" {print $2}'; }
+for off in 1000 -1000; do
+	k0=$(skew401)
+	nc desired --state "$T_DIR/a" --clock-off "$off" >"$T_DIR/skew"
+	expect_eq "a node with its clock ${off} s off checks in" \
+	    "$(cut -d' ' -f1 "$T_DIR/skew")" 200
+	expect_eq "...after one handshake refused for the skew" \
+	    "$(( $(skew401) - ${k0:-0} ))" 1
+done
+
 # Removing a node revokes it at once.
 expect_api "remove node a" 200 DELETE "/v1/nodes/$A"
 check "the removed node is refused" fails nc desired --state "$T_DIR/a"

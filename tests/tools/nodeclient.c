@@ -13,6 +13,8 @@
  *
  * Every command also takes --server URL and --pin sha256//...; enroll
  * needs them, the others default to what enroll wrote to the state file.
+ * --clock-off S makes the node's clock S seconds off (negative: behind),
+ * as a node without NTP has it: the protocol must recover from that.
  *
  * The protocol half of this file is the model the keeper follows:
  *
@@ -74,6 +76,7 @@ struct nc_opts {
 	const char *other_node;
 	const char *path;
 	int64_t count;
+	int64_t clock_off;
 	bool bad_sig;
 };
 
@@ -221,7 +224,11 @@ nc_open(struct cpclient *c, const struct nc_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "no server: give --server");
 		return -1;
 	}
-	return cpclient_open(c, 0, err, errlen);
+	if (cpclient_open(c, 0, err, errlen) != 0)
+		return -1;
+	/* A clock that is off: what the client believes before it learns. */
+	c->clock_offset = o->clock_off;
+	return 0;
 }
 
 static int
@@ -664,6 +671,7 @@ main(int argc, char **argv)
 		{ "body", required_argument, NULL, 'b' },
 		{ "other-node", required_argument, NULL, 'N' },
 		{ "path", required_argument, NULL, 'p' },
+		{ "clock-off", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct nc_opts o;
@@ -702,6 +710,13 @@ main(int argc, char **argv)
 			break;
 		case 'B':
 			o.bad_sig = true;
+			break;
+		case 'C':
+			if (util_parse_i64(optarg, -86400 * 365, 86400 * 365,
+				&o.clock_off) != 0) {
+				fprintf(stderr, "nodeclient: --clock-off: seconds\n");
+				return 2;
+			}
 			break;
 		case 'i':
 			o.inm = optarg;
