@@ -8,8 +8,9 @@
 
 /*
  * Read ",name=DIGITS" at p into num (up to the next comma) and return the
- * position of that comma; NULL when absent, too long, or spelled with a
- * leading zero (one spelling per number).
+ * position of that comma; NULL when absent, too long, not all digits, or
+ * spelled with a leading zero (one spelling per number: strtoll alone
+ * would also read "-0" and " 1").
  */
 static const char *
 nodeauth_num(const char *p, const char *name, char *num, size_t len)
@@ -24,7 +25,8 @@ nodeauth_num(const char *p, const char *name, char *num, size_t len)
 		return NULL;
 	memcpy(num, p, (size_t)(e - p));
 	num[e - p] = '\0';
-	if (num[0] == '0' && num[1] != '\0')
+	if (strspn(num, "0123456789") != (size_t)(e - p) ||
+	    (num[0] == '0' && num[1] != '\0'))
 		return NULL;
 	return e;
 }

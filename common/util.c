@@ -90,9 +90,18 @@ util_b64_enc(char *out, size_t outlen, const void *bin, size_t len, int var)
 static int
 util_b64_dec(void *out, size_t outlen, const char *s, int var)
 {
-	size_t n;
+	size_t n, i;
 	const char *end;
 
+	/*
+	 * libsodium 1.0.18 (Debian 12's) decodes every byte above 0x7f as
+	 * the alphabet's last digit ('/' or '_'), which would give one value
+	 * many spellings and let non-base64 text through: only ASCII may
+	 * reach it.
+	 */
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] > 0x7f)
+			return -1;
 	if (sodium_base642bin(out, outlen, s, strlen(s), NULL, &n, &end, var) !=
 		0 ||
 	    *end != '\0')

@@ -1,14 +1,18 @@
 /*
  * replay: runs a libFuzzer target over stored corpora without libFuzzer,
  * so `make test` can replay them with gcc and the sanitizers (as SQLite's
- * fuzzcheck does).  Link it with one target's LLVMFuzzerTestOneInput:
+ * fuzzcheck does).  Link it with one target's LLVMFuzzerTestOneInput
+ * (tests/integration/fuzz_replay.sh does, for every target):
  *
  *	cc ... tests/fuzz/replay.c tests/fuzz/fuzz_http.c dataplane/http.c
  *	replay DIR...
  *
  * Every regular file in each DIR (sorted, dot files skipped) is one input.
- * Each runs in a child process, so an invariant's abort() or a sanitizer
- * report fails that input, names it, and the replay goes on.  The name is
+ * Each runs in a child process, so an invariant's trap or a sanitizer
+ * report fails that input, names it, and the replay goes on.  The child
+ * first calls the target's LLVMFuzzerInitialize when it has one, as
+ * libFuzzer does once per process; set-up that starts a thread must be
+ * done there, since fork() copies only the calling thread.  The name is
  * printed before the input runs, so even a log cut short shows the culprit.
  * Output is TAP:
  *
@@ -29,10 +33,14 @@
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional in a target, as in libFuzzer: NULL when it has none. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 #define REPLAY_MAX_INPUT (1u << 22) /* far above any corpus file we keep */
 
 static int n_tests, n_failed;
+static int main_argc;
+static char **main_argv;
 
 static void
 result(bool ok, const char *name, const char *why)
@@ -110,6 +118,8 @@ run_one(const char *path, const char *name)
 		 * exit(), not _exit(): LeakSanitizer checks at exit.  stdout
 		 * was flushed before the fork, so nothing is written twice.
 		 */
+		if (LLVMFuzzerInitialize != NULL)
+			LLVMFuzzerInitialize(&main_argc, &main_argv);
 		LLVMFuzzerTestOneInput(data, size);
 		free(data);
 		exit(0);
@@ -195,6 +205,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s DIR...\n", argv[0]);
 		return 2;
 	}
+	main_argc = argc;
+	main_argv = argv;
 	for (i = 1; i < argc; i++)
 		run_dir(argv[i]);
 	printf("1..%d\n", n_tests);

@@ -1,42 +1,59 @@
 #!/bin/sh
-# Replays the HTTP parser's fuzz corpus (tests/fuzz/corpus/http) under
-# ASan and UBSan without libFuzzer: tests/fuzz/replay.c drives the same
-# LLVMFuzzerTestOneInput that tests/fuzz/run.sh fuzzes, so every seed and
-# every crasher found so far keeps passing the target's invariants.
+# Replays every fuzz corpus (tests/fuzz/corpus/NAME/) through its target
+# (tests/fuzz/fuzz_NAME.c) under ASan and UBSan without libFuzzer:
+# tests/fuzz/replay.c drives the same LLVMFuzzerTestOneInput that
+# tests/fuzz/run.sh fuzzes, so every seed and every input a finding left
+# behind keeps passing the target's invariants, with no leak.  One line
+# per target with the number of inputs; a failing input is named below
+# the target's line, with what the sanitizer or the invariant said.
 . "$(dirname "$0")/lib.sh"
 setup fuzzreplay
 : "${CC:=cc}"
+cd "$EF_TOP" || exit 1
+. tests/fuzz/targets.sh
 
-if ! "$CC" -std=c17 -D_GNU_SOURCE -I"$EF_TOP" -g -O1 \
-    -fsanitize=address,undefined -fno-sanitize-recover=all \
-    -o "$T_DIR/replay" "$EF_TOP/tests/fuzz/replay.c" \
-    "$EF_TOP/tests/fuzz/fuzz_http.c" "$EF_TOP/dataplane/http.c" \
-    >"$T_DIR/cc.log" 2>&1; then
-	fail "replay builds with ASan and UBSan"
-	sed 's/^/#   /' "$T_DIR/cc.log"
+CFLAGS="-std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined
+-fno-sanitize-recover=all"
+
+# shellcheck disable=SC2086 # flag lists
+if ! fuzz_build_lib "$CC" "$T_DIR" $CFLAGS; then
+	fail "the fuzzed sources build with ASan and UBSan"
+	sed 's/^/#   /' "$T_DIR/lib.log"
 	finish
 	exit 1
 fi
-ok "replay builds with ASan and UBSan"
+ok "the fuzzed sources build with ASan and UBSan"
 
-# The replay numbers its own TAP lines; renumber them into ours.  Its
-# "1..N" plan is dropped; its "# NAME" lines stay, so a sanitizer report
-# (printed by the child before the verdict) follows the name of the input
-# that caused it.  A replay that dies without a verdict still fails here.
-cd "$EF_TOP/tests/fuzz" || exit 1
-ASAN_OPTIONS=detect_leaks=1 "$T_DIR/replay" corpus/http \
-    >"$T_DIR/replay.log" 2>&1
-rc=$?
-while IFS= read -r line; do
-	case $line in
-	"ok "*) ok "${line#ok * - }" ;;
-	"not ok "*) fail "${line#not ok * - }" ;;
-	"#"*) echo "$line" ;; # "# NAME" before each input runs, reasons
-	*) echo "#   $line" ;; # sanitizer reports, invariant messages
-	esac
-done <"$T_DIR/replay.log"
-if [ "$rc" -ne 0 ]; then
-	fail "replay exits cleanly" "exit status $rc; its log ends:"
-	tail -n 20 "$T_DIR/replay.log" | sed 's/^/#   /'
-fi
+for t in $(fuzz_all_targets); do
+	bin=$T_DIR/replay_$t
+	log=$T_DIR/replay_$t.log
+	# shellcheck disable=SC2086 # flag lists
+	if ! "$CC" $CFLAGS $FUZZ_WARN -I. -o "$bin" tests/fuzz/replay.c \
+	    "tests/fuzz/fuzz_$t.c" "$T_DIR/libfuzzsrc.a" $FUZZ_LIBS \
+	    >"$T_DIR/cc_$t.log" 2>&1; then
+		fail "fuzz_$t builds with ASan and UBSan"
+		sed 's/^/#   /' "$T_DIR/cc_$t.log"
+		continue
+	fi
+	# The replay's own TAP, one line per input, stays in its log; only
+	# the failures come out here.  A replay that dies without a verdict
+	# fails by its exit status.
+	(cd tests/fuzz && ASAN_OPTIONS=detect_leaks=1 "$bin" "corpus/$t") \
+	    >"$log" 2>&1
+	rc=$?
+	n=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ] && [ "$n" -gt 0 ]; then
+		ok "fuzz_$t: $n inputs replayed"
+		continue
+	fi
+	fail "fuzz_$t: $f of $((n + f)) inputs failed (exit status $rc)"
+	# Each failure with what its child printed: the lines from its
+	# "# NAME" to its verdict.
+	awk '/^not ok / { printf "%s#   %s\n", buf, $0; buf = ""; after = 1; next }
+	    /^#   / && after { print "#   " $0; next }
+	    /^# / { buf = ""; after = 0 }
+	    { buf = buf "#   " $0 "\n" }' "$log" | head -n 200
+	[ "$f" -eq 0 ] && tail -n 20 "$log" | sed 's/^/#   /'
+done
 finish
