@@ -3,13 +3,15 @@
 #   make                 build/bin/edge-cp, edge-keeper, edge-dp
 #   make VERSION=x.y.z   stamp a version into every binary
 #   make test            install what is missing, build, run every test
+#                        (and the unit tests again under ASan + UBSan)
 #   make check-asan      the whole suite under ASan + UBSan (build-asan/)
 #   make deps            install the Debian packages the project needs
 #   make demo / demo-stop
 #   make bench           benchmarks in tests/bench/ (figures + JSON)
 #   make deb             Debian packages into build/deb/
 #   make fuzz            libFuzzer targets for FUZZ_SECONDS each (default 60)
-#   make lint            clang-format check
+#   make lint            clang-format, cppcheck and gcc -fanalyzer
+#   make check-valgrind  unit tests and keeper tests under valgrind (build-vg/)
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 BUILD   ?= build
@@ -66,11 +68,18 @@ SIM_OBJ = $(SIM_SRC:%.c=$(OBJ)/%.o)
 UNIT_SRC   = $(wildcard tests/unit/*_test.c)
 UNIT_TESTS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# Every C file that make lint analyses: the programs, the tests and tools.
+LINT_SRC = $(COMMON_SRC) $(CP_SRC) $(KEEPER_SRC) $(STEPS_SRC) $(DP_SRC) \
+	$(wildcard tests/unit/*.c tests/tools/*.c tests/fleetsim/*.c \
+	tests/bench/*.c tests/fuzz/*.c)
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
 EMBED = $(sort $(wildcard schema/*.sql)) packaging/bootstrap.sh.in \
 	$(wildcard packaging/systemd/edge-keeper.service) cp/web/dashboard.html
 
-.PHONY: all test check-asan deps demo demo-stop bench lint format clean \
-        unit tools deb fuzz
+.PHONY: all test check-asan check-valgrind deps demo demo-stop bench lint \
+        lint-format lint-cppcheck lint-analyzer format clean unit tools deb \
+        fuzz
 all: $(PROGS) $(TOOLS)
 
 # The version lives in one object that is rebuilt whenever VERSION changes.
@@ -163,13 +172,39 @@ tools: $(TOOLS)
 deps:
 	@sh packaging/deps.sh
 
+# The unit tests also run built with the sanitizers (build-asan/, as
+# NAME@asan), which costs seconds; check-asan runs everything that way.
+ifeq ($(SAN),1)
+ASAN_UNIT =
+else
+ASAN_UNIT = build-asan
+endif
+
 test:
 	@sh packaging/deps.sh --quiet
 	@$(MAKE) --no-print-directory all unit BUILD=$(BUILD) SAN=$(SAN)
-	@sh tests/run.sh $(BUILD)
+ifneq ($(ASAN_UNIT),)
+	@$(MAKE) --no-print-directory unit BUILD=$(ASAN_UNIT) SAN=1
+endif
+	@EF_ASAN_BUILD=$(ASAN_UNIT) sh tests/run.sh $(BUILD)
 
 check-asan:
 	@$(MAKE) --no-print-directory test BUILD=build-asan SAN=1
+
+# The unit tests and the keeper's integration tests under valgrind
+# memcheck, built without sanitizers into build-vg/: tests/run.sh runs
+# each unit test under EF_VALGRIND, and lib.sh's keeper_cmd every
+# edge-keeper the keeper tests start; any error or definite leak fails.
+VALGRIND = valgrind --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	--num-callers=30
+VALGRIND_TESTS = $(UNIT_SRC:tests/unit/%.c=%) keeper keeper_dp keeper_self bgp
+
+check-valgrind:
+	@sh packaging/deps.sh --quiet
+	@$(MAKE) --no-print-directory all unit BUILD=build-vg SAN=
+	@EF_VALGRIND="$(VALGRIND)" TESTS="$(VALGRIND_TESTS)" \
+		sh tests/run.sh build-vg
 
 demo:
 	@sh packaging/deps.sh --quiet
@@ -195,15 +230,38 @@ bench: all
 	@sh tests/bench/cp_scale.sh $(BUILD)
 	@sh tests/bench/rollout_convergence.sh $(BUILD)
 
-lint:
+# A finding is fixed, or, when it is a false positive, suppressed at its
+# line with the reason beside it (cppcheck-suppress, or a GCC diagnostic
+# pragma around the line for the analyzer); never here for everything.
+lint: lint-format lint-cppcheck lint-analyzer
+
+lint-format:
+	@echo "  LINT    clang-format"
 	@clang-format --dry-run --Werror $(COMMON_SRC) $(CP_SRC) $(KEEPER_SRC) \
 		$(STEPS_SRC) $(DP_SRC) $(wildcard */*.h) $(UNIT_SRC)
+
+# Only the standard library's configuration and Jansson's macros: the
+# system headers themselves are not parsed (missingIncludeSystem).
+lint-cppcheck:
+	@echo "  LINT    cppcheck"
+	@cppcheck --enable=warning,portability,performance --error-exitcode=1 \
+		--inline-suppr -q -j $(NPROC) -D_GNU_SOURCE -I. \
+		--suppress=missingIncludeSystem --library=tests/lint/jansson.cfg \
+		$(LINT_SRC)
+
+# Compiled, not only parsed (-fsyntax-only does not run the analyzer),
+# by gcc whatever CC is, with the build's flags: -Werror makes any
+# analyzer warning fail.
+lint-analyzer: $(BUILD)/gen/ef_build_version.h
+	@echo "  LINT    gcc -fanalyzer"
+	@printf '%s\n' $(LINT_SRC) | xargs -P $(NPROC) -n 1 \
+		gcc $(CFLAGS) -fanalyzer -c -o /dev/null
 
 format:
 	clang-format -i $(COMMON_SRC) $(CP_SRC) $(KEEPER_SRC) $(STEPS_SRC) \
 		$(DP_SRC) $(wildcard */*.h) $(UNIT_SRC)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-vg
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -249,12 +249,20 @@ httpc_perform(struct httpc *h, const char *method, const char *path,
 		curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, 0L);
 	}
 	if (rc != CURLE_OK) {
+		/*
+		 * overflow is 2 only when the write callback streamed, which
+		 * it does only with st set; the analyzer cannot see into the
+		 * callback and takes st for possibly NULL here.
+		 */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-null-dereference"
 		if (sink.overflow)
 			snprintf(err, errlen, "response larger than %zu bytes",
 			    sink.overflow == 2 ? st->max : h->max_body);
 		else if (!sink.stream_failed) /* else st->fn said why */
 			snprintf(err, errlen, "%s",
 			    h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+#pragma GCC diagnostic pop
 		httpc_resp_clear(out);
 		goto out;
 	}

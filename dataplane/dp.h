@@ -53,7 +53,8 @@ struct dp_worker {
 	int *lfds;    /* listener fds this worker accepts on */
 	char **ltext; /* and the address each is bound to */
 	size_t nlfds;
-	pthread_mutex_t mu; /* guards the inbox */
+	struct item *litems; /* their epoll items, for the process's life */
+	pthread_mutex_t mu;  /* guards the inbox */
 	struct dp_handoff *inbox;
 	atomic_bool stop_accepting;
 	atomic_bool stopped;  /* the worker has taken its listeners off */

@@ -164,9 +164,17 @@ worker_add_lfd(struct dp_worker *w, int fd, const char *text)
 		w->lfds = n;
 	if (t != NULL)
 		w->ltext = t;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+	/*
+	 * The copy is stored in w->ltext, which the worker owns for the
+	 * process's life; the analyzer loses track of it after the realloc
+	 * of ltext and reports it leaked.
+	 */
 	if (n == NULL || t == NULL ||
 	    (w->ltext[w->nlfds] = strdup(text)) == NULL)
 		fatalx("event=start_failed msg=\"out of memory\"");
+#pragma GCC diagnostic pop
 	w->lfds[w->nlfds++] = fd;
 }
 

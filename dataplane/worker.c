@@ -804,6 +804,7 @@ worker_start(struct dp_worker *w, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	w->litems = li;
 	for (i = 0; i < w->nlfds; i++) {
 		li[i].type = IT_LISTENER;
 		li[i].fd = w->lfds[i];

@@ -16,8 +16,9 @@ done
 # Run/test: BIRD 2, minisign (signature interop), iproute2 (namespaces),
 # curl and jq (integration tests), sqlite3 (integrity checks), openssl
 # (certificate pin cross-check); systemd, lintian and dpkg-dev (unit and
-# package checks).
-PKGS="build-essential pkg-config clang
+# package checks).  Checks: clang-format and cppcheck (make lint, with
+# gcc's -fanalyzer), valgrind (make check-valgrind).
+PKGS="build-essential pkg-config clang clang-format cppcheck valgrind
 libmicrohttpd-dev libcurl4-gnutls-dev libsqlite3-dev libjansson-dev
 libsodium-dev libgnutls28-dev
 bird2 minisign iproute2 curl jq sqlite3 openssl procps

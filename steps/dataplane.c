@@ -363,8 +363,17 @@ dp_stop_unready(pid_t pid, int readyfd)
 {
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0), ready;
 
-	if (fd < 0)
-		return dp_wait_ready(readyfd, 0) == 1;
+	if (fd < 0) {
+		/*
+		 * No pidfd (Linux before 5.3, a seccomp filter, valgrind):
+		 * the pid is as fresh as a pidfd taken now would be, and a
+		 * stopped process does not exit to free it, so kill() it.
+		 */
+		kill(pid, SIGSTOP);
+		ready = dp_wait_ready(readyfd, 0) == 1;
+		kill(pid, ready ? SIGCONT : SIGKILL);
+		return ready;
+	}
 	syscall(SYS_pidfd_send_signal, fd, SIGSTOP, NULL, 0);
 	ready = dp_wait_ready(readyfd, 0) == 1;
 	syscall(SYS_pidfd_send_signal, fd, ready ? SIGCONT : SIGKILL, NULL, 0);

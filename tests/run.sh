@@ -8,6 +8,12 @@
 #
 #   tests/run.sh [BUILD]          everything
 #   TESTS='store_test cp_api' tests/run.sh    only those (names without path)
+#   EF_ASAN_BUILD=build-asan tests/run.sh     also the unit tests of that
+#                                 sanitizer build, named NAME@asan
+#   EF_VALGRIND='valgrind ...' tests/run.sh   the unit tests under that
+#                                 command line, its report in the test's
+#                                 log when it fails; the keeper tests run
+#                                 every edge-keeper under it (lib.sh)
 set -u
 BUILD=${1:-build}
 export BUILD
@@ -30,9 +36,12 @@ run_one() {
 	name=$1; shift
 	selected "$name" || return 0
 	log="$logdir/$name.log"
+	vglog="$logdir/$name.valgrind"
+	rm -f "$vglog"
 	start=$(date +%s)
 	"$@" >"$log" 2>&1
 	rc=$?
+	[ "$rc" -ne 0 ] && [ -s "$vglog" ] && cat "$vglog" >>"$log"
 	p=$(grep -c '^ok ' "$log" | tr -d ' ')
 	s=$(grep -c '^ok .*# SKIP' "$log" | tr -d ' ')
 	f=$(grep -c '^not ok ' "$log" | tr -d ' ')
@@ -56,8 +65,20 @@ run_one() {
 
 for t in "$BUILD"/tests/*_test; do
 	[ -x "$t" ] || continue
-	run_one "$(basename "$t")" "$t"
+	name=$(basename "$t")
+	if [ -n "${EF_VALGRIND:-}" ]; then
+		# shellcheck disable=SC2086 # a command line: split on purpose
+		run_one "$name" $EF_VALGRIND --log-file="$logdir/$name.valgrind" "$t"
+	else
+		run_one "$name" "$t"
+	fi
 done
+if [ -n "${EF_ASAN_BUILD:-}" ]; then
+	for t in "$EF_ASAN_BUILD"/tests/*_test; do
+		[ -x "$t" ] || continue
+		run_one "$(basename "$t")@asan" "$t"
+	done
+fi
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	case "$(basename "$t")" in lib*) continue ;; esac

@@ -14,6 +14,7 @@
 
 command -v bird >/dev/null || { echo "ok 1 - bgp # SKIP no bird"; exit 0; }
 setup_ns bgp efb
+KEEPER=$(keeper_cmd "$KEEPER")
 bgp_bed_up || { finish; exit 1; }
 start_dp || fail "edge-dp starts"
 bgp_cp_up || { finish; exit 1; }

@@ -42,7 +42,7 @@ check "...with Retry-After" grep -qi '^Retry-After: ' "$T_DIR/h"
 expect_api "...and it changed nothing" 404 GET /v1/pops/p2
 expect_api "reads go on" 200 GET /v1/pops/p1
 check "node check-ins go on" sh -c \
-    "'$NC' desired --server '$CP_URL' --pin '$CP_PIN' --state '$T_DIR/node' --out /dev/null >/dev/null"
+    "'$NC' desired --server '$CP_URL' --pin '$CP_PIN' --state '$T_DIR/node' >/dev/null"
 # A release upload streams to disk: refused, and nothing half-written
 # stays behind.
 head -c 200000 /dev/urandom >"$T_DIR/blob"

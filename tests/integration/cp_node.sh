@@ -161,7 +161,7 @@ expect_eq "with its steps" "$(jq -r '.profile.steps[0].kind' "$T_DIR/db.json")" 
 for s in "$T_DIR"/a "$T_DIR"/b "$T_DIR"/c "$T_DIR"/d "$T_DIR"/race*; do
 	[ -f "$s" ] && grep -q '^node_id=' "$s" || continue
 	# A report of the desired state it has now (its ETag), as a keeper's.
-	g=$(nc desired --state "$s" --out /dev/null | cut -d' ' -f2)
+	g=$(nc desired --state "$s" | cut -d' ' -f2)
 	nc status --state "$s" --body "$(jq -nc --arg g "$g" --arg v "$PV" \
 	    '{generation: $g, versions: {profile: $v}, dataplane: {healthy: true}}')" \
 	    >/dev/null

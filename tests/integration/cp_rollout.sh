@@ -32,7 +32,7 @@ say() {
 	    --arg v "$2" --arg s "$3" '{generation: $g, versions: {profile: $v},
 	    steps: [{name: "s", state: $s}], dataplane: {healthy: true}}')" \
 	    >/dev/null
-	nc desired --state "$T_DIR/$1" --out /dev/null >/dev/null
+	nc desired --state "$T_DIR/$1" >/dev/null
 }
 # Every node reports profile $1 healthy.
 report_all() {

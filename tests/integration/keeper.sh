@@ -15,6 +15,7 @@ node_link "$NS" "$HOST_IP" "$NODE_IP" || { fail "namespace link"; finish; exit 1
 
 # edge-cp on the host side of the link; nodes check in every second.
 CPARGS="--node-interval 1 --keeper-binary $KEEPER"
+KEEPER=$(keeper_cmd "$KEEPER") # edge-cp serves the binary; tests run this
 start_cp "$T_DIR/cp" $CPARGS || { fail "edge-cp starts"; finish; exit 1; }
 stop_cp TERM
 "$CP" serve --listen "$HOST_IP:0" --data-dir "$CP_DIR" $CPARGS \

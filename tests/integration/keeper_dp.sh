@@ -16,6 +16,7 @@ KEEPER="$EF_BIN/edge-keeper"
 HOST_IP=198.51.100.5
 NODE_IP=198.51.100.6
 setup_ns keeper_dp efkd
+KEEPER=$(keeper_cmd "$KEEPER")
 R="$T_DIR/node"
 cleanup_extra() {
 	# The dataplane is detached from the keeper: find it by its socket.

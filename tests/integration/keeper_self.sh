@@ -64,7 +64,7 @@ expect_eq "upload keeper 4.0.0 (hangs)" "$?" 0
 expect_api "a POP" 201 POST /v1/pops '{"name":"p1","region":"r"}'
 TOKEN=$(api POST /v1/enrollment-tokens '{"pop":"p1"}' | cut -d' ' -f2- | jq -r .token)
 R="$T_DIR/node"
-K1="$T_DIR/k1.0.0/bin/edge-keeper"
+K1=$(keeper_cmd "$T_DIR/k1.0.0/bin/edge-keeper")
 in_ns "$K1" --root "$R" enroll --server "$CP_URL" --pin "$CP_PIN" \
     --token "$TOKEN" >/dev/null
 expect_eq "the node enrolls with keeper 1.0.0" "$?" 0

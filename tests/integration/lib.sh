@@ -83,8 +83,56 @@ expect_eq() {
 }
 
 finish() {
+	vg_check
 	echo "1..$T_N"
 	[ "$T_FAILED" -eq 0 ]
+}
+
+# keeper_cmd BIN (after setup): the command that starts BIN.  That is BIN
+# itself, or, under make check-valgrind (EF_VALGRIND holds valgrind's
+# command line), a script in T_DIR that runs BIN under valgrind, each
+# process writing its report to $T_DIR/valgrind/PID.log for vg_check.
+# Valgrind does not follow exec: what a keeper execs (its self-update,
+# the keeper a watchdog brings back) runs natively.
+keeper_cmd() {
+	if [ -z "${EF_VALGRIND:-}" ]; then
+		echo "$1"
+		return 0
+	fi
+	mkdir -p "$T_DIR/valgrind"
+	_w="$T_DIR/valgrind/$(basename "$1").$(echo "$1" | cksum | cut -d' ' -f1)"
+	printf '#!/bin/sh\nexec %s --log-file=%s/%%p.log %s "$@"\n' \
+	    "$EF_VALGRIND" "'$T_DIR/valgrind'" "'$1'" >"$_w"
+	chmod 755 "$_w"
+	echo "$_w"
+}
+
+# vg_check (by finish): a failure for each valgrind report with an error
+# in it, the report shown.  A process still under valgrind is stopped
+# first (TERM) so that its leaks are counted; errors other than leaks
+# are in a report as soon as they happen, also of a process that exec'd
+# or was killed.
+vg_check() {
+	[ -n "$T_DIR" ] && [ -d "$T_DIR/valgrind" ] || return 0
+	_n=0
+	_bad=0
+	for _l in "$T_DIR"/valgrind/*.log; do
+		[ -f "$_l" ] || continue
+		_p=$(basename "$_l" .log)
+		_n=$((_n + 1))
+		if tr '\0' ' ' 2>/dev/null <"/proc/$_p/cmdline" |
+		    grep -qF -- "--log-file=$T_DIR/valgrind/"; then
+			kill -TERM "$_p" 2>/dev/null
+			await 60 grep -q 'ERROR SUMMARY' "$_l" ||
+			    echo "# valgrind: pid $_p did not stop"
+		fi
+		if grep -Eq 'ERROR SUMMARY: [1-9]|== (Invalid |Mismatched |Conditional jump|Use of uninitialised|Syscall param|Source and destination overlap|Jump to the invalid|Argument .* fishy)' "$_l"; then
+			_bad=$((_bad + 1))
+			fail "valgrind: no error in process $_p" "its report:"
+			sed 's/^/#   /' "$_l"
+		fi
+	done
+	[ "$_bad" -eq 0 ] && ok "valgrind: no error in $_n processes"
 }
 
 # await SECONDS COMMAND...: poll until COMMAND succeeds or time runs out.

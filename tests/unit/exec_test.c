@@ -174,6 +174,15 @@ TEST(exec_returns_when_the_child_exits)
 	CHECK(ws != -1);
 }
 
+/* Valgrind preloads its own libraries into the program it runs. */
+static bool
+under_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+	return p != NULL && strstr(p, "vgpreload") != NULL;
+}
+
 TEST(exec_not_found)
 {
 	const char *const argv1[] = { "no-such-command-ef", NULL };
@@ -186,8 +195,16 @@ TEST(exec_not_found)
 	CHECK(r.status == -1 && !r.timed_out);
 	CHECK(strstr(r.out, "no-such-command-ef") != NULL);
 	CHECK(strstr(r.out, "not found") != NULL);
-	CHECK(exec_run(argv2, NULL, 1000, &r) == -1);
-	CHECK(strstr(r.out, "/nonexistent/ef-cmd") != NULL);
+	/*
+	 * posix_spawn() cannot report a failed exec under valgrind, which
+	 * runs its CLONE_VFORK child as a fork: there the child exits 127.
+	 */
+	if (under_valgrind())
+		CHECK(exec_run(argv2, NULL, 1000, &r) == 0 && r.status == 127);
+	else {
+		CHECK(exec_run(argv2, NULL, 1000, &r) == -1);
+		CHECK(strstr(r.out, "/nonexistent/ef-cmd") != NULL);
+	}
 	CHECK(exec_run(argv3, NULL, 1000, &r) == -1);
 }
 

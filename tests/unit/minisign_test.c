@@ -207,7 +207,7 @@ TEST(pub_decode_is_strict)
 	struct msig_pub pub, got;
 	struct msig_sec sec;
 	unsigned char blob[64];
-	char text[MSIG_PUB_TEXT_MAX], bad[512];
+	char text[MSIG_PUB_TEXT_MAX], bad[512], *nl;
 	int n;
 
 	CHECK(msig_keygen(&pub, &sec) == 0);
@@ -248,7 +248,8 @@ TEST(pub_decode_is_strict)
 	CHECK(msig_pub_decode("\n", &got, errbuf, sizeof(errbuf)) == -1);
 	/* Whitespace inside the base64 is not tolerated. */
 	util_strlcpy(bad, text, sizeof(bad));
-	*(strchr(bad, '\n') + 5) = ' ';
+	CHECK((nl = strchr(bad, '\n')) != NULL);
+	nl[5] = ' ';
 	CHECK(msig_pub_decode(bad, &got, errbuf, sizeof(errbuf)) == -1);
 	CHECK(sodium_is_zero((unsigned char *)&got, sizeof(got)));
 }
