@@ -150,11 +150,21 @@ anycast_config(const struct anycast_params *p, const struct step_env *env,
 		step_set(res, STEP_ERROR, "no desired state");
 		return -1;
 	}
+	/* The probe's address as bytes: text compares miss "2001:0db8::a". */
+	char ptext[ANYCAST_HOST_MAX + 8];
+	struct nladdr probe;
+
+	snprintf(ptext, sizeof(ptext), "%s/%s", p->host,
+	    strchr(p->host, ':') ? "128" : "32");
+	if (nladdr_parse(ptext, &probe) != 0) {
+		step_set(res, STEP_ERROR, "probe %s refused", p->probe);
+		return -1;
+	}
 	json_array_foreach(json_object_get(bgp, "anycast"), i, a)
 	{
 		const char *pfx =
 		    json_string_value(json_object_get(a, "prefix"));
-		char addr[NLADDR_TEXT_MAX];
+		const struct nladdr *an = &c->prefixes[c->nprefixes];
 
 		if (c->nprefixes == GATE_MAX_PREFIXES ||
 		    nladdr_parse(pfx, &c->prefixes[c->nprefixes]) != 0) {
@@ -162,9 +172,9 @@ anycast_config(const struct anycast_params *p, const struct step_env *env,
 			    res, STEP_ERROR, "anycast prefix %s refused", pfx);
 			return -1;
 		}
-		util_strlcpy(addr, pfx, sizeof(addr));
-		*strchr(addr, '/') = '\0';
-		if (strcmp(addr, p->host) == 0) {
+		if (an->family == probe.family &&
+		    memcmp(an->addr, probe.addr,
+			an->family == AF_INET ? 4 : 16) == 0) {
 			step_set(res, STEP_ERROR,
 			    "probe %s is an anycast address: it would probe "
 			    "the fleet, not this node",

@@ -44,6 +44,8 @@
  * node id with sed.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
@@ -231,6 +233,27 @@ nc_open(struct cpclient *c, const struct nc_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Save a document: atomically (afile_write) into a regular file, but
+ * written straight into anything else (/dev/null, a pipe): renaming over
+ * a device would replace the device with a file.
+ */
+static int
+nc_save(const char *path, const void *buf, size_t len)
+{
+	struct stat sb;
+	int fd, rc = 0;
+
+	if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode))
+		return afile_write(path, buf, len, 0644);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (len > 0 && write(fd, buf, len) != (ssize_t)len)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
 static int
 cmd_enroll(const struct nc_opts *o)
 {
@@ -315,7 +338,7 @@ cmd_desired(const struct nc_opts *o)
 		if (resp.etag[0] != '\0')
 			util_strlcpy(etag, resp.etag, sizeof(etag));
 		if (resp.status == 200 && o->out != NULL &&
-		    afile_write(o->out, resp.body, resp.len, 0644) != 0) {
+		    nc_save(o->out, resp.body, resp.len) != 0) {
 			snprintf(err, sizeof(err), "%s: %s", o->out,
 			    strerror(errno));
 			goto fail;

@@ -153,6 +153,54 @@ TEST(step_parse_without_params)
 	step_disable_unattended_upgrades.free_params(p);
 }
 
+/*
+ * anycast: a probe of an anycast address would probe the fleet, not this
+ * node; however the address is written (IPv6 has many spellings).
+ */
+static int
+anycast_probe_refused(const char *probe, const char *prefix)
+{
+	char err[256], params[256], bgp[256];
+	struct step_host host;
+	struct step_env env = { .root = "" };
+	struct step_result res = { STEP_IN_SYNC, "" };
+	json_t *pj, *bj;
+	void *p = NULL;
+	int refused;
+
+	snprintf(params, sizeof(params), "{\"probe\":\"%s\"}", probe);
+	snprintf(
+	    bgp, sizeof(bgp), "{\"anycast\":[{\"prefix\":\"%s\"}]}", prefix);
+	pj = json_loads(params, 0, NULL);
+	bj = json_loads(bgp, 0, NULL);
+	memset(&host, 0, sizeof(host));
+	host.bgp = bj;
+	host.router_id = "";
+	env.host = &host;
+	if (step_anycast.parse(pj, &p, err, sizeof(err)) != 0) {
+		json_decref(pj);
+		json_decref(bj);
+		return -1;
+	}
+	step_anycast.check(p, &env, &res);
+	refused = res.state == STEP_ERROR &&
+	    strstr(res.reason, "is an anycast address") != NULL;
+	step_anycast.free_params(p);
+	json_decref(pj);
+	json_decref(bj);
+	return refused;
+}
+
+TEST(step_anycast_probe_never_an_anycast_address)
+{
+	CHECK(anycast_probe_refused(
+		  "http://203.0.113.10:8080/healthz", "203.0.113.10/32") == 1);
+	CHECK(anycast_probe_refused("http://[2001:db8::a]/healthz",
+		  "2001:0db8:0:0:0:0:0:000a/128") == 1);
+	CHECK(anycast_probe_refused(
+		  "http://[2001:0DB8::A]/healthz", "2001:db8::a/128") == 1);
+}
+
 int
 main(void)
 {
@@ -165,6 +213,7 @@ main(void)
 	RUN(step_mkdirs_under_root);
 	RUN(step_every_kind_refuses_unknown_fields);
 	RUN(step_parse_without_params);
+	RUN(step_anycast_probe_never_an_anycast_address);
 	st_teardown();
 	return check_done();
 }
