@@ -244,13 +244,14 @@ async function main() {
 			n.status.anycast = { state: "withdrawn", flips: [{ at: 1700000000, to: "withdrawn", reason: evil }] };
 			await r.fulfill({ json: n });
 		});
+		// Loaded afresh: the same address again would keep the last view.
+		await page.goto(`${URL}/#/`);
+		await page.reload();
 		await page.goto(`${URL}/#/node/${canary}`);
 		const d = page.locator(`[data-testid=node-detail][data-node="${canary}"]`);
 		await d.locator("[data-testid=step][data-step=s]").waitFor();
-		await page.waitForTimeout(300);
-		const text = await d.textContent();
-		if (!text.includes('<img src=x onerror="window.__xss=1">'))
-			throw new Error("the reason is not shown as text");
+		await until(async () => (await d.textContent()).includes('<img src=x onerror="window.__xss=1">'),
+			"the reason shown as text");
 		if (await page.evaluate(() => window.__xss) !== undefined)
 			throw new Error("injected markup ran");
 		if (await d.locator("img, script").count() !== 0)
