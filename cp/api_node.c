@@ -247,7 +247,7 @@ api_node_status(struct req *r)
 			return reply_store_error(r, rc, "node");
 		}
 		atomic_store(&r->node->seen_flushed, now);
-		live_apply_status(r->node, status, hash, util_now());
+		live_apply_status(r->node, status, hash, now);
 		metrics_status_write();
 	}
 	free(txt);

@@ -195,6 +195,15 @@ create() { # JSON: POST a rollout; RO is its id
 # The canary of rollout $1 (its node number).
 canary() { idx "$(ro "$1" | jq -r '.wave_list[0].node_list[0].id')"; }
 why() { echo "# rollout $1: $(ro "$1" | jq -c '[.state, .wave, .reason]')"; }
+# halts_naming NAME RO NODE PATTERN: RO halted with a reason naming node
+# NODE (1-4) and matching the shell PATTERN after it.
+halts_naming() {
+	_says=$(ro "$2" | jq -r .reason)
+	case "$_says" in
+	*"$(eval echo "\$ID_$3")"*$4*) ok "$1" ;;
+	*) fail "$1" "$_says" ;;
+	esac
+}
 
 # The profile went out before any release: the nodes are healthy with
 # nothing to run yet, and the first release reaches them all.
@@ -227,7 +236,6 @@ echo "# waves: $(echo "$LAST" | jq -c '[.wave_list[] | [.name, .nodes]]')"
 past_canary() { [ "$(ro "$R2" | jq .wave)" -ge 1 ]; }
 check "the canary wave passes" await 60 past_canary
 stop_cp KILL
-sleep 1
 start_cp "$T_DIR/cp" --node-interval 1
 expect_eq "edge-cp, killed -9 mid-rollout, starts again" "$?" 0
 check "...and the rollout goes on to complete" await 120 ro_is "$R2" completed
@@ -256,11 +264,7 @@ RB=$RO
 C=$(canary "$RB")
 check "it halts" await 60 ro_is "$RB" halted
 why "$RB"
-says=$(ro "$RB" | jq -r .reason)
-case "$says" in
-*"$(eval echo "\$ID_$C")"*exited*) ok "the halt names the canary and what happened" ;;
-*) fail "the halt names the canary and what happened" "$says" ;;
-esac
+halts_naming "the halt names the canary and what happened" "$RB" "$C" exited
 check "the canary (node$C) still serves 2.0.0" serves "$C" 2.0.0
 moved=$(ro "$RB" | jq '.progress.moved')
 expect_eq "no node past the canary moved" "$moved" 1
@@ -280,11 +284,9 @@ RP=$RO
 C=$(canary "$RP")
 check "it halts at the canary" await 60 ro_is "$RP" halted
 why "$RP"
-says=$(ro "$RP" | jq -r .reason)
-case "$says" in
-*"$(eval echo "\$ID_$C")"*"wave 1 canary"*bad*) ok "the halt names the node and the step" ;;
-*) fail "the halt names the node and the step" "$says" ;;
-esac
+halts_naming "the halt names the node and the step" "$RP" "$C" \
+    'wave 1 canary*bad'
+
 expect_eq "only the canary moved" "$(ro "$RP" | jq '.progress.moved')" 1
 expect_api "abort it" 200 POST "/v1/rollouts/$RP/abort"
 back_on_pv() {
