@@ -16,9 +16,8 @@
 
 #include "common/bgpconf.h"
 #include "common/json.h"
+#include "cp/server.h"
 #include "tests/fuzz/fuzz.h"
-
-#define MAX_BODY (1u << 20) /* SERVER_MAX_BODY */
 
 static void
 check(const json_t *in)
@@ -71,8 +70,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *buf = fuzz_copy(data, size), err[256];
 	json_t *doc = NULL;
 
-	if (json_parse_strict(buf, size, MAX_BODY, JSON_DEFAULT_DEPTH, &doc,
-		err, sizeof(err)) == 0) {
+	if (json_parse_strict(buf, size, SERVER_MAX_BODY, JSON_DEFAULT_DEPTH,
+		&doc, err, sizeof(err)) == 0) {
 		check(doc);
 		if (json_object_get(doc, "bgp") != NULL)
 			check(json_object_get(doc, "bgp"));

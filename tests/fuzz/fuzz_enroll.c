@@ -20,10 +20,9 @@
 #include "common/json.h"
 #include "common/nodeauth.h"
 #include "common/util.h"
+#include "cp/server.h"
 #include "cp/validate.h"
 #include "tests/fuzz/fuzz.h"
-
-#define MAX_BODY (1u << 20) /* SERVER_MAX_BODY */
 
 static void
 check_facts(const json_t *facts)
@@ -42,8 +41,8 @@ check_facts(const json_t *facts)
 	FUZZ_REQUIRE(txt != NULL && strlen(txt) <= 8192);
 	canon = json_dump_canonical(facts, &len);
 	FUZZ_REQUIRE(canon != NULL && len == strlen(txt));
-	FUZZ_REQUIRE(json_parse_strict(canon, len, MAX_BODY, JSON_DEFAULT_DEPTH,
-			 &back, err, sizeof(err)) == 0);
+	FUZZ_REQUIRE(json_parse_strict(canon, len, SERVER_MAX_BODY,
+			 JSON_DEFAULT_DEPTH, &back, err, sizeof(err)) == 0);
 	FUZZ_REQUIRE(json_equal(back, facts));
 	FUZZ_REQUIRE(validate_facts(back, err, sizeof(err)) == 0);
 	json_decref(back);
@@ -96,8 +95,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *body = NULL, *facts;
 	bool shaped;
 
-	if (json_parse_strict(buf, size, MAX_BODY, JSON_DEFAULT_DEPTH, &body,
-		err, sizeof(err)) != 0)
+	if (json_parse_strict(buf, size, SERVER_MAX_BODY, JSON_DEFAULT_DEPTH,
+		&body, err, sizeof(err)) != 0)
 		goto out;
 	/* The handler's own field checks, in its order. */
 	shaped = jfield_only(body, keys, err, sizeof(err)) == 0 &&

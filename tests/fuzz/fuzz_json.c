@@ -18,9 +18,8 @@
 #include <stdbool.h>
 
 #include "common/json.h"
+#include "cp/server.h"
 #include "tests/fuzz/fuzz.h"
-
-#define MAX_BODY (1u << 20) /* SERVER_MAX_BODY */
 
 static size_t
 depth_of(const json_t *v)
@@ -95,8 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 
 	err[0] = '\0';
-	if (json_parse_strict(buf, size, MAX_BODY, JSON_DEFAULT_DEPTH, &v, err,
-		sizeof(err)) != 0) {
+	if (json_parse_strict(buf, size, SERVER_MAX_BODY, JSON_DEFAULT_DEPTH,
+		&v, err, sizeof(err)) != 0) {
 		FUZZ_REQUIRE(v == NULL && err[0] != '\0');
 		free(buf);
 		return 0;
@@ -110,7 +109,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	canon = json_dump_canonical(v, &len);
 	FUZZ_REQUIRE(canon != NULL && len == strlen(canon));
-	FUZZ_REQUIRE(json_parse_strict(canon, len, MAX_BODY * 2,
+	FUZZ_REQUIRE(json_parse_strict(canon, len, SERVER_MAX_BODY * 2,
 			 JSON_DEFAULT_DEPTH, &w, err, sizeof(err)) == 0);
 	FUZZ_REQUIRE(json_equal(v, w));
 	again = json_dump_canonical(w, NULL);

@@ -14,11 +14,10 @@
 #include <jansson.h>
 
 #include "common/json.h"
+#include "cp/server.h"
 #include "cp/validate.h"
 #include "steps/steplist.h"
 #include "tests/fuzz/fuzz.h"
-
-#define MAX_BODY (1u << 20) /* SERVER_MAX_BODY */
 
 static void
 check_steps(const json_t *steps)
@@ -51,8 +50,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	size_t len;
 
-	if (json_parse_strict(buf, size, MAX_BODY, JSON_DEFAULT_DEPTH, &in, err,
-		sizeof(err)) != 0)
+	if (json_parse_strict(buf, size, SERVER_MAX_BODY, JSON_DEFAULT_DEPTH,
+		&in, err, sizeof(err)) != 0)
 		goto done;
 	err[0] = '\0';
 	if (validate_profile(in, &out, err, sizeof(err)) != 0) {
@@ -62,7 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_REQUIRE(out != NULL);
 	canon = json_dump_canonical(out, &len);
 	FUZZ_REQUIRE(canon != NULL);
-	FUZZ_REQUIRE(json_parse_strict(canon, len, MAX_BODY * 2,
+	FUZZ_REQUIRE(json_parse_strict(canon, len, SERVER_MAX_BODY * 2,
 			 JSON_DEFAULT_DEPTH, &back, err, sizeof(err)) == 0);
 	FUZZ_REQUIRE(validate_profile(back, &out2, err, sizeof(err)) == 0);
 	FUZZ_REQUIRE(json_equal(out, out2));

@@ -16,9 +16,8 @@
 
 #include "common/json.h"
 #include "cp/rollout.h"
+#include "cp/server.h"
 #include "tests/fuzz/fuzz.h"
-
-#define MAX_BODY (1u << 20) /* SERVER_MAX_BODY */
 
 static struct rollout_cand fleet[] = {
 	{ "n-01", "ams1", "eu", true, 0 },
@@ -95,7 +94,7 @@ check(const json_t *body, const char *strategy)
 	FUZZ_REQUIRE(stored != NULL);
 	txt = json_dump_canonical(stored, NULL);
 	FUZZ_REQUIRE(txt != NULL);
-	FUZZ_REQUIRE(json_parse_strict(txt, strlen(txt), MAX_BODY * 2,
+	FUZZ_REQUIRE(json_parse_strict(txt, strlen(txt), SERVER_MAX_BODY * 2,
 			 JSON_DEFAULT_DEPTH, &back, err, sizeof(err)) == 0);
 	FUZZ_REQUIRE(
 	    rollout_params_parse(back, strategy, &q, err, sizeof(err)) == 0);
@@ -118,8 +117,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *buf = fuzz_copy(data, size), err[256];
 	json_t *doc = NULL;
 
-	if (json_parse_strict(buf, size, MAX_BODY, JSON_DEFAULT_DEPTH, &doc,
-		err, sizeof(err)) == 0) {
+	if (json_parse_strict(buf, size, SERVER_MAX_BODY, JSON_DEFAULT_DEPTH,
+		&doc, err, sizeof(err)) == 0) {
 		check(doc, "waves");
 		check(doc, "all_at_once");
 	}

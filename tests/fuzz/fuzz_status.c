@@ -11,10 +11,9 @@
 #include <jansson.h>
 
 #include "common/json.h"
+#include "cp/server.h"
 #include "cp/validate.h"
 #include "tests/fuzz/fuzz.h"
-
-#define MAX_BODY (1u << 20) /* SERVER_MAX_BODY */
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -24,8 +23,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	size_t len;
 
-	if (json_parse_strict(buf, size, MAX_BODY, JSON_DEFAULT_DEPTH, &in, err,
-		sizeof(err)) != 0)
+	if (json_parse_strict(buf, size, SERVER_MAX_BODY, JSON_DEFAULT_DEPTH,
+		&in, err, sizeof(err)) != 0)
 		goto done;
 	err[0] = '\0';
 	out = (json_t *)1; /* must be reset on failure too */
@@ -36,7 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_REQUIRE(out != NULL && out != in && json_equal(in, out));
 	canon = json_dump_canonical(out, &len);
 	FUZZ_REQUIRE(canon != NULL);
-	FUZZ_REQUIRE(json_parse_strict(canon, len, MAX_BODY * 2,
+	FUZZ_REQUIRE(json_parse_strict(canon, len, SERVER_MAX_BODY * 2,
 			 JSON_DEFAULT_DEPTH, &back, err, sizeof(err)) == 0);
 	FUZZ_REQUIRE(validate_status(back, &out2, err, sizeof(err)) == 0);
 	again = json_dump_canonical(out2, NULL);
