@@ -522,7 +522,8 @@ api_freeze(struct req *r)
 	bool on = strcmp(r->method, "POST") == 0;
 	int rc;
 
-	rc = store_meta_set(cp.store, "freeze", on ? r->actor : "", r->actor);
+	rc = store_meta_set(cp.store, "freeze", on ? r->actor : "",
+	    on ? "freeze.on" : "freeze.off", r->actor);
 	if (rc != STORE_OK)
 		return reply_store_error(r, rc, "freeze");
 	return reply_json(r, 200, json_pack("{s:b}", "frozen", on));

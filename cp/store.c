@@ -587,8 +587,8 @@ store_meta_get(struct store *s, const char *key, char *val, size_t len)
 }
 
 int
-store_meta_set(
-    struct store *s, const char *key, const char *val, const char *actor)
+store_meta_set(struct store *s, const char *key, const char *val,
+    const char *action, const char *actor)
 {
 	char detail[256];
 	sqlite3 *db;
@@ -612,12 +612,7 @@ store_meta_set(
 		util_strlcpy(detail, txt ? txt : "{}", sizeof(detail));
 		free(txt);
 		json_decref(d);
-		/* The freeze is an operator's act and reads as one. */
-		rc = store_ev(db, actor,
-		    strcmp(key, "freeze") != 0          ? "meta.set"
-			: val != NULL && val[0] != '\0' ? "freeze.on"
-							: "freeze.off",
-		    key, detail);
+		rc = store_ev(db, actor, action, key, detail);
 	}
 	return store_wend(s, rc);
 }

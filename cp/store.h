@@ -57,8 +57,9 @@ int store_schema_version(struct store *s);
 
 /* meta: small key/value settings (freeze flag, instance id). */
 int store_meta_get(struct store *s, const char *key, char *val, size_t len);
-int store_meta_set(
-    struct store *s, const char *key, const char *val, const char *actor);
+/* Set (NULL: delete) key, recorded as the event action on object key. */
+int store_meta_set(struct store *s, const char *key, const char *val,
+    const char *action, const char *actor);
 
 /* API tokens.  hash is the keyed BLAKE2b-256 of the token. */
 int store_apitoken_add(struct store *s, const char *name, const char *role,

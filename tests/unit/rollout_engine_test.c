@@ -437,11 +437,11 @@ TEST(engine_freeze_stops_everything)
 
 	fleet();
 	all_healthy(t0);
-	store_meta_set(cp.store, "freeze", "op", "op");
+	store_meta_set(cp.store, "freeze", "op", "freeze.on", "op");
 	id = create("waves", "{}");
 	rollout_tick(t0);
 	CHECK(!moved(0));
-	store_meta_set(cp.store, "freeze", "", "op");
+	store_meta_set(cp.store, "freeze", "", "freeze.off", "op");
 	rollout_tick(t0 + 1);
 	CHECK(moved(0));
 	(void)id;
