@@ -745,6 +745,9 @@ server_stop(unsigned grace_ms)
 		usleep(10000);
 		waited += 10;
 	}
+	if (atomic_load(&server_inflight) > 0)
+		log_warnx("event=stop_cut_requests inflight=%d grace_ms=%u",
+		    (int)atomic_load(&server_inflight), grace_ms);
 	MHD_stop_daemon(server_d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);

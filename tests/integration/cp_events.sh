@@ -104,10 +104,9 @@ expect_eq "...the newest three pop events" "$(ids "$T_DIR/bl")" \
 expect_api "undrain p2's node" 200 POST "/v1/nodes/$N2/undrain"
 stream "$T_DIR/h" "kind=node.health&node=$N2"
 report p2 in_sync
-# Degrade it only once edge-cp has seen it healthy again.
-back() { api GET "/v1/events?kind=node.health&node=$N2" | cut -d' ' -f2- |
-    jq -e '.events[-1].detail.to == "healthy"'; }
-check "a node.health event when the undrained node is healthy" await 5 back
+# The health sweep samples once a second: give it one look at the node
+# healthy before it degrades (see the note in cp/serve.c).
+sleep 1.5
 report p2 error
 check "a node.health event when the node degrades" await 5 has "$T_DIR/h" \
     '"to":"degraded","pop":"p2"'
@@ -150,9 +149,9 @@ stream "$T_DIR/other" "kind=pop"
 check "...while another token still gets one" await 5 has "$T_DIR/other" '^retry: '
 
 # Feeds are open (idle, filtered, the backlog one); edge-cp stops anyway.
-t0=$(date +%s)
 stop_cp TERM
 rc=$?
 expect_eq "edge-cp stops cleanly with feeds open" "$rc" 0
-check "...promptly ($(( $(date +%s) - t0 )) s)" test $(( $(date +%s) - t0 )) -le 5
+check "...without waiting them out (no request cut at the grace's end)" \
+    sh -c "! grep -q event=stop_cut_requests '$CP_DIR/cp.log'"
 finish
