@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/priv.h"
+
 struct afile_ops afile_ops = { write, fsync, rename };
 
 static int
@@ -36,6 +38,9 @@ afile_write(const char *path, const void *data, size_t len, mode_t mode)
 	char tmp[4096];
 	const char *p = data;
 	int fd, e;
+
+	if (priv_client_fd() >= 0)
+		return priv_remote_write(path, data, len, mode);
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
 		(long)getpid()) >= sizeof(tmp)) {
@@ -89,6 +94,8 @@ afile_read(const char *path, size_t max, char **out, size_t *len)
 	size_t off = 0;
 	int fd, e;
 
+	if (priv_client_fd() >= 0)
+		return priv_remote_read(path, max, out, len);
 	*out = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

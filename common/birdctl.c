@@ -17,6 +17,7 @@
 #include "common/birdctl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/priv.h"
 #include "common/util.h"
 
 #define BIRDCTL_LINE_MAX 4096           /* one reply line, without "\n" */
@@ -126,6 +128,16 @@ birdctl_connect(struct birdctl_conn *c, const char *path)
 	socklen_t sl;
 	int e;
 
+	if (priv_client_fd() >= 0) {
+		/* BIRD's socket is root's: the privileged part connects. */
+		if ((c->fd = priv_connect_unix(path)) < 0 ||
+		    fcntl(c->fd, F_SETFL, O_NONBLOCK) != 0) {
+			birdctl_err(c->err, c->errlen, "connect %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (util_strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=

@@ -1,10 +1,12 @@
 #include "common/cpclient.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/json.h"
+#include "common/priv.h"
 #include "common/util.h"
 
 int
@@ -221,8 +223,11 @@ cpclient_handshake_once(
 		snprintf(err, errlen, "node id too long");
 		goto out;
 	}
-	crypto_sign_detached(
-	    sig, NULL, (const unsigned char *)msg, (size_t)n, c->id.sk);
+	if (priv_sign(msg, (size_t)n, c->id.sk, sig) != 0) {
+		snprintf(err, errlen, "cannot sign the handshake: %s",
+		    strerror(errno));
+		goto out;
+	}
 	util_b64(sig_b64, sizeof(sig_b64), sig, sizeof(sig));
 	req = json_pack("{s:s,s:I,s:s,s:s}", "node_id", c->id.node_id, "ts",
 	    (json_int_t)ts, "kx_public_key", kpk_b64, "signature", sig_b64);

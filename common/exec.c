@@ -17,6 +17,7 @@
  * every EXEC_TICK_MS.
  */
 #include "common/exec.h"
+#include "common/priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -241,6 +242,8 @@ exec_run(const char *const *argv, const char *const *env_extra, int timeout_ms,
 	bool eof = false;
 	pid_t pid;
 
+	if (priv_client_fd() >= 0)
+		return priv_remote_exec(argv, env_extra, timeout_ms, res);
 	memset(res, 0, sizeof(*res));
 	res->status = -1;
 	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {

@@ -16,6 +16,7 @@
  * and nothing is allocated but the receive buffer.
  */
 #include "common/nladdr.h"
+#include "common/priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -554,6 +555,9 @@ nladdr_add(unsigned ifindex, const struct nladdr *a, char *err, size_t errlen)
 	struct nladdr_req req;
 	int rc;
 
+	if (priv_client_fd() >= 0)
+		return priv_remote_addr(true, ifindex, a, err, errlen);
+
 	nladdr_clear(err, errlen);
 	nladdr_what(what, sizeof(what), "add", ifindex, a);
 	if (nladdr_check(&io, ifindex, a) != 0)
@@ -575,6 +579,9 @@ nladdr_del(unsigned ifindex, const struct nladdr *a, char *err, size_t errlen)
 		.ifindex = ifindex,
 		.ok_errno = EADDRNOTAVAIL };
 	struct nladdr_req req;
+
+	if (priv_client_fd() >= 0)
+		return priv_remote_addr(false, ifindex, a, err, errlen);
 
 	nladdr_clear(err, errlen);
 	nladdr_what(what, sizeof(what), "del", ifindex, a);

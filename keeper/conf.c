@@ -41,6 +41,7 @@ keeper_conf_load(struct keeper_conf *c, char *err, size_t errlen)
 
 	c->interval_s = 5;
 	c->trial_s = SELFUP_TRIAL_S;
+	util_strlcpy(c->user, KEEPER_USER, sizeof(c->user));
 	util_strlcpy(c->metrics, "127.0.0.1:9464", sizeof(c->metrics));
 	keeper_path(c, CONF_PATH, path, sizeof(path));
 	if (afile_read(path, 16384, &buf, &len) != 0) {
@@ -78,6 +79,10 @@ keeper_conf_load(struct keeper_conf *c, char *err, size_t errlen)
 		} else if (strcmp(line, "metrics") == 0) {
 			if (conf_set(c->metrics, sizeof(c->metrics), eq, line,
 				err, errlen) != 0)
+				goto out;
+		} else if (strcmp(line, "user") == 0) {
+			if (conf_set(c->user, sizeof(c->user), eq, line, err,
+				errlen) != 0)
 				goto out;
 		} else if (strcmp(line, "tool_path") == 0) {
 			if (conf_set(c->tool_path, sizeof(c->tool_path), eq,
@@ -122,20 +127,22 @@ out:
 int
 keeper_conf_save(const struct keeper_conf *c, char *err, size_t errlen)
 {
-	char path[KEEPER_PATH_MAX], buf[4096], trial[40] = "";
+	char path[KEEPER_PATH_MAX], buf[4096], trial[40] = "", user[96] = "";
 	int n;
 
 	keeper_path(c, CONF_PATH, path, sizeof(path));
 	if (c->trial_s > 0 && c->trial_s != SELFUP_TRIAL_S)
 		snprintf(trial, sizeof(trial), "trial_s=%lld\n",
 		    (long long)c->trial_s);
+	if (c->user[0] != '\0' && strcmp(c->user, KEEPER_USER) != 0)
+		snprintf(user, sizeof(user), "user=%s\n", c->user);
 	n = snprintf(buf, sizeof(buf),
 	    "# Written by edge-keeper enroll.\n"
 	    "server=%s\npin=%s\nnode_id=%s\ninterval_s=%lld\nmetrics=%s\n%s%s%"
-	    "s%s",
+	    "s%s%s",
 	    c->server, c->pin, c->node_id, (long long)c->interval_s, c->metrics,
 	    c->tool_path[0] ? "tool_path=" : "", c->tool_path,
-	    c->tool_path[0] ? "\n" : "", trial);
+	    c->tool_path[0] ? "\n" : "", trial, user);
 	if (n < 0 || (size_t)n >= sizeof(buf) ||
 	    afile_write(path, buf, (size_t)n, 0644) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -10,6 +10,7 @@
 
 #include "common/afile.h"
 #include "common/log.h"
+#include "common/priv.h"
 #include "common/util.h"
 
 #define GATE_MANAGED_MAX (GATE_MAX_PREFIXES * 2)
@@ -404,6 +405,8 @@ gate_main(void *arg)
 	struct timespec ts;
 	int64_t next = gate_now_ms(), interval;
 
+	/* Its own channel to the privileged part: never behind apt-get. */
+	priv_client_thread(PRIV_CHAN_GATE);
 	pthread_mutex_lock(&g->mu);
 	for (;;) {
 		while (!g->stop && (!g->configured || gate_now_ms() < next)) {

@@ -3,7 +3,8 @@
  *
  * Files (every path below is prefixed with --root, "" on a real host):
  *	/etc/edge-keeper/keeper.conf	key=value: server, pin, node_id,
- *					interval_s, metrics, tool_path, trial_s
+ *					interval_s, metrics, tool_path, trial_s,
+ *					user
  *	/var/lib/edge-keeper/node.key	the node's Ed25519 secret key (0600)
  *	/var/lib/edge-keeper/release.pub  the release key pinned at
  *					enrollment (minisign format)
@@ -23,6 +24,11 @@
 #include "common/cpclient.h"
 
 #define KEEPER_PATH_MAX 1024
+/*
+ * Who the unprivileged part of `run` runs as (keeper/privsep.h); when
+ * there is no such user, nobody.  "root" keeps everything in one process.
+ */
+#define KEEPER_USER "edge-keeper"
 
 struct keeper_conf {
 	char root[512];
@@ -33,6 +39,7 @@ struct keeper_conf {
 	char metrics[64];    /* "127.0.0.1:9464", or "off" */
 	char tool_path[512]; /* search path for external commands */
 	int64_t trial_s;     /* a new keeper's bound to report, default 120 */
+	char user[64];       /* the unprivileged part's, KEEPER_USER */
 };
 
 /* root + path into out; fatal if it does not fit (paths are ours). */

@@ -9,13 +9,15 @@
  * component, unless the desired state allows a rollback explicitly (an
  * old, validly signed release cannot be replayed as "new").
  *
- * release_fetch() downloads into DEST.part, streaming: SHA-256 and size
- * are computed as the bytes arrive, the download stops above the size the
- * signature names (or RELEASE_MAX_BYTES), when it is slower than
- * RELEASE_LOW_SPEED_BPS for RELEASE_LOW_SPEED_S seconds, and after
- * RELEASE_TIMEOUT_S.  Once admitted, the signature is written to
- * DEST.minisig and DEST.part renamed to DEST (mode 0755): an installed
- * binary always has its signature beside it.
+ * release_fetch() downloads into an anonymous memory file (memfd): the
+ * download stops above the size the signature names (or
+ * RELEASE_MAX_BYTES), when it is slower than RELEASE_LOW_SPEED_BPS for
+ * RELEASE_LOW_SPEED_S seconds, and after RELEASE_TIMEOUT_S.  Then
+ * release_install() -- in the keeper's privileged part when there is one
+ * -- copies it to DEST.part, computing SHA-256 and size, and once
+ * admitted writes the signature to DEST.minisig and renames DEST.part to
+ * DEST (mode 0755): an installed binary always has its signature beside
+ * it.
  *
  * release_verify() admits an installed binary again before each start, so
  * a binary changed on disk after installation is never run: on a bad
@@ -50,6 +52,15 @@ struct release_ctx {
 
 int release_fetch(void *ctx, const char *component, const char *version,
     const char *dest, bool allow_rollback, char *err, size_t errlen);
+/*
+ * Install the artifact whose bytes fd holds (read from offset 0) at dest,
+ * after the admission checks against sig; dest's directory is made.  What
+ * release_fetch does with its download; the keeper's privileged part does
+ * it for the downloads of the unprivileged one (common/priv.h).
+ */
+int release_install(struct release_ctx *ctx, const char *component,
+    const char *version, const char *dest, bool allow_rollback, const char *sig,
+    int fd, char *err, size_t errlen);
 int release_verify(void *ctx, const char *component, const char *version,
     const char *path, bool allow_rollback, char *err, size_t errlen);
 

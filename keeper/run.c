@@ -29,12 +29,14 @@
 #include "common/exec.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/priv.h"
 #include "common/util.h"
 #include "common/version.h"
 #include "keeper/desired.h"
 #include "keeper/gate.h"
 #include "keeper/keeper.h"
 #include "keeper/metrics.h"
+#include "keeper/privsep.h"
 #include "keeper/reconcile.h"
 #include "keeper/release.h"
 #include "keeper/selfup.h"
@@ -570,9 +572,25 @@ keeper_pass(struct keeper *k, bool dry_run)
 	k->last_pass_ms = (double)(util_mono_ns() - t0) / 1e6;
 }
 
-/* Open the client from keeper.conf and node.key. */
+static struct release_ctx *keeper_launch_ctx;
+
 static int
-keeper_open(struct keeper *k, struct keeper_conf *conf, long timeout_ms)
+keeper_launch_verify(
+    const char *path, const char *version, char *err, size_t errlen)
+{
+	return release_verify(
+	    keeper_launch_ctx, "keeper", version, path, true, err, errlen);
+}
+
+/*
+ * Open the client from keeper.conf and node.key.  For `run` (daemon):
+ * first the version this node last committed to (after a reboot), then
+ * the split into the privileged part and the unprivileged one that goes
+ * on here without the key (keeper/privsep.h).
+ */
+static int
+keeper_open(
+    struct keeper *k, struct keeper_conf *conf, long timeout_ms, bool daemon)
 {
 	char err[512];
 
@@ -583,6 +601,17 @@ keeper_open(struct keeper *k, struct keeper_conf *conf, long timeout_ms)
 		fprintf(stderr, "edge-keeper: %s%s\n", err,
 		    errno == ENOENT ? " (not enrolled?)" : "");
 		return -1;
+	}
+	if (daemon) {
+		k->rel.conf = conf;
+		keeper_launch_ctx = &k->rel;
+		selfup_launch(conf, keeper_launch_verify);
+		if (privsep_start(conf, k->cp.id.sk, err, sizeof(err)) != 0) {
+			fprintf(stderr, "edge-keeper: %s\n", err);
+			return -1;
+		}
+		if (priv_client_fd() >= 0)
+			sodium_memzero(k->cp.id.sk, sizeof(k->cp.id.sk));
 	}
 	util_strlcpy(k->cp.id.server, conf->server, sizeof(k->cp.id.server));
 	util_strlcpy(k->cp.id.pin, conf->pin, sizeof(k->cp.id.pin));
@@ -604,16 +633,6 @@ keeper_close(struct keeper *k)
 	free(k->res);
 }
 
-static struct release_ctx *keeper_launch_ctx;
-
-static int
-keeper_launch_verify(
-    const char *path, const char *version, char *err, size_t errlen)
-{
-	return release_verify(
-	    keeper_launch_ctx, "keeper", version, path, true, err, errlen);
-}
-
 int
 keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 {
@@ -629,13 +648,9 @@ keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 		fprintf(stderr, "usage: edge-keeper [--root DIR] run\n");
 		return 2;
 	}
-	if (keeper_open(&k, conf, 10000) != 0)
+	if (keeper_open(&k, conf, 10000, true) != 0)
 		return 1;
-	/* After a reboot: the version this node last committed to. */
 	k.rel.cp = &k.cp;
-	k.rel.conf = conf;
-	keeper_launch_ctx = &k.rel;
-	selfup_launch(conf, keeper_launch_verify);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -686,7 +701,9 @@ keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 			gate_stop(k.gate);
 			k.gate = NULL;
 			kmetrics_stop();
-			selfup_exec(conf);
+			/* Split: the privileged part execs once this exits. */
+			if (priv_client_fd() < 0)
+				selfup_exec(conf);
 			break; /* exec failed: the watchdog goes back */
 		}
 		now = util_mono_ns();
@@ -727,7 +744,7 @@ keeper_check_main(struct keeper_conf *conf, int argc, char **argv)
 		fprintf(stderr, "usage: edge-keeper [--root DIR] check\n");
 		return 2;
 	}
-	if (keeper_open(&k, conf, 5000) != 0)
+	if (keeper_open(&k, conf, 5000, false) != 0)
 		return 1;
 	/* The newest desired state if edge-cp answers, else the saved one. */
 	keeper_load_saved(&k);

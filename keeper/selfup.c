@@ -13,6 +13,7 @@
 
 #include "common/afile.h"
 #include "common/log.h"
+#include "common/priv.h"
 #include "common/util.h"
 #include "common/version.h"
 
@@ -102,6 +103,27 @@ version_of_path(
 	return out;
 }
 
+/*
+ * The unprivileged part asks the privileged one (common/priv.h): 0, 1
+ * for a version that failed its trial (PRIV_SELF_FAILED), -1 with err.
+ */
+static int
+selfup_remote(
+    enum priv_type type, const char *version, char *err, size_t errlen)
+{
+	struct priv_msg req, ans;
+	int rc;
+
+	priv_msg_init(&req, type);
+	priv_put_str(&req, version);
+	rc = priv_call(&req, &ans, err, errlen);
+	if (rc == 0 && type == PRIV_SELF_FAILED && priv_get_u32(&ans) != 0)
+		rc = 1;
+	priv_msg_clear(&req);
+	priv_msg_clear(&ans);
+	return rc;
+}
+
 int
 selfup_begin(
     const struct keeper_conf *c, const char *version, char *err, size_t errlen)
@@ -111,6 +133,8 @@ selfup_begin(
 	pid_t pid;
 	int n, a = 0;
 
+	if (priv_client_fd() >= 0)
+		return selfup_remote(PRIV_SELF_BEGIN, version, err, errlen);
 	if (realpath("/proc/self/exe", prev) == NULL) {
 		snprintf(err, errlen, "/proc/self/exe: %s", strerror(errno));
 		return -1;
@@ -177,6 +201,10 @@ selfup_commit(const struct keeper_conf *c)
 	char path[KEEPER_PATH_MAX];
 	struct trial t;
 
+	if (priv_client_fd() >= 0) {
+		selfup_remote(PRIV_SELF_COMMIT, "", NULL, 0);
+		return;
+	}
 	if (trial_read(c, &t) != 0 || strcmp(t.version, ef_version) != 0)
 		return;
 	selfup_path(c, "trial", path, sizeof(path));
@@ -189,6 +217,8 @@ selfup_failed(const struct keeper_conf *c, const char *version)
 {
 	char path[KEEPER_PATH_MAX], name[80];
 
+	if (priv_client_fd() >= 0)
+		return selfup_remote(PRIV_SELF_FAILED, version, NULL, 0) == 1;
 	snprintf(name, sizeof(name), "%s.failed", version);
 	selfup_path(c, name, path, sizeof(path));
 	return access(path, F_OK) == 0;

@@ -47,6 +47,7 @@
 #include "common/afile.h"
 #include "common/birdctl.h"
 #include "common/exec.h"
+#include "common/priv.h"
 #include "common/json.h"
 #include "common/util.h"
 #include "steps/kinds.h"
@@ -446,9 +447,8 @@ bird_perms(const char *path)
 	struct group g, *gp = NULL;
 	char buf[4096];
 
-	if (getgrnam_r("bird", &g, buf, sizeof(buf), &gp) == 0 && gp != NULL &&
-	    chown(path, (uid_t)-1, gp->gr_gid) == 0)
-		chmod(path, 0640);
+	if (getgrnam_r("bird", &g, buf, sizeof(buf), &gp) == 0 && gp != NULL)
+		priv_ownmode(path, (uid_t)-1, gp->gr_gid, 0640);
 }
 
 static int
@@ -494,7 +494,7 @@ bird_apply(
 		}
 	}
 	free(er);
-	if (rename(bp.candidate, bp.path) != 0) {
+	if (priv_rename(bp.candidate, bp.path) != 0) {
 		step_set(res, STEP_ERROR, "%s: %s", bp.path, strerror(errno));
 		goto out_unlink;
 	}
@@ -511,7 +511,7 @@ bird_apply(
 	rc = 0;
 	goto out;
 out_unlink:
-	unlink(bp.candidate);
+	priv_unlink(bp.candidate);
 out:
 	free(want);
 	return rc;

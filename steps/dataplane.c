@@ -41,6 +41,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/priv.h"
 #include "common/util.h"
 #include "dataplane/takeover.h"
 #include "steps/kinds.h"
@@ -143,7 +144,6 @@ struct dp_state {
 static int
 dp_status(const char *path, struct dp_state *ds)
 {
-	struct sockaddr_un sa;
 	struct timeval tv = { 2, 0 };
 	char buf[1024];
 	json_t *o = NULL, *succ;
@@ -152,16 +152,10 @@ dp_status(const char *path, struct dp_state *ds)
 	int fd, rc = -1;
 
 	memset(ds, 0, sizeof(*ds));
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (util_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
-	    sizeof(sa.sun_path))
-		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	if ((fd = priv_connect_unix(path)) < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    write(fd, "status\n", 7) != 7)
+	if (write(fd, "status\n", 7) != 7)
 		goto out;
 	while (got < sizeof(buf) - 1 &&
 	    (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
@@ -209,7 +203,7 @@ dataplane_check(
 	char bin[1024], ctl[1024];
 	struct dp_state ds;
 	const char *want;
-	struct stat st;
+	struct priv_stat st;
 
 	if (env->host == NULL || env->host->dataplane_version[0] == '\0') {
 		step_set(res, STEP_IN_SYNC, "no dataplane release targeted");
@@ -218,7 +212,7 @@ dataplane_check(
 	want = env->host->dataplane_version;
 	if (dp_paths(p, env, bin, ctl, sizeof(bin)) != 0)
 		step_set(res, STEP_ERROR, "path too long");
-	else if (stat(bin, &st) != 0)
+	else if (priv_lstat(bin, &st) != 0)
 		step_set(res, STEP_NEEDS_CHANGE, "%s is not installed", want);
 	else if (dp_status(ctl, &ds) != 0)
 		step_set(res, STEP_NEEDS_CHANGE, "not running");
@@ -234,103 +228,43 @@ dataplane_check(
 }
 
 /*
- * Start edge-dp detached: a double fork, its own session and log.  *dpid
- * is the grandchild, the edge-dp process itself (the middle child sends
- * it up a pipe before it exits), so a start that never becomes ready can
- * be stopped; *readyfd is the read end of its --ready-fd pipe.
+ * Start edge-dp detached (common/priv.h: priv_spawn, which the keeper's
+ * privileged part does after verifying the binary once more).  *dpid is
+ * the edge-dp process, so a start that never becomes ready can be
+ * stopped; *readyfd is the read end of its --ready-fd pipe.
  */
 static int
 dp_spawn(const struct dataplane_params *p, const char *bin, const char *ctl,
     const char *www, const char *log, bool takeover, pid_t *dpid, int *readyfd,
     char *err, size_t errlen)
 {
-	char *argv[2 * DP_MAX_LISTEN + 18], wbuf[24], dbuf[24], rbuf[24];
+	const char *argv[2 * DP_MAX_LISTEN + 16];
+	char wbuf[24], dbuf[24];
 	size_t a = 0, i;
-	int fds[2], rfd[2], status;
-	pid_t pid;
 
-	*dpid = -1;
-	*readyfd = -1;
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
-	}
-	if (pipe2(rfd, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	argv[a++] = (char *)(uintptr_t)bin;
+	argv[a++] = bin;
 	for (i = 0; i < p->nlisten; i++) {
-		argv[a++] = (char *)(uintptr_t) "--listen";
-		argv[a++] = (char *)(uintptr_t)p->listen[i];
+		argv[a++] = "--listen";
+		argv[a++] = p->listen[i];
 	}
-	argv[a++] = (char *)(uintptr_t) "--control";
-	argv[a++] = (char *)(uintptr_t)ctl;
+	argv[a++] = "--control";
+	argv[a++] = ctl;
 	if (p->workers > 0) {
 		snprintf(wbuf, sizeof(wbuf), "%lld", (long long)p->workers);
-		argv[a++] = (char *)(uintptr_t) "--workers";
+		argv[a++] = "--workers";
 		argv[a++] = wbuf;
 	}
 	if (www[0] != '\0') {
-		argv[a++] = (char *)(uintptr_t) "--root";
-		argv[a++] = (char *)(uintptr_t)www;
+		argv[a++] = "--root";
+		argv[a++] = www;
 	}
 	snprintf(dbuf, sizeof(dbuf), "%lld", (long long)p->drain_timeout);
-	argv[a++] = (char *)(uintptr_t) "--drain-timeout";
+	argv[a++] = "--drain-timeout";
 	argv[a++] = dbuf;
-	snprintf(rbuf, sizeof(rbuf), "%d", rfd[1]);
-	argv[a++] = (char *)(uintptr_t) "--ready-fd";
-	argv[a++] = rbuf;
 	if (takeover)
-		argv[a++] = (char *)(uintptr_t) "--takeover";
+		argv[a++] = "--takeover";
 	argv[a] = NULL;
-	if ((pid = fork()) < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		close(rfd[0]);
-		close(rfd[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		pid_t g;
-		int fd;
-
-		setsid();
-		if ((g = fork()) != 0) {
-			ssize_t w = write(fds[1], &g, sizeof(g));
-
-			_exit(w == (ssize_t)sizeof(g) ? 0 : 1);
-		}
-		/* The grandchild: no parent to wait for it but init. */
-		fd = open("/dev/null", O_RDONLY);
-		if (fd >= 0)
-			dup2(fd, 0);
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		fcntl(rfd[1], F_SETFD, 0); /* the one descriptor it keeps */
-		signal(SIGPIPE, SIG_DFL);
-		execv(bin, argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	close(rfd[1]);
-	if (read(fds[0], dpid, sizeof(*dpid)) != (ssize_t)sizeof(*dpid))
-		*dpid = -1;
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	if (*dpid <= 0) {
-		snprintf(err, errlen, "fork: the process was not started");
-		close(rfd[0]);
-		return -1;
-	}
-	*readyfd = rfd[0];
-	return 0;
+	return priv_spawn(argv, log, dpid, readyfd, err, errlen);
 }
 
 /*
@@ -354,30 +288,18 @@ dp_wait_ready(int fd, int ms)
  * A started process that did not say it was ready in time: freeze it,
  * look once more (it may have said so just now: a successor says so
  * before it tells its predecessor, so a frozen one that has not cannot
- * have taken anything over), then kill it, or let it go on.  It is not
- * our child, so a pidfd taken while it is known to be alive keeps the
- * signals from reaching a recycled pid.  1 when it turned out ready.
+ * have taken anything over), then kill it, or let it go on.  A stopped
+ * process cannot exit to free its pid, so the signals cannot reach a
+ * recycled one.  1 when it turned out ready.
  */
 static int
 dp_stop_unready(pid_t pid, int readyfd)
 {
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0), ready;
+	int ready;
 
-	if (fd < 0) {
-		/*
-		 * No pidfd (Linux before 5.3, a seccomp filter, valgrind):
-		 * the pid is as fresh as a pidfd taken now would be, and a
-		 * stopped process does not exit to free it, so kill() it.
-		 */
-		kill(pid, SIGSTOP);
-		ready = dp_wait_ready(readyfd, 0) == 1;
-		kill(pid, ready ? SIGCONT : SIGKILL);
-		return ready;
-	}
-	syscall(SYS_pidfd_send_signal, fd, SIGSTOP, NULL, 0);
+	priv_signal(pid, SIGSTOP);
 	ready = dp_wait_ready(readyfd, 0) == 1;
-	syscall(SYS_pidfd_send_signal, fd, ready ? SIGCONT : SIGKILL, NULL, 0);
-	close(fd);
+	priv_signal(pid, ready ? SIGCONT : SIGKILL);
 	return ready;
 }
 
@@ -433,7 +355,7 @@ dataplane_apply(
 	const struct dataplane_params *p = vp;
 	char bin[1024], ctl[1024], dir[1024], log[1024], www[1024], err[512];
 	const char *want;
-	struct stat st;
+	struct priv_stat st;
 	struct dp_state ds;
 	int64_t end, wait_s;
 	int rfd, ready;
@@ -452,10 +374,10 @@ dataplane_apply(
 	 * signed has been removed by the check; it is fetched again at once,
 	 * so the node heals in this pass instead of reporting an error.
 	 */
-	if (stat(bin, &st) == 0 &&
+	if (priv_lstat(bin, &st) == 0 &&
 	    env->host->verify_release(env->host->ctx, "dataplane", want, bin,
 		env->host->dataplane_rollback, err, sizeof(err)) != 0) {
-		if (stat(bin, &st) == 0) {
+		if (priv_lstat(bin, &st) == 0) {
 			step_set(res, STEP_ERROR, "installed %s refused: %s",
 			    want, err);
 			return -1;
@@ -464,14 +386,7 @@ dataplane_apply(
 			  "%s\"",
 		    want, err);
 	}
-	if (stat(bin, &st) != 0) {
-		util_strlcpy(dir, bin, sizeof(dir));
-		*strrchr(dir, '/') = '\0';
-		if (step_mkdirs(env, dir + strlen(env->root), 0755) != 0) {
-			step_set(res, STEP_ERROR, "mkdir %s: %s", dir,
-			    strerror(errno));
-			return -1;
-		}
+	if (priv_lstat(bin, &st) != 0) {
 		if (env->host->fetch_release(env->host->ctx, "dataplane", want,
 			bin, env->host->dataplane_rollback, err,
 			sizeof(err)) != 0) {

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "common/afile.h"
+#include "common/priv.h"
 #include "common/json.h"
 #include "common/util.h"
 #include "steps/kinds.h"
@@ -233,13 +234,14 @@ file_ids(const struct file_params *p, uid_t *uid, gid_t *gid,
  * no, -1 on a read error (errno set).
  */
 static int
-file_same(const struct file_params *p, const char *full, const struct stat *st)
+file_same(
+    const struct file_params *p, const char *full, const struct priv_stat *st)
 {
 	char *have = NULL;
 	size_t len;
 	int rc;
 
-	if (!S_ISREG(st->st_mode) || (size_t)st->st_size != p->len)
+	if (!S_ISREG(st->mode) || (size_t)st->size != p->len)
 		return 0;
 	if (afile_read(full, FILE_CONTENT_MAX, &have, &len) != 0)
 		return errno == EFBIG ? 0 : -1;
@@ -254,7 +256,7 @@ file_check(
 {
 	const struct file_params *p = params;
 	char full[4096];
-	struct stat st;
+	struct priv_stat st;
 	uid_t uid;
 	gid_t gid;
 	int same;
@@ -265,7 +267,7 @@ file_check(
 		step_set(res, STEP_ERROR, "path: too long under the root");
 		return;
 	}
-	if (lstat(full, &st) != 0) {
+	if (priv_lstat(full, &st) != 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			step_set(res, STEP_NEEDS_CHANGE, "%s does not exist",
 			    p->path);
@@ -274,11 +276,11 @@ file_check(
 			    strerror(errno));
 		return;
 	}
-	if (S_ISDIR(st.st_mode)) {
+	if (S_ISDIR(st.mode)) {
 		step_set(res, STEP_ERROR, "%s is a directory", p->path);
 		return;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st.mode)) {
 		step_set(res, STEP_NEEDS_CHANGE, "%s is not a regular file",
 		    p->path);
 		return;
@@ -290,17 +292,17 @@ file_check(
 	if (!same)
 		step_set(
 		    res, STEP_NEEDS_CHANGE, "%s: content differs", p->path);
-	else if ((st.st_mode & 07777) != p->mode)
+	else if ((st.mode & 07777) != p->mode)
 		step_set(res, STEP_NEEDS_CHANGE, "%s: mode is %04o, want %04o",
-		    p->path, (unsigned)(st.st_mode & 07777), (unsigned)p->mode);
-	else if (uid != (uid_t)-1 && st.st_uid != uid)
+		    p->path, (unsigned)(st.mode & 07777), (unsigned)p->mode);
+	else if (uid != (uid_t)-1 && st.uid != uid)
 		step_set(res, STEP_NEEDS_CHANGE,
 		    "%s: owner is uid %u, want %s (uid %u)", p->path,
-		    (unsigned)st.st_uid, p->owner, (unsigned)uid);
-	else if (gid != (gid_t)-1 && st.st_gid != gid)
+		    (unsigned)st.uid, p->owner, (unsigned)uid);
+	else if (gid != (gid_t)-1 && st.gid != gid)
 		step_set(res, STEP_NEEDS_CHANGE,
 		    "%s: group is gid %u, want %s (gid %u)", p->path,
-		    (unsigned)st.st_gid, p->group, (unsigned)gid);
+		    (unsigned)st.gid, p->group, (unsigned)gid);
 	else
 		step_set(res, STEP_IN_SYNC, "%s", p->path);
 }
@@ -310,31 +312,10 @@ static int
 file_fix_attrs(const struct file_params *p, const char *full, uid_t uid,
     gid_t gid, struct step_result *res)
 {
-	struct stat st;
-	int fd = open(full, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0) {
-		step_set(res, STEP_ERROR, "%s: %s", p->path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0)
-		goto err;
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		goto err;
-	}
-	if (((uid != (uid_t)-1 && st.st_uid != uid) ||
-		(gid != (gid_t)-1 && st.st_gid != gid)) &&
-	    fchown(fd, uid, gid) != 0)
-		goto err;
-	if (fchmod(fd, p->mode) != 0)
-		goto err;
-	close(fd);
-	return 0;
-err:
+	if (priv_ownmode(full, uid, gid, p->mode) == 0)
+		return 0;
 	step_set(res, STEP_ERROR, "%s: cannot set owner or mode: %s", p->path,
 	    strerror(errno));
-	close(fd);
 	return -1;
 }
 
@@ -344,7 +325,7 @@ file_apply(
 {
 	const struct file_params *p = params;
 	char full[4096], dir[FILE_PATH_MAX + 1];
-	struct stat st;
+	struct priv_stat st;
 	char *slash;
 	uid_t uid;
 	gid_t gid;
@@ -364,7 +345,8 @@ file_apply(
 		    strerror(errno));
 		return -1;
 	}
-	if (lstat(full, &st) == 0 && (same = file_same(p, full, &st)) < 0) {
+	if (priv_lstat(full, &st) == 0 &&
+	    (same = file_same(p, full, &st)) < 0) {
 		step_set(res, STEP_ERROR, "%s: %s", p->path, strerror(errno));
 		return -1;
 	}

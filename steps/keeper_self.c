@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/json.h"
+#include "common/priv.h"
 #include "common/version.h"
 #include "steps/kinds.h"
 
@@ -68,6 +69,7 @@ keeper_self_apply(
 {
 	const struct step_host *h = env->host;
 	char rel[256], dest[1024], err[STEP_REASON_MAX];
+	struct priv_stat st;
 
 	(void)params;
 	if (h == NULL || h->self_update == NULL) {
@@ -76,10 +78,7 @@ keeper_self_apply(
 		    "run` only");
 		return -1;
 	}
-	snprintf(rel, sizeof(rel), "/var/lib/edge-keeper/keeper/%s",
-	    h->keeper_version);
-	if (step_mkdirs(env, rel, 0755) != 0 ||
-	    snprintf(rel, sizeof(rel),
+	if (snprintf(rel, sizeof(rel),
 		"/var/lib/edge-keeper/keeper/%s/"
 		"edge-keeper",
 		h->keeper_version) >= (int)sizeof(rel) ||
@@ -87,7 +86,7 @@ keeper_self_apply(
 		step_set(res, STEP_ERROR, "cannot make %s", rel);
 		return -1;
 	}
-	if ((access(dest, X_OK) == 0
+	if ((priv_lstat(dest, &st) == 0
 		    ? h->verify_release(h->ctx, "keeper", h->keeper_version,
 			  dest, h->keeper_rollback, err, sizeof(err))
 		    : h->fetch_release(h->ctx, "keeper", h->keeper_version,

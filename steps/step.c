@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/priv.h"
 #include "common/util.h"
 #include "steps/kinds.h"
 
@@ -88,35 +89,14 @@ int
 step_mkdirs(const struct step_env *env, const char *dir, mode_t mode)
 {
 	char buf[4096];
-	struct stat st;
-	size_t i, start;
 
 	if (step_path(env, dir, buf, sizeof(buf)) != 0) {
 		errno = EINVAL;
 		return -1;
 	}
 	/* Components of the root are not ours to create. */
-	start = strlen(env != NULL && env->root != NULL ? env->root : "") + 1;
-	for (i = start;; i++) {
-		char c = buf[i];
-
-		if (c != '/' && c != '\0')
-			continue;
-		buf[i] = '\0';
-		if (mkdir(buf, mode) != 0) {
-			if (errno != EEXIST)
-				return -1;
-			if (stat(buf, &st) != 0)
-				return -1;
-			if (!S_ISDIR(st.st_mode)) {
-				errno = ENOTDIR;
-				return -1;
-			}
-		}
-		buf[i] = c;
-		if (c == '\0')
-			return 0;
-	}
+	return priv_mkdirs(buf,
+	    strlen(env != NULL && env->root != NULL ? env->root : ""), mode);
 }
 
 const char *

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/afile.h"
+#include "common/priv.h"
 #include "common/json.h"
 #include "common/util.h"
 #include "steps/kinds.h"
@@ -280,24 +281,8 @@ sysctl_write(
 {
 	char buf[SYSCTL_VALUE_MAX + 2];
 	size_t len = (size_t)snprintf(buf, sizeof(buf), "%s\n", p->value);
-	ssize_t n;
-	int fd = open(proc, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
 
-	if (fd < 0) {
-		step_set(res, STEP_ERROR, "cannot open %s: %s", proc,
-		    strerror(errno));
-		return -1;
-	}
-	do
-		n = write(fd, buf, len);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)len) {
-		step_set(res, STEP_ERROR, "cannot set %s to \"%.100s\": %s",
-		    p->key, p->value, n < 0 ? strerror(errno) : "short write");
-		close(fd);
-		return -1;
-	}
-	if (close(fd) != 0) {
+	if (priv_sysctl_write(proc, buf, len) != 0) {
 		step_set(res, STEP_ERROR, "cannot set %s to \"%.100s\": %s",
 		    p->key, p->value, strerror(errno));
 		return -1;

@@ -93,6 +93,28 @@ completes() {
 }
 check "the 1.0.0 rollout completes" await 15 idle
 
+# Privilege separation (keeper/privsep.h): the part that talks to edge-cp
+# runs as an unprivileged user, without the node key, which only the root
+# part holds; and a normal run asks it for nothing it refuses.
+uid_of() { awk '/^Uid:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+KC=""
+for c in $(cat /proc/"$KP"/task/*/children 2>/dev/null); do
+	[ "$(uid_of "$c")" != 0 ] && [ -n "$(uid_of "$c")" ] && KC=$c
+done
+expect_eq "the keeper's privileged part is root" "$(uid_of "$KP")" 0
+check "its unprivileged part runs as another user (pid ${KC:-none})" \
+    test -n "$KC"
+expect_eq "...with no new privileges" \
+    "$(awk '/^NoNewPrivs:/ { print $2 }' "/proc/$KC/status" 2>/dev/null)" 1
+KEY="$R/var/lib/edge-keeper/node.key"
+check "the node key is in the privileged part's memory" \
+    "$EF_BIN/memgrep" "$KP" "$KEY"
+"$EF_BIN/memgrep" "${KC:-0}" "$KEY" >"$T_DIR/memgrep" 2>&1
+expect_eq "...and nowhere in the unprivileged part's ($(cat "$T_DIR/memgrep"))" \
+    "$?" 1
+expect_eq "nothing the keeper asked for was refused" \
+    "$(grep -c event=priv_refused "$T_DIR/keeper.log")" 0
+
 DPLOAD_PACE_US=500 ip netns exec "$NS" "$EF_BIN/dpload" $NODE_IP 8080 \
     /1k.bin 4 1 120 "$T_DIR/stop" >"$T_DIR/load" 2>"$T_DIR/load.err" &
 LOAD=$!
