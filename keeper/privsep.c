@@ -172,42 +172,71 @@ ps_status(struct priv_msg *a, int rc, const char *err)
 static void
 ps_file_op(struct priv_msg *m, struct priv_msg *a)
 {
-	char path[PRIV_PATH_MAX + 1], to[PRIV_PATH_MAX + 1], why[128];
-	const void *data;
+	char path[PRIV_PATH_MAX + 1], to[PRIV_PATH_MAX + 1] = "", why[128];
+	const void *data = NULL;
 	char *buf = NULL;
 	struct stat st;
-	uint32_t mode, uid, gid;
-	size_t len;
-	int64_t max;
+	uint32_t mode = 0, uid = 0, gid = 0;
+	size_t len = 0;
+	int64_t max = 0;
+	bool change = m->type != PRIV_READ && m->type != PRIV_STAT;
 	int rc;
 
+	/* Every field first; then the policy; then the operation. */
 	priv_get_str(m, path, sizeof(path));
+	switch (m->type) {
+	case PRIV_READ:
+		max = priv_get_i64(m);
+		if (max < 0 || max > (int64_t)(PRIV_MSG_MAX - 4096))
+			m->bad = true;
+		break;
+	case PRIV_WRITE:
+		mode = priv_get_u32(m);
+		data = priv_get_bytes(m, PRIV_MSG_MAX, &len);
+		if ((mode & ~07777u) != 0)
+			m->bad = true;
+		break;
+	case PRIV_MKDIRS:
+		mode = priv_get_u32(m);
+		len = priv_get_u32(m);
+		if ((mode & ~07777u) != 0 || len >= strlen(path))
+			m->bad = true;
+		break;
+	case PRIV_RENAME:
+		priv_get_str(m, to, sizeof(to));
+		break;
+	case PRIV_OWNMODE:
+		uid = priv_get_u32(m);
+		gid = priv_get_u32(m);
+		mode = priv_get_u32(m);
+		if (mode != (uint32_t)-1 && (mode & ~07777u) != 0)
+			m->bad = true;
+		break;
+	case PRIV_SYSCTL:
+		data = priv_get_bytes(m, 4096, &len);
+		break;
+	default:
+		break;
+	}
 	if (m->bad)
 		return;
-	if (!privsep_path_ok(ps.conf->root, path,
-		m->type != PRIV_READ && m->type != PRIV_STAT, why,
-		sizeof(why))) {
+	if (!privsep_path_ok(ps.conf->root, path, change, why, sizeof(why)) ||
+	    (m->type == PRIV_RENAME &&
+		!privsep_path_ok(ps.conf->root, to, true, why, sizeof(why)))) {
 		ps_refuse(a, m->type, path, why);
 		return;
 	}
 	switch (m->type) {
 	case PRIV_READ:
-		max = priv_get_i64(m);
-		if (m->bad || max < 0 || max > (int64_t)(PRIV_MSG_MAX - 4096))
-			break;
 		rc = afile_read(path, (size_t)max, &buf, &len);
 		ps_status(a, rc, strerror(errno));
 		if (rc == 0)
 			priv_put_bytes(a, buf, len);
 		free(buf);
-		return;
+		break;
 	case PRIV_WRITE:
-		mode = priv_get_u32(m);
-		data = priv_get_bytes(m, PRIV_MSG_MAX, &len);
-		if (m->bad || (mode & ~07777u) != 0)
-			break;
 		ps_status(a, afile_write(path, data, len, (mode_t)mode), "");
-		return;
+		break;
 	case PRIV_STAT:
 		rc = lstat(path, &st);
 		ps_status(a, rc, "");
@@ -215,50 +244,28 @@ ps_file_op(struct priv_msg *m, struct priv_msg *a)
 		priv_put_u32(a, rc == 0 ? (uint32_t)st.st_uid : 0);
 		priv_put_u32(a, rc == 0 ? (uint32_t)st.st_gid : 0);
 		priv_put_i64(a, rc == 0 ? (int64_t)st.st_size : 0);
-		return;
+		break;
 	case PRIV_MKDIRS:
-		mode = priv_get_u32(m);
-		len = priv_get_u32(m);
-		if (m->bad || (mode & ~07777u) != 0 || len >= strlen(path))
-			break;
 		ps_status(a, priv_direct_mkdirs(path, len, (mode_t)mode), "");
-		return;
+		break;
 	case PRIV_UNLINK:
 		ps_status(a, unlink(path), "");
-		return;
-	case PRIV_RENAME:
-		priv_get_str(m, to, sizeof(to));
-		if (m->bad)
-			break;
-		if (!privsep_path_ok(
-			ps.conf->root, to, true, why, sizeof(why))) {
-			ps_refuse(a, m->type, to, why);
-			return;
-		}
-		ps_status(a, rename(path, to), "");
-		return;
-	case PRIV_OWNMODE:
-		uid = priv_get_u32(m);
-		gid = priv_get_u32(m);
-		mode = priv_get_u32(m);
-		if (m->bad || (mode != (uint32_t)-1 && (mode & ~07777u) != 0))
-			break;
-		ps_status(a, priv_ownmode(path, uid, gid, mode), "");
-		return;
-	case PRIV_SYSCTL:
-		data = priv_get_bytes(m, 4096, &len);
-		if (m->bad)
-			break;
-		if (strncmp(path, "/proc/sys/", 10) != 0) {
-			ps_refuse(a, m->type, path, "not a sysctl");
-			return;
-		}
-		ps_status(a, priv_sysctl_write(path, data, len), "");
-		return;
-	default:
 		break;
+	case PRIV_RENAME:
+		ps_status(a, rename(path, to), "");
+		break;
+	case PRIV_OWNMODE:
+		ps_status(a, priv_ownmode(path, uid, gid, mode), "");
+		break;
+	case PRIV_SYSCTL:
+		if (strncmp(path, "/proc/sys/", 10) != 0)
+			ps_refuse(a, m->type, path, "not a sysctl");
+		else
+			ps_status(a, priv_sysctl_write(path, data, len), "");
+		break;
+	default:
+		m->bad = true;
 	}
-	m->bad = true;
 }
 
 static const char *const ps_programs[] = {
@@ -454,15 +461,20 @@ ps_release(struct priv_msg *m, struct priv_msg *a)
 {
 	char comp[32], ver[80], path[PRIV_PATH_MAX + 1], want[KEEPER_PATH_MAX];
 	char err[512] = "", *sig = NULL;
-	const void *s;
+	const void *s = NULL;
 	uint32_t rollback;
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	priv_get_str(m, comp, sizeof(comp));
 	priv_get_str(m, ver, sizeof(ver));
 	priv_get_str(m, path, sizeof(path));
 	rollback = priv_get_u32(m);
+	if (m->type == PRIV_RELEASE_INSTALL) {
+		s = priv_get_bytes(m, 4096, &len);
+		if (m->fd < 0 || (s != NULL && memchr(s, '\0', len) != NULL))
+			m->bad = true;
+	}
 	if (m->bad)
 		return;
 	if (!ps_release_path(comp, ver, want, sizeof(want)) ||
@@ -474,11 +486,6 @@ ps_release(struct priv_msg *m, struct priv_msg *a)
 		rc = release_verify(
 		    &ps.rel, comp, ver, path, rollback != 0, err, sizeof(err));
 		ps_answer_init(a, rc, EPERM, err);
-		return;
-	}
-	s = priv_get_bytes(m, 4096, &len);
-	if (m->bad || m->fd < 0 || memchr(s, '\0', len) != NULL) {
-		m->bad = true;
 		return;
 	}
 	if ((sig = malloc(len + 1)) == NULL) {
@@ -718,6 +725,7 @@ ps_serve_one(int chan, int sock)
 	struct priv_msg m, a;
 	int rc;
 
+	priv_msg_init(&a, 0);
 	if ((rc = priv_recv(sock, &m)) == 1)
 		return 1;
 	if (rc != 0 || !ps_handle(chan, &m, &a)) {

@@ -19,16 +19,18 @@
 #include "common/afile.h"
 #include "common/util.h"
 
+#define CHUNK (1u << 20)
+
 int
 main(int argc, char **argv)
 {
 	unsigned char sk[crypto_sign_SECRETKEYBYTES];
 	char path[64], line[512], *txt = NULL;
 	uint64_t total = 0, maps = 0;
-	unsigned char *buf = NULL;
-	size_t len, cap = 0;
+	unsigned char *buf;
+	size_t len;
 	FILE *f;
-	int mem;
+	int mem, found = 0;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: memgrep PID KEYFILE\n");
@@ -41,44 +43,52 @@ main(int argc, char **argv)
 	txt[strcspn(txt, "\r\n")] = '\0';
 	if (util_unb64(sk, sizeof(sk), txt) != (int)sizeof(sk)) {
 		fprintf(stderr, "memgrep: %s: not a key\n", argv[2]);
+		free(txt);
 		return 2;
 	}
 	free(txt);
+	if ((buf = malloc(CHUNK)) == NULL)
+		return 2;
 	snprintf(path, sizeof(path), "/proc/%s/maps", argv[1]);
 	if ((f = fopen(path, "r")) == NULL) {
 		perror(path);
+		free(buf);
 		return 2;
 	}
 	snprintf(path, sizeof(path), "/proc/%s/mem", argv[1]);
 	if ((mem = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		perror(path);
+		fclose(f);
+		free(buf);
 		return 2;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		uint64_t lo, hi;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		uint64_t lo, hi, at;
 		char perms[8];
-		ssize_t n;
 
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s", &lo, &hi,
 			perms) != 3 ||
-		    perms[0] != 'r' || strstr(line, "[vvar]") != NULL ||
-		    hi - lo > (1u << 30))
-			continue;
-		if (hi - lo > cap) {
-			free(buf);
-			cap = (size_t)(hi - lo);
-			if ((buf = malloc(cap)) == NULL)
-				return 2;
-		}
-		n = pread(mem, buf, (size_t)(hi - lo), (off_t)lo);
-		if (n < 32)
+		    perms[0] != 'r' || strstr(line, "[vvar]") != NULL)
 			continue;
 		maps++;
-		total += (uint64_t)n;
-		if (memmem(buf, (size_t)n, sk, 32) != NULL) {
-			printf("found\n");
-			return 0;
+		/* In chunks that overlap by less than the seed's length. */
+		for (at = lo; at < hi && !found; at += CHUNK - 31) {
+			size_t want = hi - at < CHUNK ? (size_t)(hi - at) : CHUNK;
+			ssize_t n = pread(mem, buf, want, (off_t)at);
+
+			if (n < 32)
+				break;
+			total += (uint64_t)n;
+			found = memmem(buf, (size_t)n, sk, 32) != NULL;
 		}
+	}
+	sodium_memzero(sk, sizeof(sk));
+	free(buf);
+	close(mem);
+	fclose(f);
+	if (found) {
+		printf("found\n");
+		return 0;
 	}
 	printf("not found (%" PRIu64 " bytes in %" PRIu64 " mappings)\n",
 	    total, maps);
