@@ -372,8 +372,19 @@ build_pkg edgefleet-cp edge-cp net adduser \
 root="$work/debian/edgefleet-keeper"
 mkdir -p "$root/DEBIAN"
 {
-	echo '#!/bin/sh'
-	echo 'set -e'
+	cat <<'EOF'
+#!/bin/sh
+set -e
+if [ "$1" = configure ]; then
+	# The user edge-keeper's unprivileged part runs as (the part that
+	# talks to edge-cp and parses what it sends; keeper/privsep.h).
+	if ! getent passwd edge-keeper >/dev/null; then
+		adduser --system --group --quiet --home /nonexistent \
+		    --no-create-home --gecos "edgefleet node agent" \
+		    edge-keeper
+	fi
+fi
+EOF
 	# Enabled on installation; it starts once the node is enrolled
 	# (ConditionPathExists= on keeper.conf).  On upgrade only the keeper
 	# restarts: the dataplane it started keeps serving (KillMode=process).
@@ -382,7 +393,7 @@ mkdir -p "$root/DEBIAN"
 prerm_units edge-keeper.service >"$root/DEBIAN/prerm"
 postrm_units edge-keeper.service /var/lib/edge-keeper /etc/edge-keeper \
     >"$root/DEBIAN/postrm"
-build_pkg edgefleet-keeper edge-keeper net "bird2, ca-certificates" \
+build_pkg edgefleet-keeper edge-keeper net "bird2, ca-certificates, adduser" \
     "edgefleet node agent" \
     " edgefleet runs anycast edge networks (CDN or edge proxy fleets): it
  enrolls nodes with one line, keeps their Linux state converged,

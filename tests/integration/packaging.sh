@@ -174,7 +174,7 @@ for p in $PROGS; do
 		conffiles=/etc/default/edge-cp
 		;;
 	edge-keeper)
-		want="libc6 bird2 ca-certificates"
+		want="libc6 bird2 ca-certificates adduser"
 		conffiles=""
 		;;
 	edge-dp)
@@ -203,6 +203,12 @@ check "edgefleet-cp: postinst enables the unit" \
 check "edgefleet-cp: the state goes on purge only" sh -c "
     sed -n '/= purge/,\$p' '$X/postrm' | grep -q 'rm -rf /var/lib/edge-cp' &&
     [ \$(grep -c 'rm -rf' '$X/postrm') = 1 ]"
+X="$T_DIR/kx"
+mkdir -p "$X"
+dpkg-deb -e "$OUT/edgefleet-keeper_${VER}_$ARCH.deb" "$X"
+check "edgefleet-keeper: postinst makes the unprivileged part's user" sh -c "
+    grep -q 'adduser --system' '$X/postinst' &&
+    grep -q 'getent passwd edge-keeper' '$X/postinst'"
 X="$T_DIR/dpx"
 mkdir -p "$X"
 dpkg-deb -e "$OUT/edgefleet-dp_${VER}_$ARCH.deb" "$X"
