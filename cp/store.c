@@ -402,18 +402,27 @@ store_wend(struct store *s, int rc)
 	return rc;
 }
 
+/* An event that happened at ts (the write transaction's own). */
 static int
-store_ev(sqlite3 *db, const char *actor, const char *action, const char *object,
-    const char *detail)
+store_ev_at(sqlite3 *db, int64_t ts, const char *actor, const char *action,
+    const char *object, const char *detail)
 {
 	int rc = store_exec(db, NULL,
 	    "INSERT INTO events(ts, actor, action, object, detail) "
 	    "VALUES (?, ?, ?, ?, ?)",
-	    "issss", util_now(), actor, action, object, detail ? detail : "{}");
+	    "issss", ts, actor, action, object, detail ? detail : "{}");
 
 	if (rc == STORE_OK)
 		store_ev_added = sqlite3_last_insert_rowid(db);
 	return rc;
+}
+
+/* An event that happens now, with the change it records. */
+static int
+store_ev(sqlite3 *db, const char *actor, const char *action, const char *object,
+    const char *detail)
+{
+	return store_ev_at(db, util_now(), actor, action, object, detail);
 }
 
 static int
@@ -1618,8 +1627,10 @@ store_event_add(struct store *s, const char *actor, const char *action,
 
 int
 store_event_batch(struct store *s, const char *actor, const char *action,
-    const char *const *objects, const char *const *details, size_t n)
+    const char *const *objects, const char *const *details, const int64_t *ts,
+    size_t n)
 {
+	int64_t now = util_now();
 	sqlite3 *db;
 	size_t i;
 	int rc;
@@ -1629,7 +1640,8 @@ store_event_batch(struct store *s, const char *actor, const char *action,
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
 	for (i = 0; i < n && rc == STORE_OK; i++)
-		rc = store_ev(db, actor, action, objects[i], details[i]);
+		rc = store_ev_at(db, ts ? ts[i] : now, actor, action,
+		    objects[i], details[i]);
 	return store_wend(s, rc);
 }
 

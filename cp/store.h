@@ -263,9 +263,13 @@ struct event_filter {
 
 int store_event_add(struct store *s, const char *actor, const char *action,
     const char *object, const char *detail);
-/* n events of one action in one transaction: objects[i], details[i]. */
+/*
+ * n events of one action in one transaction, in order: objects[i],
+ * details[i], and the time each happened, ts[i] (ts NULL: now).
+ */
 int store_event_batch(struct store *s, const char *actor, const char *action,
-    const char *const *objects, const char *const *details, size_t n);
+    const char *const *objects, const char *const *details, const int64_t *ts,
+    size_t n);
 /* Events after id `after` that match f (NULL: all), oldest first. */
 int store_event_list(struct store *s, const struct event_filter *f,
     int64_t after, int64_t limit, json_t **out);
