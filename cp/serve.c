@@ -161,7 +161,8 @@ serve_release_key(const char *dir)
 static void
 serve_admin_token(const char *dir)
 {
-	char path[600], token[AUTH_TOKEN_LEN + 2], name[64], role[16];
+	char path[600], token[AUTH_TOKEN_LEN + 2];
+	struct store_apitoken t;
 	char *txt = NULL;
 	unsigned char hash[32];
 	size_t len;
@@ -186,11 +187,15 @@ serve_admin_token(const char *dir)
 	if (auth_token_hash(token, hash) != 0)
 		fatalx("event=start_failed file=%s msg=\"not a token\"", path);
 	sodium_memzero(token, sizeof(token));
-	rc = store_apitoken_find(
-	    cp.store, hash, name, sizeof(name), role, sizeof(role));
-	if (rc == STORE_NOTFOUND) {
+	rc = store_apitoken_find(cp.store, hash, &t);
+	/* Revoked stays revoked: the file's token is not let in again. */
+	if (rc == STORE_OK && t.revoked_at != 0)
+		log_warnx("event=admin_token_revoked file=%s msg=\"the token "
+			  "in this file was revoked; remove the file\"",
+		    path);
+	else if (rc == STORE_NOTFOUND) {
 		rc = store_apitoken_add(
-		    cp.store, "admin", "admin", hash, "edge-cp");
+		    cp.store, "admin", "admin", hash, 0, "edge-cp");
 		if (rc == STORE_CONFLICT)
 			log_warnx(
 			    "event=admin_token_ignored file=%s msg=\"a "
