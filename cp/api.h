@@ -25,6 +25,8 @@ int api_pops_show(struct req *r);
 int api_pops_patch(struct req *r);
 
 int api_apitokens_create(struct req *r);
+int api_apitokens_list(struct req *r);
+int api_apitokens_revoke(struct req *r);
 int api_enrolltokens_create(struct req *r);
 
 int api_enroll(struct req *r);

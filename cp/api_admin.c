@@ -41,19 +41,26 @@ api_metrics(struct req *r)
 	return 0;
 }
 
+/* An API token may live up to ten years; 0 (no ttl_s): until revoked. */
+#define APITOKEN_TTL_MAX (3650LL * 86400)
+
 int
 api_apitokens_create(struct req *r)
 {
-	static const char *const keys[] = { "name", "role", NULL };
+	static const char *const keys[] = { "name", "role", "ttl_s", NULL };
 	const char *name = NULL, *role = NULL;
 	char err[256], token[AUTH_TOKEN_LEN];
 	unsigned char hash[32];
+	int64_t ttl = 0, expires = 0;
 	int rc;
 
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
 	    jfield_str(r->json, "name", true, 32, &name, err, sizeof(err)) !=
 		0 ||
-	    jfield_str(r->json, "role", true, 16, &role, err, sizeof(err)) != 0)
+	    jfield_str(r->json, "role", true, 16, &role, err, sizeof(err)) !=
+		0 ||
+	    jfield_int(r->json, "ttl_s", false, 1, APITOKEN_TTL_MAX, &ttl, err,
+		sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	if (!util_name_ok(name))
 		return reply_error(r, 400, "invalid_field",
@@ -63,19 +70,67 @@ api_apitokens_create(struct req *r)
 		return reply_error(r, 400, "invalid_field",
 		    "role: must be "
 		    "viewer, operator or admin");
+	if (ttl > 0)
+		expires = util_now() + ttl;
 	if (auth_token_new("efa", token, sizeof(token)) != 0 ||
 	    auth_token_hash(token, hash) != 0)
 		return reply_error(r, 500, "internal", "cannot make a token");
-	rc = store_apitoken_add(cp.store, name, role, hash, r->actor);
+	rc = store_apitoken_add(cp.store, name, role, hash, expires, r->actor);
 	if (rc != STORE_OK) {
 		sodium_memzero(token, sizeof(token));
+		if (rc == STORE_CONFLICT)
+			return reply_error(r, 409, "conflict",
+			    "an API token named %s exists; revoke it first or "
+			    "pick another name",
+			    name);
 		return reply_store_error(r, rc, "API token");
 	}
 	reply_json(r, 201,
-	    json_pack(
-		"{s:s,s:s,s:s}", "name", name, "role", role, "token", token));
+	    json_pack("{s:s,s:s,s:s,s:o}", "name", name, "role", role, "token",
+		token, "expires_at",
+		expires ? json_integer(expires) : json_null()));
 	sodium_memzero(token, sizeof(token));
 	return 0;
+}
+
+int
+api_apitokens_list(struct req *r)
+{
+	json_t *list;
+	int rc;
+
+	if ((rc = store_apitoken_list(cp.store, util_now(), &list)) != STORE_OK)
+		return reply_store_error(r, rc, "API tokens");
+	return reply_json(r, 200, json_pack("{s:o}", "api_tokens", list));
+}
+
+int
+api_apitokens_revoke(struct req *r)
+{
+	const char *name = r->params[0];
+	int rc;
+
+	if (!util_name_ok(name))
+		return reply_error(
+		    r, 404, "not_found", "no API token by that name");
+	rc = store_apitoken_revoke(cp.store, name, util_now(), r->actor);
+	if (rc == STORE_NOTFOUND)
+		return reply_error(
+		    r, 404, "not_found", "no API token named %s", name);
+	if (rc == STORE_CONFLICT)
+		return reply_error(r, 409, "conflict",
+		    "%s is the last admin token that works; make another "
+		    "admin token first",
+		    name);
+	if (rc != STORE_OK)
+		return reply_store_error(r, rc, "API token");
+	/*
+	 * Requests with the token fail from now on (auth reads the store
+	 * every time); its open event streams end at their next wake-up,
+	 * which the revoke's own event is.
+	 */
+	return reply_json(
+	    r, 200, json_pack("{s:s,s:b}", "name", name, "revoked", 1));
 }
 
 int

@@ -197,7 +197,7 @@ api_node_desired(struct req *r)
 	json_t *doc;
 	int rc;
 
-	atomic_store(&r->node->last_seen, util_now());
+	live_seen(r->node, util_now());
 	atomic_fetch_add(&r->node->checkins, 1);
 	metrics_checkin();
 	/* The steady state: the node has what it should have. */
@@ -233,11 +233,19 @@ api_node_status(struct req *r)
 	}
 	crypto_generichash(
 	    hash, sizeof(hash), (const unsigned char *)txt, len, NULL, 0);
-	atomic_store(&r->node->last_seen, now);
 	pthread_mutex_lock(&r->node->mu);
 	same = r->node->has_report &&
 	    memcmp(r->node->status_hash, hash, sizeof(hash)) == 0;
 	pthread_mutex_unlock(&r->node->mu);
+	/*
+	 * A changed report's health transition is queued when it is applied
+	 * below, so a node back from a silence with news gets one event for
+	 * it, not one for the check-in and another for the report.
+	 */
+	if (same)
+		live_seen(r->node, now);
+	else
+		atomic_store(&r->node->last_seen, now);
 	/* An unchanged report costs no disk write (SPEC §4.4). */
 	if (!same) {
 		rc = store_node_status(cp.store, r->node->id, txt, hash, now);

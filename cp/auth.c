@@ -1,8 +1,10 @@
 #include "cp/auth.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "cp/store.h"
 
@@ -76,11 +78,45 @@ auth_role_name(enum role r)
 	}
 }
 
+/* When recording a token's use last failed. */
+static atomic_llong auth_touch_failed;
+
+enum role
+auth_hash_role(
+    const unsigned char hash[32], int64_t now, char *name, size_t namelen)
+{
+	struct store_apitoken t;
+	enum role r;
+
+	name[0] = '\0';
+	if (store_apitoken_find(cp.store, hash, &t) != STORE_OK ||
+	    t.revoked_at != 0)
+		return ROLE_NONE;
+	if (t.expires_at != 0 && now >= t.expires_at) {
+		/* For the operator's log; the caller hears no more than 401. */
+		log_info("event=api_token_expired name=%s expires_at=%lld",
+		    t.name, (long long)t.expires_at);
+		return ROLE_NONE;
+	}
+	if ((r = auth_role_parse(t.role)) == ROLE_NONE)
+		return ROLE_NONE;
+	/*
+	 * A failed write (disk full) costs the record, not the request, and
+	 * is not tried again for a while: reads go on without a write each.
+	 */
+	if (now - t.last_used >= AUTH_USED_RESOLUTION_S &&
+	    now - atomic_load(&auth_touch_failed) >= AUTH_USED_RESOLUTION_S &&
+	    store_apitoken_touch(cp.store, hash, now) != STORE_OK)
+		atomic_store(&auth_touch_failed, now);
+	util_strlcpy(name, t.name, namelen);
+	return r;
+}
+
 enum role
 auth_bearer(const char *header, char *name, size_t namelen)
 {
 	unsigned char hash[32];
-	char role[16];
+	enum role r;
 
 	name[0] = '\0';
 	if (header == NULL || strncmp(header, "Bearer ", 7) != 0)
@@ -88,10 +124,7 @@ auth_bearer(const char *header, char *name, size_t namelen)
 	if (strncmp(header + 7, "efa_", 4) != 0 ||
 	    auth_token_hash(header + 7, hash) != 0)
 		return ROLE_NONE;
-	if (store_apitoken_find(cp.store, hash, name, namelen, role,
-		sizeof(role)) != STORE_OK) {
-		name[0] = '\0';
-		return ROLE_NONE;
-	}
-	return auth_role_parse(role);
+	r = auth_hash_role(hash, util_now(), name, namelen);
+	sodium_memzero(hash, sizeof(hash));
+	return r;
 }

@@ -59,7 +59,11 @@ usage(void)
 	    "  pop list | pop show NAME\n"
 	    "  pop set NAME [--region R] [--bgp FILE|JSON] [--force]\n"
 	    "  token create --pop P [--ttl SECONDS] [--uses N]\n"
-	    "  apitoken create --name N --role viewer|operator|admin\n"
+	    "  apitoken create --name N --role viewer|operator|admin "
+	    "[--expires DURATION]\n"
+	    "      DURATION: seconds, or a number with s, m, h, d or w "
+	    "(90m, 12h, 30d)\n"
+	    "  apitoken list | apitoken revoke NAME\n"
 	    "  node list [--pop P] | node show ID\n"
 	    "  node drain ID | node undrain ID | node remove ID\n"
 	    "  node set ID --router-id A.B.C.D|auto\n"
@@ -543,16 +547,94 @@ cmd_token(struct cli *c, const char *verb)
 	return output(c, res, NULL, NULL);
 }
 
+/* The longest API token life edge-cp takes (cp/api_admin.c). */
+#define CLI_TOKEN_TTL_MAX (3650LL * 86400)
+
+/*
+ * "3600", "90m", "12h", "30d", "2w": seconds, 1 s to 3650 days.  0, or
+ * -1 when s is not such a duration.
+ */
+static int
+parse_duration(const char *s, int64_t *secs)
+{
+	static const struct {
+		char unit;
+		int64_t secs;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+		{ 'w', 7 * 86400 } };
+	char num[24];
+	size_t n = strlen(s), i;
+	int64_t mul = 1, v;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	for (i = 0; i < ARRAY_LEN(units); i++)
+		if (s[n - 1] == units[i].unit) {
+			mul = units[i].secs;
+			num[n - 1] = '\0';
+		}
+	if (util_parse_i64(num, 1, CLI_TOKEN_TTL_MAX / mul, &v) != 0)
+		return -1;
+	*secs = v * mul;
+	return 0;
+}
+
+static const struct column apitoken_cols[] = {
+	{ "NAME", "name" },
+	{ "ROLE", "role" },
+	{ "STATE", "state" },
+	{ "CREATED", "created_at" },
+	{ "BY", "created_by" },
+	{ "EXPIRES", "expires_at" },
+	{ "LAST_USED", "last_used" },
+	{ NULL, NULL },
+};
+
 static int
 cmd_apitoken(struct cli *c, const char *verb)
 {
 	const char *name = flag(c, "--name"), *role = flag(c, "--role");
+	const char *expires = flag(c, "--expires");
+	const char *target = c->npos > 2 ? c->pos[2] : NULL;
+	char path[96];
+	int64_t ttl;
 	json_t *body, *res;
 
-	if (flags_all_used(c) != 0 || strcmp(verb, "create") != 0 ||
-	    name == NULL || role == NULL)
+	if (flags_all_used(c) != 0)
+		return 2;
+	if (strcmp(verb, "list") == 0 && target == NULL && name == NULL &&
+	    role == NULL && expires == NULL)
+		return output(c, api(c, "GET", "/v1/api-tokens", NULL),
+		    "api_tokens", apitoken_cols);
+	if (strcmp(verb, "revoke") == 0 && c->npos == 3 && name == NULL &&
+	    role == NULL && expires == NULL) {
+		if (!util_name_ok(target)) {
+			fprintf(stderr,
+			    "edge-cp: no API token is named %s (names match "
+			    "[a-z0-9][a-z0-9-]{0,31})\n",
+			    target);
+			return 2;
+		}
+		snprintf(path, sizeof(path), "/v1/api-tokens/%s", target);
+		return output(c, api(c, "DELETE", path, NULL), NULL, NULL);
+	}
+	if (strcmp(verb, "create") != 0 || name == NULL || role == NULL ||
+	    target != NULL)
 		return usage();
 	body = json_pack("{s:s,s:s}", "name", name, "role", role);
+	if (expires != NULL) {
+		if (parse_duration(expires, &ttl) != 0) {
+			fprintf(stderr,
+			    "edge-cp: --expires %s: not a duration; give "
+			    "seconds or a number with s, m, h, d or w (90m, "
+			    "12h, 30d), from 1 s to 3650 d\n",
+			    expires);
+			json_decref(body);
+			return 2;
+		}
+		json_object_set_new(body, "ttl_s", json_integer(ttl));
+	}
 	res = api(c, "POST", "/v1/api-tokens", body);
 	json_decref(body);
 	return output(c, res, NULL, NULL);
@@ -935,6 +1017,8 @@ cli_known(const char *noun, const char *verb)
 		"pop set",
 		"token create",
 		"apitoken create",
+		"apitoken list",
+		"apitoken revoke",
 		"node list",
 		"node show",
 		"node drain",

@@ -37,11 +37,24 @@ live_hash(const char *s)
  * database only every few seconds, and a crash loses the rest).
  */
 static atomic_llong live_started;
+static atomic_llong live_interval = 5;
+
+/*
+ * The transition queue (cp/live.h): a ring in transition order.  Lock
+ * order: the table lock, then a node's mu, then live_q_mu.
+ */
+static struct {
+	pthread_mutex_t mu;
+	struct live_transition v[LIVE_TRANSITIONS_MAX];
+	size_t head, n; /* oldest at head */
+	uint64_t coalesced;
+} live_q = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 int
-live_init(void)
+live_init(int64_t interval_s)
 {
 	atomic_store(&live_started, util_now());
+	atomic_store(&live_interval, interval_s);
 	return 0;
 }
 
@@ -88,7 +101,7 @@ live_add(const char *id, const char *pop, const unsigned char public_key[32],
 	atomic_init(&n->seen_flushed, last_seen);
 	pthread_mutex_init(&n->mu, NULL);
 	n->drain = drain;
-	n->ev_health = -1;
+	atomic_init(&n->ev_health, -1);
 	pthread_rwlock_wrlock(&live_lock);
 	n->next = live_tab[h];
 	live_tab[h] = n;
@@ -137,6 +150,72 @@ live_remove(const char *id)
 		atomic_store(&n->revoked, true);
 		live_put(n);
 	}
+}
+
+/* Health from the inputs; n->mu held. */
+static enum live_health
+live_health_locked(struct live_node *n, int64_t now, int64_t interval_s)
+{
+	int64_t seen = atomic_load(&n->last_seen);
+
+	if (seen != 0 && seen < atomic_load(&live_started))
+		seen = atomic_load(&live_started);
+	if (n->drain)
+		return n->withdrawn ? HEALTH_DRAINED : HEALTH_DRAINING;
+	if (!n->has_report)
+		return seen != 0 && now - seen > 3 * interval_s
+		    ? HEALTH_UNREACHABLE
+		    : HEALTH_ENROLLED;
+	if (now - seen > 3 * interval_s)
+		return HEALTH_UNREACHABLE;
+	if (n->step_error || !n->dp_healthy)
+		return HEALTH_DEGRADED;
+	return HEALTH_HEALTHY;
+}
+
+/* Queue a transition; -1 when the queue is full (counted). */
+static int
+live_q_push(
+    const struct live_node *n, int from, enum live_health to, int64_t at)
+{
+	struct live_transition *t;
+	int rc = 0;
+
+	pthread_mutex_lock(&live_q.mu);
+	if (live_q.n == LIVE_TRANSITIONS_MAX) {
+		live_q.coalesced++;
+		rc = -1;
+	} else {
+		t = &live_q.v[(live_q.head + live_q.n) % LIVE_TRANSITIONS_MAX];
+		util_strlcpy(t->id, n->id, sizeof(t->id));
+		util_strlcpy(t->pop, n->pop, sizeof(t->pop));
+		t->at = at;
+		t->from = (enum live_health)from;
+		t->to = to;
+		live_q.n++;
+	}
+	pthread_mutex_unlock(&live_q.mu);
+	return rc;
+}
+
+/*
+ * Derive the node's health and queue the transition from what the event
+ * log last heard of, if it changed (the rules are in cp/live.h); n->mu
+ * held.  A transition the full queue refused leaves ev_health as it was.
+ */
+static void
+live_note_locked(struct live_node *n, int64_t now)
+{
+	enum live_health h =
+	    live_health_locked(n, now, atomic_load(&live_interval));
+	int was = atomic_load(&n->ev_health);
+
+	if (was == (int)h)
+		return;
+	if (was >= 0 && was != HEALTH_ENROLLED && h != HEALTH_ENROLLED &&
+	    live_q_push(n, was, h, now) != 0)
+		return;
+	atomic_store(&n->ev_health, (int)h);
 }
 
 static void
@@ -189,6 +268,7 @@ live_apply_status(struct live_node *n, const json_t *status,
 	live_copy_version(n->v_dataplane, versions, "dataplane");
 	live_copy_version(n->v_keeper, versions, "keeper");
 	memcpy(n->status_hash, hash, 32);
+	live_note_locked(n, now);
 	pthread_mutex_unlock(&n->mu);
 }
 
@@ -197,8 +277,69 @@ live_set_drain(struct live_node *n, bool drain)
 {
 	pthread_mutex_lock(&n->mu);
 	n->drain = drain;
+	live_note_locked(n, util_now());
 	pthread_mutex_unlock(&n->mu);
 	atomic_fetch_add(&n->local_epoch, 1);
+}
+
+void
+live_seen(struct live_node *n, int64_t now)
+{
+	atomic_store(&n->last_seen, now);
+	/* A check-in changes nothing else: only a silence can end here. */
+	if (atomic_load(&n->ev_health) != HEALTH_UNREACHABLE)
+		return;
+	pthread_mutex_lock(&n->mu);
+	live_note_locked(n, now);
+	pthread_mutex_unlock(&n->mu);
+}
+
+static void
+live_sweep_one(struct live_node *n, void *arg)
+{
+	pthread_mutex_lock(&n->mu);
+	live_note_locked(n, *(const int64_t *)arg);
+	pthread_mutex_unlock(&n->mu);
+}
+
+void
+live_sweep(int64_t now)
+{
+	live_each(live_sweep_one, &now);
+}
+
+size_t
+live_transitions_peek(struct live_transition *out, size_t max)
+{
+	size_t i;
+
+	pthread_mutex_lock(&live_q.mu);
+	for (i = 0; i < live_q.n && i < max; i++)
+		out[i] = live_q.v[(live_q.head + i) % LIVE_TRANSITIONS_MAX];
+	pthread_mutex_unlock(&live_q.mu);
+	return i;
+}
+
+void
+live_transitions_drop(size_t n)
+{
+	pthread_mutex_lock(&live_q.mu);
+	if (n > live_q.n)
+		n = live_q.n;
+	live_q.head = (live_q.head + n) % LIVE_TRANSITIONS_MAX;
+	live_q.n -= n;
+	pthread_mutex_unlock(&live_q.mu);
+}
+
+uint64_t
+live_transitions_coalesced(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&live_q.mu);
+	n = live_q.coalesced;
+	pthread_mutex_unlock(&live_q.mu);
+	return n;
 }
 
 int
@@ -222,24 +363,10 @@ live_kx_fresh(struct live_node *n, const unsigned char kx_pk[32])
 enum live_health
 live_health(struct live_node *n, int64_t now, int64_t interval_s)
 {
-	int64_t seen = atomic_load(&n->last_seen);
 	enum live_health h;
 
-	if (seen != 0 && seen < atomic_load(&live_started))
-		seen = atomic_load(&live_started);
 	pthread_mutex_lock(&n->mu);
-	if (n->drain)
-		h = n->withdrawn ? HEALTH_DRAINED : HEALTH_DRAINING;
-	else if (!n->has_report)
-		h = seen != 0 && now - seen > 3 * interval_s
-		    ? HEALTH_UNREACHABLE
-		    : HEALTH_ENROLLED;
-	else if (now - seen > 3 * interval_s)
-		h = HEALTH_UNREACHABLE;
-	else if (n->step_error || !n->dp_healthy)
-		h = HEALTH_DEGRADED;
-	else
-		h = HEALTH_HEALTHY;
+	h = live_health_locked(n, now, interval_s);
 	pthread_mutex_unlock(&n->mu);
 	return h;
 }

@@ -18,6 +18,28 @@
  *	a step in error or dataplane down ───▶ degraded
  *	otherwise ───────────────────────────▶ healthy
  *
+ * node.health events are recorded where a transition happens, not
+ * sampled: every function that changes a health input (a status report
+ * applied, drain set or cleared, a check-in that ends a silence) derives
+ * the node's health again under its mutex and, when it differs from the
+ * one the event log last heard of (ev_health), queues a transition.  Only
+ * the silence that makes a node unreachable needs the clock:
+ * live_sweep() looks for it (and for anything the queue had to coalesce,
+ * below).  Rules kept from the sweep that came before: a node's first
+ * health (at enrollment, or at edge-cp's start) is recorded without an
+ * event, and so are moves into and out of "enrolled" (a node's first
+ * report is its node.activate).
+ *
+ * The queue is in memory, in transition order, bounded by
+ * LIVE_TRANSITIONS_MAX; the ticker writes it to the store in one
+ * transaction a second (live_transitions_peek, then _drop once the
+ * commit held).  When it is full a transition is not queued and the
+ * node's ev_health stays at the last queued value, so the node's next
+ * queued transition (or the sweep's, once there is room) goes from there:
+ * intermediate transitions coalesce into one, and every node's chain of
+ * events stays consistent (each "from" is the previous "to").  Each
+ * coalesced transition is counted (live_transitions_coalesced).
+ *
  * Desired-state cache: a global epoch (bumped by anything that may change
  * every node's document: profile, POP, rollout) and a per-node epoch
  * (drain).  A cached ETag is valid while both match.
@@ -89,13 +111,29 @@ struct live_node {
 	 */
 	unsigned char kx_seen[LIVE_KX_SEEN][8];
 	unsigned kx_next;
-	/* The health the event log last heard of (-1: none yet); the
-	 * ticker's alone (serve.c). */
-	int ev_health;
+	/*
+	 * The health the event log last heard of (-1: none yet).  Written
+	 * under mu; read without it on the check-in path (live_seen).
+	 */
+	atomic_int ev_health;
 	struct live_node *next; /* hash chain */
 };
 
-int live_init(void);
+/*
+ * A health transition waiting for the event log: node id and POP, when,
+ * from what to what.
+ */
+struct live_transition {
+	char id[40];
+	char pop[40];
+	int64_t at;
+	enum live_health from, to;
+};
+
+#define LIVE_TRANSITIONS_MAX 8192
+
+/* interval_s: the node check-in interval health is judged by. */
+int live_init(int64_t interval_s);
 void live_shutdown(void);
 
 /* Adds a node (at load and at enrollment).  -1 on allocation failure. */
@@ -105,10 +143,36 @@ struct live_node *live_get(const char *id);
 void live_put(struct live_node *n);
 void live_remove(const char *id);
 
-/* Update the health inputs from a validated status report made at now. */
+/*
+ * Update the health inputs from a validated status report made at now,
+ * and queue the health transition it makes, if any.
+ */
 void live_apply_status(struct live_node *n, const json_t *status,
     const unsigned char hash[32], int64_t now);
+/* Set or clear the drain flag; queues the transition, if any. */
 void live_set_drain(struct live_node *n, bool drain);
+/*
+ * The node was heard from at now (a check-in): sets last_seen and, when
+ * the event log last heard of the node as unreachable, queues the
+ * transition back.  One atomic load otherwise: the check-in path.
+ */
+void live_seen(struct live_node *n, int64_t now);
+/*
+ * Queue the transitions no request makes: nodes gone silent (unreachable),
+ * and nodes whose last transition could not be queued.  The ticker's,
+ * once a second.
+ */
+void live_sweep(int64_t now);
+/*
+ * Copy up to max queued transitions, oldest first, into out without
+ * taking them off the queue; returns how many.  live_transitions_drop(n)
+ * then takes the n oldest off, once they are written.  One consumer (the
+ * ticker) at a time; producers may run meanwhile.
+ */
+size_t live_transitions_peek(struct live_transition *out, size_t max);
+void live_transitions_drop(size_t n);
+/* Transitions not queued because the queue was full, since start. */
+uint64_t live_transitions_coalesced(void);
 /*
  * Record a handshake's key-exchange public key; -1 when it was seen among
  * the node's last LIVE_KX_SEEN handshakes (a replay).

@@ -30,6 +30,10 @@ const struct route server_routes[] = {
 
 	{ "POST", "/v1/api-tokens", AUTH_ADMIN, true, api_apitokens_create,
 	    "api_tokens" },
+	{ "GET", "/v1/api-tokens", AUTH_ADMIN, false, api_apitokens_list,
+	    "api_tokens" },
+	{ "DELETE", "/v1/api-tokens/{}", AUTH_ADMIN, false,
+	    api_apitokens_revoke, "api_token" },
 	{ "POST", "/v1/enrollment-tokens", AUTH_OPERATOR, true,
 	    api_enrolltokens_create, "enrollment_tokens" },
 

@@ -161,7 +161,8 @@ serve_release_key(const char *dir)
 static void
 serve_admin_token(const char *dir)
 {
-	char path[600], token[AUTH_TOKEN_LEN + 2], name[64], role[16];
+	char path[600], token[AUTH_TOKEN_LEN + 2];
+	struct store_apitoken t;
 	char *txt = NULL;
 	unsigned char hash[32];
 	size_t len;
@@ -186,11 +187,15 @@ serve_admin_token(const char *dir)
 	if (auth_token_hash(token, hash) != 0)
 		fatalx("event=start_failed file=%s msg=\"not a token\"", path);
 	sodium_memzero(token, sizeof(token));
-	rc = store_apitoken_find(
-	    cp.store, hash, name, sizeof(name), role, sizeof(role));
-	if (rc == STORE_NOTFOUND) {
+	rc = store_apitoken_find(cp.store, hash, &t);
+	/* Revoked stays revoked: the file's token is not let in again. */
+	if (rc == STORE_OK && t.revoked_at != 0)
+		log_warnx("event=admin_token_revoked file=%s msg=\"the token "
+			  "in this file was revoked; remove the file\"",
+		    path);
+	else if (rc == STORE_NOTFOUND) {
 		rc = store_apitoken_add(
-		    cp.store, "admin", "admin", hash, "edge-cp");
+		    cp.store, "admin", "admin", hash, 0, "edge-cp");
 		if (rc == STORE_CONFLICT)
 			log_warnx(
 			    "event=admin_token_ignored file=%s msg=\"a "
@@ -299,72 +304,69 @@ serve_flush_seen(bool all)
 }
 
 /*
- * node.health events: every node whose health changed since the last
- * tick, up to HEALTH_EVENTS_MAX a tick (the rest on the next).  What a
- * node starts with (at enrollment, or at edge-cp's start) is recorded
- * without an event, and so is leaving "enrolled": a node's first report
- * is its node.activate.
+ * node.health events: the transitions cp/live.c queued where they
+ * happened (a report, a drain, a check-in after a silence) and the ones
+ * the sweep finds (silence), written in one transaction a tick, in
+ * order, each with the time it happened.  A batch the store refuses
+ * (disk full) stays queued for the next tick; while the queue is full,
+ * transitions coalesce (cp/live.h) and that is logged.
  */
-#define HEALTH_EVENTS_MAX 1000
-
-struct health_sweep {
-	int64_t now;
-	char (*ids)[40];
+struct health_flush {
+	struct live_transition *t;
+	const char **objs, **dets;
 	char (*details)[128];
-	size_t n;
+	int64_t *ts;
+	uint64_t coalesced; /* as last logged */
 };
 
 static void
-health_one(struct live_node *n, void *arg)
+serve_health_events(struct health_flush *w, int64_t now)
 {
-	struct health_sweep *w = arg;
-	enum live_health h = live_health(n, w->now, cp.interval_s);
-	int was = n->ev_health;
+	uint64_t coalesced;
+	size_t i, n;
 
-	if (was == (int)h)
-		return;
-	if (was >= 0 && was != HEALTH_ENROLLED && h != HEALTH_ENROLLED) {
-		if (w->n == HEALTH_EVENTS_MAX)
-			return;
-		util_strlcpy(w->ids[w->n], n->id, sizeof(w->ids[0]));
-		snprintf(w->details[w->n], sizeof(w->details[0]),
+	live_sweep(now);
+	n = live_transitions_peek(w->t, LIVE_TRANSITIONS_MAX);
+	for (i = 0; i < n; i++) {
+		/* Ids and POP names are [a-z0-9-]: nothing to quote. */
+		snprintf(w->details[i], sizeof(w->details[0]),
 		    "{\"from\":\"%s\",\"to\":\"%s\",\"pop\":\"%s\"}",
-		    live_health_name((enum live_health)was),
-		    live_health_name(h), n->pop);
-		w->n++;
+		    live_health_name(w->t[i].from),
+		    live_health_name(w->t[i].to), w->t[i].pop);
+		w->objs[i] = w->t[i].id;
+		w->dets[i] = w->details[i];
+		w->ts[i] = w->t[i].at;
 	}
-	n->ev_health = (int)h;
-}
-
-static void
-serve_health_events(struct health_sweep *w, int64_t now)
-{
-	const char *objs[HEALTH_EVENTS_MAX], *dets[HEALTH_EVENTS_MAX];
-	size_t i;
-
-	w->now = now;
-	w->n = 0;
-	live_each(health_one, w);
-	for (i = 0; i < w->n; i++) {
-		objs[i] = w->ids[i];
-		dets[i] = w->details[i];
+	if (n > 0) {
+		if (store_event_batch(cp.store, "edge-cp", "node.health",
+			w->objs, w->dets, w->ts, n) == STORE_OK)
+			live_transitions_drop(n);
+		else
+			log_warnx("event=health_events_delayed count=%zu", n);
 	}
-	if (w->n > 0 &&
-	    store_event_batch(cp.store, "edge-cp", "node.health", objs, dets,
-		w->n) != STORE_OK)
-		log_warnx("event=health_events_lost count=%zu", w->n);
+	coalesced = live_transitions_coalesced();
+	if (coalesced != w->coalesced) {
+		log_warnx("event=health_events_coalesced count=%llu total=%llu",
+		    (unsigned long long)(coalesced - w->coalesced),
+		    (unsigned long long)coalesced);
+		w->coalesced = coalesced;
+	}
 }
 
 static void *
 serve_ticker(void *arg)
 {
 	int64_t last_flush = util_now(), last_expire = util_now();
-	struct health_sweep hw = { 0 };
+	struct health_flush hw = { 0 };
 
 	(void)arg;
-	hw.ids = calloc(HEALTH_EVENTS_MAX, sizeof(*hw.ids));
-	hw.details = calloc(HEALTH_EVENTS_MAX, sizeof(*hw.details));
-	if (hw.ids == NULL || hw.details == NULL)
+	hw.t = calloc(LIVE_TRANSITIONS_MAX, sizeof(*hw.t));
+	hw.objs = calloc(LIVE_TRANSITIONS_MAX, sizeof(*hw.objs));
+	hw.dets = calloc(LIVE_TRANSITIONS_MAX, sizeof(*hw.dets));
+	hw.details = calloc(LIVE_TRANSITIONS_MAX, sizeof(*hw.details));
+	hw.ts = calloc(LIVE_TRANSITIONS_MAX, sizeof(*hw.ts));
+	if (hw.t == NULL || hw.objs == NULL || hw.dets == NULL ||
+	    hw.details == NULL || hw.ts == NULL)
 		fatalx("event=start_failed msg=\"out of memory\"");
 	pthread_mutex_lock(&tick_mu);
 	while (!serve_stop) {
@@ -391,8 +393,13 @@ serve_ticker(void *arg)
 		pthread_mutex_lock(&tick_mu);
 	}
 	pthread_mutex_unlock(&tick_mu);
-	free(hw.ids);
+	/* What was queued since the last tick goes in before the stop. */
+	serve_health_events(&hw, util_now());
+	free(hw.t);
+	free(hw.objs);
+	free(hw.dets);
 	free(hw.details);
+	free(hw.ts);
 	return NULL;
 }
 
@@ -547,7 +554,7 @@ serve_main(int argc, char **argv)
 	 */
 	if (api_releases_sweep() < 0)
 		log_warnx("event=artifact_sweep_incomplete");
-	if (live_init() != 0 ||
+	if (live_init(cp.interval_s) != 0 ||
 	    store_node_each(cp.store, serve_load_node, NULL) != STORE_OK)
 		fatalx("event=start_failed msg=\"loading nodes\"");
 

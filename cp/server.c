@@ -352,7 +352,8 @@ server_authenticate(struct req *r)
 			? "a node session tag (EdgeNode) or a valid API "
 			  "token (Authorization: Bearer TOKEN) is required"
 			: "a valid API token is required (Authorization: "
-			  "Bearer TOKEN)");
+			  "Bearer TOKEN); an unknown, revoked or expired "
+			  "token is not one");
 		reply_header(r, "WWW-Authenticate", "Bearer");
 		return false;
 	}

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "cp/api.h"
+#include "cp/auth.h"
 #include "cp/sse.h"
 
 /* Open streams of one token (the hub's per-token count). */
@@ -22,6 +24,8 @@ struct sse_owner {
 struct sse_stream {
 	struct MHD_Connection *conn;
 	struct sse_owner *owner;
+	unsigned char token_hash[32]; /* the keyed hash of its token */
+	bool ending;                  /* the token is no longer valid */
 	struct event_filter f;
 	char node[64], pop[64], kind[64];
 	int64_t cursor;  /* the newest event id this stream is past */
@@ -135,18 +139,36 @@ sse_frames(struct sse_stream *s, json_t *events)
 	return 0;
 }
 
+/* The last words of a stream whose token no longer holds. */
+#define SSE_END_COMMENT                                                        \
+	": end: the token of this stream was revoked or has expired\n\n"
+
 /*
  * Fill the buffer with what is due: the opening, new events, or a
- * keepalive.  0 (maybe nothing due), -1 when the stream must end.
+ * keepalive; or, once the stream's token no longer holds, the end
+ * (s->ending).  0 (maybe nothing due), -1 when the stream must end at
+ * once.
  */
 static int
 sse_fill(struct sse_stream *s)
 {
 	int64_t last = store_last_event(cp.store);
+	char name[64];
 	json_t *ev = NULL;
 	int rc;
 
 	s->len = s->off = 0;
+	/*
+	 * The token is checked again at every wake-up (an event, a
+	 * keepalive): one revoked or expired meanwhile ends the stream with
+	 * a last comment saying why, and a reconnect then gets 401.
+	 */
+	if (s->opened &&
+	    auth_hash_role(s->token_hash, util_now(), name, sizeof(name)) <
+		ROLE_VIEWER) {
+		s->ending = true;
+		return sse_put(s, SSE_END_COMMENT, strlen(SSE_END_COMMENT));
+	}
 	if (!s->opened) {
 		char retry[32];
 		int n = snprintf(
@@ -203,6 +225,8 @@ sse_read(void *cls, uint64_t pos, char *out, size_t max)
 			s->last_write_ns = util_mono_ns();
 			return (ssize_t)n;
 		}
+		if (s->ending)
+			return MHD_CONTENT_READER_END_OF_STREAM;
 		pthread_mutex_lock(&hub.mu);
 		if (hub.stopping) {
 			pthread_mutex_unlock(&hub.mu);
@@ -253,6 +277,7 @@ sse_done(void *cls)
 	s->owner->n--;
 	pthread_mutex_unlock(&hub.mu);
 	free(s->buf);
+	sodium_memzero(s->token_hash, sizeof(s->token_hash));
 	free(s);
 }
 
@@ -382,11 +407,19 @@ api_events_stream(struct req *r)
 {
 	const char *lei = req_header(r, "Last-Event-ID"),
 		   *after = req_query(r, "after"),
-		   *bl = req_query(r, "backlog");
+		   *bl = req_query(r, "backlog"),
+		   *authz = req_header(r, "Authorization");
+	unsigned char hash[32];
 	struct event_filter f;
 	struct sse_stream *s;
 	int64_t cursor = -1, backlog = 0;
 
+	/* The route let a valid token in: its hash is for the re-checks. */
+	if (authz == NULL || strncmp(authz, "Bearer ", 7) != 0 ||
+	    auth_token_hash(authz + 7, hash) != 0)
+		return reply_error(r, 401, "unauthenticated",
+		    "a valid API token is required (Authorization: Bearer "
+		    "TOKEN)");
 	if (sse_filter_parse(r, &f) != 0)
 		return 0;
 	if (lei != NULL && util_parse_i64(lei, 0, INT64_MAX, &cursor) != 0)
@@ -401,6 +434,8 @@ api_events_stream(struct req *r)
 		    "backlog must be an integer 0-1000");
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return reply_error(r, 503, "unavailable", "out of memory");
+	memcpy(s->token_hash, hash, sizeof(hash));
+	sodium_memzero(hash, sizeof(hash));
 	pthread_mutex_lock(&hub.mu);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wanalyzer-null-dereference"
@@ -413,6 +448,7 @@ api_events_stream(struct req *r)
 		bool all = hub.streams >= hub.max_streams;
 
 		pthread_mutex_unlock(&hub.mu);
+		sodium_memzero(s->token_hash, sizeof(s->token_hash));
 		free(s);
 		reply_error(r, 503, "unavailable",
 		    all ? "too many event streams are open (%u)"

@@ -14,6 +14,8 @@
  *	parked ── an event committed (store_on_event), or its keepalive is
  *	    │     due (the hub's 1 s timer) ──▶ resumed ──▶ sending
  *	any ── edge-cp stopping ──▶ end of stream
+ *	resumed ── its token revoked or expired (checked in the store at
+ *	    every wake-up) ── ": end: ..." comment ──▶ end of stream
  *
  * The check "is there anything after my cursor" and the park happen
  * under the hub's mutex, and the wake-up takes the same mutex after the

@@ -402,18 +402,27 @@ store_wend(struct store *s, int rc)
 	return rc;
 }
 
+/* An event that happened at ts (the write transaction's own). */
 static int
-store_ev(sqlite3 *db, const char *actor, const char *action, const char *object,
-    const char *detail)
+store_ev_at(sqlite3 *db, int64_t ts, const char *actor, const char *action,
+    const char *object, const char *detail)
 {
 	int rc = store_exec(db, NULL,
 	    "INSERT INTO events(ts, actor, action, object, detail) "
 	    "VALUES (?, ?, ?, ?, ?)",
-	    "issss", util_now(), actor, action, object, detail ? detail : "{}");
+	    "issss", ts, actor, action, object, detail ? detail : "{}");
 
 	if (rc == STORE_OK)
 		store_ev_added = sqlite3_last_insert_rowid(db);
 	return rc;
+}
+
+/* An event that happens now, with the change it records. */
+static int
+store_ev(sqlite3 *db, const char *actor, const char *action, const char *object,
+    const char *detail)
+{
+	return store_ev_at(db, util_now(), actor, action, object, detail);
 }
 
 static int
@@ -621,7 +630,7 @@ store_meta_set(struct store *s, const char *key, const char *val,
 
 int
 store_apitoken_add(struct store *s, const char *name, const char *role,
-    const unsigned char hash[32], const char *actor)
+    const unsigned char hash[32], int64_t expires_at, const char *actor)
 {
 	char detail[96];
 	sqlite3 *db;
@@ -630,23 +639,124 @@ store_apitoken_add(struct store *s, const char *name, const char *role,
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
 	rc = store_exec(db, NULL,
-	    "INSERT INTO api_tokens(name, role, hash, "
-	    "created_at, created_by) VALUES (?, ?, ?, ?, ?)",
-	    "ssbis", name, role, hash, util_now(), actor);
-	snprintf(detail, sizeof(detail), "{\"role\":\"%s\"}", role);
+	    "INSERT INTO api_tokens(name, role, hash, created_at, created_by, "
+	    "expires_at) VALUES (?, ?, ?, ?, ?, nullif(?, 0))",
+	    "ssbisi", name, role, hash, util_now(), actor, expires_at);
+	if (expires_at > 0)
+		snprintf(detail, sizeof(detail),
+		    "{\"role\":\"%s\",\"expires_at\":%lld}", role,
+		    (long long)expires_at);
+	else
+		snprintf(detail, sizeof(detail),
+		    "{\"role\":\"%s\",\"expires_at\":null}", role);
 	if (rc == STORE_OK)
 		rc = store_ev(db, actor, "api_token.create", name, detail);
 	return store_wend(s, rc);
 }
 
-int
-store_apitoken_find(struct store *s, const unsigned char hash[32], char *name,
-    size_t namelen, char *role, size_t rolelen)
+static void
+store_row_apitoken(sqlite3_stmt *st, void *arg)
 {
-	struct store_text t[2] = { { name, namelen }, { role, rolelen } };
+	struct store_apitoken *t = arg;
+	const unsigned char *v;
 
-	return store_row1(s, store_row_texts, t, "apitoken_find",
-	    "SELECT name, role FROM api_tokens WHERE hash = ?", "b", hash);
+	v = sqlite3_column_text(st, 0);
+	util_strlcpy(t->name, v ? (const char *)v : "", sizeof(t->name));
+	v = sqlite3_column_text(st, 1);
+	util_strlcpy(t->role, v ? (const char *)v : "", sizeof(t->role));
+	t->expires_at = sqlite3_column_int64(st, 2);
+	t->last_used = sqlite3_column_int64(st, 3);
+	t->revoked_at = sqlite3_column_int64(st, 4);
+}
+
+int
+store_apitoken_find(
+    struct store *s, const unsigned char hash[32], struct store_apitoken *t)
+{
+	memset(t, 0, sizeof(*t));
+	return store_row1(s, store_row_apitoken, t, "apitoken_find",
+	    "SELECT name, role, coalesce(expires_at, 0), last_used, "
+	    "coalesce(revoked_at, 0) FROM api_tokens WHERE hash = ?",
+	    "b", hash);
+}
+
+int
+store_apitoken_touch(struct store *s, const unsigned char hash[32], int64_t now)
+{
+	sqlite3 *db;
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, NULL,
+	    "UPDATE api_tokens SET last_used = max(last_used, ?) WHERE hash = "
+	    "? AND revoked_at IS NULL",
+	    "ib", now, hash);
+	return store_wend(s, rc);
+}
+
+int
+store_apitoken_list(struct store *s, int64_t now, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	int rc;
+
+	rc = store_query(r->db, out,
+	    "SELECT name, role, created_at, created_by, expires_at, "
+	    "nullif(last_used, 0) AS last_used, CASE WHEN expires_at <= ?1 "
+	    "THEN 'expired' ELSE 'active' END AS state FROM api_tokens "
+	    "WHERE revoked_at IS NULL ORDER BY name",
+	    "i", now);
+	store_rd_done(r);
+	return rc;
+}
+
+int
+store_apitoken_revoke(
+    struct store *s, const char *name, int64_t now, const char *actor)
+{
+	char detail[64], role[16] = "";
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int rc, step;
+	bool usable = false;
+	int64_t others = 0;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	/* The token, and whether another admin token would still work. */
+	st = store_prep(db,
+	    "SELECT role, expires_at IS NULL OR expires_at > ?2, (SELECT "
+	    "count(*) FROM api_tokens o WHERE o.role = 'admin' AND "
+	    "o.revoked_at IS NULL AND (o.expires_at IS NULL OR o.expires_at > "
+	    "?2) AND o.name != ?1) FROM api_tokens WHERE name = ?1 AND "
+	    "revoked_at IS NULL",
+	    "si", name, now);
+	if (st == NULL)
+		return store_wend(s, STORE_ERR);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		util_strlcpy(role, (const char *)sqlite3_column_text(st, 0),
+		    sizeof(role));
+		usable = sqlite3_column_int(st, 1) != 0;
+		others = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (step == SQLITE_DONE)
+		rc = STORE_NOTFOUND;
+	else if (step != SQLITE_ROW)
+		rc = store_rc(db, step, "apitoken_revoke");
+	else if (strcmp(role, "admin") == 0 && usable && others == 0)
+		rc = STORE_CONFLICT;
+	if (rc == STORE_OK)
+		rc = store_exec(db, NULL,
+		    "UPDATE api_tokens SET revoked_at = ?, revoked_by = ? "
+		    "WHERE name = ? AND revoked_at IS NULL",
+		    "iss", now, actor, name);
+	snprintf(detail, sizeof(detail), "{\"role\":\"%s\"}", role);
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "api_token.revoke", name, detail);
+	return store_wend(s, rc);
 }
 
 /* ---- POPs ------------------------------------------------------------ */
@@ -1618,8 +1728,10 @@ store_event_add(struct store *s, const char *actor, const char *action,
 
 int
 store_event_batch(struct store *s, const char *actor, const char *action,
-    const char *const *objects, const char *const *details, size_t n)
+    const char *const *objects, const char *const *details, const int64_t *ts,
+    size_t n)
 {
+	int64_t now = util_now();
 	sqlite3 *db;
 	size_t i;
 	int rc;
@@ -1629,7 +1741,8 @@ store_event_batch(struct store *s, const char *actor, const char *action,
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
 	for (i = 0; i < n && rc == STORE_OK; i++)
-		rc = store_ev(db, actor, action, objects[i], details[i]);
+		rc = store_ev_at(db, ts ? ts[i] : now, actor, action,
+		    objects[i], details[i]);
 	return store_wend(s, rc);
 }
 

@@ -61,12 +61,49 @@ int store_meta_get(struct store *s, const char *key, char *val, size_t len);
 int store_meta_set(struct store *s, const char *key, const char *val,
     const char *action, const char *actor);
 
-/* API tokens.  hash is the keyed BLAKE2b-256 of the token. */
+/*
+ * API tokens.  hash is the keyed BLAKE2b-256 of the token.  A token is in
+ * force until it expires (expires_at, 0: never) or is revoked; a revoked
+ * token keeps its row, so its hash never gets in again, and its name is
+ * free for a new token.
+ */
+struct store_apitoken {
+	char name[64];
+	char role[16];
+	int64_t expires_at; /* 0: never */
+	int64_t last_used;  /* 0: never */
+	int64_t revoked_at; /* 0: not revoked */
+};
+
+/*
+ * Add a token ("api_token.create" event).  STORE_CONFLICT when a token in
+ * force has the name, or any token (revoked too) the hash.
+ */
 int store_apitoken_add(struct store *s, const char *name, const char *role,
-    const unsigned char hash[32], const char *actor);
-/* Finds the token by hash; fills name and role.  STORE_NOTFOUND if none. */
-int store_apitoken_find(struct store *s, const unsigned char hash[32],
-    char *name, size_t namelen, char *role, size_t rolelen);
+    const unsigned char hash[32], int64_t expires_at, const char *actor);
+/*
+ * Find a token by hash, revoked and expired ones too: judging them is the
+ * caller's (cp/auth.c).  STORE_NOTFOUND when none.
+ */
+int store_apitoken_find(
+    struct store *s, const unsigned char hash[32], struct store_apitoken *t);
+/* Record a use at now (no event; a no-op for a revoked token). */
+int store_apitoken_touch(
+    struct store *s, const unsigned char hash[32], int64_t now);
+/*
+ * The tokens in force and expired ones, by name: name, role, created_at,
+ * created_by, expires_at (null: never), last_used (null: never) and
+ * state ("active" or "expired" at now).  Never a hash.
+ */
+int store_apitoken_list(struct store *s, int64_t now, json_t **out);
+/*
+ * Revoke the token in force named name ("api_token.revoke" event), at
+ * once for every request after.  STORE_NOTFOUND when there is none;
+ * STORE_CONFLICT when it is the last admin token that works (expired ones
+ * do not), so the API cannot lock itself out: make another first.
+ */
+int store_apitoken_revoke(
+    struct store *s, const char *name, int64_t now, const char *actor);
 
 /* POPs.  bgp is a validated JSON document (text). */
 int store_pop_add(struct store *s, const char *name, const char *region,
@@ -263,9 +300,13 @@ struct event_filter {
 
 int store_event_add(struct store *s, const char *actor, const char *action,
     const char *object, const char *detail);
-/* n events of one action in one transaction: objects[i], details[i]. */
+/*
+ * n events of one action in one transaction, in order: objects[i],
+ * details[i], and the time each happened, ts[i] (ts NULL: now).
+ */
 int store_event_batch(struct store *s, const char *actor, const char *action,
-    const char *const *objects, const char *const *details, size_t n);
+    const char *const *objects, const char *const *details, const int64_t *ts,
+    size_t n);
 /* Events after id `after` that match f (NULL: all), oldest first. */
 int store_event_list(struct store *s, const struct event_filter *f,
     int64_t after, int64_t limit, json_t **out);

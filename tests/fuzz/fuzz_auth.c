@@ -4,8 +4,8 @@
  * (common/nodeauth.c) for a node's "EdgeNode sid=..,ctr=..,ts=..,tag=.."
  * and auth_bearer (cp/auth.c) for an operator's "Bearer efa_...".
  *
- * auth_bearer looks the token's keyed hash up in the store; here the
- * store is a stand-in that knows one token (made in
+ * auth_bearer looks the token's keyed hash up in the store (and records
+ * its use); here the store is a stand-in that knows one token (made in
  * LLVMFuzzerInitialize), and edge-cp's `cp` holds only the hash key.
  *
  * Invariants:
@@ -28,16 +28,27 @@ struct cp_ctx cp;
 static unsigned char known_hash[32];
 static char known_header[16 + AUTH_TOKEN_LEN];
 
-/* The store as auth_bearer sees it: one admin token. */
+/* The store as auth_bearer sees it: one admin token, never expiring. */
 int
-store_apitoken_find(struct store *s, const unsigned char hash[32], char *name,
-    size_t namelen, char *role, size_t rolelen)
+store_apitoken_find(
+    struct store *s, const unsigned char hash[32], struct store_apitoken *t)
 {
 	(void)s;
+	memset(t, 0, sizeof(*t));
 	if (memcmp(hash, known_hash, sizeof(known_hash)) != 0)
 		return STORE_NOTFOUND;
-	snprintf(name, namelen, "fuzz");
-	snprintf(role, rolelen, "admin");
+	snprintf(t->name, sizeof(t->name), "fuzz");
+	snprintf(t->role, sizeof(t->role), "admin");
+	return STORE_OK;
+}
+
+/* Its use is not recorded here. */
+int
+store_apitoken_touch(struct store *s, const unsigned char hash[32], int64_t now)
+{
+	(void)s;
+	(void)hash;
+	(void)now;
 	return STORE_OK;
 }
 

@@ -3,7 +3,8 @@
 # nodes played by nodeclient: new events arrive as they are committed; a
 # reconnect with Last-Event-ID gets exactly the events it missed; the
 # backlog, the node/POP/kind filters (on the feed and on GET /v1/events);
-# node.health events when a node degrades and when it goes silent;
+# node.health events for every transition, a quick degraded, healthy,
+# degraded included, and when a node goes silent;
 # keepalive comments on an idle feed; bad input refused; the stream limit
 # per token; an open feed does not hold up edge-cp's stop.
 . "$(dirname "$0")/lib.sh"
@@ -100,16 +101,37 @@ check "backlog=3 sends the newest three first" await 5 sh -c \
 expect_eq "...the newest three pop events" "$(ids "$T_DIR/bl")" \
     "$(api_ids "kind=pop" | tr ' ' '\n' | tail -n 3 | tr '\n' ' ' | sed 's/ $//')"
 
-# node.health: undrained p2 degrades, then goes silent.
-expect_api "undrain p2's node" 200 POST "/v1/nodes/$N2/undrain"
+# node.health: p2's node, undrained, then degraded, healthy and degraded
+# again in quick succession (each transition is recorded where it
+# happens, none sampled away), then silent.  The drain's own transition
+# is written first (within a tick), so that the feed starts after it.
+drained_ev() {
+	api GET "/v1/events?kind=node.health&node=$N2" | cut -d' ' -f2- |
+	    jq -e '.events | any(.detail.to == "draining")'
+}
+check "the drain made its node.health event (healthy>draining)" \
+    await 5 drained_ev
 stream "$T_DIR/h" "kind=node.health&node=$N2"
-report p2 in_sync
-# The health sweep samples once a second: give it one look at the node
-# healthy before it degrades (see the note in cp/serve.c).
-sleep 1.5
+check "the health feed opens" await 5 has "$T_DIR/h" '^retry: '
+# transitions: the node's node.health events as "from>to", in order.
+transitions() {
+	sed -n 's/^data: //p' "$T_DIR/h" |
+	    jq -r '.detail.from + ">" + .detail.to' | tr '\n' ' ' | sed 's/ $//'
+}
+expect_api "undrain p2's node" 200 POST "/v1/nodes/$N2/undrain"
+check "a node.health event when the node is undrained (draining>healthy)" \
+    await 5 has "$T_DIR/h" '"from":"draining","to":"healthy","pop":"p2"'
 report p2 error
-check "a node.health event when the node degrades" await 5 has "$T_DIR/h" \
-    '"to":"degraded","pop":"p2"'
+report p2 in_sync
+report p2 error
+want="draining>healthy healthy>degraded degraded>healthy healthy>degraded"
+seen_all() { [ "$(transitions)" = "$want" ]; }
+check "degraded, healthy, degraded at once: every transition, in order" \
+    await 5 seen_all
+echo "# transitions: $(transitions)"
+check "...each with its POP, actor edge-cp" sh -c "sed -n 's/^data: //p' \
+    '$T_DIR/h' | jq -e -s 'all(.actor == \"edge-cp\" and
+    .object == \"$N2\" and .detail.pop == \"p2\")' >/dev/null"
 check "...and one when it goes silent (unreachable)" await 10 has "$T_DIR/h" \
     '"from":"degraded","to":"unreachable"'
 echo "# $(grep '^data' "$T_DIR/h" | tr '\n' ' ')"

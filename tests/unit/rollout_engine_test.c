@@ -49,7 +49,7 @@ fleet(void)
 	store_close(cp.store);
 	live_shutdown();
 	unlink(path);
-	live_init();
+	live_init(5);
 	open_store();
 	cp.interval_s = 5;
 	t0 = util_now();

@@ -635,6 +635,232 @@ TEST(store_release_migration_numbers_old_rows)
 	CHECK(seq == 4);
 }
 
+/* The actions of every event so far, joined with spaces. */
+static void
+event_actions(char *buf, size_t len)
+{
+	json_t *ev, *e;
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	if (store_event_list(st, NULL, 0, 1000, &ev) != STORE_OK)
+		return;
+	json_array_foreach(ev, i, e)
+	{
+		int n = snprintf(buf + off, len - off, "%s%s", off ? " " : "",
+		    json_string_value(json_object_get(e, "action")));
+
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+	json_decref(ev);
+}
+
+TEST(store_apitoken_expiry_list_revoke)
+{
+	unsigned char a[32], b[32], c[32];
+	struct store_apitoken t;
+	int64_t now = util_now();
+	char actions[512];
+	json_t *list, *e;
+	size_t i;
+
+	fresh();
+	hash_of(a, 1);
+	hash_of(b, 2);
+	hash_of(c, 3);
+	CHECK(store_apitoken_add(st, "root", "admin", a, 0, "t") == STORE_OK);
+	CHECK(store_apitoken_add(st, "ci", "operator", b, now + 60, "root") ==
+	    STORE_OK);
+	CHECK(store_apitoken_add(st, "old", "viewer", c, now - 1, "root") ==
+	    STORE_OK);
+	CHECK(store_apitoken_find(st, b, &t) == STORE_OK);
+	CHECK_STR(t.name, "ci");
+	CHECK_STR(t.role, "operator");
+	CHECK(
+	    t.expires_at == now + 60 && t.revoked_at == 0 && t.last_used == 0);
+	CHECK(store_apitoken_find(st, a, &t) == STORE_OK);
+	CHECK(t.expires_at == 0);
+	/* Listed by name with their state; never a hash or a secret. */
+	CHECK(store_apitoken_list(st, now, &list) == STORE_OK);
+	CHECK(json_array_size(list) == 3);
+	json_array_foreach(list, i, e)
+	{
+		CHECK(json_object_get(e, "hash") == NULL);
+		CHECK(json_object_get(e, "token") == NULL);
+		CHECK(json_is_null(json_object_get(e, "last_used")));
+	}
+	CHECK_STR(
+	    json_string_value(json_object_get(json_array_get(list, 0), "name")),
+	    "ci");
+	CHECK_STR(json_string_value(
+		      json_object_get(json_array_get(list, 0), "state")),
+	    "active");
+	CHECK_STR(json_string_value(
+		      json_object_get(json_array_get(list, 1), "state")),
+	    "expired");
+	CHECK(json_is_null(
+	    json_object_get(json_array_get(list, 2), "expires_at")));
+	json_decref(list);
+	/* A name in force is taken. */
+	hash_of(c, 4);
+	CHECK(store_apitoken_add(st, "ci", "viewer", c, 0, "root") ==
+	    STORE_CONFLICT);
+	/* Revoked: found as revoked, no longer listed, its name free. */
+	CHECK(store_apitoken_revoke(st, "ci", now, "root") == STORE_OK);
+	CHECK(store_apitoken_find(st, b, &t) == STORE_OK);
+	CHECK(t.revoked_at == now);
+	CHECK(store_apitoken_revoke(st, "ci", now, "root") == STORE_NOTFOUND);
+	CHECK(store_apitoken_list(st, now, &list) == STORE_OK);
+	CHECK(json_array_size(list) == 2);
+	json_decref(list);
+	CHECK(store_apitoken_add(st, "ci", "viewer", c, 0, "root") == STORE_OK);
+	/* ...but its hash never gets in again. */
+	CHECK(store_apitoken_add(st, "ci2", "viewer", b, 0, "root") ==
+	    STORE_CONFLICT);
+	CHECK(
+	    store_apitoken_revoke(st, "nobody", now, "root") == STORE_NOTFOUND);
+	event_actions(actions, sizeof(actions));
+	CHECK_STR(actions,
+	    "api_token.create api_token.create api_token.create "
+	    "api_token.revoke api_token.create");
+}
+
+TEST(store_apitoken_last_admin_stays)
+{
+	unsigned char a[32], b[32];
+	struct store_apitoken t;
+	int64_t now = util_now();
+	char actions[512];
+
+	fresh();
+	hash_of(a, 1);
+	hash_of(b, 2);
+	CHECK(store_apitoken_add(st, "root", "admin", a, 0, "t") == STORE_OK);
+	/* An expired admin token does not count as another admin. */
+	CHECK(store_apitoken_add(st, "gone", "admin", b, now - 1, "t") ==
+	    STORE_OK);
+	CHECK(store_apitoken_revoke(st, "root", now, "root") == STORE_CONFLICT);
+	CHECK(store_apitoken_find(st, a, &t) == STORE_OK);
+	CHECK(t.revoked_at == 0);
+	event_actions(actions, sizeof(actions));
+	CHECK_STR(actions, "api_token.create api_token.create");
+	/* The expired one itself may go, and with another, root too. */
+	CHECK(store_apitoken_revoke(st, "gone", now, "root") == STORE_OK);
+	hash_of(b, 3);
+	CHECK(
+	    store_apitoken_add(st, "root2", "admin", b, 0, "root") == STORE_OK);
+	CHECK(store_apitoken_revoke(st, "root", now, "root2") == STORE_OK);
+	CHECK(
+	    store_apitoken_revoke(st, "root2", now, "root2") == STORE_CONFLICT);
+}
+
+TEST(store_apitoken_touch_records_use)
+{
+	unsigned char a[32];
+	struct store_apitoken t;
+	json_t *list;
+
+	fresh();
+	hash_of(a, 1);
+	CHECK(store_apitoken_add(st, "root", "admin", a, 0, "t") == STORE_OK);
+	CHECK(store_apitoken_touch(st, a, 1000) == STORE_OK);
+	CHECK(store_apitoken_touch(st, a, 900) == STORE_OK);
+	CHECK(store_apitoken_find(st, a, &t) == STORE_OK);
+	CHECK(t.last_used == 1000);
+	CHECK(store_apitoken_list(st, 1000, &list) == STORE_OK);
+	CHECK(json_integer_value(json_object_get(
+		  json_array_get(list, 0), "last_used")) == 1000);
+	json_decref(list);
+}
+
+/*
+ * A database at schema 5 with tokens in it: 006 upgrades it in place, the
+ * tokens keep working (no expiry, not revoked) and can be revoked.
+ */
+TEST(store_apitoken_migration_keeps_tokens)
+{
+	const struct embedded_file *f;
+	char path[128], err[256];
+	unsigned char a[32], b[32];
+	struct store_apitoken t;
+	sqlite3 *db = NULL;
+	json_t *list;
+	int rc = SQLITE_OK;
+
+	store_close(st);
+	st = NULL;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	unlink(path);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	for (f = embedded_files; f->name != NULL && rc == SQLITE_OK; f++)
+		if (strncmp(f->name, "schema/00", 9) == 0 &&
+		    strcmp(f->name, "schema/006") < 0)
+			rc = sqlite3_exec(
+			    db, (const char *)f->data, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db,
+		    "PRAGMA user_version=5;"
+		    "INSERT INTO api_tokens VALUES "
+		    "('admin','admin',zeroblob(32),10,'edge-cp'),"
+		    "('ci','operator',x'01"
+		    "00000000000000000000000000000000000000000000000000000000"
+		    "000000',20,'admin');",
+		    NULL, NULL, NULL);
+	sqlite3_close(db);
+	CHECK(rc == SQLITE_OK);
+	st = store_open(path, err, sizeof(err));
+	CHECK(st != NULL);
+	CHECK(store_schema_version(st) >= 6);
+	memset(a, 0, sizeof(a));
+	hash_of(b, 1);
+	CHECK(store_apitoken_find(st, a, &t) == STORE_OK);
+	CHECK_STR(t.name, "admin");
+	CHECK_STR(t.role, "admin");
+	CHECK(t.expires_at == 0 && t.revoked_at == 0 && t.last_used == 0);
+	CHECK(store_apitoken_find(st, b, &t) == STORE_OK);
+	CHECK_STR(t.name, "ci");
+	CHECK(store_apitoken_list(st, util_now(), &list) == STORE_OK);
+	CHECK(json_array_size(list) == 2);
+	CHECK(json_integer_value(json_object_get(
+		  json_array_get(list, 0), "created_at")) == 10);
+	CHECK_STR(json_string_value(
+		      json_object_get(json_array_get(list, 1), "created_by")),
+	    "admin");
+	json_decref(list);
+	CHECK(store_apitoken_revoke(st, "ci", util_now(), "admin") == STORE_OK);
+	CHECK(store_apitoken_find(st, b, &t) == STORE_OK);
+	CHECK(t.revoked_at != 0);
+}
+
+TEST(store_event_batch_in_order_with_times)
+{
+	static const char *const objs[] = { "n-a", "n-b", "n-a" };
+	static const char *const dets[] = { "{\"i\":1}", "{\"i\":2}",
+		"{\"i\":3}" };
+	static const int64_t ts[] = { 100, 101, 101 };
+	json_t *ev;
+	size_t i;
+
+	fresh();
+	CHECK(store_event_batch(
+		  st, "edge-cp", "node.health", objs, dets, ts, 3) == STORE_OK);
+	CHECK(store_event_list(st, NULL, 0, 10, &ev) == STORE_OK);
+	CHECK(json_array_size(ev) == 3);
+	for (i = 0; i < 3; i++) {
+		json_t *e = json_array_get(ev, i);
+
+		CHECK_STR(
+		    json_string_value(json_object_get(e, "object")), objs[i]);
+		CHECK(json_integer_value(json_object_get(e, "ts")) == ts[i]);
+		CHECK(json_integer_value(
+			  json_object_get(json_object_get(e, "detail"), "i")) ==
+		    (json_int_t)i + 1);
+	}
+	json_decref(ev);
+}
+
 int
 main(void)
 {
@@ -659,6 +885,11 @@ main(void)
 	RUN(store_release_immutable_and_unique_seq);
 	RUN(store_rollback_is_said_explicitly);
 	RUN(store_release_migration_numbers_old_rows);
+	RUN(store_apitoken_expiry_list_revoke);
+	RUN(store_apitoken_last_admin_stays);
+	RUN(store_apitoken_touch_records_use);
+	RUN(store_apitoken_migration_keeps_tokens);
+	RUN(store_event_batch_in_order_with_times);
 	store_close(st);
 	{
 		static const char *const files[] = { "t.db", "t.db-wal",
