@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "keeper/keeper.h"
+#include "keeper/privsep.h"
 #include "keeper/selfup.h"
 
 #define CONF_PATH "/etc/edge-keeper/keeper.conf"
@@ -30,6 +31,29 @@ conf_set(char *dst, size_t len, const char *v, const char *key, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+/* write_allow: 1 to 32 absolute, plain paths, comma-separated. */
+static int
+conf_write_allow(const char *v, const char *path, char *err, size_t errlen)
+{
+	const char *p = v;
+	int n = 0;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (!privsep_plain(p, len) || ++n > 32) {
+			snprintf(err, errlen,
+			    "%s: write_allow: comma-separated absolute paths "
+			    "without . or .. components, at most 32",
+			    path);
+			return -1;
+		}
+		if (p[len] == '\0')
+			return 0;
+		p += len + 1;
+	}
 }
 
 int
@@ -84,6 +108,12 @@ keeper_conf_load(struct keeper_conf *c, char *err, size_t errlen)
 			if (conf_set(c->user, sizeof(c->user), eq, line, err,
 				errlen) != 0)
 				goto out;
+		} else if (strcmp(line, "write_allow") == 0) {
+			if (conf_set(c->write_allow, sizeof(c->write_allow), eq,
+				line, err, errlen) != 0 ||
+			    conf_write_allow(
+				c->write_allow, path, err, errlen) != 0)
+				goto out;
 		} else if (strcmp(line, "tool_path") == 0) {
 			if (conf_set(c->tool_path, sizeof(c->tool_path), eq,
 				line, err, errlen) != 0)
@@ -128,6 +158,7 @@ int
 keeper_conf_save(const struct keeper_conf *c, char *err, size_t errlen)
 {
 	char path[KEEPER_PATH_MAX], buf[4096], trial[40] = "", user[96] = "";
+	char allow[sizeof(c->write_allow) + 16] = "";
 	int n;
 
 	keeper_path(c, CONF_PATH, path, sizeof(path));
@@ -136,13 +167,16 @@ keeper_conf_save(const struct keeper_conf *c, char *err, size_t errlen)
 		    (long long)c->trial_s);
 	if (c->user[0] != '\0' && strcmp(c->user, KEEPER_USER) != 0)
 		snprintf(user, sizeof(user), "user=%s\n", c->user);
+	if (c->write_allow[0] != '\0')
+		snprintf(
+		    allow, sizeof(allow), "write_allow=%s\n", c->write_allow);
 	n = snprintf(buf, sizeof(buf),
 	    "# Written by edge-keeper enroll.\n"
 	    "server=%s\npin=%s\nnode_id=%s\ninterval_s=%lld\nmetrics=%s\n%s%s%"
-	    "s%s%s",
+	    "s%s%s%s",
 	    c->server, c->pin, c->node_id, (long long)c->interval_s, c->metrics,
 	    c->tool_path[0] ? "tool_path=" : "", c->tool_path,
-	    c->tool_path[0] ? "\n" : "", trial, user);
+	    c->tool_path[0] ? "\n" : "", trial, user, allow);
 	if (n < 0 || (size_t)n >= sizeof(buf) ||
 	    afile_write(path, buf, (size_t)n, 0644) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -4,7 +4,7 @@
  * Files (every path below is prefixed with --root, "" on a real host):
  *	/etc/edge-keeper/keeper.conf	key=value: server, pin, node_id,
  *					interval_s, metrics, tool_path, trial_s,
- *					user
+ *					user, write_allow
  *	/var/lib/edge-keeper/node.key	the node's Ed25519 secret key (0600)
  *	/var/lib/edge-keeper/release.pub  the release key pinned at
  *					enrollment (minisign format)
@@ -40,6 +40,13 @@ struct keeper_conf {
 	char tool_path[512]; /* search path for external commands */
 	int64_t trial_s;     /* a new keeper's bound to report, default 120 */
 	char user[64];       /* the unprivileged part's, KEEPER_USER */
+	/*
+	 * Where the privileged part writes for the Steps: comma-separated
+	 * absolute paths, a directory when it ends in "/" (with all under
+	 * it), else one file; the keeper's own /var/lib/edge-keeper/ always.
+	 * Empty: anywhere but the trust anchors (keeper/privsep.h).
+	 */
+	char write_allow[1024];
 };
 
 /* root + path into out; fatal if it does not fit (paths are ours). */

@@ -66,32 +66,70 @@ static const char *const ps_anchor_dirs[] = {
 };
 
 bool
-privsep_path_ok(
-    const char *root, const char *path, bool write, char *why, size_t len)
+privsep_plain(const char *path, size_t len)
 {
-	size_t rl = strlen(root), pl = strlen(path), i;
-	const char *rel, *base;
+	size_t i;
 
-	if (path[0] != '/' || pl >= PRIV_PATH_MAX) {
-		snprintf(why, len, "not an absolute path");
+	if (len == 0 || path[0] != '/' || len >= PRIV_PATH_MAX)
 		return false;
-	}
-	for (i = 0; i < pl; i++) {
+	for (i = 0; i < len; i++) {
 		const char *c = path + i;
+		size_t left = len - i;
 
 		if (c[0] != '/')
 			continue;
-		if (c[1] == '/' ||
-		    (c[1] == '.' && (c[2] == '/' || c[2] == '\0')) ||
-		    (c[1] == '.' && c[2] == '.' &&
-			(c[3] == '/' || c[3] == '\0'))) {
-			snprintf(why, len, "not a plain path");
+		if ((left > 1 && c[1] == '/') ||
+		    (left > 1 && c[1] == '.' && (left == 2 || c[2] == '/')) ||
+		    (left > 2 && c[1] == '.' && c[2] == '.' &&
+			(left == 3 || c[3] == '/')))
+			return false;
+	}
+	return true;
+}
+
+/* Is rel (a path under the root) one that write_allow lets through? */
+static bool
+ps_allowed(const char *allow, const char *rel)
+{
+	const char *p = allow;
+
+	if (allow[0] == '\0' || strncmp(rel, "/var/lib/edge-keeper/", 21) == 0)
+		return true;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (len > 0 && strncmp(rel, p, len) == 0 &&
+		    (p[len - 1] == '/' || rel[len] == '\0'))
+			return true;
+		/* "/etc/app/" also names the directory /etc/app itself. */
+		if (len > 1 && p[len - 1] == '/' && strlen(rel) == len - 1 &&
+		    strncmp(rel, p, len - 1) == 0)
+			return true;
+		if (p[len] == '\0')
+			return false;
+		p += len + 1;
+	}
+}
+
+bool
+privsep_path_ok(const struct keeper_conf *c, const char *path, bool write,
+    char *why, size_t len)
+{
+	size_t rl = strlen(c->root), i;
+	const char *rel, *base;
+
+	if (!privsep_plain(path, strlen(path))) {
+		snprintf(why, len, "not an absolute, plain path");
+		return false;
+	}
+	/* Outside the root nothing is ours; under it, compare the rest. */
+	if (strncmp(path, c->root, rl) != 0 || (rl > 0 && path[rl] != '/')) {
+		if (write && c->write_allow[0] != '\0') {
+			snprintf(why, len, "outside the root");
 			return false;
 		}
-	}
-	/* Outside the root is not an anchor; under it, compare the rest. */
-	if (strncmp(path, root, rl) != 0 || (rl > 0 && path[rl] != '/'))
 		return true;
+	}
 	rel = path + rl;
 	if (!write)
 		return strcmp(rel, "/var/lib/edge-keeper/node.key") == 0
@@ -113,7 +151,10 @@ privsep_path_ok(
 	    strncmp(rel, "/var/lib/edge-keeper/", 21) == 0 &&
 	    strlen(base) > 4 && strcmp(base + strlen(base) - 4, ".seq") == 0)
 		goto anchor;
-	/* The sibling temporary file afile_write makes: the same rules. */
+	if (!ps_allowed(c->write_allow, rel)) {
+		snprintf(why, len, "not under write_allow in keeper.conf");
+		return false;
+	}
 	return true;
 anchor:
 	snprintf(why, len, "one of the keeper's trust anchors");
@@ -220,9 +261,9 @@ ps_file_op(struct priv_msg *m, struct priv_msg *a)
 	}
 	if (m->bad)
 		return;
-	if (!privsep_path_ok(ps.conf->root, path, change, why, sizeof(why)) ||
+	if (!privsep_path_ok(ps.conf, path, change, why, sizeof(why)) ||
 	    (m->type == PRIV_RENAME &&
-		!privsep_path_ok(ps.conf->root, to, true, why, sizeof(why)))) {
+		!privsep_path_ok(ps.conf, to, true, why, sizeof(why)))) {
 		ps_refuse(a, m->type, path, why);
 		return;
 	}
@@ -414,7 +455,7 @@ ps_connect(struct priv_msg *m, struct priv_msg *a)
 	priv_get_str(m, path, sizeof(path));
 	if (m->bad)
 		return;
-	if (!privsep_path_ok(ps.conf->root, path, false, why, sizeof(why))) {
+	if (!privsep_path_ok(ps.conf, path, false, why, sizeof(why))) {
 		ps_refuse(a, m->type, path, why);
 		return;
 	}

@@ -40,11 +40,13 @@ int privsep_start(const struct keeper_conf *c,
 
 /*
  * May the child name path (the root's prefix included) for an operation?
- * Absolute, no "." or ".." component, no "//", shorter than
- * PRIV_PATH_MAX; for a change (write) also none of the trust anchors; for
- * a read, not node.key.  true, or false with why.
+ * Absolute and plain (privsep_plain); for a change (write) also none of
+ * the trust anchors, and under keeper.conf's write_allow when it says
+ * anything; for a read, not node.key.  true, or false with why.
  */
-bool privsep_path_ok(
-    const char *root, const char *path, bool write, char *why, size_t len);
+bool privsep_path_ok(const struct keeper_conf *c, const char *path, bool write,
+    char *why, size_t len);
+/* Absolute, no "." or ".." component, no "//", shorter than PRIV_PATH_MAX. */
+bool privsep_plain(const char *path, size_t len);
 
 #endif

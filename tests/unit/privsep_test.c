@@ -240,6 +240,31 @@ TEST(privsep_ownmode_follows_no_symlink)
 	CHECK(st.uid == 0 && (st.mode & 0777) == 0600);
 }
 
+/* With write_allow="/etc/app/,/etc/one.conf" in keeper.conf. */
+TEST(privsep_write_allow_bounds_changes)
+{
+	CHECK(afile_write(P("/etc/app/x"), "1", 1, 0644) == 0);
+	CHECK(priv_mkdirs(P("/etc/app/sub/deeper"), strlen(root), 0755) == 0);
+	CHECK(afile_write(P("/etc/one.conf"), "1", 1, 0644) == 0);
+	CHECK(afile_write(
+		  P("/var/lib/edge-keeper/desired.json"), "{}", 2, 0600) == 0);
+	CHECK(REFUSED(afile_write(P("/etc/two.conf"), "1", 1, 0644)));
+	CHECK(REFUSED(afile_write(P("/etc/app2/x"), "1", 1, 0644)));
+	CHECK(REFUSED(afile_write(P("/etc/one.conf.d"), "1", 1, 0644)));
+	CHECK(REFUSED(priv_rename(P("/etc/app/x"), P("/etc/cron-x"))));
+	CHECK(REFUSED(priv_unlink(P("/etc/passwd-copy"))));
+	CHECK(REFUSED(afile_write("/tmp/privsep_test_outside", "1", 1, 0644)));
+	CHECK(priv_unlink(P("/etc/app/x")) == 0);
+}
+
+static int
+second(void)
+{
+	RUN(privsep_write_allow_bounds_changes);
+	fflush(stdout);
+	return check_failed;
+}
+
 /* Everything the unprivileged part does in the first instance. */
 static void
 child_tests(void)
@@ -413,6 +438,12 @@ main(void)
 	/* The child's lines are numbered from 1; go on after them. */
 	check_n = 13;
 	RUN(privsep_unprivileged_part_passed);
+	util_strlcpy(conf.write_allow, "/etc/app/,/etc/one.conf",
+	    sizeof(conf.write_allow));
+	child_failed = instance(second);
+	check_n++; /* the child's one line */
+	RUN(privsep_unprivileged_part_passed);
+	conf.write_allow[0] = '\0';
 	st_garbage = instance(garbage);
 	RUN(privsep_unknown_message_ends_the_child);
 	st_overrun = instance(overrun);
