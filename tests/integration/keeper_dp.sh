@@ -269,4 +269,30 @@ for p in $(cat "$T_DIR/hang.pids"); do
 done
 expect_eq "...and the hung process was stopped" "$alive" 0
 abort_active
+
+# No secret in any log this test made: edge-cp's, the keeper's and the
+# dataplane's (T20).  Each secret as it is stored or handed out: the
+# admin and enrollment tokens, the node key, the release signing key, the
+# token-hash key and edge-cp's TLS key (its base64 lines).
+LOGS="$CP_DIR/cp.log $T_DIR/keeper.log $R/var/lib/edge-keeper/dataplane/edge-dp.log"
+secrets() {
+	echo "$CP_TOKEN"
+	echo "$TOKEN"
+	cat "$R/var/lib/edge-keeper/node.key"
+	sed -n '2p' "$CP_DIR/release.key"
+	od -An -tx1 "$CP_DIR/hash.key" | tr -d ' \n'
+	echo
+	grep -v '^-----' "$CP_DIR/tls.key"
+}
+leaks=0
+n=0
+for s in $(secrets); do
+	[ ${#s} -ge 16 ] || continue
+	n=$((n + 1))
+	# shellcheck disable=SC2086 # the list of logs
+	grep -qF -- "$s" $LOGS 2>/dev/null && leaks=$((leaks + 1))
+done
+check "secrets looked for ($n) in $(cat $LOGS 2>/dev/null | wc -l) log lines" \
+    test "$n" -ge 6
+expect_eq "...none of them in any log" "$leaks" 0
 finish
