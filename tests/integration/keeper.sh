@@ -52,6 +52,23 @@ curl -sk --pinnedpubkey "$CP_PIN" "$CP_URL/v1/bootstrap.sh" | head -c 1500 \
 EDGE_ROOT="$T_DIR/cutroot" EDGE_TOKEN="$TOKEN" sh "$T_DIR/cut.sh" \
     >/dev/null 2>&1
 check "a truncated bootstrap script runs nothing" test ! -e "$T_DIR/cutroot"
+# The keeper binary it fetches must be the one edge-cp named.
+T3=$(api POST /v1/enrollment-tokens '{"pop":"fra1"}' | cut -d' ' -f2- | jq -r .token)
+curl -sk --pinnedpubkey "$CP_PIN" "$CP_URL/v1/bootstrap.sh" |
+    sed "s/keeper_sha256='[0-9a-f]*'/keeper_sha256='$(printf '%064d' 0)'/" \
+    >"$T_DIR/badsum.sh"
+in_ns env EDGE_ROOT="$T_DIR/sumroot" EDGE_TOKEN="$T3" sh "$T_DIR/badsum.sh" \
+    >"$T_DIR/badsum.out" 2>&1
+expect_eq "a keeper whose checksum does not match: the script fails" "$?" 1
+check "...saying so" grep -q "checksum mismatch" "$T_DIR/badsum.out"
+check "...having installed and enrolled nothing" sh -c \
+    "! ls '$T_DIR'/sumroot/usr/bin/edge-keeper '$T_DIR'/sumroot/etc/edge-keeper/keeper.conf 2>/dev/null"
+# A Host header that could break out of the command's quoting.
+code=$(curl -sk --pinnedpubkey "$CP_PIN" -o "$T_DIR/odd" -w '%{http_code}' \
+    -X POST -H "Authorization: Bearer $CP_TOKEN" -H 'Host: a;b' \
+    --data-binary '{"pop":"fra1"}' "$CP_URL/v1/enrollment-tokens")
+expect_eq "an enrollment token asked for with Host 'a;b': 400" "$code" 400
+check "...no command made" sh -c "! grep -q bootstrap_command '$T_DIR/odd'"
 
 # A second enrollment with the spent token fails clearly.
 in_ns "$KEEPER" --root "$T_DIR/other" enroll --server "$CP_URL" \
