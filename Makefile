@@ -135,7 +135,7 @@ $(BIN)/nodeclient: $(OBJ)/tests/tools/nodeclient.o $(OBJ)/libcommon.a
 $(BIN)/slowclient: $(OBJ)/tests/tools/slowclient.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ -lsodium
+	@$(CC) $(LDFLAGS) -o $@ $^ -lgnutls -lsodium
 
 $(BIN)/dpload $(BIN)/rawhttp $(BIN)/memgrep: $(BIN)/%: $(OBJ)/tests/tools/%.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)

@@ -1,6 +1,8 @@
 #include "common/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,4 +193,19 @@ util_version_ok(const char *s)
 		return false;
 	}
 	return true;
+}
+
+const char *
+util_addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void *a = NULL;
+
+	if (sa != NULL && sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (a == NULL ||
+	    inet_ntop(sa->sa_family, a, buf, (socklen_t)len) == NULL)
+		util_strlcpy(buf, "?", len);
+	return buf;
 }

@@ -49,4 +49,12 @@ bool util_name_ok(const char *s);
 /* Copy src into dst (size len), always NUL-terminated.  Returns strlen. */
 size_t util_strlcpy(char *dst, const char *src, size_t len);
 
+struct sockaddr;
+
+/*
+ * An IPv4 or IPv6 socket address's address, without the port, as text in
+ * buf (len >= 46 holds any); "?" for another family.  Returns buf.
+ */
+const char *util_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
 #endif

@@ -52,6 +52,12 @@
 
 /* Largest release binary accepted. */
 #define ARTIFACT_MAX_SIZE (64u << 20)
+/*
+ * How long an upload of one may take, by default: ARTIFACT_MAX_SIZE over
+ * a link of 0.6 Mbit/s.  edge-cp's --upload-timeout and the time the CLI
+ * gives `release add` both start from it.
+ */
+#define ARTIFACT_UPLOAD_TIMEOUT_S 900
 #define ARTIFACT_SIG_SUFFIX ".minisig"
 #define ARTIFACT_SHA256_HEX 65 /* 64 hex digits and the NUL */
 

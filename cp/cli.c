@@ -24,7 +24,7 @@
 #define CLI_MAX_FLAGS 16
 
 /* A release upload may take this long (64 MiB over a slow link). */
-#define CLI_UPLOAD_TIMEOUT_MS (15L * 60 * 1000)
+#define CLI_UPLOAD_TIMEOUT_MS (ARTIFACT_UPLOAD_TIMEOUT_S * 1000L)
 
 /* Flags that take no value. */
 static const char *const cli_bool_flags[] = { "--force", "--follow", "--help",

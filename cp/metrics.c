@@ -12,7 +12,7 @@
 #define MAX_ROUTES 64
 
 static const unsigned codes[] = { 200, 201, 204, 304, 400, 401, 403, 404, 405,
-	409, 413, 422, 500, 503, 0 };
+	409, 413, 422, 429, 500, 503, 0 };
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 	0.05, 0.1, 0.25, 0.5, 1.0 };
@@ -23,6 +23,7 @@ static atomic_ullong m_req[MAX_ROUTES][NCODES];
 static atomic_ullong m_hist[MAX_ROUTES][NBOUNDS + 1];
 static atomic_ullong m_sum_ns[MAX_ROUTES];
 static atomic_ullong m_checkins, m_status_writes;
+static atomic_ullong m_request_timeouts, m_ratelimited;
 
 static size_t
 route_index(const void *route)
@@ -61,6 +62,18 @@ void
 metrics_status_write(void)
 {
 	atomic_fetch_add_explicit(&m_status_writes, 1, memory_order_relaxed);
+}
+
+void
+metrics_request_timeouts(unsigned n)
+{
+	atomic_fetch_add_explicit(&m_request_timeouts, n, memory_order_relaxed);
+}
+
+void
+metrics_ratelimited(void)
+{
+	atomic_fetch_add_explicit(&m_ratelimited, 1, memory_order_relaxed);
 }
 
 struct health_count {
@@ -157,6 +170,18 @@ metrics_render(int64_t now, int64_t interval_s, size_t *len)
 	    "# TYPE edgecp_status_writes_total counter\n"
 	    "edgecp_status_writes_total %llu\n",
 	    atomic_load(&m_status_writes));
+	fprintf(f,
+	    "# HELP edgecp_request_timeouts_total Requests cut because "
+	    "they had not arrived in full within their time bound.\n"
+	    "# TYPE edgecp_request_timeouts_total counter\n"
+	    "edgecp_request_timeouts_total %llu\n",
+	    atomic_load(&m_request_timeouts));
+	fprintf(f,
+	    "# HELP edgecp_ratelimited_total Requests refused (429) by the "
+	    "per-address limit on unauthenticated work.\n"
+	    "# TYPE edgecp_ratelimited_total counter\n"
+	    "edgecp_ratelimited_total %llu\n",
+	    atomic_load(&m_ratelimited));
 	live_each(count_health, &hc);
 	fprintf(f,
 	    "# HELP edgecp_nodes Nodes by derived health.\n"

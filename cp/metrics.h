@@ -5,6 +5,7 @@
  *	edgecp_requests_total{route,code}
  *	edgecp_request_duration_seconds{route} (histogram)
  *	edgecp_checkins_total, edgecp_status_writes_total
+ *	edgecp_request_timeouts_total, edgecp_ratelimited_total
  *	edgecp_nodes{health}, edgecp_sessions
  *
  * metrics_render() returns a malloc'd text the caller frees.
@@ -18,6 +19,10 @@
 void metrics_request(const void *route, unsigned status, uint64_t ns);
 void metrics_checkin(void);
 void metrics_status_write(void);
+/* Requests cut at their time bound (cp/deadline.h). */
+void metrics_request_timeouts(unsigned n);
+/* Requests refused by the per-address limit (cp/ratelimit.h). */
+void metrics_ratelimited(void);
 char *metrics_render(int64_t now, int64_t interval_s, size_t *len);
 
 #endif

@@ -37,12 +37,20 @@ const struct route server_routes[] = {
 	{ "POST", "/v1/enrollment-tokens", AUTH_OPERATOR, true,
 	    api_enrolltokens_create, "enrollment_tokens" },
 
-	{ "GET", "/v1/bootstrap.sh", AUTH_NONE, false, api_bootstrap_script,
-	    "bootstrap" },
-	{ "GET", "/v1/bootstrap/edge-keeper", AUTH_NONE, false,
+	/*
+	 * Open to anyone, and each makes edge-cp work for a stranger (a
+	 * signature to verify, a row to write, a binary to send): rate
+	 * limited per address.  /healthz and /metrics are not: load
+	 * balancers and scrapers poll them, and a refusal would read as an
+	 * outage (T43 in docs/threat-model.md covers /metrics); nor is the
+	 * dashboard, a static page.
+	 */
+	{ "GET", "/v1/bootstrap.sh", AUTH_NONE_LIMITED, false,
+	    api_bootstrap_script, "bootstrap" },
+	{ "GET", "/v1/bootstrap/edge-keeper", AUTH_NONE_LIMITED, false,
 	    api_bootstrap_keeper, "bootstrap_keeper" },
-	{ "POST", "/v1/enroll", AUTH_NONE, true, api_enroll, "enroll" },
-	{ "POST", "/v1/node/session", AUTH_NONE, true, api_node_session,
+	{ "POST", "/v1/enroll", AUTH_NONE_LIMITED, true, api_enroll, "enroll" },
+	{ "POST", "/v1/node/session", AUTH_NONE_LIMITED, true, api_node_session,
 	    "node_session" },
 	{ "GET", "/v1/node/desired", AUTH_NODE, false, api_node_desired,
 	    "node_desired" },

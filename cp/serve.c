@@ -34,8 +34,10 @@
 #include "common/minisign.h"
 #include "common/util.h"
 #include "cp/api.h"
+#include "cp/artifact.h"
 #include "cp/auth.h"
 #include "cp/live.h"
+#include "cp/ratelimit.h"
 #include "cp/rollout.h"
 #include "cp/sse.h"
 #include "cp/server.h"
@@ -45,6 +47,48 @@
 
 #define FLUSH_EVERY_S 10
 #define SEEN_RESOLUTION 60 /* persist last_seen at this granularity */
+
+/*
+ * Connections.  A keeper keeps one connection to edge-cp open, reused
+ * from one check-in to the next, so N nodes behind one NAT address hold
+ * about N connections from it.  SERVE_PER_IP_LIMIT lets a POP of a
+ * thousand nodes share one address, and still leaves any one address
+ * less than 2 % of SERVE_CONN_LIMIT, which is sized for the 50,000 nodes
+ * of SPEC section 8 with room for operators and reconnects: it takes some
+ * sixty addresses to fill it, and every connection they hold is bounded
+ * in time (below).
+ */
+#define SERVE_CONN_LIMIT 60000
+#define SERVE_PER_IP_LIMIT 1024
+#define SERVE_TIMEOUT_S 60
+
+/*
+ * The longest a request may take to arrive, headers and body, from its
+ * first byte (cp/deadline.h).  Bodies other than release uploads are at
+ * most SERVER_MAX_BODY (1 MiB): 120 s carries that over 72 kbit/s, room
+ * for an operator on a poor mobile link, while a client that trickles
+ * holds a connection at most 3 minutes: the 120 s and the idle timeout it
+ * may wait before its first byte.  A release upload of ARTIFACT_MAX_SIZE
+ * gets ARTIFACT_UPLOAD_TIMEOUT_S, but only once its admin token was
+ * accepted on the headers: a stranger never gets more than the 120 s,
+ * and at most four uploads (cp/api_releases.c) run at once.
+ */
+#define SERVE_REQUEST_TIMEOUT_S 120
+
+/*
+ * Work for callers not yet known, per address (cp/ratelimit.h): a bucket
+ * of SERVE_UNAUTH_BURST requests refilled at SERVE_UNAUTH_RATE a second.
+ * A node that is (re)installed makes four such requests (the bootstrap
+ * script, the keeper binary, the enrollment, its first handshake) and
+ * every node makes one handshake after edge-cp restarts.  So 125 nodes
+ * behind one NAT address can be reinstalled at once, or 500 re-handshake,
+ * without one 429; a larger POP gets through at 20 requests a second
+ * (five reinstalled nodes a second), each refused request told to come
+ * back within a second (Retry-After).  One address alone makes edge-cp
+ * verify at most 20 signatures a second, about a millisecond of CPU.
+ */
+#define SERVE_UNAUTH_RATE 20
+#define SERVE_UNAUTH_BURST 500
 
 static volatile sig_atomic_t serve_stop;
 static pthread_mutex_t tick_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -412,6 +456,8 @@ usage_serve_exit(int rc)
 	    "[--data-dir DIR] [--public-url URL]\n"
 	    "       [--threads N] [--node-interval S] [--conn-limit N] "
 	    "[--per-ip-limit N] [--timeout S]\n"
+	    "       [--request-timeout S] [--upload-timeout S] "
+	    "[--unauth-rate N] [--unauth-burst N]\n"
 	    "       [--keeper-binary PATH] [--event-streams N]\n");
 	exit(rc);
 }
@@ -451,11 +497,23 @@ serve_main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "keeper-binary", required_argument, NULL, 'k' },
 		{ "event-streams", required_argument, NULL, 'e' },
+		{ "request-timeout", required_argument, NULL, 'R' },
+		{ "upload-timeout", required_argument, NULL, 'U' },
+		{ "unauth-rate", required_argument, NULL, 'r' },
+		{ "unauth-burst", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct server_opts so = { "0.0.0.0:8443", NULL, NULL, 0, 60000, 64,
-		60 };
+	struct server_opts so = {
+		.listen = "0.0.0.0:8443",
+		.conn_limit = SERVE_CONN_LIMIT,
+		.per_ip_limit = SERVE_PER_IP_LIMIT,
+		.timeout_s = SERVE_TIMEOUT_S,
+		.request_timeout_s = SERVE_REQUEST_TIMEOUT_S,
+		.upload_timeout_s = ARTIFACT_UPLOAD_TIMEOUT_S,
+		.unauth_rate = SERVE_UNAUTH_RATE,
+		.unauth_burst = SERVE_UNAUTH_BURST,
+	};
 	unsigned streams = SSE_MAX_STREAMS;
 	const char *dir = "/var/lib/edge-cp", *keeper_bin = NULL;
 	char path[600], err[512], *key = NULL, *crt = NULL;
@@ -508,6 +566,22 @@ serve_main(int argc, char **argv)
 			break;
 		case 'e':
 			streams = opt_num(optarg, 1, 4096, "--event-streams");
+			break;
+		case 'R':
+			so.request_timeout_s =
+			    opt_num(optarg, 1, 3600, "--request-timeout");
+			break;
+		case 'U':
+			so.upload_timeout_s =
+			    opt_num(optarg, 1, 86400, "--upload-timeout");
+			break;
+		case 'r':
+			so.unauth_rate =
+			    opt_num(optarg, 0, RATELIMIT_MAX, "--unauth-rate");
+			break;
+		case 'b':
+			so.unauth_burst =
+			    opt_num(optarg, 1, RATELIMIT_MAX, "--unauth-burst");
 			break;
 		case 'h':
 			usage_serve_exit(0);

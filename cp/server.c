@@ -16,7 +16,9 @@
 #include "common/nodeauth.h"
 #include "common/util.h"
 #include "cp/auth.h"
+#include "cp/deadline.h"
 #include "cp/metrics.h"
+#include "cp/ratelimit.h"
 #include "cp/session.h"
 #include "cp/store.h"
 
@@ -31,6 +33,15 @@ struct cp_ctx cp;
  */
 #define SERVER_DISCARD_MAX (8u << 20)
 
+/*
+ * Addresses the limit on unauthenticated work remembers at once; about
+ * 60 bytes each.  An address needs its entry only while its bucket is
+ * below full (cp/ratelimit.h), so this holds every address that spent a
+ * token in the last burst/rate seconds, and a flood from more addresses
+ * than that is limited as a group.
+ */
+#define SERVER_RATELIMIT_ENTRIES 8192
+
 struct arena_blk {
 	struct arena_blk *next;
 	max_align_t data[];
@@ -38,6 +49,13 @@ struct arena_blk {
 
 static struct MHD_Daemon *server_d;
 static atomic_int server_inflight;
+static struct ratelimit *server_rl; /* NULL: no limit */
+/*
+ * A request's time budgets, counted from when its connection became ready
+ * for it: the idle timeout (the longest the client may wait before its
+ * first byte) plus the bound on the request itself (cp/deadline.h).
+ */
+static uint64_t server_budget_ms, server_upload_budget_ms;
 
 static unsigned char server_empty_hash[32];
 static pthread_once_t server_empty_once = PTHREAD_ONCE_INIT;
@@ -58,6 +76,47 @@ req_alloc(struct req *r, size_t n)
 	b->next = r->arena;
 	r->arena = b;
 	return b->data;
+}
+
+static uint64_t
+server_ms(void)
+{
+	return util_mono_ns() / 1000000u;
+}
+
+/*
+ * A token from the caller's address for work done before it is known
+ * (cp/ratelimit.h).  true: go on; false: a 429 with Retry-After was made.
+ * The first refusal of an address in a minute is logged.
+ */
+static bool
+server_limit(struct req *r, const char *why)
+{
+	const union MHD_ConnectionInfo *ci;
+	enum ratelimit_rc rc;
+	unsigned retry = 0;
+	char ra[16], addr[64];
+
+	if (server_rl == NULL ||
+	    (ci = MHD_get_connection_info(
+		 r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) == NULL)
+		return true;
+	rc = ratelimit_take(server_rl, ci->client_addr, server_ms(), &retry);
+	if (rc == RATELIMIT_OK)
+		return true;
+	metrics_ratelimited();
+	if (rc == RATELIMIT_REFUSED_NOTE)
+		log_warnx("event=rate_limited client=%s route=%s reason=%s "
+			  "retry_after_s=%u",
+		    util_addr_str(ci->client_addr, addr, sizeof(addr)),
+		    r->route != NULL ? r->route->name : "none", why, retry);
+	reply_error(r, 429, "rate_limited",
+	    "too many unauthenticated requests or failed authentications "
+	    "from this address; retry in %u s",
+	    retry);
+	snprintf(ra, sizeof(ra), "%u", retry);
+	reply_header(r, "Retry-After", ra);
+	return false;
 }
 
 const char *
@@ -295,6 +354,8 @@ server_auth_node(struct req *r, const char *hdr)
 		return false;
 	}
 	if (hdr == NULL || nodeauth_parse(hdr, &h) != 0) {
+		if (!server_limit(r, "failed_auth"))
+			return false;
 		reply_error(r, 401, "unauthenticated",
 		    "node "
 		    "authentication required (EdgeNode header)");
@@ -310,6 +371,13 @@ server_auth_node(struct req *r, const char *hdr)
 	if (rc != SESSION_OK) {
 		char ts[24];
 
+		/*
+		 * Every node meets an unknown session after edge-cp restarts,
+		 * and finding none costs one lookup: that is not held against
+		 * the address.  A tag that does not verify is.
+		 */
+		if (rc != SESSION_UNKNOWN && !server_limit(r, "failed_auth"))
+			return false;
 		reply_error(r, 401,
 		    rc == SESSION_CLOCK         ? "clock_skew"
 			: rc == SESSION_UNKNOWN ? "session_expired"
@@ -333,6 +401,7 @@ server_authenticate(struct req *r)
 
 	switch (need) {
 	case AUTH_NONE:
+	case AUTH_NONE_LIMITED:
 		return true;
 	case AUTH_NODE:
 		return server_auth_node(r, hdr);
@@ -347,6 +416,14 @@ server_authenticate(struct req *r)
 	}
 	r->role = auth_bearer(hdr, r->actor, sizeof(r->actor));
 	if (r->role == ROLE_NONE) {
+		/*
+		 * A failure costs what a success does (a keyed hash and an
+		 * index lookup), so it is checked first and only then held
+		 * against the address: refusing before checking would let
+		 * one client behind a NAT lock out every operator behind it.
+		 */
+		if (!server_limit(r, "failed_auth"))
+			return false;
 		reply_error(r, 401, "unauthenticated",
 		    rt->auth == AUTH_NODE_OR_VIEWER
 			? "a node session tag (EdgeNode) or a valid API "
@@ -453,10 +530,23 @@ server_stream_begin(struct req *r)
 {
 	if (!server_authenticate(r))
 		return;
-	if (r->route->stream->begin(r) == 0)
+	if (r->route->stream->begin(r) == 0) {
 		r->streaming = true;
-	else if (!r->replied)
+		/*
+		 * An accepted upload may take longer than other requests;
+		 * nobody unauthenticated gets this far.
+		 */
+		deadline_route(r->dl, r->route->name, server_upload_budget_ms);
+	} else if (!r->replied)
 		reply_error(r, 500, "internal", "upload refused");
+}
+
+/* A reply made on the headers: the request is no longer received. */
+static enum MHD_Result
+server_queue_early(struct req *r)
+{
+	deadline_disarm(r->dl);
+	return server_queue(r);
 }
 
 /* A body chunk: kept in r->body, streamed, or (over the limit) dropped. */
@@ -500,6 +590,7 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url,
     size_t *upload_data_size, void **con_cls)
 {
 	struct req *r = *con_cls;
+	const union MHD_ConnectionInfo *ci;
 	bool known;
 
 	(void)cls;
@@ -516,12 +607,15 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		r->method = method;
 		r->path = url;
 		r->t0 = util_mono_ns();
+		if ((ci = MHD_get_connection_info(
+			 conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) != NULL)
+			r->dl = ci->socket_context;
 		if (!server_framing_ok(conn)) {
 			reply_error(r, 400, "bad_request",
 			    "ambiguous message framing: one Content-Length "
 			    "or one Transfer-Encoding, not both or two");
 			reply_header(r, "Connection", "close");
-			return server_queue(r);
+			return server_queue_early(r);
 		}
 		r->route = route_find(r, method, url, &known);
 		if (r->route == NULL) {
@@ -531,8 +625,13 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			else
 				reply_error(
 				    r, 404, "not_found", "no such endpoint");
-			return server_queue(r);
+			return server_queue_early(r);
 		}
+		deadline_route(r->dl, r->route->name, server_budget_ms);
+		/* Before the body is read, so a refusal costs next to nothing. */
+		if (r->route->auth == AUTH_NONE_LIMITED &&
+		    !server_limit(r, "unauthenticated"))
+			return server_queue_early(r);
 		cl = req_header(r, "Content-Length");
 		if (cl != NULL &&
 		    (util_parse_u64(cl, UINT64_MAX, &n) != 0 ||
@@ -540,12 +639,12 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			/* Answered before a byte of the body is read. */
 			r->too_large = true;
 			server_dispatch(r);
-			return server_queue(r);
+			return server_queue_early(r);
 		}
 		if (r->route->stream != NULL) {
 			server_stream_begin(r);
 			if (r->replied)
-				return server_queue(r);
+				return server_queue_early(r);
 		}
 		return MHD_YES;
 	}
@@ -559,6 +658,7 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	 * The body is complete.  A reply made while it was read (a stream
 	 * that failed) goes out now; one queued on the headers already went.
 	 */
+	deadline_disarm(r->dl);
 	if (r->replied)
 		return r->resp != NULL ? server_queue(r) : MHD_YES;
 	server_dispatch(r);
@@ -577,6 +677,8 @@ server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (r == NULL)
 		return;
+	/* A kept-alive connection is now ready for its next request. */
+	deadline_arm(r->dl, server_ms(), server_budget_ms);
 	if (r->streaming)
 		r->route->stream->end(r);
 	metrics_request(r->route, r->status, util_mono_ns() - r->t0);
@@ -592,6 +694,36 @@ server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&server_inflight, 1);
+}
+
+/*
+ * Connections open and close (libmicrohttpd's NOTIFY_CONNECTION, on the
+ * connection's thread): each is bounded in time from the start, the TLS
+ * handshake and its first request's headers included.  CLOSED comes
+ * before libmicrohttpd closes the descriptor (cp/deadline.h).
+ */
+static void
+server_on_connection(void *cls, struct MHD_Connection *conn,
+    void **socket_context, enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *fd, *addr;
+
+	(void)cls;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		deadline_close(*socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	if (code != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	addr =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	*socket_context = fd == NULL
+	    ? NULL
+	    : deadline_open(fd->connect_fd,
+		  addr != NULL ? addr->client_addr : NULL, server_ms(),
+		  server_budget_ms);
 }
 
 static void
@@ -698,6 +830,22 @@ server_start(const struct server_opts *o, char *err, size_t errlen)
 		return -1;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	server_budget_ms =
+	    ((uint64_t)o->timeout_s + o->request_timeout_s) * 1000u;
+	server_upload_budget_ms =
+	    ((uint64_t)o->timeout_s + o->upload_timeout_s) * 1000u;
+	if (o->unauth_rate > 0 &&
+	    (server_rl = ratelimit_new(SERVER_RATELIMIT_ENTRIES, o->unauth_rate,
+		 o->unauth_burst)) == NULL) {
+		snprintf(err, errlen, "cannot make the rate limit table");
+		return -1;
+	}
+	if (deadline_start() != 0) {
+		snprintf(err, errlen, "cannot start the request timer thread");
+		ratelimit_free(server_rl);
+		server_rl = NULL;
+		return -1;
+	}
 	server_d = MHD_start_daemon(flags, 0, NULL, NULL, server_on_request,
 	    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_HTTPS_MEM_KEY, o->key_pem, MHD_OPTION_HTTPS_MEM_CERT,
@@ -709,12 +857,16 @@ server_start(const struct server_opts *o, char *err, size_t errlen)
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED,
-	    server_on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, server_log,
+	    server_on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+	    server_on_connection, NULL, MHD_OPTION_EXTERNAL_LOGGER, server_log,
 	    NULL, MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, NULL,
 	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
 	if (server_d == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", o->listen,
 		    strerror(errno));
+		deadline_stop();
+		ratelimit_free(server_rl);
+		server_rl = NULL;
 		return -1;
 	}
 	return 0;
@@ -753,4 +905,8 @@ server_stop(unsigned grace_ms)
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	server_d = NULL;
+	/* Every connection is closed: nothing is left to time or limit. */
+	deadline_stop();
+	ratelimit_free(server_rl);
+	server_rl = NULL;
 }

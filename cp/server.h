@@ -4,8 +4,11 @@
  *
  * Request life, driven by libmicrohttpd in its epoll thread pool:
  *
- *	headers ──▶ route matched, Content-Length checked (413 at once when
- *	   │        over the route's limit: the body is never read).
+ *	headers ──▶ route matched; a route open to anyone that does work
+ *	   │        for it (AUTH_NONE_LIMITED) takes a token from the
+ *	   │        caller's address (429 when there is none); Content-Length
+ *	   │        checked (413 at once when over the route's limit).  Either
+ *	   │        refusal is made before a byte of the body is read.
  *	   │        Streaming routes only: the caller is authenticated and
  *	   │        the route's stream->begin runs now, so a refusal (401,
  *	   │        403, 409...) is answered before a byte of the body is read
@@ -20,6 +23,12 @@
  *	   ▼        one reply
  *	completed ▶ stream->end (when begin succeeded), metrics recorded,
  *	            request freed
+ *
+ * From its connection's being ready (accepted, or its previous reply
+ * sent) to the end of its body, a request is bounded in time; past that
+ * it is cut (cp/deadline.h).  Replies are not bounded, so event streams
+ * live on.  A failed authentication takes a token from the caller's
+ * address too, and is answered 429 instead of 401 when there is none.
  *
  * A handler runs on a pool thread, must not block for long, and calls
  * exactly one reply_* function.  Everything a handler allocates through
@@ -50,6 +59,13 @@ enum role { ROLE_NONE, ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN };
 
 enum auth_need {
 	AUTH_NONE, /* anyone */
+	/*
+	 * Anyone, but each request first takes a token from its address's
+	 * bucket (cp/ratelimit.h; 429 when there is none), before its body is
+	 * read: the routes that make edge-cp verify a signature, write to
+	 * the database or send megabytes for a caller it does not know yet.
+	 */
+	AUTH_NONE_LIMITED,
 	AUTH_NODE, /* a node session tag */
 	/*
 	 * A node session tag or a viewer (or higher) token, told apart by the
@@ -79,6 +95,7 @@ struct cp_ctx {
 extern struct cp_ctx cp;
 
 struct arena_blk;
+struct deadline_conn;
 
 struct req {
 	struct MHD_Connection *conn;
@@ -100,6 +117,7 @@ struct req {
 	struct MHD_Response *resp;
 	uint64_t t0;
 	struct arena_blk *arena;
+	struct deadline_conn *dl; /* the connection's time bound, or NULL */
 };
 
 typedef int (*route_fn)(struct req *);
@@ -177,6 +195,7 @@ void *req_alloc(struct req *r, size_t n);
 extern const struct route server_routes[];
 extern const size_t server_nroutes;
 
+/* Defaults and their reasons: cp/serve.c. */
 struct server_opts {
 	const char *listen; /* "ADDR:PORT" */
 	const char *key_pem;
@@ -184,7 +203,21 @@ struct server_opts {
 	unsigned threads;
 	unsigned conn_limit;
 	unsigned per_ip_limit;
-	unsigned timeout_s;
+	unsigned timeout_s; /* idle */
+	/*
+	 * The longest a request may take to arrive, headers and body, from
+	 * its first byte (cp/deadline.h); a release upload, once its admin
+	 * token was accepted on the headers, gets upload_timeout_s instead.
+	 */
+	unsigned request_timeout_s;
+	unsigned upload_timeout_s;
+	/*
+	 * Per address (cp/ratelimit.h): AUTH_NONE_LIMITED requests and failed
+	 * authentications take a token from a bucket of unauth_burst,
+	 * refilled at unauth_rate a second; unauth_rate 0: no limit.
+	 */
+	unsigned unauth_rate;
+	unsigned unauth_burst;
 };
 
 int server_start(const struct server_opts *o, char *err, size_t errlen);

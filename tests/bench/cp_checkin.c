@@ -27,7 +27,9 @@
  * point is the server's ceiling.
  *
  * edge-cp limits connections per client address (--per-ip-limit, default
- * 64): start it with a limit above N for this benchmark.
+ * 1024) and enrollments and handshakes per address (--unauth-rate,
+ * --unauth-burst): start it with a limit above N and with --unauth-rate 0
+ * for this benchmark, whose nodes all come from one address.
  *
  * Exit status: 0 when the run completed without an error or an answer
  * other than 304, 1 otherwise, 2 on a usage error.  Tests never assert on
@@ -714,11 +716,13 @@ main(int argc, char **argv)
 		    "cp_checkin: setup failed for %zu of %zu "
 		    "nodes: %s\n",
 		    b->setup_failed, b->n, b->first_err);
-		if (b->n > 64)
+		if (b->n > 250)
 			fprintf(stderr,
 			    "cp_checkin: hint: edge-cp drops "
 			    "connections past its --per-ip-limit (default "
-			    "64); it needs more than %zu here\n",
+			    "1024) and refuses enrollments past --unauth-burst;"
+			    " it needs a limit above %zu and --unauth-rate 0 "
+			    "here\n",
 			    b->n);
 		goto out;
 	}

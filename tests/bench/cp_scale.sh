@@ -32,7 +32,7 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 echo "[" >"$tmp/json"
 first=1
 for n in $sizes; do
-	start_cp "$tmp/cp$n" --node-interval 5 ||
+	start_cp "$tmp/cp$n" --node-interval 5 --unauth-rate 0 ||
 	    { echo "cp_scale: edge-cp did not start"; exit 1; }
 	CPP=$CP_PID d=$CP_DIR url=$CP_URL tok=$CP_TOKEN
 	api POST /v1/pops '{"name":"p1","region":"r"}' >/dev/null

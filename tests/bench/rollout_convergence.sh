@@ -19,7 +19,7 @@ nodes=${NODES:-10000}
 setup rollout_convergence
 tmp=$T_DIR
 mkdir -p "$out"
-start_cp "$tmp/cp" --node-interval 5 ||
+start_cp "$tmp/cp" --node-interval 5 --unauth-rate 0 ||
     { echo "rollout_convergence: edge-cp did not start"; exit 1; }
 d=$CP_DIR url=$CP_URL tok=$CP_TOKEN
 # The body of the API's answer alone.

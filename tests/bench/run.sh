@@ -70,7 +70,8 @@ die() {
 start_cp() {
 	port=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 + 40000 ))
 	"$bin/edge-cp" serve --listen "127.0.0.1:$port" --data-dir "$tmp/cp" \
-		--per-ip-limit $((nodes + 64)) 2>"$tmp/cp.log" &
+		--per-ip-limit $((nodes + 64)) --unauth-rate 0 \
+		2>"$tmp/cp.log" &
 	cp_pid=$!
 	# Await the listening line (or the process's end), at most 10 s.
 	i=0

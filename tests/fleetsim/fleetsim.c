@@ -45,11 +45,14 @@
  * connection.  A node whose check-in is due waits in a FIFO for a free
  * connection, then holds it for its whole exchange (GET, and the POST
  * after a 200), which keeps its requests in counter order.  edge-cp caps
- * connections per client address (--per-ip-limit, default 64): the default
- * pool of 32 stays under it with room for an operator's own tools, and it
- * is plenty: at a few ms per request, 32 connections carry well over
- * 10,000 check-ins per second (50,000 nodes at 5 s).  A larger K needs
- * edge-cp started with a per-ip limit above K.  Only the time a request
+ * connections per client address (--per-ip-limit, default 1024): the
+ * default pool of 32 stays well under it, and it is plenty: at a few ms
+ * per request, 32 connections carry well over 10,000 check-ins per
+ * second (50,000 nodes at 5 s).  A larger K needs edge-cp started with a
+ * per-ip limit above K.  Every simulated node enrolls and handshakes from
+ * the same address, like a whole fleet behind one NAT: edge-cp's limit on
+ * that work per address (--unauth-burst, --unauth-rate) must let 2N
+ * through, or be off (--unauth-rate 0).  Only the time a request
  * spends on a connection counts as latency ("request sent to response
  * parsed"); the wait for a free connection is shown in the text summary.
  *

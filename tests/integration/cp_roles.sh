@@ -43,7 +43,7 @@ n=0
 while read -r method path auth; do
 	p=$(echo "$path" | sed 's/{}/x1/g')
 	case $auth in
-	AUTH_NONE) continue ;;
+	AUTH_NONE | AUTH_NONE_LIMITED) continue ;; # open to anyone
 	AUTH_NODE)
 		# A bearer token, however strong, is not a node.
 		c=$(code "$method" "$p" "$CP_TOKEN")

@@ -76,8 +76,10 @@ browser() {
 }
 
 # 1. A fleet of 304 nodes in two regions: three POPs that keep checking in
-# every second, and a fourth whose nodes stop at once (unreachable).
-start_cp "$T_DIR/cp" --node-interval 1 --per-ip-limit 256 ||
+# every second, and a fourth whose nodes stop at once (unreachable).  The
+# simulated nodes all enroll from one address: no limit per address on
+# enrollments (--unauth-rate 0).
+start_cp "$T_DIR/cp" --node-interval 1 --per-ip-limit 256 --unauth-rate 0 ||
     { fail "edge-cp starts"; finish; exit 1; }
 pop ams1 eu
 pop fra1 eu
@@ -104,7 +106,8 @@ browser main
 # machine free for the browser.
 fs_stop
 stop_cp TERM
-start_cp "$T_DIR/cp-scale" --node-interval 10 --per-ip-limit 256 ||
+start_cp "$T_DIR/cp-scale" --node-interval 10 --per-ip-limit 256 \
+    --unauth-rate 0 ||
     { fail "edge-cp starts"; finish; exit 1; }
 pop edge1 eu
 pop edge2 eu

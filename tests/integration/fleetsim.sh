@@ -7,7 +7,9 @@
 # earlier run (gone, hence unreachable) cannot hold a rollout back.
 #
 # fleetsim pools 32 connections by default; edge-cp's per-ip limit is
-# raised above that so the test's own curl calls always get through.
+# raised above that so the test's own curl calls always get through.  Its
+# nodes all enroll from one address, a fleet behind one NAT: edge-cp's
+# limit on enrollments per address is off (--unauth-rate 0).
 . "$(dirname "$0")/lib.sh"
 setup fleetsim
 FS="$EF_BIN/fleetsim"
@@ -20,7 +22,8 @@ fresh_cp() { # fresh_cp NAME: a new edge-cp with POP $POP
 	if [ -n "${CP_PID:-}" ]; then
 		stop_cp TERM
 	fi
-	start_cp "$T_DIR/$1" --node-interval 1 --per-ip-limit 256 ||
+	start_cp "$T_DIR/$1" --node-interval 1 --per-ip-limit 256 \
+	    --unauth-rate 0 ||
 	    return 1
 	expect_api "$1: create POP $POP" 201 POST /v1/pops \
 	    "{\"name\":\"$POP\",\"region\":\"eu\"}"

@@ -5,7 +5,7 @@
  *	nodeclient enroll  --server URL --pin PIN --token T --state FILE
  *			   [--hostname H] [--facts JSON] [--bad-signature]
  *	nodeclient desired --state FILE [--if-none-match ETAG] [--count N]
- *			   [--out FILE]
+ *			   [--out FILE] [--paced]
  *	nodeclient status  --state FILE --body JSON
  *	nodeclient get     --state FILE --path P [--out FILE]
  *	nodeclient replay|tamper|stale|wrong-node --state FILE
@@ -15,6 +15,9 @@
  * needs them, the others default to what enroll wrote to the state file.
  * --clock-off S makes the node's clock S seconds off (negative: behind),
  * as a node without NTP has it: the protocol must recover from that.
+ * desired --paced waits for a line on stdin before each check-in after
+ * the first (and stops at its end), all in one session: a test decides
+ * when a node checks in, without a new handshake each time.
  *
  * The protocol half of this file is the model the keeper follows:
  *
@@ -78,6 +81,7 @@ struct nc_opts {
 	const char *other_node;
 	const char *path;
 	int64_t count;
+	bool paced;
 	int64_t clock_off;
 	bool bad_sig;
 };
@@ -324,6 +328,11 @@ cmd_desired(const struct nc_opts *o)
 		goto fail;
 	/* Like the keeper: send back the ETag of what we last received. */
 	for (i = 0; i < count; i++) {
+		char line[64];
+
+		if (o->paced && i > 0 &&
+		    fgets(line, sizeof(line), stdin) == NULL)
+			break;
 		if (cpclient_request(&c, "GET", "/v1/node/desired", etag, NULL,
 			0, &resp, err, sizeof(err)) != 0)
 			goto fail;
@@ -667,7 +676,7 @@ static void __attribute__((noreturn)) usage(void)
 	    "                  [--hostname H] [--facts JSON] "
 	    "[--bad-signature]\n"
 	    "       nodeclient desired --state FILE [--if-none-match ETAG] "
-	    "[--count N] [--out FILE]\n"
+	    "[--count N] [--out FILE] [--paced]\n"
 	    "       nodeclient status --state FILE --body JSON\n"
 	    "       nodeclient get --state FILE --path P [--out FILE]\n"
 	    "       nodeclient replay|tamper|stale|wrong-node --state FILE "
@@ -695,6 +704,7 @@ main(int argc, char **argv)
 		{ "other-node", required_argument, NULL, 'N' },
 		{ "path", required_argument, NULL, 'p' },
 		{ "clock-off", required_argument, NULL, 'C' },
+		{ "paced", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct nc_opts o;
@@ -756,6 +766,9 @@ main(int argc, char **argv)
 			break;
 		case 'o':
 			o.out = optarg;
+			break;
+		case 'c':
+			o.paced = true;
 			break;
 		case 'b':
 			o.body = optarg;
