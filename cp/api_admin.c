@@ -200,7 +200,7 @@ api_enrolltokens_create(struct req *r)
 	 * (-k): it still refuses any certificate whose key is not pinned.
 	 */
 	snprintf(cmd, sizeof(cmd),
-	    "curl -fsSL -k --pinnedpubkey '%s' "
+	    "curl -fsSL --retry 5 -k --pinnedpubkey '%s' "
 	    "%s/v1/bootstrap.sh | sudo EDGE_TOKEN=%s sh",
 	    cp.pin, base, token);
 	reply_json(r, 201,

@@ -26,6 +26,10 @@
 #include "common/version.h"
 #include "keeper/keeper.h"
 
+/* Retries of an enrollment edge-cp refused as too busy (429, 503). */
+#define ENROLL_RETRIES 5
+#define ENROLL_RETRY_MAX_S 30
+
 /*
  * The node's own IPv4 address for BGP's router id: the lowest global one
  * on an interface that is up and not loopback (link-local and loopback
@@ -100,7 +104,8 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 	struct msig_pub rpub;
 	json_t *facts = NULL, *rep = NULL;
 	const char *id = NULL, *rkey = NULL;
-	int ch, ret = 1;
+	long wait_s;
+	int ch, ret = 1, rc, tries;
 
 	memset(&c, 0, sizeof(c));
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -164,8 +169,29 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 	if (cpclient_open(&c, 30000, err, sizeof(err)) != 0 ||
 	    (facts = enroll_facts(host, rid)) == NULL)
 		goto fail;
-	if (cpclient_enroll(
-		&c, token, host, facts, false, &resp, err, sizeof(err)) != 0) {
+	/*
+	 * A refused rate (429) or a busy edge-cp (503) is worth waiting for:
+	 * a whole POP reinstalled at once may meet the per-address limit.
+	 * At most ENROLL_RETRIES more tries, as long as edge-cp says
+	 * (Retry-After), up to ENROLL_RETRY_MAX_S each.
+	 */
+	for (tries = 0;; tries++) {
+		rc = cpclient_enroll(
+		    &c, token, host, facts, false, &resp, err, sizeof(err));
+		if (rc == 0 || tries == ENROLL_RETRIES ||
+		    (resp.status != 429 && resp.status != 503))
+			break;
+		wait_s = resp.retry_after > 0 ? resp.retry_after : 2;
+		if (wait_s > ENROLL_RETRY_MAX_S)
+			wait_s = ENROLL_RETRY_MAX_S;
+		fprintf(stderr,
+		    "edge-keeper: edge-cp is busy (HTTP %ld); trying again in "
+		    "%ld s\n",
+		    resp.status, wait_s);
+		httpc_resp_clear(&resp);
+		sleep((unsigned)wait_s);
+	}
+	if (rc != 0) {
 		char code[64];
 
 		cpclient_error_code(&resp, code, sizeof(code));

@@ -184,6 +184,15 @@ exec 3>&-
 wait "$NCP"
 expect_eq "...every one of them answered (200 or 304)" "$?" 0
 T_PIDS=$(echo "$T_PIDS" | sed "s/ $NCP\b//")
+# A real node enrolling from the refused address waits as edge-cp says
+# (Retry-After) and gets in.
+ET=$(api POST /v1/enrollment-tokens '{"pop":"p1"}' | cut -d' ' -f2- | jq -r .token)
+[ "$(post_from 127.0.0.1 /v1/enroll)" = 429 ] || post_from 127.0.0.1 /v1/enroll >/dev/null
+"$EF_BIN/edge-keeper" --root "$T_DIR/kroot" enroll --server "$CP_URL" \
+    --pin "$CP_PIN" --token "$ET" >"$T_DIR/enroll.out" 2>&1
+expect_eq "a keeper enrolling from the refused address gets in" "$?" 0
+check "...having waited as edge-cp said" grep -q "busy (HTTP 429)" \
+    "$T_DIR/enroll.out"
 expect_eq "a stranger at another address is examined (400)" \
     "$(post_from 127.0.0.2 /v1/enroll)" 400
 # refused_within N CMD...: one of N tries of CMD prints 429.
