@@ -115,6 +115,23 @@ expect_eq "...and nowhere in the unprivileged part's ($(cat "$T_DIR/memgrep"))" 
 expect_eq "nothing the keeper asked for was refused" \
     "$(grep -c event=priv_refused "$T_DIR/keeper.log")" 0
 
+# What a local unprivileged user on the node could reach (T42).
+mode_of() { stat -c %a "$R$1" 2>/dev/null; }
+expect_eq "the keeper's state directory is 0700" \
+    "$(mode_of /var/lib/edge-keeper)" 700
+for f in node.key desired.json last-pass.json anycast.addrs; do
+	[ -e "$R/var/lib/edge-keeper/$f" ] &&
+	    expect_eq "$f is 0600" "$(mode_of "/var/lib/edge-keeper/$f")" 600
+done
+expect_eq "edge-dp's control socket is 0600" "$(mode_of /run/edge-dp/ctl.sock)" 600
+setpriv --reuid=65534 --regid=65534 --clear-groups "$EF_BIN/edge-dp" \
+    --control "$R/run/edge-dp/ctl.sock" --status >"$T_DIR/nobody" 2>&1
+rc=$?
+check "another user cannot ask edge-dp's control socket anything ($rc)" \
+    sh -c "[ $rc -ne 0 ] && ! grep -q version '$T_DIR/nobody'"
+check "...though root can" sh -c \
+    "'$EF_BIN/edge-dp' --control '$R/run/edge-dp/ctl.sock' --status | grep -q version"
+
 DPLOAD_PACE_US=500 ip netns exec "$NS" "$EF_BIN/dpload" $NODE_IP 8080 \
     /1k.bin 4 1 120 "$T_DIR/stop" >"$T_DIR/load" 2>"$T_DIR/load.err" &
 LOAD=$!
