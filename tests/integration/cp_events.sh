@@ -9,7 +9,7 @@
 # per token; an open feed does not hold up edge-cp's stop.
 . "$(dirname "$0")/lib.sh"
 setup cp_events
-start_cp "$T_DIR/cp" --node-interval 1 --timeout 4 --event-streams 24 ||
+start_cp "$T_DIR/cp" --node-interval 3 --timeout 4 --event-streams 24 ||
     { fail "edge-cp starts"; finish; exit 1; }
 nc() { _c=$1; shift; "$NC" "$_c" --server "$CP_URL" --pin "$CP_PIN" "$@"; }
 
@@ -132,7 +132,7 @@ echo "# transitions: $(transitions)"
 check "...each with its POP, actor edge-cp" sh -c "sed -n 's/^data: //p' \
     '$T_DIR/h' | jq -e -s 'all(.actor == \"edge-cp\" and
     .object == \"$N2\" and .detail.pop == \"p2\")' >/dev/null"
-check "...and one when it goes silent (unreachable)" await 10 has "$T_DIR/h" \
+check "...and one when it goes silent (unreachable)" await 30 has "$T_DIR/h" \
     '"from":"degraded","to":"unreachable"'
 echo "# $(grep '^data' "$T_DIR/h" | tr '\n' ' ')"
 
