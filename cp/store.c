@@ -538,8 +538,15 @@ store_open(const char *path, char *err, size_t errlen)
 		if (store_conn_open(path, &s->r[i].db, err, errlen) != 0)
 			goto fail;
 	{
-		sqlite3_stmt *st = store_prep(
-		    s->w, "SELECT coalesce(max(id), 0) FROM events", "");
+		/*
+		 * The newest id ever given, which retention may have removed
+		 * since: AUTOINCREMENT keeps it in sqlite_sequence.
+		 */
+		sqlite3_stmt *st = store_prep(s->w,
+		    "SELECT max(coalesce((SELECT max(id) FROM events), 0), "
+		    "coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+		    "'events'), 0))",
+		    "");
 
 		if (st == NULL || sqlite3_step(st) != SQLITE_ROW) {
 			sqlite3_finalize(st);
@@ -1787,6 +1794,58 @@ store_event_tail(
 	    "isssi", (int64_t)0, f->node, f->pop, f->kind, limit);
 	store_rd_done(r);
 	return rc;
+}
+
+int
+store_event_expire(
+    struct store *s, int64_t before, int64_t now, int64_t max, int64_t *deleted)
+{
+	int64_t last = 0, n = 0;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int rc, step, changes = 0;
+
+	*deleted = 0;
+	if (max <= 0)
+		return STORE_OK;
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	/*
+	 * The oldest max rows by id (the rowid's own order: no index, no
+	 * sort, at most max rows read), up to the first that is young.
+	 */
+	st = store_prep(
+	    db, "SELECT id, ts FROM events ORDER BY id LIMIT ?", "i", max);
+	if (st == NULL)
+		return store_wend(s, STORE_ERR);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t ts = sqlite3_column_int64(st, 1);
+
+		if (ts >= before && ts <= now + STORE_EVENT_SKEW_S)
+			break;
+		last = sqlite3_column_int64(st, 0);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = store_rc(db, step, "event_expire");
+	if (rc == STORE_OK && n > 0)
+		rc = store_exec(db, &changes,
+		    "DELETE FROM events WHERE id <= ?", "i", last);
+	rc = store_wend(s, rc);
+	if (rc == STORE_OK)
+		*deleted = changes;
+	return rc;
+}
+
+int
+store_event_oldest(struct store *s, int64_t *id)
+{
+	*id = 0;
+	return store_row1(s, store_row_int, id, "event_oldest",
+	    "SELECT coalesce((SELECT min(id) FROM events), (SELECT seq + 1 "
+	    "FROM sqlite_sequence WHERE name = 'events'), 1)",
+	    "");
 }
 
 int64_t

@@ -313,8 +313,30 @@ int store_event_list(struct store *s, const struct event_filter *f,
 /* The newest `limit` events that match f, oldest first. */
 int store_event_tail(
     struct store *s, const struct event_filter *f, int64_t limit, json_t **out);
-/* The id of the newest committed event; 0 when there is none. */
+/*
+ * The id of the newest event ever committed, also when retention has
+ * removed it since; 0 when there was none.
+ */
 int64_t store_last_event(struct store *s);
+/*
+ * Retention.  Delete the oldest events, in id order, at most max of them,
+ * up to the first one that happened at or after `before`: what is kept is
+ * always every event after some id, never a log with holes, so "the
+ * oldest kept id" says exactly what is gone.  An event stamped more than
+ * STORE_EVENT_SKEW_S after now was stamped by a clock that was wrong; it
+ * does not hold the ones after it back and goes with its neighbours.
+ * One short write transaction whatever the table's size (it reads at most
+ * max rows); *deleted gets the count.
+ */
+#define STORE_EVENT_SKEW_S 86400
+int store_event_expire(struct store *s, int64_t before, int64_t now,
+    int64_t max, int64_t *deleted);
+/*
+ * The id of the oldest event kept, or, when none is, the id the next one
+ * will get: the events before it are gone (retention), and a reader whose
+ * cursor is below it - 1 missed some.
+ */
+int store_event_oldest(struct store *s, int64_t *id);
 /*
  * fn runs after every commit that added an event, on the committing
  * thread, outside the store's locks (the live feed's wake-up).

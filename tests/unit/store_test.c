@@ -861,6 +861,151 @@ TEST(store_event_batch_in_order_with_times)
 	json_decref(ev);
 }
 
+/* Add n events of action "t" at time ts (and ids growing). */
+static int
+add_events(int64_t ts, size_t n)
+{
+	const char **objs = calloc(n, sizeof(*objs));
+	const char **dets = calloc(n, sizeof(*dets));
+	int64_t *tss = calloc(n, sizeof(*tss));
+	size_t i;
+	int rc = STORE_ERR;
+
+	if (objs != NULL && dets != NULL && tss != NULL) {
+		for (i = 0; i < n; i++) {
+			objs[i] = "o";
+			dets[i] = "{}";
+			tss[i] = ts;
+		}
+		rc = store_event_batch(st, "edge-cp", "t", objs, dets, tss, n);
+	}
+	free(objs);
+	free(dets);
+	free(tss);
+	return rc;
+}
+
+/* The id of the first event listed after `after`, 0 when none. */
+static int64_t
+first_id_after(int64_t after)
+{
+	json_t *ev;
+	int64_t id = 0;
+
+	if (store_event_list(st, NULL, after, 1, &ev) != STORE_OK)
+		return -1;
+	if (json_array_size(ev) == 1)
+		id = json_integer_value(
+		    json_object_get(json_array_get(ev, 0), "id"));
+	json_decref(ev);
+	return id;
+}
+
+/*
+ * Retention: old events go oldest first, in batches of at most max rows
+ * each; new ones stay; ids keep growing after the deletes.
+ */
+TEST(store_event_expire_in_batches)
+{
+	int64_t now = 1000000, deleted = -1, oldest = 0, last;
+	json_t *ev;
+
+	fresh();
+	CHECK(add_events(now - 500, 4500) == STORE_OK);
+	CHECK(add_events(now - 10, 7) == STORE_OK);
+	CHECK(store_last_event(st) == 4507);
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 1);
+	/* Older than now - 100: 4500 of them, 2000 at a time. */
+	CHECK(
+	    store_event_expire(st, now - 100, now, 2000, &deleted) == STORE_OK);
+	CHECK(deleted == 2000);
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 2001);
+	CHECK(first_id_after(0) == 2001);
+	CHECK(
+	    store_event_expire(st, now - 100, now, 2000, &deleted) == STORE_OK);
+	CHECK(deleted == 2000);
+	CHECK(
+	    store_event_expire(st, now - 100, now, 2000, &deleted) == STORE_OK);
+	CHECK(deleted == 500);
+	CHECK(
+	    store_event_expire(st, now - 100, now, 2000, &deleted) == STORE_OK);
+	CHECK(deleted == 0);
+	/* The new ones are all there, in order. */
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 4501);
+	CHECK(store_event_list(st, NULL, 0, 100, &ev) == STORE_OK);
+	CHECK(json_array_size(ev) == 7);
+	CHECK(json_integer_value(
+		  json_object_get(json_array_get(ev, 6), "id")) == 4507);
+	json_decref(ev);
+	/* A reader at id 10 gets what is kept, from 4501 on. */
+	CHECK(first_id_after(10) == 4501);
+	/* The next event's id is past every one ever given. */
+	last = store_last_event(st);
+	CHECK(store_event_add(st, "t", "t.next", "o", NULL) == STORE_OK);
+	CHECK(store_last_event(st) == last + 1);
+	CHECK(first_id_after(4507) == 4508);
+}
+
+/*
+ * What is kept is always every event after some id: a young event holds
+ * back the old ones after it (ts and id orders differ by a second or two,
+ * node.health events carry the time they happened), except one stamped
+ * far in the future by a wrong clock, which goes with its neighbours.
+ */
+TEST(store_event_expire_keeps_a_suffix)
+{
+	int64_t now = 1000000, deleted = -1, oldest = 0;
+
+	fresh();
+	CHECK(add_events(now - 500, 2) == STORE_OK);       /* 1-2 */
+	CHECK(add_events(now + 3 * 86400, 1) == STORE_OK); /* 3 */
+	CHECK(add_events(now - 500, 2) == STORE_OK);       /* 4-5 */
+	CHECK(add_events(now - 50, 1) == STORE_OK);        /* 6 */
+	CHECK(add_events(now - 500, 3) == STORE_OK);       /* 7-9 */
+	CHECK(
+	    store_event_expire(st, now - 100, now, 1000, &deleted) == STORE_OK);
+	CHECK(deleted == 5);
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 6);
+	CHECK(
+	    store_event_expire(st, now - 100, now, 1000, &deleted) == STORE_OK);
+	CHECK(deleted == 0);
+	/* Once 6 is old too, 6-9 go. */
+	CHECK(
+	    store_event_expire(st, now - 10, now, 1000, &deleted) == STORE_OK);
+	CHECK(deleted == 4);
+	/* max 0: nothing. */
+	CHECK(store_event_expire(st, now, now, 0, &deleted) == STORE_OK);
+	CHECK(deleted == 0);
+}
+
+/*
+ * Every event removed: the oldest "kept" is the next id, and the newest
+ * id ever given survives a restart, so ids never go back.
+ */
+TEST(store_event_expire_all_ids_stay)
+{
+	char path[128], err[256];
+	int64_t now = 1000000, deleted = -1, oldest = 0;
+
+	fresh();
+	CHECK(add_events(now - 500, 30) == STORE_OK);
+	CHECK(store_event_expire(st, now, now, 2000, &deleted) == STORE_OK);
+	CHECK(deleted == 30);
+	CHECK(first_id_after(0) == 0);
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 31);
+	CHECK(store_last_event(st) == 30);
+	store_close(st);
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	st = store_open(path, err, sizeof(err));
+	CHECK(st != NULL);
+	CHECK(store_last_event(st) == 30);
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 31);
+	CHECK(store_event_add(st, "t", "t.next", "o", NULL) == STORE_OK);
+	CHECK(store_last_event(st) == 31);
+	CHECK(first_id_after(0) == 31);
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 31);
+}
+
 int
 main(void)
 {
@@ -890,6 +1035,9 @@ main(void)
 	RUN(store_apitoken_touch_records_use);
 	RUN(store_apitoken_migration_keeps_tokens);
 	RUN(store_event_batch_in_order_with_times);
+	RUN(store_event_expire_in_batches);
+	RUN(store_event_expire_keeps_a_suffix);
+	RUN(store_event_expire_all_ids_stay);
 	store_close(st);
 	{
 		static const char *const files[] = { "t.db", "t.db-wal",
