@@ -22,7 +22,7 @@ static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 static atomic_ullong m_req[MAX_ROUTES][NCODES];
 static atomic_ullong m_hist[MAX_ROUTES][NBOUNDS + 1];
 static atomic_ullong m_sum_ns[MAX_ROUTES];
-static atomic_ullong m_checkins, m_status_writes;
+static atomic_ullong m_checkins, m_status_writes, m_events_deleted;
 
 static size_t
 route_index(const void *route)
@@ -61,6 +61,12 @@ void
 metrics_status_write(void)
 {
 	atomic_fetch_add_explicit(&m_status_writes, 1, memory_order_relaxed);
+}
+
+void
+metrics_events_deleted(uint64_t n)
+{
+	atomic_fetch_add_explicit(&m_events_deleted, n, memory_order_relaxed);
 }
 
 struct health_count {
@@ -157,6 +163,11 @@ metrics_render(int64_t now, int64_t interval_s, size_t *len)
 	    "# TYPE edgecp_status_writes_total counter\n"
 	    "edgecp_status_writes_total %llu\n",
 	    atomic_load(&m_status_writes));
+	fprintf(f,
+	    "# HELP edgecp_events_deleted_total Events removed by the event "
+	    "retention.\n# TYPE edgecp_events_deleted_total counter\n"
+	    "edgecp_events_deleted_total %llu\n",
+	    atomic_load(&m_events_deleted));
 	live_each(count_health, &hc);
 	fprintf(f,
 	    "# HELP edgecp_nodes Nodes by derived health.\n"

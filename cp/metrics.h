@@ -6,6 +6,7 @@
  *	edgecp_request_duration_seconds{route} (histogram)
  *	edgecp_checkins_total, edgecp_status_writes_total
  *	edgecp_nodes{health}, edgecp_sessions
+ *	edgecp_events_deleted_total (event retention, cp/retention.h)
  *
  * metrics_render() returns a malloc'd text the caller frees.
  */
@@ -18,6 +19,7 @@
 void metrics_request(const void *route, unsigned status, uint64_t ns);
 void metrics_checkin(void);
 void metrics_status_write(void);
+void metrics_events_deleted(uint64_t n);
 char *metrics_render(int64_t now, int64_t interval_s, size_t *len);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * `edge-cp serve`: data-directory set-up, the HTTPS server, and the
- * background ticker (rollout engine, last_seen flush, session expiry).
+ * background ticker (rollout engine, last_seen flush, session expiry,
+ * event retention).
  *
  * DATA_DIR holds (created on first start, reused after):
  *	edge-cp.db	the SQLite database (WAL)
@@ -36,6 +37,7 @@
 #include "cp/api.h"
 #include "cp/auth.h"
 #include "cp/live.h"
+#include "cp/retention.h"
 #include "cp/rollout.h"
 #include "cp/sse.h"
 #include "cp/server.h"
@@ -382,6 +384,7 @@ serve_ticker(void *arg)
 		now = util_now();
 		rollout_tick(now);
 		serve_health_events(&hw, now);
+		retention_tick(cp.store, now);
 		if (now - last_flush >= FLUSH_EVERY_S) {
 			serve_flush_seen(false);
 			last_flush = now;
@@ -412,7 +415,8 @@ usage_serve_exit(int rc)
 	    "[--data-dir DIR] [--public-url URL]\n"
 	    "       [--threads N] [--node-interval S] [--conn-limit N] "
 	    "[--per-ip-limit N] [--timeout S]\n"
-	    "       [--keeper-binary PATH] [--event-streams N]\n");
+	    "       [--keeper-binary PATH] [--event-streams N]\n"
+	    "       [--event-retention DAYS|0]\n");
 	exit(rc);
 }
 
@@ -451,12 +455,14 @@ serve_main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "keeper-binary", required_argument, NULL, 'k' },
 		{ "event-streams", required_argument, NULL, 'e' },
+		{ "event-retention", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct server_opts so = { "0.0.0.0:8443", NULL, NULL, 0, 60000, 64,
 		60 };
 	unsigned streams = SSE_MAX_STREAMS;
+	int64_t retention = RETENTION_DEFAULT_S;
 	const char *dir = "/var/lib/edge-cp", *keeper_bin = NULL;
 	char path[600], err[512], *key = NULL, *crt = NULL;
 	struct rlimit rl;
@@ -508,6 +514,16 @@ serve_main(int argc, char **argv)
 			break;
 		case 'e':
 			streams = opt_num(optarg, 1, 4096, "--event-streams");
+			break;
+		case 'R':
+			if (retention_parse(optarg, &retention) != 0) {
+				fprintf(stderr,
+				    "edge-cp: --event-retention must be days "
+				    "(0: keep every event), or a number with "
+				    "s, m, h or d, up to %d days\n",
+				    RETENTION_MAX_DAYS);
+				exit(2);
+			}
 			break;
 		case 'h':
 			usage_serve_exit(0);
@@ -576,6 +592,7 @@ serve_main(int argc, char **argv)
 	free(key);
 	free(crt);
 	serve_url_file(dir, so.listen);
+	retention_init(retention);
 	if (pthread_create(&ticker, NULL, serve_ticker, NULL) != 0)
 		fatalx("event=start_failed msg=\"ticker thread\"");
 	log_info("event=listening addr=%s port=%u data_dir=%s nodes=%zu "
