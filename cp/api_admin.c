@@ -589,7 +589,7 @@ api_events(struct req *r)
 {
 	const char *a = req_query(r, "after"), *l = req_query(r, "limit");
 	struct event_filter f;
-	int64_t after = 0, limit = 100;
+	int64_t after = 0, limit = 100, oldest;
 	json_t *ev;
 	int rc;
 
@@ -600,10 +600,22 @@ api_events(struct req *r)
 		    "must be integers (limit 1-1000)");
 	if (sse_filter_parse(r, &f) != 0)
 		return 0;
+	/*
+	 * The oldest kept after the list: new events do not move it, and
+	 * should retention remove events between the two reads, the caller
+	 * is told of a gap it may not have had rather than not told of one
+	 * it had.
+	 */
 	if ((rc = store_event_list(cp.store, &f, after, limit, &ev)) !=
 	    STORE_OK)
 		return reply_store_error(r, rc, "events");
-	return reply_json(r, 200, json_pack("{s:o}", "events", ev));
+	if ((rc = store_event_oldest(cp.store, &oldest)) != STORE_OK) {
+		json_decref(ev);
+		return reply_store_error(r, rc, "events");
+	}
+	return reply_json(r, 200,
+	    json_pack(
+		"{s:o,s:I}", "events", ev, "oldest_id", (json_int_t)oldest));
 }
 
 /*

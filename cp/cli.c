@@ -949,7 +949,7 @@ cmd_events(struct cli *c)
 	static const char *const filters[] = { "node", "pop", "kind" };
 	const char *after = flag(c, "--after"), *limit = flag(c, "--limit");
 	bool follow = flag(c, "--follow") != NULL;
-	int64_t a = 0, l = 100;
+	int64_t a = 0, l = 100, oldest;
 	char path[400], query[256] = "";
 	json_t *res, *list, *ev;
 	size_t i, n = 0;
@@ -986,6 +986,15 @@ cmd_events(struct cli *c)
 		if ((res = api(c, "GET", path, NULL)) == NULL)
 			return 1;
 		list = json_object_get(res, "events");
+		oldest = json_integer_value(json_object_get(res, "oldest_id"));
+		/* Asked from an id retention has passed: say what is gone. */
+		if (a > 0 && a < oldest - 1) {
+			fprintf(stderr,
+			    "edge-cp: events %lld to %lld were removed by the "
+			    "event retention\n",
+			    (long long)a + 1, (long long)oldest - 1);
+			a = oldest - 1;
+		}
 		json_array_foreach(list, i, ev) a =
 		    json_integer_value(json_object_get(ev, "id"));
 		if (!follow)
