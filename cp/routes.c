@@ -19,7 +19,7 @@
 
 const struct route server_routes[] = {
 	{ "GET", "/healthz", AUTH_NONE, false, api_healthz, "healthz" },
-	{ "GET", "/metrics", AUTH_NONE, false, api_metrics, "metrics" },
+	{ "GET", "/metrics", AUTH_METRICS, false, api_metrics, "metrics" },
 	{ "GET", "/", AUTH_NONE, false, api_dashboard, "dashboard" },
 	{ "GET", "/v1/whoami", AUTH_VIEWER, false, api_whoami, "whoami" },
 

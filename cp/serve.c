@@ -416,7 +416,7 @@ usage_serve_exit(int rc)
 	    "       [--threads N] [--node-interval S] [--conn-limit N] "
 	    "[--per-ip-limit N] [--timeout S]\n"
 	    "       [--keeper-binary PATH] [--event-streams N]\n"
-	    "       [--event-retention DAYS|0]\n");
+	    "       [--event-retention DAYS|0] [--metrics-auth none|viewer]\n");
 	exit(rc);
 }
 
@@ -456,6 +456,7 @@ serve_main(int argc, char **argv)
 		{ "keeper-binary", required_argument, NULL, 'k' },
 		{ "event-streams", required_argument, NULL, 'e' },
 		{ "event-retention", required_argument, NULL, 'R' },
+		{ "metrics-auth", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -524,6 +525,16 @@ serve_main(int argc, char **argv)
 				    RETENTION_MAX_DAYS);
 				exit(2);
 			}
+			break;
+		case 'M':
+			if (strcmp(optarg, "viewer") != 0 &&
+			    strcmp(optarg, "none") != 0) {
+				fprintf(stderr,
+				    "edge-cp: --metrics-auth must be none or "
+				    "viewer\n");
+				exit(2);
+			}
+			cp.metrics_auth = strcmp(optarg, "viewer") == 0;
 			break;
 		case 'h':
 			usage_serve_exit(0);
