@@ -36,6 +36,10 @@ const struct route server_routes[] = {
 	    api_apitokens_revoke, "api_token" },
 	{ "POST", "/v1/enrollment-tokens", AUTH_OPERATOR, true,
 	    api_enrolltokens_create, "enrollment_tokens" },
+	{ "GET", "/v1/enrollment-tokens", AUTH_ADMIN, false,
+	    api_enrolltokens_list, "enrollment_tokens" },
+	{ "DELETE", "/v1/enrollment-tokens/{}", AUTH_ADMIN, false,
+	    api_enrolltokens_revoke, "enrollment_token" },
 
 	{ "GET", "/v1/bootstrap.sh", AUTH_NONE, false, api_bootstrap_script,
 	    "bootstrap" },
