@@ -28,6 +28,8 @@ int api_apitokens_create(struct req *r);
 int api_apitokens_list(struct req *r);
 int api_apitokens_revoke(struct req *r);
 int api_enrolltokens_create(struct req *r);
+int api_enrolltokens_list(struct req *r);
+int api_enrolltokens_revoke(struct req *r);
 
 int api_enroll(struct req *r);
 int api_node_session(struct req *r);

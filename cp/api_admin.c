@@ -163,6 +163,7 @@ api_enrolltokens_create(struct req *r)
 	int64_t ttl = 3600, uses = 1, expires;
 	char err[256], token[AUTH_TOKEN_LEN], base[256], cmd[768];
 	unsigned char hash[32];
+	int64_t id = 0;
 	int rc;
 
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
@@ -184,8 +185,8 @@ api_enrolltokens_create(struct req *r)
 	    auth_token_hash(token, hash) != 0)
 		return reply_error(r, 500, "internal", "cannot make a token");
 	expires = util_now() + ttl;
-	rc =
-	    store_enrolltoken_add(cp.store, hash, pop, uses, expires, r->actor);
+	rc = store_enrolltoken_add(
+	    cp.store, hash, pop, uses, expires, r->actor, &id);
 	if (rc != STORE_OK) {
 		sodium_memzero(token, sizeof(token));
 		if (rc == STORE_INVALID)
@@ -204,12 +205,56 @@ api_enrolltokens_create(struct req *r)
 	    "%s/v1/bootstrap.sh | sudo EDGE_TOKEN=%s sh",
 	    cp.pin, base, token);
 	reply_json(r, 201,
-	    json_pack("{s:s,s:s,s:I,s:I,s:s}", "token", token, "pop", pop,
-		"uses", (json_int_t)uses, "expires_at", (json_int_t)expires,
-		"bootstrap_command", cmd));
+	    json_pack("{s:I,s:s,s:s,s:I,s:I,s:s}", "id", (json_int_t)id,
+		"token", token, "pop", pop, "uses", (json_int_t)uses,
+		"expires_at", (json_int_t)expires, "bootstrap_command", cmd));
 	sodium_memzero(token, sizeof(token));
 	sodium_memzero(cmd, sizeof(cmd));
 	return 0;
+}
+
+/* ?all=true: every token, spent, expired and revoked ones too. */
+int
+api_enrolltokens_list(struct req *r)
+{
+	const char *a = req_query(r, "all");
+	json_t *list;
+	bool all = false;
+	int rc;
+
+	if (a != NULL) {
+		if (strcmp(a, "true") != 0 && strcmp(a, "false") != 0)
+			return reply_error(r, 400, "invalid_field",
+			    "all: must be true or false");
+		all = strcmp(a, "true") == 0;
+	}
+	rc = store_enrolltoken_list(cp.store, util_now(), all, &list);
+	if (rc != STORE_OK)
+		return reply_store_error(r, rc, "enrollment tokens");
+	return reply_json(
+	    r, 200, json_pack("{s:o}", "enrollment_tokens", list));
+}
+
+int
+api_enrolltokens_revoke(struct req *r)
+{
+	int64_t id;
+	int rc;
+
+	if (util_parse_i64(r->params[0], 1, INT64_MAX, &id) != 0)
+		return reply_error(r, 400, "invalid_field",
+		    "id: must be an enrollment token's id, a positive "
+		    "integer (GET /v1/enrollment-tokens lists them)");
+	rc = store_enrolltoken_revoke(cp.store, id, util_now(), r->actor);
+	if (rc == STORE_NOTFOUND)
+		return reply_error(r, 404, "not_found",
+		    "no enrollment token %lld, or it is revoked already",
+		    (long long)id);
+	if (rc != STORE_OK)
+		return reply_store_error(r, rc, "enrollment token");
+	/* The next enrollment with it is refused (store_enroll). */
+	return reply_json(
+	    r, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "revoked", 1));
 }
 
 int
@@ -589,7 +634,7 @@ api_events(struct req *r)
 {
 	const char *a = req_query(r, "after"), *l = req_query(r, "limit");
 	struct event_filter f;
-	int64_t after = 0, limit = 100;
+	int64_t after = 0, limit = 100, oldest;
 	json_t *ev;
 	int rc;
 
@@ -600,10 +645,22 @@ api_events(struct req *r)
 		    "must be integers (limit 1-1000)");
 	if (sse_filter_parse(r, &f) != 0)
 		return 0;
+	/*
+	 * The oldest kept after the list: new events do not move it, and
+	 * should retention remove events between the two reads, the caller
+	 * is told of a gap it may not have had rather than not told of one
+	 * it had.
+	 */
 	if ((rc = store_event_list(cp.store, &f, after, limit, &ev)) !=
 	    STORE_OK)
 		return reply_store_error(r, rc, "events");
-	return reply_json(r, 200, json_pack("{s:o}", "events", ev));
+	if ((rc = store_event_oldest(cp.store, &oldest)) != STORE_OK) {
+		json_decref(ev);
+		return reply_store_error(r, rc, "events");
+	}
+	return reply_json(r, 200,
+	    json_pack(
+		"{s:o,s:I}", "events", ev, "oldest_id", (json_int_t)oldest));
 }
 
 /*

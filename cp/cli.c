@@ -28,7 +28,7 @@
 
 /* Flags that take no value. */
 static const char *const cli_bool_flags[] = { "--force", "--follow", "--help",
-	"--rollback", "--auto-rollback", "--approval", NULL };
+	"--rollback", "--auto-rollback", "--approval", "--all", NULL };
 
 struct cli {
 	const char *pos[CLI_MAX_ARGS];
@@ -59,6 +59,8 @@ usage(void)
 	    "  pop list | pop show NAME\n"
 	    "  pop set NAME [--region R] [--bgp FILE|JSON] [--force]\n"
 	    "  token create --pop P [--ttl SECONDS] [--uses N]\n"
+	    "  token list [--all] | token revoke ID    (token: enrollment "
+	    "tokens; also enrolltoken)\n"
 	    "  apitoken create --name N --role viewer|operator|admin "
 	    "[--expires DURATION]\n"
 	    "      DURATION: seconds, or a number with s, m, h, d or w "
@@ -509,6 +511,50 @@ cmd_pop(struct cli *c, const char *verb)
 	return output(c, b, NULL, NULL);
 }
 
+static const struct column enrolltoken_cols[] = {
+	{ "ID", "id" },
+	{ "POP", "pop" },
+	{ "STATE", "state" },
+	{ "USES_LEFT", "uses_left" },
+	{ "USES", "uses" },
+	{ "CREATED", "created_at" },
+	{ "BY", "created_by" },
+	{ "EXPIRES", "expires_at" },
+	{ "REVOKED_BY", "revoked_by" },
+	{ NULL, NULL },
+};
+
+/* token list [--all] | token revoke ID: enrollment tokens (admin). */
+static int
+cmd_token_admin(struct cli *c, const char *verb)
+{
+	bool all = flag(c, "--all") != NULL;
+	char path[96];
+	int64_t id;
+
+	if (flags_all_used(c) != 0)
+		return 2;
+	if (strcmp(verb, "list") == 0 && c->npos == 2)
+		return output(c,
+		    api(c, "GET",
+			all ? "/v1/enrollment-tokens?all=true"
+			    : "/v1/enrollment-tokens",
+			NULL),
+		    "enrollment_tokens", enrolltoken_cols);
+	if (strcmp(verb, "revoke") != 0 || c->npos != 3 || all)
+		return usage();
+	if (util_parse_i64(c->pos[2], 1, INT64_MAX, &id) != 0) {
+		fprintf(stderr,
+		    "edge-cp: %s is not an enrollment token id (a positive "
+		    "integer; edge-cp token list shows them)\n",
+		    c->pos[2]);
+		return 2;
+	}
+	snprintf(
+	    path, sizeof(path), "/v1/enrollment-tokens/%lld", (long long)id);
+	return output(c, api(c, "DELETE", path, NULL), NULL, NULL);
+}
+
 static int
 cmd_token(struct cli *c, const char *verb)
 {
@@ -517,6 +563,8 @@ cmd_token(struct cli *c, const char *verb)
 	int64_t v;
 	json_t *body, *res;
 
+	if (strcmp(verb, "list") == 0 || strcmp(verb, "revoke") == 0)
+		return cmd_token_admin(c, verb);
 	if (flags_all_used(c) != 0 || strcmp(verb, "create") != 0 ||
 	    pop == NULL)
 		return usage();
@@ -534,8 +582,9 @@ cmd_token(struct cli *c, const char *verb)
 	res = api(c, "POST", "/v1/enrollment-tokens", body);
 	json_decref(body);
 	if (res != NULL && !c->json) {
-		printf("token:    %s\nexpires:  %lld\n\nOn the new node, run:\n"
-		       "  %s\n",
+		printf("id:       %lld\ntoken:    %s\nexpires:  %lld\n\n"
+		       "On the new node, run:\n  %s\n",
+		    (long long)json_integer_value(json_object_get(res, "id")),
 		    json_string_value(json_object_get(res, "token")),
 		    (long long)json_integer_value(
 			json_object_get(res, "expires_at")),
@@ -949,7 +998,7 @@ cmd_events(struct cli *c)
 	static const char *const filters[] = { "node", "pop", "kind" };
 	const char *after = flag(c, "--after"), *limit = flag(c, "--limit");
 	bool follow = flag(c, "--follow") != NULL;
-	int64_t a = 0, l = 100;
+	int64_t a = 0, l = 100, oldest;
 	char path[400], query[256] = "";
 	json_t *res, *list, *ev;
 	size_t i, n = 0;
@@ -986,6 +1035,15 @@ cmd_events(struct cli *c)
 		if ((res = api(c, "GET", path, NULL)) == NULL)
 			return 1;
 		list = json_object_get(res, "events");
+		oldest = json_integer_value(json_object_get(res, "oldest_id"));
+		/* Asked from an id retention has passed: say what is gone. */
+		if (a > 0 && a < oldest - 1) {
+			fprintf(stderr,
+			    "edge-cp: events %lld to %lld were removed by the "
+			    "event retention\n",
+			    (long long)a + 1, (long long)oldest - 1);
+			a = oldest - 1;
+		}
 		json_array_foreach(list, i, ev) a =
 		    json_integer_value(json_object_get(ev, "id"));
 		if (!follow)
@@ -1016,6 +1074,8 @@ cli_known(const char *noun, const char *verb)
 		"pop show",
 		"pop set",
 		"token create",
+		"token list",
+		"token revoke",
 		"apitoken create",
 		"apitoken list",
 		"apitoken revoke",
@@ -1067,6 +1127,9 @@ cli_main(int argc, char **argv)
 		return usage();
 	noun = c.pos[0];
 	verb = c.npos > 1 ? c.pos[1] : "";
+	/* enrolltoken: the longer name of the enrollment-token noun. */
+	if (strcmp(noun, "enrolltoken") == 0)
+		noun = "token";
 	if (!cli_known(noun, verb))
 		return usage();
 	if (strcmp(noun, "release") == 0 && strcmp(verb, "add") == 0)

@@ -22,7 +22,7 @@ static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 static atomic_ullong m_req[MAX_ROUTES][NCODES];
 static atomic_ullong m_hist[MAX_ROUTES][NBOUNDS + 1];
 static atomic_ullong m_sum_ns[MAX_ROUTES];
-static atomic_ullong m_checkins, m_status_writes;
+static atomic_ullong m_checkins, m_status_writes, m_events_deleted;
 static atomic_ullong m_request_timeouts, m_ratelimited;
 
 static size_t
@@ -74,6 +74,12 @@ void
 metrics_ratelimited(void)
 {
 	atomic_fetch_add_explicit(&m_ratelimited, 1, memory_order_relaxed);
+}
+
+void
+metrics_events_deleted(uint64_t n)
+{
+	atomic_fetch_add_explicit(&m_events_deleted, n, memory_order_relaxed);
 }
 
 struct health_count {
@@ -182,6 +188,11 @@ metrics_render(int64_t now, int64_t interval_s, size_t *len)
 	    "# TYPE edgecp_ratelimited_total counter\n"
 	    "edgecp_ratelimited_total %llu\n",
 	    atomic_load(&m_ratelimited));
+	fprintf(f,
+	    "# HELP edgecp_events_deleted_total Events removed by the event "
+	    "retention.\n# TYPE edgecp_events_deleted_total counter\n"
+	    "edgecp_events_deleted_total %llu\n",
+	    atomic_load(&m_events_deleted));
 	live_each(count_health, &hc);
 	fprintf(f,
 	    "# HELP edgecp_nodes Nodes by derived health.\n"

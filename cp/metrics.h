@@ -7,6 +7,7 @@
  *	edgecp_checkins_total, edgecp_status_writes_total
  *	edgecp_request_timeouts_total, edgecp_ratelimited_total
  *	edgecp_nodes{health}, edgecp_sessions
+ *	edgecp_events_deleted_total (event retention, cp/retention.h)
  *
  * metrics_render() returns a malloc'd text the caller frees.
  */
@@ -23,6 +24,7 @@ void metrics_status_write(void);
 void metrics_request_timeouts(unsigned n);
 /* Requests refused by the per-address limit (cp/ratelimit.h). */
 void metrics_ratelimited(void);
+void metrics_events_deleted(uint64_t n);
 char *metrics_render(int64_t now, int64_t interval_s, size_t *len);
 
 #endif

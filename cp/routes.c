@@ -19,7 +19,7 @@
 
 const struct route server_routes[] = {
 	{ "GET", "/healthz", AUTH_NONE, false, api_healthz, "healthz" },
-	{ "GET", "/metrics", AUTH_NONE, false, api_metrics, "metrics" },
+	{ "GET", "/metrics", AUTH_METRICS, false, api_metrics, "metrics" },
 	{ "GET", "/", AUTH_NONE, false, api_dashboard, "dashboard" },
 	{ "GET", "/v1/whoami", AUTH_VIEWER, false, api_whoami, "whoami" },
 
@@ -36,6 +36,10 @@ const struct route server_routes[] = {
 	    api_apitokens_revoke, "api_token" },
 	{ "POST", "/v1/enrollment-tokens", AUTH_OPERATOR, true,
 	    api_enrolltokens_create, "enrollment_tokens" },
+	{ "GET", "/v1/enrollment-tokens", AUTH_ADMIN, false,
+	    api_enrolltokens_list, "enrollment_tokens" },
+	{ "DELETE", "/v1/enrollment-tokens/{}", AUTH_ADMIN, false,
+	    api_enrolltokens_revoke, "enrollment_token" },
 
 	/*
 	 * Open to anyone, and each makes edge-cp work for a stranger (a

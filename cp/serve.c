@@ -1,6 +1,7 @@
 /*
  * `edge-cp serve`: data-directory set-up, the HTTPS server, and the
- * background ticker (rollout engine, last_seen flush, session expiry).
+ * background ticker (rollout engine, last_seen flush, session expiry,
+ * event retention).
  *
  * DATA_DIR holds (created on first start, reused after):
  *	edge-cp.db	the SQLite database (WAL)
@@ -38,6 +39,7 @@
 #include "cp/auth.h"
 #include "cp/live.h"
 #include "cp/ratelimit.h"
+#include "cp/retention.h"
 #include "cp/rollout.h"
 #include "cp/sse.h"
 #include "cp/server.h"
@@ -426,6 +428,7 @@ serve_ticker(void *arg)
 		now = util_now();
 		rollout_tick(now);
 		serve_health_events(&hw, now);
+		retention_tick(cp.store, now);
 		if (now - last_flush >= FLUSH_EVERY_S) {
 			serve_flush_seen(false);
 			last_flush = now;
@@ -458,7 +461,8 @@ usage_serve_exit(int rc)
 	    "[--per-ip-limit N] [--timeout S]\n"
 	    "       [--request-timeout S] [--upload-timeout S] "
 	    "[--unauth-rate N] [--unauth-burst N]\n"
-	    "       [--keeper-binary PATH] [--event-streams N]\n");
+	    "       [--keeper-binary PATH] [--event-streams N]\n"
+	    "       [--event-retention DAYS|0] [--metrics-auth none|viewer]\n");
 	exit(rc);
 }
 
@@ -501,6 +505,8 @@ serve_main(int argc, char **argv)
 		{ "upload-timeout", required_argument, NULL, 'U' },
 		{ "unauth-rate", required_argument, NULL, 'r' },
 		{ "unauth-burst", required_argument, NULL, 'b' },
+		{ "event-retention", required_argument, NULL, 'E' },
+		{ "metrics-auth", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -515,6 +521,7 @@ serve_main(int argc, char **argv)
 		.unauth_burst = SERVE_UNAUTH_BURST,
 	};
 	unsigned streams = SSE_MAX_STREAMS;
+	int64_t retention = RETENTION_DEFAULT_S;
 	const char *dir = "/var/lib/edge-cp", *keeper_bin = NULL;
 	char path[600], err[512], *key = NULL, *crt = NULL;
 	struct rlimit rl;
@@ -583,6 +590,26 @@ serve_main(int argc, char **argv)
 			so.unauth_burst =
 			    opt_num(optarg, 1, RATELIMIT_MAX, "--unauth-burst");
 			break;
+		case 'E':
+			if (retention_parse(optarg, &retention) != 0) {
+				fprintf(stderr,
+				    "edge-cp: --event-retention must be days "
+				    "(0: keep every event), or a number with "
+				    "s, m, h or d, up to %d days\n",
+				    RETENTION_MAX_DAYS);
+				exit(2);
+			}
+			break;
+		case 'M':
+			if (strcmp(optarg, "viewer") != 0 &&
+			    strcmp(optarg, "none") != 0) {
+				fprintf(stderr,
+				    "edge-cp: --metrics-auth must be none or "
+				    "viewer\n");
+				exit(2);
+			}
+			cp.metrics_auth = strcmp(optarg, "viewer") == 0;
+			break;
 		case 'h':
 			usage_serve_exit(0);
 			break;
@@ -650,6 +677,7 @@ serve_main(int argc, char **argv)
 	free(key);
 	free(crt);
 	serve_url_file(dir, so.listen);
+	retention_init(retention);
 	if (pthread_create(&ticker, NULL, serve_ticker, NULL) != 0)
 		fatalx("event=start_failed msg=\"ticker thread\"");
 	log_info("event=listening addr=%s port=%u data_dir=%s nodes=%zu "

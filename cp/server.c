@@ -411,6 +411,11 @@ server_authenticate(struct req *r)
 			return server_auth_node(r, hdr);
 		need = AUTH_VIEWER;
 		break;
+	case AUTH_METRICS:
+		if (!cp.metrics_auth)
+			return true;
+		need = AUTH_VIEWER;
+		break;
 	default:
 		break;
 	}

@@ -73,6 +73,12 @@ enum auth_need {
 	 * which nodes download and operators inspect.
 	 */
 	AUTH_NODE_OR_VIEWER,
+	/*
+	 * Anyone (Prometheus scrapers), or, when edge-cp runs with
+	 * --metrics-auth viewer (cp.metrics_auth), a viewer or higher token:
+	 * GET /metrics.
+	 */
+	AUTH_METRICS,
 	AUTH_VIEWER,
 	AUTH_OPERATOR,
 	AUTH_ADMIN,
@@ -90,6 +96,7 @@ struct cp_ctx {
 	char data_dir[512];
 	int64_t interval_s; /* node check-in interval */
 	int64_t started_at;
+	bool metrics_auth; /* /metrics needs a viewer token (AUTH_METRICS) */
 };
 
 extern struct cp_ctx cp;

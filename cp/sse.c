@@ -30,6 +30,7 @@ struct sse_stream {
 	char node[64], pop[64], kind[64];
 	int64_t cursor;  /* the newest event id this stream is past */
 	int64_t backlog; /* newest events to send first (0: none) */
+	int64_t gap_to;  /* > 0: events up to this id are gone (retention) */
 	bool opened;     /* the retry line and backlog went out */
 	char *buf;       /* frames not yet taken by the connection */
 	size_t len, off, cap;
@@ -177,6 +178,18 @@ sse_fill(struct sse_stream *s)
 		s->opened = true;
 		if (sse_put(s, retry, (size_t)n) != 0)
 			return -1;
+		if (s->gap_to > 0) {
+			char gap[200];
+
+			n = snprintf(gap, sizeof(gap),
+			    ": gap: events %lld to %lld were removed by the "
+			    "event retention; the stream goes on from %lld\n\n",
+			    (long long)s->cursor + 1, (long long)s->gap_to,
+			    (long long)s->gap_to + 1);
+			if (n < 0 || (size_t)n >= sizeof(gap) ||
+			    sse_put(s, gap, (size_t)n) != 0)
+				return -1;
+		}
 		if (s->backlog > 0) {
 			rc = store_event_tail(cp.store, &s->f, s->backlog, &ev);
 			if (rc != STORE_OK || sse_frames(s, ev) != 0) {
@@ -412,7 +425,8 @@ api_events_stream(struct req *r)
 	unsigned char hash[32];
 	struct event_filter f;
 	struct sse_stream *s;
-	int64_t cursor = -1, backlog = 0;
+	int64_t cursor = -1, backlog = 0, oldest = 0;
+	int rc;
 
 	/* The route let a valid token in: its hash is for the re-checks. */
 	if (authz == NULL || strncmp(authz, "Bearer ", 7) != 0 ||
@@ -432,6 +446,10 @@ api_events_stream(struct req *r)
 	if (bl != NULL && util_parse_i64(bl, 0, 1000, &backlog) != 0)
 		return reply_error(r, 400, "invalid_field",
 		    "backlog must be an integer 0-1000");
+	/* A cursor older than what retention kept: say what is gone. */
+	if (cursor >= 0 &&
+	    (rc = store_event_oldest(cp.store, &oldest)) != STORE_OK)
+		return reply_store_error(r, rc, "events");
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return reply_error(r, 503, "unavailable", "out of memory");
 	memcpy(s->token_hash, hash, sizeof(hash));
@@ -470,9 +488,11 @@ api_events_stream(struct req *r)
 		s->f.pop = memcpy(s->pop, f.pop, strlen(f.pop) + 1);
 	if (f.kind != NULL)
 		s->f.kind = memcpy(s->kind, f.kind, strlen(f.kind) + 1);
-	if (cursor >= 0)
+	if (cursor >= 0) {
 		s->cursor = cursor;
-	else {
+		if (cursor < oldest - 1)
+			s->gap_to = oldest - 1;
+	} else {
 		s->cursor = store_last_event(cp.store);
 		s->backlog = backlog;
 	}

@@ -4,8 +4,10 @@
  *
  * A stream is a response whose body a content reader writes.  Its life:
  *
- *	open ── retry line, then the backlog (?backlog=N newest events, or
- *	    │   every event after Last-Event-ID / ?after=ID) ──▶ sending
+ *	open ── retry line, a ": gap: ..." comment when Last-Event-ID /
+ *	    │   ?after=ID is older than the oldest event retention kept,
+ *	    │   then the backlog (?backlog=N newest events, or every event
+ *	    │   after that id) ──▶ sending
  *	sending ── a frame per matching event after its cursor, in id order,
  *	    │      SSE_BATCH at a time ──▶ nothing left
  *	nothing left ── keepalive due? a ": keepalive" comment ──▶ sending

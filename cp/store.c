@@ -538,8 +538,15 @@ store_open(const char *path, char *err, size_t errlen)
 		if (store_conn_open(path, &s->r[i].db, err, errlen) != 0)
 			goto fail;
 	{
-		sqlite3_stmt *st = store_prep(
-		    s->w, "SELECT coalesce(max(id), 0) FROM events", "");
+		/*
+		 * The newest id ever given, which retention may have removed
+		 * since: AUTOINCREMENT keeps it in sqlite_sequence.
+		 */
+		sqlite3_stmt *st = store_prep(s->w,
+		    "SELECT max(coalesce((SELECT max(id) FROM events), 0), "
+		    "coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+		    "'events'), 0))",
+		    "");
 
 		if (st == NULL || sqlite3_step(st) != SQLITE_ROW) {
 			sqlite3_finalize(st);
@@ -838,9 +845,11 @@ store_pop_list(struct store *s, json_t **out)
 
 int
 store_enrolltoken_add(struct store *s, const unsigned char hash[32],
-    const char *pop, int64_t uses, int64_t expires_at, const char *actor)
+    const char *pop, int64_t uses, int64_t expires_at, const char *actor,
+    int64_t *id)
 {
-	char detail[128];
+	char detail[160];
+	int64_t rowid = 0;
 	sqlite3 *db;
 	int rc;
 
@@ -851,11 +860,81 @@ store_enrolltoken_add(struct store *s, const unsigned char hash[32],
 	    "uses, uses_left, expires_at, created_at, created_by) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?)",
 	    "bsiiiis", hash, pop, uses, uses, expires_at, util_now(), actor);
-	snprintf(detail, sizeof(detail), "{\"uses\":%lld,\"expires_at\":%lld}",
-	    (long long)uses, (long long)expires_at);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
+		rowid = sqlite3_last_insert_rowid(db);
+		snprintf(detail, sizeof(detail),
+		    "{\"id\":%lld,\"uses\":%lld,\"expires_at\":%lld}",
+		    (long long)rowid, (long long)uses, (long long)expires_at);
 		rc =
 		    store_ev(db, actor, "enrollment_token.create", pop, detail);
+	}
+	rc = store_wend(s, rc);
+	if (rc == STORE_OK && id != NULL)
+		*id = rowid;
+	return rc;
+}
+
+int
+store_enrolltoken_list(struct store *s, int64_t now, bool all, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	int rc;
+
+	rc = store_query(r->db, out,
+	    "SELECT * FROM (SELECT id, pop, uses, uses_left, CASE WHEN "
+	    "revoked_at IS NOT NULL THEN 'revoked' WHEN expires_at <= ?1 THEN "
+	    "'expired' WHEN uses_left = 0 THEN 'used_up' ELSE 'active' END AS "
+	    "state, created_at, created_by, expires_at, revoked_at, revoked_by "
+	    "FROM enrollment_tokens WHERE ?2 OR (revoked_at IS NULL AND "
+	    "expires_at > ?1 AND uses_left > 0) ORDER BY id DESC LIMIT ?3) "
+	    "ORDER BY id",
+	    "iii", now, (int64_t)all, (int64_t)STORE_ENROLLTOKEN_LIST);
+	store_rd_done(r);
+	return rc;
+}
+
+int
+store_enrolltoken_revoke(
+    struct store *s, int64_t id, int64_t now, const char *actor)
+{
+	char detail[160], pop[64] = "";
+	int64_t uses_left = 0, expires_at = 0;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int rc, step;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	st = store_prep(db,
+	    "SELECT pop, uses_left, expires_at FROM enrollment_tokens WHERE "
+	    "id = ? AND revoked_at IS NULL",
+	    "i", id);
+	if (st == NULL)
+		return store_wend(s, STORE_ERR);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		util_strlcpy(
+		    pop, (const char *)sqlite3_column_text(st, 0), sizeof(pop));
+		uses_left = sqlite3_column_int64(st, 1);
+		expires_at = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (step == SQLITE_DONE)
+		rc = STORE_NOTFOUND;
+	else if (step != SQLITE_ROW)
+		rc = store_rc(db, step, "enrolltoken_revoke");
+	if (rc == STORE_OK)
+		rc = store_exec(db, NULL,
+		    "UPDATE enrollment_tokens SET revoked_at = ?, revoked_by = "
+		    "? WHERE id = ? AND revoked_at IS NULL",
+		    "isi", now, actor, id);
+	if (rc == STORE_OK) {
+		snprintf(detail, sizeof(detail),
+		    "{\"id\":%lld,\"uses_left\":%lld,\"expires_at\":%lld}",
+		    (long long)id, (long long)uses_left, (long long)expires_at);
+		rc =
+		    store_ev(db, actor, "enrollment_token.revoke", pop, detail);
+	}
 	return store_wend(s, rc);
 }
 
@@ -865,7 +944,8 @@ store_enroll(struct store *s, const unsigned char token_hash[32], int64_t now,
 {
 	sqlite3_stmt *st;
 	sqlite3 *db;
-	char detail[256], host[128];
+	char detail[288], host[128];
+	int64_t token_id = 0;
 	int rc, changes = 0, step;
 
 	if ((db = store_wbegin(s, &rc)) == NULL)
@@ -877,20 +957,23 @@ store_enroll(struct store *s, const unsigned char token_hash[32], int64_t now,
 	rc = store_exec(db, &changes,
 	    "UPDATE enrollment_tokens SET "
 	    "uses_left = uses_left - 1 WHERE hash = ? AND uses_left > 0 "
-	    "AND expires_at > ?",
+	    "AND expires_at > ? AND revoked_at IS NULL",
 	    "bi", token_hash, now);
 	if (rc == STORE_OK && changes != 1)
 		rc = STORE_NOTFOUND;
 	if (rc != STORE_OK)
 		return store_wend(s, rc);
-	st = store_prep(db, "SELECT pop FROM enrollment_tokens WHERE hash = ?",
-	    "b", token_hash);
+	st = store_prep(db,
+	    "SELECT pop, id FROM enrollment_tokens WHERE hash = ?", "b",
+	    token_hash);
 	if (st == NULL)
 		return store_wend(s, STORE_ERR);
 	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
+	if (step == SQLITE_ROW) {
 		util_strlcpy(
 		    pop, (const char *)sqlite3_column_text(st, 0), poplen);
+		token_id = sqlite3_column_int64(st, 1);
+	}
 	sqlite3_finalize(st);
 	if (step != SQLITE_ROW)
 		return store_wend(s, store_rc(db, step, "enroll_pop"));
@@ -901,8 +984,10 @@ store_enroll(struct store *s, const unsigned char token_hash[32], int64_t now,
 	    n->facts, now);
 	if (rc == STORE_OK) {
 		snprintf(detail, sizeof(detail),
-		    "{\"pop\":\"%s\",\"hostname\":%s}", pop,
-		    log_quote(host, sizeof(host), n->hostname));
+		    "{\"pop\":\"%s\",\"hostname\":%s,"
+		    "\"enrollment_token\":%lld}",
+		    pop, log_quote(host, sizeof(host), n->hostname),
+		    (long long)token_id);
 		rc = store_ev(db, n->id, "node.enroll", n->id, detail);
 	}
 	return store_wend(s, rc);
@@ -1787,6 +1872,58 @@ store_event_tail(
 	    "isssi", (int64_t)0, f->node, f->pop, f->kind, limit);
 	store_rd_done(r);
 	return rc;
+}
+
+int
+store_event_expire(
+    struct store *s, int64_t before, int64_t now, int64_t max, int64_t *deleted)
+{
+	int64_t last = 0, n = 0;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int rc, step, changes = 0;
+
+	*deleted = 0;
+	if (max <= 0)
+		return STORE_OK;
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	/*
+	 * The oldest max rows by id (the rowid's own order: no index, no
+	 * sort, at most max rows read), up to the first that is young.
+	 */
+	st = store_prep(
+	    db, "SELECT id, ts FROM events ORDER BY id LIMIT ?", "i", max);
+	if (st == NULL)
+		return store_wend(s, STORE_ERR);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t ts = sqlite3_column_int64(st, 1);
+
+		if (ts >= before && ts <= now + STORE_EVENT_SKEW_S)
+			break;
+		last = sqlite3_column_int64(st, 0);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = store_rc(db, step, "event_expire");
+	if (rc == STORE_OK && n > 0)
+		rc = store_exec(db, &changes,
+		    "DELETE FROM events WHERE id <= ?", "i", last);
+	rc = store_wend(s, rc);
+	if (rc == STORE_OK)
+		*deleted = changes;
+	return rc;
+}
+
+int
+store_event_oldest(struct store *s, int64_t *id)
+{
+	*id = 0;
+	return store_row1(s, store_row_int, id, "event_oldest",
+	    "SELECT coalesce((SELECT min(id) FROM events), (SELECT seq + 1 "
+	    "FROM sqlite_sequence WHERE name = 'events'), 1)",
+	    "");
 }
 
 int64_t

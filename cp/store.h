@@ -114,9 +114,33 @@ int store_pop_update(struct store *s, const char *name, const char *region,
 int store_pop_get(struct store *s, const char *name, json_t **out);
 int store_pop_list(struct store *s, json_t **out);
 
-/* Enrollment tokens.  STORE_INVALID when the POP does not exist. */
+/*
+ * Enrollment tokens.  Add one ("enrollment_token.create" event, its id in
+ * the detail) and fill *id (NULL: not wanted).  STORE_INVALID when the POP
+ * does not exist.
+ */
 int store_enrolltoken_add(struct store *s, const unsigned char hash[32],
-    const char *pop, int64_t uses, int64_t expires_at, const char *actor);
+    const char *pop, int64_t uses, int64_t expires_at, const char *actor,
+    int64_t *id);
+/*
+ * The newest STORE_ENROLLTOKEN_LIST tokens, oldest first: by default only
+ * those that can still enroll a node at now, with all every one.  Each
+ * has id, pop, uses, uses_left, state ("revoked", else "expired", else
+ * "used_up", else "active"), created_at,
+ * created_by, expires_at, revoked_at and revoked_by (null unless
+ * revoked).  Never a hash.
+ */
+#define STORE_ENROLLTOKEN_LIST 1000
+int store_enrolltoken_list(
+    struct store *s, int64_t now, bool all, json_t **out);
+/*
+ * Revoke a token ("enrollment_token.revoke" event, object its POP): from
+ * this commit on store_enroll refuses it as it refuses an unknown one.
+ * Expired and used-up tokens may be revoked too.  STORE_NOTFOUND when
+ * there is no such token or it is revoked already.
+ */
+int store_enrolltoken_revoke(
+    struct store *s, int64_t id, int64_t now, const char *actor);
 
 struct store_new_node {
 	const char *id;
@@ -128,8 +152,10 @@ struct store_new_node {
 /*
  * Consume one use of the enrollment token with this hash and create the
  * node, atomically: of any number of concurrent calls with a single-use
- * token exactly one succeeds.  Fills pop (the token's POP).
- * STORE_NOTFOUND: no such token, expired, or used up.
+ * token exactly one succeeds.  Fills pop (the token's POP).  The
+ * "node.enroll" event names the token ("enrollment_token": its id), so
+ * the nodes a leaked token enrolled can be found.
+ * STORE_NOTFOUND: no such token, expired, used up or revoked.
  * STORE_CONFLICT: the node id is taken (the caller picks another).
  */
 int store_enroll(struct store *s, const unsigned char token_hash[32],
@@ -313,8 +339,30 @@ int store_event_list(struct store *s, const struct event_filter *f,
 /* The newest `limit` events that match f, oldest first. */
 int store_event_tail(
     struct store *s, const struct event_filter *f, int64_t limit, json_t **out);
-/* The id of the newest committed event; 0 when there is none. */
+/*
+ * The id of the newest event ever committed, also when retention has
+ * removed it since; 0 when there was none.
+ */
 int64_t store_last_event(struct store *s);
+/*
+ * Retention.  Delete the oldest events, in id order, at most max of them,
+ * up to the first one that happened at or after `before`: what is kept is
+ * always every event after some id, never a log with holes, so "the
+ * oldest kept id" says exactly what is gone.  An event stamped more than
+ * STORE_EVENT_SKEW_S after now was stamped by a clock that was wrong; it
+ * does not hold the ones after it back and goes with its neighbours.
+ * One short write transaction whatever the table's size (it reads at most
+ * max rows); *deleted gets the count.
+ */
+#define STORE_EVENT_SKEW_S 86400
+int store_event_expire(struct store *s, int64_t before, int64_t now,
+    int64_t max, int64_t *deleted);
+/*
+ * The id of the oldest event kept, or, when none is, the id the next one
+ * will get: the events before it are gone (retention), and a reader whose
+ * cursor is below it - 1 missed some.
+ */
+int store_event_oldest(struct store *s, int64_t *id);
 /*
  * fn runs after every commit that added an event, on the committing
  * thread, outside the store's locks (the live feed's wake-up).

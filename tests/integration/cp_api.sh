@@ -96,6 +96,7 @@ expect_api "wrong method: 405" 405 DELETE /v1/pops
 # Enrollment tokens.
 expect_api "enrollment token" 201 POST /v1/enrollment-tokens \
     '{"pop":"fra1","ttl_s":600}' "$OPER"
+ETOK=$(echo "$LAST" | jq -r .token)
 echo "$LAST" | jq -e '.token|startswith("efe_")' >/dev/null &&
     ok "enrollment token format" || fail "enrollment token format" "$LAST"
 echo "$LAST" | jq -r .bootstrap_command | grep -q -- \
@@ -148,6 +149,14 @@ N1=$(echo "$LAST" | jq '.events[-1].id')
 expect_api "events after the last one are empty" 200 GET "/v1/events?after=$N1"
 expect_eq "no newer events" "$(echo "$LAST" | jq '.events|length')" 0
 expect_api "bad events query: 400" 400 GET '/v1/events?after=x'
+# An enrolled node, so that the metrics check below has an id and a host
+# name to look for.
+"$NC" enroll --server "$CP_URL" --pin "$CP_PIN" --token "$ETOK" \
+    --state "$T_DIR/node" --hostname metrics-host-q7 >/dev/null
+NODE=$(sed -n 's/^node_id=//p' "$T_DIR/node")
+check "a node enrolls ($NODE)" test -n "$NODE"
+"$NC" status --state "$T_DIR/node" --body '{"dataplane":{"healthy":true}}' \
+    >/dev/null
 m=$(curl -sk --pinnedpubkey "$CP_PIN" "$CP_URL/metrics")
 echo "$m" | grep -q 'edgecp_requests_total{route="pops",code="201"}' &&
     ok "metrics count requests by route and code" ||
@@ -155,13 +164,21 @@ echo "$m" | grep -q 'edgecp_requests_total{route="pops",code="201"}' &&
 echo "$m" | grep -q 'edgecp_request_duration_seconds_bucket{route="pops",le="+Inf"}' &&
     ok "metrics have a duration histogram" ||
     fail "metrics have a duration histogram"
-# /metrics is open to any scraper: counts only, no name, id or token.
+echo "$m" | grep -q '^edgecp_nodes{health="healthy"} 1$' &&
+    ok "metrics count the node by health" ||
+    fail "metrics count the node by health" "$(echo "$m" | grep edgecp_nodes)"
+# /metrics is open to any scraper by default: counts only, no name, id,
+# host name or token.
+names=$(api GET /v1/nodes | cut -d' ' -f2- | jq -r '.nodes[] | .id, .hostname')
+expect_eq "the words to look for include the node's id and host name" \
+    "$(echo $names)" "$NODE metrics-host-q7"
 leak=""
 for w in "$(cat "$CP_DIR/admin.token" | cut -c5-)" "${OPER#efa_}" \
+    "${ETOK#efe_}" $names \
     $(api GET /v1/pops | cut -d' ' -f2- | jq -r '.pops[].name'); do
 	echo "$m" | grep -qF -- "$w" && leak="$leak $w"
 done
-expect_eq "metrics carry no token and no POP name" "$leak" ""
+expect_eq "metrics carry no token, POP name, node id or host name" "$leak" ""
 check "tokens never reach the log" sh -c \
     "! grep -q -e '${OPER#efa_}' -e '$(cat "$CP_DIR/admin.token" | cut -c5-)' '$CP_DIR/cp.log'"
 
@@ -196,4 +213,32 @@ stop_cp TERM
 expect_eq "SIGTERM exits 0" "$?" 0
 check "database is intact after shutdown" sh -c \
     "sqlite3 '$CP_DIR/edge-cp.db' 'PRAGMA integrity_check' | grep -qx ok"
+
+# --metrics-auth viewer: /metrics needs a viewer (or better) token.
+"$CP" serve --data-dir "$CP_DIR" --listen 127.0.0.1:0 --metrics-auth all \
+    >"$T_DIR/bad-opt" 2>&1
+expect_eq "--metrics-auth all: a usage error" "$?" 2
+check "...saying what it takes" grep -q 'none or viewer' "$T_DIR/bad-opt"
+start_cp "$CP_DIR" --metrics-auth viewer ||
+    { fail "edge-cp starts with --metrics-auth viewer"; finish; exit 1; }
+mcode() { # TOKEN ("": none): the status /metrics answers
+	curl -sk --pinnedpubkey "$CP_PIN" -o "$T_DIR/m" -D "$T_DIR/m.h" \
+	    -w '%{http_code}' ${1:+-H "Authorization: Bearer $1"} "$CP_URL/metrics"
+}
+expect_eq "with --metrics-auth viewer, /metrics without a token: 401" "$(mcode "")" 401
+check "...asking for a bearer token" grep -qi '^WWW-Authenticate: Bearer' "$T_DIR/m.h"
+check "...and no metric in the answer" sh -c "! grep -q edgecp_ '$T_DIR/m'"
+expect_eq "...with an unknown token: 401" \
+    "$(mcode efa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA)" 401
+expect_eq "...with a viewer token: 200" "$(mcode "$VIEWER")" 200
+check "...the metrics" grep -q '^edgecp_checkins_total ' "$T_DIR/m"
+expect_eq "...with an operator token: 200" "$(mcode "$OPER")" 200
+"$NC" get --server "$CP_URL" --pin "$CP_PIN" --state "$T_DIR/node" \
+    --path /metrics >/dev/null 2>"$T_DIR/nerr"
+check "...with a node's session tag: 401" grep -q 'HTTP 401' "$T_DIR/nerr"
+expect_eq "...and the refusals are counted too" \
+    "$(curl -sk --pinnedpubkey "$CP_PIN" -H "Authorization: Bearer $VIEWER" \
+        "$CP_URL/metrics" | grep -c '^edgecp_requests_total{route="metrics",code="401"}')" 1
+stop_cp TERM
+expect_eq "...and edge-cp stops cleanly" "$?" 0
 finish

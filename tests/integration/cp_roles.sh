@@ -4,9 +4,12 @@
 # operator on admin routes (403), an admin's bearer token on node routes
 # (401), and a node's session credential on operator routes (401).  The
 # table is read from the code, so a route added later is walked too.
+# edge-cp runs with --metrics-auth viewer, so /metrics (AUTH_METRICS) is
+# walked as a viewer route; cp_api.sh checks it is open without it.
 . "$(dirname "$0")/lib.sh"
 setup cp_roles
-start_cp "$T_DIR/cp" || { fail "edge-cp starts"; finish; exit 1; }
+start_cp "$T_DIR/cp" --metrics-auth viewer ||
+    { fail "edge-cp starts"; finish; exit 1; }
 nc() { _c=$1; shift; "$NC" "$_c" --server "$CP_URL" --pin "$CP_PIN" "$@"; }
 
 expect_api "a viewer token" 201 POST /v1/api-tokens '{"name":"v","role":"viewer"}'
@@ -68,7 +71,7 @@ while read -r method path auth; do
 			n=$((n + 1))
 		fi
 		;;
-	AUTH_VIEWER)
+	AUTH_VIEWER | AUTH_METRICS)
 		if [ "$method" = GET ]; then
 			nc get --state "$T_DIR/node" --path "$p" >/dev/null 2>"$T_DIR/nerr"
 			grep -q 'HTTP 401' "$T_DIR/nerr" ||

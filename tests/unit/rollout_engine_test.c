@@ -65,7 +65,8 @@ fleet(void)
 		memcpy(n.public_key, ids[i], 3);
 		memset(h, 0, sizeof(h));
 		h[0] = (unsigned char)(i + 1);
-		store_enrolltoken_add(cp.store, h, popof[i], 1, t0 + 60, "t");
+		store_enrolltoken_add(
+		    cp.store, h, popof[i], 1, t0 + 60, "t", NULL);
 		store_enroll(cp.store, h, t0, &n, pop, sizeof(pop));
 		live_add(ids[i], popof[i], n.public_key, false, t0);
 	}

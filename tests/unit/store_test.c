@@ -83,7 +83,8 @@ TEST(store_enroll_token_single_use)
 	fresh();
 	hash_of(h, 1);
 	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
-	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t") == STORE_OK);
+	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t", NULL) ==
+	    STORE_OK);
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
 	CHECK_STR(pop, "p");
 	CHECK(store_enroll(st, h, now, &b, pop, sizeof(pop)) == STORE_NOTFOUND);
@@ -100,12 +101,13 @@ TEST(store_enroll_token_expired_and_unknown)
 	hash_of(h, 2);
 	hash_of(other, 3);
 	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
-	CHECK(store_enrolltoken_add(st, h, "p", 5, now - 1, "t") == STORE_OK);
+	CHECK(store_enrolltoken_add(st, h, "p", 5, now - 1, "t", NULL) ==
+	    STORE_OK);
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_NOTFOUND);
 	CHECK(store_enroll(st, other, now, &a, pop, sizeof(pop)) ==
 	    STORE_NOTFOUND);
-	CHECK(store_enrolltoken_add(st, other, "nope", 1, now + 60, "t") ==
-	    STORE_INVALID);
+	CHECK(store_enrolltoken_add(
+		  st, other, "nope", 1, now + 60, "t", NULL) == STORE_INVALID);
 }
 
 TEST(store_enroll_failure_spends_nothing)
@@ -119,7 +121,8 @@ TEST(store_enroll_failure_spends_nothing)
 	fresh();
 	hash_of(h, 4);
 	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
-	CHECK(store_enrolltoken_add(st, h, "p", 2, now + 60, "t") == STORE_OK);
+	CHECK(store_enrolltoken_add(st, h, "p", 2, now + 60, "t", NULL) ==
+	    STORE_OK);
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
 	/* Same id: the insert fails, the use taken in that txn comes back. */
 	CHECK(
@@ -150,7 +153,8 @@ TEST(store_enroll_one_node_per_key)
 	hash_of(h, 7);
 	memcpy(b.public_key, a.public_key, 32);
 	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
-	CHECK(store_enrolltoken_add(st, h, "p", 5, now + 60, "t") == STORE_OK);
+	CHECK(store_enrolltoken_add(st, h, "p", 5, now + 60, "t", NULL) ==
+	    STORE_OK);
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
 	CHECK(store_enroll(st, h, now, &b, pop, sizeof(pop)) == STORE_CONFLICT);
 }
@@ -168,7 +172,8 @@ TEST(store_status_and_activation)
 	hash_of(h, 5);
 	hash_of(sh, 9);
 	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
-	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t") == STORE_OK);
+	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t", NULL) ==
+	    STORE_OK);
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
 	CHECK(store_node_status(st, "n-a", "{\"drained\":false}", sh, now) ==
 	    STORE_OK);
@@ -213,7 +218,8 @@ TEST(store_hostile_text_is_data)
 	a.facts = facts;
 	a.hostname = "h'; --";
 	hash_of(h, 7);
-	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t") == STORE_OK);
+	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t", NULL) ==
+	    STORE_OK);
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
 	snprintf(status, sizeof(status),
 	    "{\"steps\":[{\"name\":\"s\",\"reason\":\"%s\"}]}",
@@ -295,8 +301,8 @@ TEST(store_status_group_commit)
 		snprintf(id[t], sizeof(id[t]), "n-%d", t);
 		nn = node(id[t]);
 		hash_of(h, 100 + t);
-		CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t") ==
-		    STORE_OK);
+		CHECK(store_enrolltoken_add(
+			  st, h, "p", 1, now + 60, "t", NULL) == STORE_OK);
 		CHECK(store_enroll(st, h, now, &nn, pop, sizeof(pop)) ==
 		    STORE_OK);
 	}
@@ -353,7 +359,8 @@ TEST(store_rollout_lifecycle)
 	fresh();
 	hash_of(h, 6);
 	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
-	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t") == STORE_OK);
+	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t", NULL) ==
+	    STORE_OK);
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
 	CHECK(store_profile_put(st, "{\"steps\":[]}", "op", &v1) == STORE_OK);
 	CHECK(store_profile_put(st, "{\"steps\":[]}", "op", &v2) == STORE_OK);
@@ -499,7 +506,8 @@ TEST(store_rollback_is_said_explicitly)
 	fresh();
 	hash_of(h, 7);
 	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
-	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t") == STORE_OK);
+	CHECK(store_enrolltoken_add(st, h, "p", 1, now + 60, "t", NULL) ==
+	    STORE_OK);
 	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
 	for (i = 1; i <= 3; i++) {
 		char v[16];
@@ -861,6 +869,329 @@ TEST(store_event_batch_in_order_with_times)
 	json_decref(ev);
 }
 
+/* Add n events of action "t" at time ts (and ids growing). */
+static int
+add_events(int64_t ts, size_t n)
+{
+	const char **objs = calloc(n, sizeof(*objs));
+	const char **dets = calloc(n, sizeof(*dets));
+	int64_t *tss = calloc(n, sizeof(*tss));
+	size_t i;
+	int rc = STORE_ERR;
+
+	if (objs != NULL && dets != NULL && tss != NULL) {
+		for (i = 0; i < n; i++) {
+			objs[i] = "o";
+			dets[i] = "{}";
+			tss[i] = ts;
+		}
+		rc = store_event_batch(st, "edge-cp", "t", objs, dets, tss, n);
+	}
+	free(objs);
+	free(dets);
+	free(tss);
+	return rc;
+}
+
+/* The id of the first event listed after `after`, 0 when none. */
+static int64_t
+first_id_after(int64_t after)
+{
+	json_t *ev;
+	int64_t id = 0;
+
+	if (store_event_list(st, NULL, after, 1, &ev) != STORE_OK)
+		return -1;
+	if (json_array_size(ev) == 1)
+		id = json_integer_value(
+		    json_object_get(json_array_get(ev, 0), "id"));
+	json_decref(ev);
+	return id;
+}
+
+/*
+ * Retention: old events go oldest first, in batches of at most max rows
+ * each; new ones stay; ids keep growing after the deletes.
+ */
+TEST(store_event_expire_in_batches)
+{
+	int64_t now = 1000000, deleted = -1, oldest = 0, last;
+	json_t *ev;
+
+	fresh();
+	CHECK(add_events(now - 500, 4500) == STORE_OK);
+	CHECK(add_events(now - 10, 7) == STORE_OK);
+	CHECK(store_last_event(st) == 4507);
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 1);
+	/* Older than now - 100: 4500 of them, 2000 at a time. */
+	CHECK(
+	    store_event_expire(st, now - 100, now, 2000, &deleted) == STORE_OK);
+	CHECK(deleted == 2000);
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 2001);
+	CHECK(first_id_after(0) == 2001);
+	CHECK(
+	    store_event_expire(st, now - 100, now, 2000, &deleted) == STORE_OK);
+	CHECK(deleted == 2000);
+	CHECK(
+	    store_event_expire(st, now - 100, now, 2000, &deleted) == STORE_OK);
+	CHECK(deleted == 500);
+	CHECK(
+	    store_event_expire(st, now - 100, now, 2000, &deleted) == STORE_OK);
+	CHECK(deleted == 0);
+	/* The new ones are all there, in order. */
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 4501);
+	CHECK(store_event_list(st, NULL, 0, 100, &ev) == STORE_OK);
+	CHECK(json_array_size(ev) == 7);
+	CHECK(json_integer_value(
+		  json_object_get(json_array_get(ev, 6), "id")) == 4507);
+	json_decref(ev);
+	/* A reader at id 10 gets what is kept, from 4501 on. */
+	CHECK(first_id_after(10) == 4501);
+	/* The next event's id is past every one ever given. */
+	last = store_last_event(st);
+	CHECK(store_event_add(st, "t", "t.next", "o", NULL) == STORE_OK);
+	CHECK(store_last_event(st) == last + 1);
+	CHECK(first_id_after(4507) == 4508);
+}
+
+/*
+ * What is kept is always every event after some id: a young event holds
+ * back the old ones after it (ts and id orders differ by a second or two,
+ * node.health events carry the time they happened), except one stamped
+ * far in the future by a wrong clock, which goes with its neighbours.
+ */
+TEST(store_event_expire_keeps_a_suffix)
+{
+	int64_t now = 1000000, deleted = -1, oldest = 0;
+
+	fresh();
+	CHECK(add_events(now - 500, 2) == STORE_OK);       /* 1-2 */
+	CHECK(add_events(now + 3 * 86400, 1) == STORE_OK); /* 3 */
+	CHECK(add_events(now - 500, 2) == STORE_OK);       /* 4-5 */
+	CHECK(add_events(now - 50, 1) == STORE_OK);        /* 6 */
+	CHECK(add_events(now - 500, 3) == STORE_OK);       /* 7-9 */
+	CHECK(
+	    store_event_expire(st, now - 100, now, 1000, &deleted) == STORE_OK);
+	CHECK(deleted == 5);
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 6);
+	CHECK(
+	    store_event_expire(st, now - 100, now, 1000, &deleted) == STORE_OK);
+	CHECK(deleted == 0);
+	/* Once 6 is old too, 6-9 go. */
+	CHECK(
+	    store_event_expire(st, now - 10, now, 1000, &deleted) == STORE_OK);
+	CHECK(deleted == 4);
+	/* max 0: nothing. */
+	CHECK(store_event_expire(st, now, now, 0, &deleted) == STORE_OK);
+	CHECK(deleted == 0);
+}
+
+/*
+ * Every event removed: the oldest "kept" is the next id, and the newest
+ * id ever given survives a restart, so ids never go back.
+ */
+TEST(store_event_expire_all_ids_stay)
+{
+	char path[128], err[256];
+	int64_t now = 1000000, deleted = -1, oldest = 0;
+
+	fresh();
+	CHECK(add_events(now - 500, 30) == STORE_OK);
+	CHECK(store_event_expire(st, now, now, 2000, &deleted) == STORE_OK);
+	CHECK(deleted == 30);
+	CHECK(first_id_after(0) == 0);
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 31);
+	CHECK(store_last_event(st) == 30);
+	store_close(st);
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	st = store_open(path, err, sizeof(err));
+	CHECK(st != NULL);
+	CHECK(store_last_event(st) == 30);
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 31);
+	CHECK(store_event_add(st, "t", "t.next", "o", NULL) == STORE_OK);
+	CHECK(store_last_event(st) == 31);
+	CHECK(first_id_after(0) == 31);
+	CHECK(store_event_oldest(st, &oldest) == STORE_OK && oldest == 31);
+}
+
+/* The row of the event with this action, as a new reference (or NULL). */
+static json_t *
+event_of(const char *action)
+{
+	json_t *ev, *e, *found = NULL;
+	size_t i;
+
+	if (store_event_list(st, NULL, 0, 1000, &ev) != STORE_OK)
+		return NULL;
+	json_array_foreach(ev, i,
+	    e) if (strcmp(json_string_value(json_object_get(e, "action")),
+		       action) == 0) found = e;
+	json_incref(found);
+	json_decref(ev);
+	return found;
+}
+
+static const char *
+row_str(json_t *list, size_t i, const char *key)
+{
+	return json_string_value(json_object_get(json_array_get(list, i), key));
+}
+
+/*
+ * Enrollment tokens (T6): listed without a hash, the ones that can
+ * enroll by default, every one with all; a revoked token is refused like
+ * an unknown one while another still enrolls; revoking twice or an
+ * unknown id is STORE_NOTFOUND and changes nothing.
+ */
+TEST(store_enrolltoken_list_revoke)
+{
+	unsigned char live[32], old[32], spent[32], gone[32];
+	struct store_new_node a = node("n-a"), b = node("n-b");
+	int64_t now = util_now(), id_live, id_old, id_spent, id_gone;
+	char pop[40], actions[512];
+	json_t *list, *e;
+	size_t i;
+
+	fresh();
+	hash_of(live, 1);
+	hash_of(old, 2);
+	hash_of(spent, 3);
+	hash_of(gone, 4);
+	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
+	CHECK(store_enrolltoken_add(
+		  st, live, "p", 2, now + 60, "ops", &id_live) == STORE_OK);
+	CHECK(store_enrolltoken_add(st, old, "p", 1, now - 1, "ops", &id_old) ==
+	    STORE_OK);
+	CHECK(store_enrolltoken_add(
+		  st, spent, "p", 1, now + 60, "ops", &id_spent) == STORE_OK);
+	CHECK(store_enrolltoken_add(
+		  st, gone, "p", 5, now + 60, "ops", &id_gone) == STORE_OK);
+	CHECK(id_live > 0 && id_old == id_live + 1 && id_spent == id_old + 1 &&
+	    id_gone == id_spent + 1);
+	CHECK(store_enroll(st, spent, now, &a, pop, sizeof(pop)) == STORE_OK);
+	CHECK(store_enrolltoken_revoke(st, id_gone, now, "root") == STORE_OK);
+	/* The revoked token enrolls nothing; the other one still does. */
+	CHECK(store_enroll(st, gone, now, &b, pop, sizeof(pop)) ==
+	    STORE_NOTFOUND);
+	CHECK(store_enroll(st, live, now, &b, pop, sizeof(pop)) == STORE_OK);
+	/* By default: only what can still enroll. */
+	CHECK(store_enrolltoken_list(st, now, false, &list) == STORE_OK);
+	CHECK(json_array_size(list) == 1);
+	CHECK(json_integer_value(
+		  json_object_get(json_array_get(list, 0), "id")) == id_live);
+	CHECK_STR(row_str(list, 0, "state"), "active");
+	CHECK(json_integer_value(
+		  json_object_get(json_array_get(list, 0), "uses_left")) == 1);
+	CHECK_STR(row_str(list, 0, "created_by"), "ops");
+	json_decref(list);
+	/* all: every one, by id, with its state; never a hash. */
+	CHECK(store_enrolltoken_list(st, now, true, &list) == STORE_OK);
+	CHECK(json_array_size(list) == 4);
+	CHECK_STR(row_str(list, 0, "state"), "active");
+	CHECK_STR(row_str(list, 1, "state"), "expired");
+	CHECK_STR(row_str(list, 2, "state"), "used_up");
+	CHECK_STR(row_str(list, 3, "state"), "revoked");
+	CHECK_STR(row_str(list, 3, "revoked_by"), "root");
+	CHECK(json_integer_value(json_object_get(
+		  json_array_get(list, 3), "revoked_at")) == now);
+	json_array_foreach(list, i, e)
+	{
+		CHECK(json_object_get(e, "hash") == NULL);
+		CHECK(json_object_get(e, "token") == NULL);
+		CHECK_STR(json_string_value(json_object_get(e, "pop")), "p");
+	}
+	json_decref(list);
+	/* Twice, or an id that never was: not found, no event. */
+	CHECK(store_enrolltoken_revoke(st, id_gone, now, "root") ==
+	    STORE_NOTFOUND);
+	CHECK(store_enrolltoken_revoke(st, 999, now, "root") == STORE_NOTFOUND);
+	/* Spent and expired tokens may be revoked (nothing left to use). */
+	CHECK(store_enrolltoken_revoke(st, id_old, now, "root") == STORE_OK);
+	event_actions(actions, sizeof(actions));
+	CHECK_STR(actions,
+	    "pop.create enrollment_token.create enrollment_token.create "
+	    "enrollment_token.create enrollment_token.create node.enroll "
+	    "enrollment_token.revoke node.enroll enrollment_token.revoke");
+	/* The events name the token: its id, and which token enrolled. */
+	CHECK((e = event_of("enrollment_token.revoke")) != NULL);
+	CHECK_STR(json_string_value(json_object_get(e, "object")), "p");
+	CHECK_STR(json_string_value(json_object_get(e, "actor")), "root");
+	CHECK(json_integer_value(json_object_get(
+		  json_object_get(e, "detail"), "id")) == id_old);
+	json_decref(e);
+	CHECK((e = event_of("node.enroll")) != NULL);
+	CHECK(json_integer_value(json_object_get(json_object_get(e, "detail"),
+		  "enrollment_token")) == id_live);
+	json_decref(e);
+	CHECK((e = event_of("enrollment_token.create")) != NULL);
+	CHECK(json_integer_value(json_object_get(
+		  json_object_get(e, "detail"), "id")) == id_gone);
+	json_decref(e);
+}
+
+/*
+ * A database at schema 6 with an unspent enrollment token: 007 upgrades
+ * it in place; the token is listed, enrolls, and can be revoked.
+ */
+TEST(store_enrolltoken_migration_keeps_tokens)
+{
+	const struct embedded_file *f;
+	char path[128], err[256], pop[40];
+	unsigned char h[32], h2[32];
+	struct store_new_node a = node("n-a"), b = node("n-b");
+	sqlite3 *db = NULL;
+	json_t *list;
+	int64_t now = util_now();
+	char sql[512];
+	int rc = SQLITE_OK;
+
+	store_close(st);
+	st = NULL;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	unlink(path);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	for (f = embedded_files; f->name != NULL && rc == SQLITE_OK; f++)
+		if (strncmp(f->name, "schema/00", 9) == 0 &&
+		    strcmp(f->name, "schema/007") < 0)
+			rc = sqlite3_exec(
+			    db, (const char *)f->data, NULL, NULL, NULL);
+	/* Token 1 (hash 01 00...), three uses, valid for an hour. */
+	snprintf(sql, sizeof(sql),
+	    "PRAGMA user_version=6;"
+	    "INSERT INTO pops VALUES ('p','r','{}',1,1);"
+	    "INSERT INTO enrollment_tokens VALUES (1,x'01"
+	    "00000000000000000000000000000000000000000000000000000000"
+	    "000000','p',3,3,%lld,10,'ops');",
+	    (long long)now + 3600);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	CHECK(rc == SQLITE_OK);
+	st = store_open(path, err, sizeof(err));
+	CHECK(st != NULL);
+	CHECK(store_schema_version(st) >= 7);
+	CHECK(store_enrolltoken_list(st, now, false, &list) == STORE_OK);
+	CHECK(json_array_size(list) == 1);
+	CHECK_STR(row_str(list, 0, "state"), "active");
+	CHECK_STR(row_str(list, 0, "created_by"), "ops");
+	CHECK(json_is_null(
+	    json_object_get(json_array_get(list, 0), "revoked_at")));
+	json_decref(list);
+	hash_of(h, 1);
+	CHECK(store_enroll(st, h, now, &a, pop, sizeof(pop)) == STORE_OK);
+	CHECK(store_enrolltoken_revoke(st, 1, now, "root") == STORE_OK);
+	CHECK(store_enroll(st, h, now, &b, pop, sizeof(pop)) == STORE_NOTFOUND);
+	/* A new token gets the next id, never a revoked one's. */
+	hash_of(h2, 2);
+	CHECK(store_enrolltoken_add(st, h2, "p", 1, now + 60, "ops", NULL) ==
+	    STORE_OK);
+	CHECK(store_enrolltoken_list(st, now, true, &list) == STORE_OK);
+	CHECK(json_array_size(list) == 2);
+	CHECK(json_integer_value(
+		  json_object_get(json_array_get(list, 1), "id")) == 2);
+	json_decref(list);
+}
+
 int
 main(void)
 {
@@ -890,6 +1221,11 @@ main(void)
 	RUN(store_apitoken_touch_records_use);
 	RUN(store_apitoken_migration_keeps_tokens);
 	RUN(store_event_batch_in_order_with_times);
+	RUN(store_event_expire_in_batches);
+	RUN(store_event_expire_keeps_a_suffix);
+	RUN(store_event_expire_all_ids_stay);
+	RUN(store_enrolltoken_list_revoke);
+	RUN(store_enrolltoken_migration_keeps_tokens);
 	store_close(st);
 	{
 		static const char *const files[] = { "t.db", "t.db-wal",
