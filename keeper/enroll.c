@@ -15,6 +15,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -129,6 +130,14 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 			goto usage;
 		}
 	}
+	/*
+	 * The token on the command line is visible to every local user
+	 * (ps); EDGE_TOKEN in the environment is not (/proc/PID/environ is
+	 * the owner's), and that is how the bootstrap script passes it.
+	 */
+	if (token == NULL && (token = getenv("EDGE_TOKEN")) != NULL &&
+	    token[0] == '\0')
+		token = NULL;
 	if (server == NULL || pin == NULL || token == NULL || optind != argc)
 		goto usage;
 	if (rid != NULL && inet_pton(AF_INET, rid, bin) != 1) {
@@ -242,7 +251,8 @@ out:
 usage:
 	fprintf(stderr,
 	    "usage: edge-keeper [--root DIR] enroll --server URL "
-	    "--pin sha256//... --token T [--hostname H] [--router-id "
-	    "A.B.C.D]\n");
+	    "--pin sha256//... [--token T] [--hostname H] [--router-id "
+	    "A.B.C.D]\n"
+	    "       (without --token: the token in EDGE_TOKEN)\n");
 	return 2;
 }

@@ -52,6 +52,9 @@ curl -sk --pinnedpubkey "$CP_PIN" "$CP_URL/v1/bootstrap.sh" | head -c 1500 \
 EDGE_ROOT="$T_DIR/cutroot" EDGE_TOKEN="$TOKEN" sh "$T_DIR/cut.sh" \
     >/dev/null 2>&1
 check "a truncated bootstrap script runs nothing" test ! -e "$T_DIR/cutroot"
+curl -sk --pinnedpubkey "$CP_PIN" "$CP_URL/v1/bootstrap.sh" >"$T_DIR/boot.sh"
+check "the script hands the keeper its token in the environment, never argv" \
+    sh -c "grep -q 'edge-keeper.* enroll' '$T_DIR/boot.sh' && ! grep -q -- '--token' '$T_DIR/boot.sh'"
 # The keeper binary it fetches must be the one edge-cp named.
 T3=$(api POST /v1/enrollment-tokens '{"pop":"fra1"}' | cut -d' ' -f2- | jq -r .token)
 curl -sk --pinnedpubkey "$CP_PIN" "$CP_URL/v1/bootstrap.sh" |
