@@ -79,7 +79,8 @@ main(int argc, char **argv)
 		maps++;
 		/* In chunks that overlap by less than the seed's length. */
 		for (at = lo; at < hi && !found; at += CHUNK - 31) {
-			size_t want = hi - at < CHUNK ? (size_t)(hi - at) : CHUNK;
+			size_t want =
+			    hi - at < CHUNK ? (size_t)(hi - at) : CHUNK;
 			ssize_t n = pread(mem, buf, want, (off_t)at);
 
 			if (n < 32)
@@ -96,7 +97,7 @@ main(int argc, char **argv)
 		printf("found\n");
 		return 0;
 	}
-	printf("not found (%" PRIu64 " bytes in %" PRIu64 " mappings)\n",
-	    total, maps);
+	printf("not found (%" PRIu64 " bytes in %" PRIu64 " mappings)\n", total,
+	    maps);
 	return 1;
 }
