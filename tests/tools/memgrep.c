@@ -3,9 +3,9 @@
  *
  * KEYFILE holds the key as the keeper stores it (base64 of the 64-byte
  * Ed25519 secret key); the search is for its 32-byte seed, which every
- * copy of the key holds.  Every readable mapping is read through
- * /proc/PID/mem (but for those over 1 GiB).  Exit 0 and "found" when it is there, 1 and "not found
- * (N bytes in M mappings)" when not, 2 on an error.  For the keeper's
+ * copy of the key holds.  Every readable mapping up to 1 GiB is read
+ * through /proc/PID/mem.  Exit 0 and "found" when it is there, 1 and
+ * "not found (N bytes in M mappings)" when not, 2 on an error.  For the keeper's
  * privilege separation test: the parent must hold the key, the child not.
  */
 #include <fcntl.h>
