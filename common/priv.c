@@ -659,38 +659,13 @@ priv_sysctl_write(const char *path, const char *value, size_t len)
 }
 
 int
-priv_direct_connect_unix(const char *path)
-{
-	struct sockaddr_un sa;
-	int fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (util_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
-	    sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-int
 priv_connect_unix(const char *path)
 {
 	struct priv_msg req, ans;
 	int fd = -1, e;
 
 	if (priv_sock < 0)
-		return priv_direct_connect_unix(path);
+		return util_unix_connect(path);
 	priv_msg_init(&req, PRIV_CONNECT);
 	priv_put_str(&req, path);
 	if (priv_call(&req, &ans, NULL, 0) == 0) {

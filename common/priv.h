@@ -189,7 +189,6 @@ int priv_remote_addr(bool add, unsigned ifindex, const struct nladdr *a,
 
 /* Direct forms of the hooked primitives, for the parent. */
 int priv_direct_mkdirs(const char *path, size_t rootlen, mode_t mode);
-int priv_direct_connect_unix(const char *path);
 int priv_direct_spawn(const char *const *argv, const char *log, pid_t *pid,
     int *readyfd, char *err, size_t errlen);
 

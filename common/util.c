@@ -4,9 +4,13 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t
 util_now(void)
@@ -208,4 +212,55 @@ util_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 	    inet_ntop(sa->sa_family, a, buf, (socklen_t)len) == NULL)
 		util_strlcpy(buf, "?", len);
 	return buf;
+}
+
+int
+util_parse_duration(
+    const char *s, int64_t unit_s, int64_t min, int64_t max_s, int64_t *secs)
+{
+	static const struct {
+		char unit;
+		int64_t secs;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+		{ 'w', 7 * 86400 } };
+	char num[24];
+	size_t n = strlen(s), i;
+	int64_t mul = unit_s, v;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (s[n - 1] == units[i].unit) {
+			mul = units[i].secs;
+			num[n - 1] = '\0';
+		}
+	if (util_parse_i64(num, min, max_s / mul, &v) != 0)
+		return -1;
+	*secs = v * mul;
+	return 0;
+}
+
+int
+util_unix_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, e;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (util_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
+	    sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }

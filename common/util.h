@@ -22,6 +22,15 @@ uint64_t util_mono_ns(void);
  * empty, has trailing bytes, or is out of range.
  */
 int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/*
+ * A duration: a number with s, m, h, d or w after it, or bare in units of
+ * unit_s; min <= the number and the whole at most max_s seconds.  0 with
+ * *secs, or -1.
+ */
+int util_parse_duration(
+    const char *s, int64_t unit_s, int64_t min, int64_t max_s, int64_t *secs);
+/* A connected stream socket to the Unix socket at path; -1 with errno. */
+int util_unix_connect(const char *path);
 int util_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /*

@@ -606,27 +606,7 @@ cmd_token(struct cli *c, const char *verb)
 static int
 parse_duration(const char *s, int64_t *secs)
 {
-	static const struct {
-		char unit;
-		int64_t secs;
-	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
-		{ 'w', 7 * 86400 } };
-	char num[24];
-	size_t n = strlen(s), i;
-	int64_t mul = 1, v;
-
-	if (n == 0 || n >= sizeof(num))
-		return -1;
-	memcpy(num, s, n + 1);
-	for (i = 0; i < ARRAY_LEN(units); i++)
-		if (s[n - 1] == units[i].unit) {
-			mul = units[i].secs;
-			num[n - 1] = '\0';
-		}
-	if (util_parse_i64(num, 1, CLI_TOKEN_TTL_MAX / mul, &v) != 0)
-		return -1;
-	*secs = v * mul;
-	return 0;
+	return util_parse_duration(s, 1, 1, CLI_TOKEN_TTL_MAX, secs);
 }
 
 static const struct column apitoken_cols[] = {

@@ -17,26 +17,8 @@ static int64_t next_at; /* the next sweep, Unix seconds; 0: at once */
 int
 retention_parse(const char *s, int64_t *secs)
 {
-	static const struct {
-		char unit;
-		int64_t secs;
-	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
-	char num[24];
-	size_t n = strlen(s), i;
-	int64_t mul = 86400, v;
-
-	if (n == 0 || n >= sizeof(num))
-		return -1;
-	memcpy(num, s, n + 1);
-	for (i = 0; i < ARRAY_LEN(units); i++)
-		if (s[n - 1] == units[i].unit) {
-			mul = units[i].secs;
-			num[n - 1] = '\0';
-		}
-	if (util_parse_i64(num, 0, RETENTION_MAX_DAYS * 86400LL / mul, &v) != 0)
-		return -1;
-	*secs = v * mul;
-	return 0;
+	return util_parse_duration(
+	    s, 86400, 0, RETENTION_MAX_DAYS * 86400LL, secs);
 }
 
 void

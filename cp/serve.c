@@ -595,7 +595,7 @@ serve_main(int argc, char **argv)
 				fprintf(stderr,
 				    "edge-cp: --event-retention must be days "
 				    "(0: keep every event), or a number with "
-				    "s, m, h or d, up to %d days\n",
+				    "s, m, h, d or w, up to %d days\n",
 				    RETENTION_MAX_DAYS);
 				exit(2);
 			}

@@ -421,9 +421,12 @@ ps_addr(struct priv_msg *m, struct priv_msg *a)
 
 /*
  * A Unix socket whose peer is BIRD or an edge-dp release: the program's
- * name, also when its file was replaced since it started.
+ * name, also when its file was replaced since it started.  1 when it is,
+ * 0 when it is another program, -1 when the peer is gone (it is exiting,
+ * as an edge-dp handing over does: the same to the caller as a socket
+ * nobody listens on).
  */
-static bool
+static int
 ps_peer_ok(int fd)
 {
 	struct ucred uc;
@@ -433,10 +436,10 @@ ps_peer_ok(int fd)
 	ssize_t n;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &sl) != 0)
-		return false;
+		return 0;
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)uc.pid);
 	if ((n = readlink(link, exe, sizeof(exe) - 1)) <= 0)
-		return false;
+		return errno == ENOENT || errno == ESRCH ? -1 : 0;
 	exe[n] = '\0';
 	if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)
 		exe[n - 10] = '\0';
@@ -459,12 +462,20 @@ ps_connect(struct priv_msg *m, struct priv_msg *a)
 		ps_refuse(a, m->type, path, why);
 		return;
 	}
-	if ((fd = priv_direct_connect_unix(path)) < 0) {
+	if ((fd = util_unix_connect(path)) < 0) {
 		ps_status(a, -1, "");
 		return;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (!ps_peer_ok(fd)) {
+	switch (ps_peer_ok(fd)) {
+	case 1:
+		break;
+	case -1:
+		close(fd);
+		errno = ECONNREFUSED;
+		ps_status(a, -1, "");
+		return;
+	default:
 		close(fd);
 		ps_refuse(a, m->type, path, "not BIRD's or edge-dp's socket");
 		return;

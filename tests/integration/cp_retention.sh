@@ -19,8 +19,8 @@ oldest() { events | jq .oldest_id; }
 has() { grep -q "$2" "$1"; }
 
 # ---- bad values ------------------------------------------------------------------
-for bad in 3651 5x -1 '' 1w 90dd; do
-	"$CP" serve --data-dir "$T_DIR/nope" --listen 127.0.0.1:0 \
+for bad in 3651 5x -1 '' 1y 90dd; do
+	timeout 10 "$CP" serve --data-dir "$T_DIR/nope" --listen 127.0.0.1:0 \
 	    --event-retention "$bad" >"$T_DIR/bad.out" 2>&1
 	rc=$?
 	if [ "$rc" = 2 ] && grep -q 'event-retention must be days' "$T_DIR/bad.out"; then

@@ -36,7 +36,9 @@ TEST(retention_parse_days_and_units)
 	CHECK(retention_parse("", &v) == -1);
 	CHECK(retention_parse("d", &v) == -1);
 	CHECK(retention_parse("-1", &v) == -1);
-	CHECK(retention_parse("1w", &v) == -1);
+	CHECK(retention_parse("2w", &v) == 0 && v == 14 * 86400);
+	v = 7;
+	CHECK(retention_parse("1y", &v) == -1);
 	CHECK(retention_parse("90dd", &v) == -1);
 	CHECK(retention_parse("9 0", &v) == -1);
 	CHECK(retention_parse("99999999999999999999", &v) == -1);
