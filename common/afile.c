@@ -11,7 +11,7 @@
 
 #include "common/priv.h"
 
-struct afile_ops afile_ops = { write, fsync, rename };
+struct afile_ops afile_ops = { write, fsync, rename, symlink };
 
 static int
 afile_sync_dir(const char *path)
@@ -84,6 +84,14 @@ err:
 	unlink(tmp);
 	errno = e;
 	return -1;
+}
+
+int
+afile_rename(const char *from, const char *to)
+{
+	if (afile_ops.rename(from, to) != 0)
+		return -1;
+	return afile_sync_dir(to);
 }
 
 int

@@ -10,8 +10,15 @@
  * NUL-terminated buffer the caller frees.  Returns 0, or -1 with errno set
  * (EFBIG when larger than max).
  *
- * The I/O goes through afile_ops so tests can fail the Nth call (fault
- * injection); production code never touches it.
+ * afile_rename() renames from over to and fsyncs to's directory: for a
+ * file the caller wrote and fsynced itself (a release being installed, a
+ * symlink).  0, or -1 with errno set; after a failed directory fsync the
+ * rename has happened.
+ *
+ * The I/O goes through afile_ops so tests can fail or crash at the Nth
+ * call (fault injection, tests/unit/faultio.h); production code never
+ * touches it.  Callers outside afile that write state files route their
+ * own write, fsync, rename and symlink calls through it too.
  */
 #ifndef EF_AFILE_H
 #define EF_AFILE_H
@@ -23,11 +30,13 @@ struct afile_ops {
 	ssize_t (*write)(int fd, const void *buf, size_t len);
 	int (*fsync)(int fd);
 	int (*rename)(const char *from, const char *to);
+	int (*symlink)(const char *target, const char *linkpath);
 };
 
 extern struct afile_ops afile_ops;
 
 int afile_write(const char *path, const void *data, size_t len, mode_t mode);
+int afile_rename(const char *from, const char *to);
 int afile_read(const char *path, size_t max, char **out, size_t *len);
 
 #endif

@@ -1,16 +1,21 @@
 #include "keeper/desired.h"
 
+#include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
 
+#include "common/afile.h"
 #include "common/bgpconf.h"
 #include "common/json.h"
 #include "common/util.h"
 
 #define KDESIRED_MAX (1u << 20)
+#define KDESIRED_HEX (crypto_hash_sha256_BYTES * 2)
+#define KDESIRED_ETAG_MAX 95
 
 void
 kdesired_free(struct kdesired *d)
@@ -113,4 +118,63 @@ fail:
 	kdesired_free(d);
 	json_decref(doc);
 	return NULL;
+}
+
+static void
+kdesired_hash(const char *text, size_t len, char hex[KDESIRED_HEX + 1])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, (const unsigned char *)text, len);
+	util_hex(hex, KDESIRED_HEX + 1, h, sizeof(h));
+}
+
+int
+kdesired_save(const char *doc_path, const char *etag_path, const char *text,
+    size_t len, const char *etag)
+{
+	char line[KDESIRED_HEX + KDESIRED_ETAG_MAX + 8];
+	int n;
+
+	if (strlen(etag) > KDESIRED_ETAG_MAX || strchr(etag, '\n') != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	kdesired_hash(text, len, line);
+	n = snprintf(
+	    line + KDESIRED_HEX, sizeof(line) - KDESIRED_HEX, " %s\n", etag);
+	if (afile_write(doc_path, text, len, 0600) != 0)
+		return -1;
+	return afile_write(etag_path, line, KDESIRED_HEX + (size_t)n, 0600);
+}
+
+struct kdesired *
+kdesired_load(const char *doc_path, const char *etag_path, char *etag,
+    size_t etaglen, char *err, size_t errlen)
+{
+	char hex[KDESIRED_HEX + 1], *txt = NULL, *line = NULL;
+	struct kdesired *d;
+	size_t len, llen;
+
+	etag[0] = '\0';
+	if (afile_read(doc_path, KDESIRED_MAX, &txt, &len) != 0) {
+		snprintf(err, errlen, "%s: %s", doc_path, strerror(errno));
+		return NULL;
+	}
+	if ((d = kdesired_parse(txt, len, err, errlen)) == NULL) {
+		free(txt);
+		errno = EINVAL;
+		return NULL;
+	}
+	kdesired_hash(txt, len, hex);
+	if (afile_read(etag_path, KDESIRED_HEX + KDESIRED_ETAG_MAX + 2, &line,
+		&llen) == 0 &&
+	    llen > KDESIRED_HEX + 1 && line[llen - 1] == '\n' &&
+	    line[KDESIRED_HEX] == ' ' && memcmp(line, hex, KDESIRED_HEX) == 0) {
+		line[llen - 1] = '\0';
+		util_strlcpy(etag, line + KDESIRED_HEX + 1, etaglen);
+	}
+	free(line);
+	free(txt);
+	return d;
 }

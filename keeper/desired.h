@@ -38,4 +38,29 @@ struct kdesired *kdesired_parse(
     const char *text, size_t len, char *err, size_t errlen);
 void kdesired_free(struct kdesired *d);
 
+/*
+ * The last good document on disk, so that a keeper restarted while edge-cp
+ * is away starts from it: doc_path (desired.json) holds the text as
+ * edge-cp sent it, etag_path (desired.etag) "<SHA-256 of that text, hex>
+ * <ETag>\n".  They are two files, so a crash or a failed write between
+ * them leaves a new document beside the old ETag; an ETag counts only
+ * beside the document its hash names.  Otherwise a keeper could ask with
+ * the new ETag while holding the old document, be answered 304, and stay
+ * on the old one.
+ *
+ * kdesired_save(): the document, then the ETag, each with afile_write.
+ * 0, or -1 with errno; on disk is then the old pair, or the new document
+ * whose ETag is not known.
+ *
+ * kdesired_load(): the saved document parsed and validated as a whole
+ * (caller frees), its ETag in etag ("" when the ETag file is missing or
+ * names another document: the next fetch is then unconditional).  NULL
+ * with errno ENOENT when nothing is saved, or with err when the document
+ * does not validate.
+ */
+int kdesired_save(const char *doc_path, const char *etag_path, const char *text,
+    size_t len, const char *etag);
+struct kdesired *kdesired_load(const char *doc_path, const char *etag_path,
+    char *etag, size_t etaglen, char *err, size_t errlen);
+
 #endif

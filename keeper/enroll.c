@@ -86,6 +86,24 @@ enroll_facts(const char *hostname, const char *router_id)
 }
 
 int
+keeper_enroll_save(const struct keeper_conf *conf,
+    const unsigned char sk[crypto_sign_SECRETKEYBYTES], const char *rkey,
+    char *err, size_t errlen)
+{
+	char path[KEEPER_PATH_MAX];
+
+	keeper_path(
+	    conf, "/var/lib/edge-keeper/release.pub", path, sizeof(path));
+	if (keeper_key_save(conf, sk, err, errlen) != 0)
+		return -1;
+	if (afile_write(path, rkey, strlen(rkey), 0644) != 0) {
+		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
+		return -1;
+	}
+	return keeper_conf_save(conf, err, errlen);
+}
+
+int
 keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -98,7 +116,7 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 	};
 	const char *server = NULL, *pin = NULL, *token = NULL, *rid = NULL;
 	unsigned char bin[4];
-	char host[256] = "", err[512], path[KEEPER_PATH_MAX];
+	char host[256] = "", err[512];
 	struct keeper_conf have;
 	struct cpclient c;
 	struct httpc_resp resp = { 0 };
@@ -227,15 +245,7 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 	if (conf->metrics[0] == '\0')
 		util_strlcpy(
 		    conf->metrics, "127.0.0.1:9464", sizeof(conf->metrics));
-	keeper_path(
-	    conf, "/var/lib/edge-keeper/release.pub", path, sizeof(path));
-	if (keeper_key_save(conf, c.id.sk, err, sizeof(err)) != 0)
-		goto fail;
-	if (afile_write(path, rkey, strlen(rkey), 0644) != 0) {
-		snprintf(err, sizeof(err), "%.400s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (keeper_conf_save(conf, err, sizeof(err)) != 0)
+	if (keeper_enroll_save(conf, c.id.sk, rkey, err, sizeof(err)) != 0)
 		goto fail;
 	printf("edge-keeper: enrolled as %s\n", conf->node_id);
 	ret = 0;

@@ -40,9 +40,13 @@ struct gate {
 	size_t nannounced;
 	struct gate_flip flips[GATE_FLIPS];
 	size_t nflips;
-	/* Addresses this gate put on an interface (state_file). */
+	/*
+	 * Addresses this gate put on an interface (state_file), recorded
+	 * before they are put there; dirty while the file is behind.
+	 */
 	struct nladdr managed[GATE_MANAGED_MAX];
 	size_t nmanaged;
+	bool managed_dirty;
 	char state_file[1024];
 	void (*notify)(void *);
 	void *arg;
@@ -224,8 +228,13 @@ gate_managed_save(struct gate *g)
 		nladdr_format(&g->managed[i], one, sizeof(one));
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s\n", one);
 	}
-	if (afile_write(g->state_file, buf, o, 0600) != 0)
-		log_warn("event=gate_state_not_saved path=%s", g->state_file);
+	if (afile_write(g->state_file, buf, o, 0600) != 0) {
+		if (!g->managed_dirty)
+			log_warn("event=gate_state_not_saved path=%s",
+			    g->state_file);
+		g->managed_dirty = true;
+	} else
+		g->managed_dirty = false;
 }
 
 static void
@@ -240,7 +249,7 @@ gate_managed_set(struct gate *g, const struct nladdr *a, bool on)
 		g->managed[g->nmanaged++] = *a;
 	else if (!on && i < g->nmanaged)
 		g->managed[i] = g->managed[--g->nmanaged];
-	else
+	else if (!g->managed_dirty)
 		return;
 	gate_managed_save(g);
 }
@@ -262,6 +271,8 @@ gate_sync(struct gate *g, const struct gate_config *c, bool up,
 
 	err[0] = '\0';
 	*nann = 0;
+	if (g->managed_dirty)
+		gate_managed_save(g);
 	if ((idx = nladdr_ifindex(c->ifname, err, errlen)) == 0 ||
 	    nladdr_list(idx, have, GATE_LIST_MAX, &n, err, errlen) != 0)
 		return;
@@ -269,6 +280,16 @@ gate_sync(struct gate *g, const struct gate_config *c, bool up,
 		const struct nladdr *a = &c->prefixes[i];
 		bool on = gate_has(have, n, a);
 
+		/*
+		 * Recorded first, put there after: a keeper killed in
+		 * between, and restarted with this prefix gone from its
+		 * configuration, still knows to remove it.  A record that
+		 * cannot be written does not stop the announcement (the
+		 * write is tried again every tick): a disk error must not
+		 * withdraw a healthy node.
+		 */
+		if (up)
+			gate_managed_set(g, a, true);
 		if (up && !on) {
 			if (nladdr_add(idx, a, e, sizeof(e)) != 0) {
 				util_strlcpy(err, e, errlen);
@@ -279,8 +300,6 @@ gate_sync(struct gate *g, const struct gate_config *c, bool up,
 			    "event=anycast_add addr=%s if=%s", txt, c->ifname);
 			on = true;
 		}
-		if (up)
-			gate_managed_set(g, a, true);
 		if (up && on)
 			announced[(*nann)++] = *a;
 	}

@@ -37,8 +37,11 @@
  * its state wants and adds or removes the difference (nladdr), so an
  * address someone deleted comes back and one someone added while
  * withdrawn goes.  Only addresses in the configuration, or that the gate
- * put there before (recorded in state_file, so a keeper restarted with a
- * shorter list still removes what it added), are ever touched.
+ * put there before (recorded in state_file before they are put there, so
+ * a keeper restarted -- or killed at any point -- with a shorter list
+ * still removes what it added), are ever touched.  A record that cannot
+ * be written is tried again every tick; it does not hold back the
+ * announcement.
  *
  * Restarts: gate_start() adopts what is on the interface.  Configured
  * addresses already present mean ANNOUNCED, and the probe decides from

@@ -67,6 +67,18 @@ int keeper_key_save(const struct keeper_conf *c,
     const unsigned char sk[crypto_sign_SECRETKEYBYTES], char *err,
     size_t errlen);
 
+/*
+ * What enrollment leaves on the node, in this order: node.key, release.pub
+ * (the release key, rkey), then keeper.conf, the commit point.  Whatever
+ * write fails, and wherever the process is killed, a keeper.conf is never
+ * there without the node.key and release.pub of the same enrollment.  0,
+ * or -1 with err (the node is then not enrolled unless only the last
+ * directory fsync failed; enrolling again writes everything anew).
+ */
+int keeper_enroll_save(const struct keeper_conf *c,
+    const unsigned char sk[crypto_sign_SECRETKEYBYTES], const char *rkey,
+    char *err, size_t errlen);
+
 /* Create the keeper's directories under root (0755 / 0700 for state). */
 int keeper_dirs(const struct keeper_conf *c, char *err, size_t errlen);
 

@@ -92,7 +92,9 @@ release_dl_write(
 	ssize_t n;
 
 	while (left > 0) {
-		if ((n = write(d->fd, p, left)) < 0) {
+		if ((n = afile_ops.write(d->fd, p, left)) <= 0) {
+			if (n == 0)
+				errno = EIO;
 			if (errno == EINTR)
 				continue;
 			snprintf(err, errlen, "write: %s", strerror(errno));
@@ -333,7 +335,7 @@ release_install(struct release_ctx *ctx, const char *component,
 		if (release_dl_write(&d, buf, (size_t)n, err, errlen) != 0)
 			goto out;
 	}
-	if (fsync(d.fd) != 0 || close(d.fd) != 0) {
+	if (afile_ops.fsync(d.fd) != 0 || close(d.fd) != 0) {
 		d.fd = -1;
 		snprintf(err, errlen, "%s: %s", part, strerror(errno));
 		goto out;
@@ -343,8 +345,15 @@ release_install(struct release_ctx *ctx, const char *component,
 	if (release_admit(ctx, component, version, part, sig, hex, d.size,
 		allow_rollback, &seq, err, errlen) != 0)
 		goto out;
-	if (afile_write(sigf, sig, strlen(sig), 0644) != 0 ||
-	    rename(part, dest) != 0) {
+	/*
+	 * The signature first, then the binary: a binary never stands
+	 * beside another's signature.  One already at dest goes before its
+	 * signature is replaced, for the same reason (the callers install
+	 * only what is not there, so this is a repair, not the rule).
+	 */
+	if ((unlink(dest) != 0 && errno != ENOENT) ||
+	    afile_write(sigf, sig, strlen(sig), 0644) != 0 ||
+	    afile_rename(part, dest) != 0) {
 		snprintf(err, errlen, "install %s: %s", dest, strerror(errno));
 		goto out;
 	}

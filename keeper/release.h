@@ -14,10 +14,12 @@
  * RELEASE_MAX_BYTES), when it is slower than RELEASE_LOW_SPEED_BPS for
  * RELEASE_LOW_SPEED_S seconds, and after RELEASE_TIMEOUT_S.  Then
  * release_install() -- in the keeper's privileged part when there is one
- * -- copies it to DEST.part, computing SHA-256 and size, and once
- * admitted writes the signature to DEST.minisig and renames DEST.part to
- * DEST (mode 0755): an installed binary always has its signature beside
- * it.
+ * -- copies it to DEST.part (fsynced), computing SHA-256 and size, and
+ * once admitted removes a DEST already there, writes the signature to
+ * DEST.minisig and renames DEST.part to DEST (then fsyncs the directory):
+ * an installed binary always has its signature beside it, whatever write
+ * fails or wherever the keeper is killed.  A .part left by a kill is
+ * overwritten by the next install, never used.
  *
  * release_verify() admits an installed binary again before each start, so
  * a binary changed on disk after installation is never run: on a bad

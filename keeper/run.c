@@ -177,25 +177,21 @@ keeper_adopt(struct keeper *k, struct kdesired *d, const char *etag)
 static void
 keeper_load_saved(struct keeper *k)
 {
-	char path[KEEPER_PATH_MAX], err[256], *txt = NULL, *etag = NULL;
+	char doc[KEEPER_PATH_MAX], etag[KEEPER_PATH_MAX], err[256], tag[96];
 	struct kdesired *d;
-	size_t len;
 
-	keeper_path(k->conf, DESIRED_FILE, path, sizeof(path));
-	if (afile_read(path, 1u << 20, &txt, &len) != 0)
+	keeper_path(k->conf, DESIRED_FILE, doc, sizeof(doc));
+	keeper_path(k->conf, ETAG_FILE, etag, sizeof(etag));
+	if ((d = kdesired_load(
+		 doc, etag, tag, sizeof(tag), err, sizeof(err))) == NULL) {
+		if (errno != ENOENT)
+			log_warnx(
+			    "event=saved_desired_refused msg=\"%s\"", err);
 		return;
-	if ((d = kdesired_parse(txt, len, err, sizeof(err))) == NULL)
-		log_warnx("event=saved_desired_refused msg=\"%s\"", err);
-	else {
-		keeper_path(k->conf, ETAG_FILE, path, sizeof(path));
-		if (afile_read(path, 95, &etag, &len) != 0)
-			etag = NULL;
-		keeper_adopt(k, d, etag ? etag : "");
-		log_info("event=saved_desired_loaded profile=%lld",
-		    (long long)d->profile_version);
 	}
-	free(txt);
-	free(etag);
+	keeper_adopt(k, d, tag);
+	log_info("event=saved_desired_loaded profile=%lld etag=%s",
+	    (long long)d->profile_version, tag[0] ? "kept" : "none");
 }
 
 static void
@@ -203,7 +199,7 @@ keeper_fetch(struct keeper *k)
 {
 	struct httpc_resp r = { 0 };
 	struct kdesired *d;
-	char err[512], path[KEEPER_PATH_MAX];
+	char err[512], path[KEEPER_PATH_MAX], epath[KEEPER_PATH_MAX];
 	int64_t now = util_now(), wait;
 
 	if (now < k->next_fetch)
@@ -245,12 +241,10 @@ keeper_fetch(struct keeper *k)
 		} else {
 			k->desired_err[0] = '\0';
 			keeper_path(k->conf, DESIRED_FILE, path, sizeof(path));
-			if (afile_write(path, r.body, r.len, 0600) != 0)
-				log_warn("event=desired_not_saved");
-			keeper_path(k->conf, ETAG_FILE, path, sizeof(path));
-			if (afile_write(path, r.etag, strlen(r.etag), 0600) !=
+			keeper_path(k->conf, ETAG_FILE, epath, sizeof(epath));
+			if (kdesired_save(path, epath, r.body, r.len, r.etag) !=
 			    0)
-				log_warn("event=etag_not_saved");
+				log_warn("event=desired_not_saved");
 			keeper_adopt(k, d, r.etag);
 			log_info("event=desired_adopted profile=%lld steps=%zu",
 			    (long long)d->profile_version, d->nsteps);

@@ -72,8 +72,28 @@ current_set(const struct keeper_conf *c, const char *dir)
 		return unlink(cur) == 0 || errno == ENOENT ? 0 : -1;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", cur);
 	unlink(tmp);
-	if (symlink(dir, tmp) != 0 || rename(tmp, cur) != 0) {
+	if (afile_ops.symlink(dir, tmp) != 0) {
 		unlink(tmp);
+		return -1;
+	}
+	if (afile_rename(tmp, cur) != 0) {
+		char to[256];
+		ssize_t n;
+		int e = errno;
+
+		/*
+		 * Only the directory's fsync failed: current is switched
+		 * (and a switch lost to a power cut leaves a trial that the
+		 * next start sweeps).  Saying otherwise would have the
+		 * caller drop the trial that guards it.
+		 */
+		n = readlink(cur, to, sizeof(to) - 1);
+		if (n > 0 && (to[n] = '\0', strcmp(to, dir) == 0)) {
+			log_warnx("event=keeper_current_not_synced to=%s", dir);
+			return 0;
+		}
+		unlink(tmp);
+		errno = e;
 		return -1;
 	}
 	return 0;
@@ -144,6 +164,8 @@ selfup_begin(
 	selfup_path(c, "trial", path, sizeof(path));
 	if (afile_write(path, buf, (size_t)n, 0600) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		/* In place when only the directory's fsync failed. */
+		unlink(path);
 		return -1;
 	}
 	if (current_set(c, version) != 0) {
@@ -224,6 +246,34 @@ selfup_failed(const struct keeper_conf *c, const char *version)
 	return access(path, F_OK) == 0;
 }
 
+/*
+ * A trial names the version current was switched to.  One that names
+ * another was never begun: the keeper that wrote it died before it
+ * switched current (selfup_begin writes the trial first).  Left there, it
+ * would keep selfup_launch from ever launching current again.
+ */
+static void
+selfup_trial_sweep(const struct keeper_conf *c)
+{
+	char path[KEEPER_PATH_MAX], cur[KEEPER_PATH_MAX], to[256];
+	struct trial t;
+	ssize_t n;
+
+	if (trial_read(c, &t) != 0)
+		return;
+	selfup_path(c, "current", cur, sizeof(cur));
+	if ((n = readlink(cur, to, sizeof(to) - 1)) > 0) {
+		to[n] = '\0';
+		if (strcmp(to, t.version) == 0)
+			return;
+	}
+	selfup_path(c, "trial", path, sizeof(path));
+	if (unlink(path) == 0)
+		log_warnx("event=keeper_trial_swept version=%s msg=\"current "
+			  "was never switched to it\"",
+		    t.version);
+}
+
 void
 selfup_launch(const struct keeper_conf *c,
     int (*verify)(
@@ -233,6 +283,7 @@ selfup_launch(const struct keeper_conf *c,
 	    err[256];
 	struct trial t;
 
+	selfup_trial_sweep(c);
 	selfup_path(c, "current/edge-keeper", cur, sizeof(cur));
 	if (trial_read(c, &t) == 0 || realpath(cur, real) == NULL ||
 	    realpath("/proc/self/exe", self) == NULL ||

@@ -26,7 +26,9 @@
  * At the start of `run` a keeper whose binary is not what current points
  * at (a reboot after an update: the unit starts the packaged binary)
  * verifies current's binary against the pinned release key and execs it,
- * so a node comes back on the version it last committed.
+ * so a node comes back on the version it last committed.  A trial that
+ * names another version than current does was never begun (the keeper
+ * died between writing it and switching current): it is removed there.
  *
  * The step (steps/keeper_self.c) is in sync when the running version is
  * the desired one; a target that failed its trial is an error that says

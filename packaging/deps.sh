@@ -15,13 +15,14 @@ done
 # Build: compiler and the libraries of the design (SPEC §1).
 # Run/test: BIRD 2, minisign (signature interop), iproute2 (namespaces),
 # curl and jq (integration tests), sqlite3 (integrity checks), openssl
-# (certificate pin cross-check); systemd, lintian and dpkg-dev (unit and
-# package checks).  Checks: clang-format and cppcheck (make lint, with
+# (certificate pin cross-check), strace (holds a keeper at a chosen system
+# call in keeper_kill); systemd, lintian and dpkg-dev (unit and package
+# checks).  Checks: clang-format and cppcheck (make lint, with
 # gcc's -fanalyzer), valgrind (make check-valgrind).
 PKGS="build-essential pkg-config clang clang-format cppcheck valgrind
 libmicrohttpd-dev libcurl4-gnutls-dev libsqlite3-dev libjansson-dev
 libsodium-dev libgnutls28-dev
-bird2 minisign iproute2 curl jq sqlite3 openssl procps
+bird2 minisign iproute2 curl jq sqlite3 openssl procps strace
 systemd lintian dpkg-dev"
 
 # Benchmarks only (make bench): the load generator and the peer.

@@ -9,7 +9,8 @@
 # again; the hanging 4.0.0 halts its rollout as soon as the node stops
 # reporting, and the watchdog brings 2.0.0 back at the trial's bound
 # (trial_s); a restarted packaged binary (1.0.0) goes straight to the
-# committed 2.0.0.
+# committed 2.0.0; a keeper killed (SIGKILL) during its trial is replaced
+# by 2.0.0, brought back by the watchdog, which reports.
 . "$(dirname "$0")/lib.sh"
 HOST_IP=198.51.100.21
 NODE_IP=198.51.100.22
@@ -25,8 +26,8 @@ cleanup_extra() {
 		done
 	fi
 	# Watchdogs and reverted keepers the updates started.
-	for p in $(sed -n 's/.*watchdog=\([0-9]*\).*/\1/p' \
-	    "$T_DIR/keeper.log" 2>/dev/null); do
+	for p in $(cat "$T_DIR/keeper.log" "$T_DIR/keeper2.log" 2>/dev/null |
+	    sed -n 's/.*watchdog=\([0-9]*\).*/\1/p'); do
 		kill -9 "$p" 2>/dev/null
 	done
 	for p in $(cat "$T_DIR/more.pids" 2>/dev/null); do
@@ -166,5 +167,61 @@ check "a restarted 1.0.0 binary goes straight to the committed 2.0.0" \
     await 15 grep -q 'event=keeper_launch version=2.0.0' "$T_DIR/keeper2.log"
 expect_eq "...and runs it" "$(readlink -f "/proc/$KP2/exe")" \
     "$(readlink -f "$R/var/lib/edge-keeper/keeper/2.0.0/edge-keeper")"
-kill "$KP2"
+
+# Killed during a trial: 1.0.0, released as a new keeper, starts its trial
+# with a keeper.conf that names an edge-cp it cannot reach, so it cannot
+# report and the trial stays open; once it runs (its start is logged),
+# keeper.conf is put back and the keeper is killed (SIGKILL to its
+# privileged part).  The watchdog must bring 2.0.0 back, reporting.
+KDIR="$R/var/lib/edge-keeper/keeper"
+CONF="$R/etc/edge-keeper/keeper.conf"
+"$CP" --data-dir "$CP_DIR" release add --component keeper --version 1.0.0 \
+    "$T_DIR/k1.0.0/bin/edge-keeper" >/dev/null
+expect_eq "upload keeper 1.0.0 as a release" "$?" 0
+check "the node is healthy on 2.0.0" await 30 healthy
+cp "$CONF" "$T_DIR/keeper.conf.good"
+sed -i "s|^server=.*|server=https://$HOST_IP:1|" "$CONF"
+S=$(grep -c event=started "$T_DIR/keeper2.log")
+expect_api "roll out keeper 1.0.0" 201 POST /v1/rollouts \
+    '{"component":"keeper","version":"1.0.0","strategy":"all_at_once"}'
+R5=$(echo "$LAST" | jq .id)
+on_trial() {
+	grep -q '^1\.0\.0 ' "$KDIR/trial" 2>/dev/null &&
+	    [ "$(readlink -f "/proc/$KP2/exe")" = \
+	      "$(readlink -f "$KDIR/1.0.0/edge-keeper")" ] &&
+	    [ "$(grep -c event=started "$T_DIR/keeper2.log")" -gt "$S" ]
+}
+check "keeper 1.0.0 runs on trial, in the same process" await 30 on_trial
+cp "$T_DIR/keeper.conf.good" "$CONF"
+# Its children: the unprivileged part, and the watchdog (a process of its
+# own session that must outlive it).
+W=$(sed -n 's/.*watchdog=\([0-9]*\).*/\1/p' "$T_DIR/keeper2.log" | tail -n 1)
+KC=$(cat /proc/"$KP2"/task/*/children 2>/dev/null | tr ' ' '\n' |
+    grep -vx "$W" | tr '\n' ' ')
+kill -9 "$KP2"
+child_gone() { for c in $KC; do kill -0 "$c" 2>/dev/null && return 1; done; return 0; }
+check "killed mid-trial: its unprivileged part ($KC) went with it" \
+    await 10 child_gone
+check "the watchdog marks 1.0.0 failed" await 20 test -e "$KDIR/1.0.0.failed"
+check "...puts current back on 2.0.0" sh -c \
+    "[ \"\$(readlink '$KDIR/current')\" = 2.0.0 ]"
+check "...and ends the trial" test ! -e "$KDIR/trial"
+back5() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
+    jq -e '.versions.keeper == "2.0.0" and .health != "unreachable" and
+        (.status.steps[] | select(.name == "self") |
+         (.reason | test("1.0.0 failed its trial")))' >/dev/null; }
+check "keeper 2.0.0 is back and reports, naming the failed trial" await 40 back5
+expect_eq "...run by the watchdog's process ($W), the 2.0.0 binary" \
+    "$(readlink -f "/proc/$W/exe")" "$(readlink -f "$KDIR/2.0.0/edge-keeper")"
+n=0
+for d in /proc/[0-9]*; do
+	case "$(readlink "$d/exe" 2>/dev/null)" in
+	"$KDIR"/*/edge-keeper | "$T_DIR"/k*/bin/edge-keeper)
+		st=$(sed -n 's/^State:[[:space:]]*\([A-Za-z]\).*/\1/p' "$d/status")
+		[ "$st" != Z ] && n=$((n + 1)) ;;
+	esac
+done
+expect_eq "...and it is the only keeper: its two parts" "$n" 2
+expect_api "abort the 1.0.0 rollout" 200 POST "/v1/rollouts/$R5/abort"
+kill "$W"
 finish

@@ -1,6 +1,26 @@
-/* Unit tests of keeper/release: the trusted comment binds a signature. */
+/*
+ * Unit tests of keeper/release: the trusted comment binds a signature;
+ * release_install() with its 1st, 2nd, ... write, fsync or rename failing,
+ * and killed at each of them (tests/unit/faultio.h): an installed binary
+ * always has its signature beside it or is not there, and the sequence
+ * watermark never goes down.
+ */
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include "check.h"
+#include "common/afile.h"
+#include "common/minisign.h"
+#include "common/priv.h"
+#include "common/util.h"
+#include "faultio.h"
 #include "keeper/release.h"
+#include "tmpdir.h"
 
 #define SHA "aa11"
 
@@ -51,10 +71,268 @@ TEST(other_component_version_size_hash_refused)
 		  &seq) == -1);
 }
 
+#define ART_LEN (200 * 1024) /* several 64 KiB writes */
+
+static struct keeper_conf conf;
+static struct release_ctx ctx = { NULL, &conf };
+static struct msig_sec sec;
+static char dest[1024], sigf[1100], part[1100], seqf[1024];
+static unsigned char art_new[ART_LEN], art_old[ART_LEN];
+static char sig_new[MSIG_SIG_TEXT_MAX], sig_old[MSIG_SIG_TEXT_MAX];
+
+/* The signature edge-cp would make for data as dataplane 2.0.0, seq. */
+static int
+sign(const unsigned char *data, size_t len, int seq, char *out, size_t olen)
+{
+	unsigned char h[32];
+	char hex[65], tc[256], err[256];
+
+	crypto_hash_sha256(h, data, len);
+	util_hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(tc, sizeof(tc),
+	    "edgefleet component=dataplane version=2.0.0 size=%zu sha256=%s "
+	    "seq=%d",
+	    len, hex, seq);
+	return msig_sign(&sec, data, len, tc, out, olen, err, sizeof(err));
+}
+
+/* A memfd holding data, as release_fetch hands it over. */
+static int
+memfd_of(const unsigned char *data, size_t len)
+{
+	int fd = memfd_create("release_test", MFD_CLOEXEC);
+
+	if (fd >= 0 && write(fd, data, len) != (ssize_t)len) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static int64_t
+seq_on_disk(void)
+{
+	char *txt = NULL;
+	int64_t v = -1;
+
+	if (afile_read(seqf, 64, &txt, NULL) == 0) {
+		txt[strcspn(txt, "\n")] = '\0';
+		if (util_parse_i64(txt, 0, INT64_MAX, &v) != 0)
+			v = -1;
+	}
+	free(txt);
+	return v;
+}
+
+/* Equal to the file at path. */
+static int
+file_is(const char *path, const void *data, size_t len)
+{
+	char *txt = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = afile_read(path, ART_LEN + 1, &txt, &n) == 0 && n == len &&
+	    memcmp(txt, data, len) == 0;
+	free(txt);
+	return rc;
+}
+
+/*
+ * A fresh root with the pinned key and watermark 4; with old, 2.0.0 is
+ * installed already (other bytes, seq 3), as a repair would find it.
+ */
+static int
+root_setup(int old)
+{
+	char pub[MSIG_PUB_TEXT_MAX], path[1024], dir[1024];
+	struct msig_pub p;
+
+	tmp_rmtree(conf.root);
+	snprintf(dir, sizeof(dir), "%s/var/lib/edge-keeper/dataplane/2.0.0",
+	    conf.root);
+	if (mkdir(conf.root, 0755) != 0 ||
+	    priv_direct_mkdirs(dir, strlen(conf.root), 0755) != 0)
+		return -1;
+	msig_sec_pub(&sec, &p);
+	msig_pub_encode(&p, pub, sizeof(pub));
+	snprintf(path, sizeof(path), "%s/var/lib/edge-keeper/release.pub",
+	    conf.root);
+	if (afile_write(path, pub, strlen(pub), 0644) != 0 ||
+	    afile_write(seqf, "4\n", 2, 0600) != 0)
+		return -1;
+	if (old &&
+	    (afile_write(dest, art_old, ART_LEN, 0755) != 0 ||
+		afile_write(sigf, sig_old, strlen(sig_old), 0644) != 0))
+		return -1;
+	return 0;
+}
+
+static int
+install_new(void *arg)
+{
+	char err[256];
+	int fd = memfd_of(art_new, ART_LEN), rc;
+
+	(void)arg;
+	rc = release_install(&ctx, "dataplane", "2.0.0", dest, true, sig_new,
+	    fd, err, sizeof(err));
+	close(fd);
+	return rc == 0 ? 0 : 1;
+}
+
+/*
+ * The invariant after any fault: the binary is not there, or it is the
+ * old or the new one with its own signature beside it (which the check
+ * before every start admits); the watermark is 4 or 5, never less.
+ */
+static int
+install_state_ok(int old)
+{
+	struct stat st;
+	char err[256];
+	int64_t seq = seq_on_disk();
+
+	if (seq != 4 && seq != 5)
+		return 0;
+	if (stat(dest, &st) != 0)
+		return 1;
+	if (file_is(dest, art_new, ART_LEN))
+		return file_is(sigf, sig_new, strlen(sig_new)) &&
+		    release_verify(&ctx, "dataplane", "2.0.0", dest, true, err,
+			sizeof(err)) == 0;
+	return old && file_is(dest, art_old, ART_LEN) &&
+	    file_is(sigf, sig_old, strlen(sig_old)) &&
+	    release_verify(
+		&ctx, "dataplane", "2.0.0", dest, true, err, sizeof(err)) == 0;
+}
+
+static void
+names_setup(void)
+{
+	snprintf(conf.root, sizeof(conf.root), "%s/root", tmpdir);
+	snprintf(dest, sizeof(dest),
+	    "%s/var/lib/edge-keeper/dataplane/2.0.0/edge-dp", conf.root);
+	snprintf(sigf, sizeof(sigf), "%s.minisig", dest);
+	snprintf(part, sizeof(part), "%s.part", dest);
+	snprintf(seqf, sizeof(seqf), "%s/var/lib/edge-keeper/dataplane.seq",
+	    conf.root);
+}
+
+TEST(install_admits_and_installs)
+{
+	struct stat st;
+
+	CHECK(root_setup(0) == 0);
+	CHECK(install_new(NULL) == 0);
+	CHECK(file_is(dest, art_new, ART_LEN));
+	CHECK(stat(dest, &st) == 0 && (st.st_mode & 0777) == 0700);
+	CHECK(file_is(sigf, sig_new, strlen(sig_new)));
+	CHECK(seq_on_disk() == 5);
+	CHECK(stat(part, &st) != 0);
+}
+
+/* Fail the 1st, 2nd, ... call, with and without a binary there before. */
+TEST(failed_install_leaves_a_signed_binary_or_none)
+{
+	struct stat st;
+	int old, n, rc, calls;
+
+	for (old = 0; old <= 1; old++) {
+		for (n = 1; n < FAULTIO_MAX; n++) {
+			CHECK(root_setup(old) == 0);
+			faultio_fail(n);
+			rc = install_new(NULL);
+			calls = atomic_load(&faultio_calls);
+			faultio_off();
+			CHECK(install_state_ok(old));
+			CHECK(rc == 0 || stat(part, &st) != 0);
+			if (rc == 0) {
+				CHECK(calls < n);
+				break;
+			}
+		}
+		CHECK(n > 5 && n < FAULTIO_MAX);
+		CHECK(file_is(dest, art_new, ART_LEN) && seq_on_disk() == 5);
+	}
+}
+
+/*
+ * Killed at each call: the same, and the next install (a leftover .part
+ * and temporary files on disk) installs the release.
+ */
+TEST(killed_install_leaves_a_signed_binary_or_none)
+{
+	int old, n, rc;
+
+	for (old = 0; old <= 1; old++) {
+		for (n = 1; n < FAULTIO_MAX; n++) {
+			CHECK(root_setup(old) == 0);
+			rc = faultio_run(n, install_new, NULL);
+			CHECK(rc == 0 || rc == FAULTIO_CRASHED);
+			CHECK(install_state_ok(old));
+			if (rc == 0)
+				break;
+			CHECK(install_new(NULL) == 0);
+			CHECK(file_is(dest, art_new, ART_LEN) &&
+			    seq_on_disk() == 5);
+		}
+		CHECK(n > 5 && n < FAULTIO_MAX);
+	}
+}
+
+/* An install of an older sequence (a rollback) keeps the watermark. */
+TEST(watermark_never_goes_down)
+{
+	char err[256];
+	int fd, n, rc;
+
+	for (n = 1; n < FAULTIO_MAX; n++) {
+		CHECK(root_setup(0) == 0);
+		CHECK(afile_write(seqf, "9\n", 2, 0600) == 0);
+		fd = memfd_of(art_new, ART_LEN);
+		faultio_fail(n);
+		rc = release_install(&ctx, "dataplane", "2.0.0", dest, true,
+		    sig_new, fd, err, sizeof(err));
+		faultio_off();
+		close(fd);
+		CHECK(seq_on_disk() == 9);
+		if (rc == 0)
+			break;
+	}
+	CHECK(n < FAULTIO_MAX);
+	/* Without the rollback said, refused; nothing installed. */
+	CHECK(root_setup(0) == 0);
+	CHECK(afile_write(seqf, "9\n", 2, 0600) == 0);
+	fd = memfd_of(art_new, ART_LEN);
+	CHECK(release_install(&ctx, "dataplane", "2.0.0", dest, false, sig_new,
+		  fd, err, sizeof(err)) != 0);
+	close(fd);
+	CHECK(access(dest, F_OK) != 0 && seq_on_disk() == 9);
+}
+
 int
 main(void)
 {
+	struct msig_pub pub;
+
+	if (sodium_init() < 0)
+		return 1;
+	tmp_setup("release_test");
+	names_setup();
+	randombytes_buf(art_new, sizeof(art_new));
+	randombytes_buf(art_old, sizeof(art_old));
+	if (msig_keygen(&pub, &sec) != 0 ||
+	    sign(art_new, ART_LEN, 5, sig_new, sizeof(sig_new)) != 0 ||
+	    sign(art_old, ART_LEN, 3, sig_old, sizeof(sig_old)) != 0)
+		return 1;
 	RUN(matching_comment_accepted);
 	RUN(other_component_version_size_hash_refused);
+	RUN(install_admits_and_installs);
+	RUN(failed_install_leaves_a_signed_binary_or_none);
+	RUN(killed_install_leaves_a_signed_binary_or_none);
+	RUN(watermark_never_goes_down);
+	tmp_rmtree(conf.root);
+	tmp_cleanup();
 	return check_done();
 }

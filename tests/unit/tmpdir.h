@@ -1,12 +1,14 @@
 /*
  * tmpdir: a private temporary directory for one unit-test program, with
  * every file in it removed at the end (flat: tests put no subdirectories
- * there).  Header-only, like check.h.
+ * there; a test that makes a tree, a keeper's --root, removes it with
+ * tmp_rmtree).  Header-only, like check.h.
  */
 #ifndef EF_TEST_TMPDIR_H
 #define EF_TEST_TMPDIR_H
 
 #include <dirent.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,21 @@ tmp_cleanup(void)
 	}
 	closedir(d);
 	rmdir(tmpdir);
+}
+
+static inline int
+tmp_rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* rm -r path (not following symlinks); a missing path is fine. */
+static inline void
+tmp_rmtree(const char *path)
+{
+	nftw(path, tmp_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static inline const char *
