@@ -3,7 +3,8 @@
  *
  *	edge-dp --listen ADDR:PORT [--listen ...] --control PATH
  *		[--workers N] [--root DIR] [--takeover] [--drain-timeout S]
- *		[--ready-fd N]
+ *		[--ready-fd N] [--head-timeout S] [--idle-timeout S]
+ *		[--send-timeout S] [--max-conns N]
  *
  * The main thread owns the control socket (status, takeover: see
  * dataplane/takeover.h) and signals; workers (dataplane/worker.c) serve;
@@ -16,6 +17,8 @@
  * READY goes to the predecessor), "ready <pid>\n" is written to
  * descriptor N, which is then closed.  A supervisor that sees EOF instead
  * knows the start failed; one that sees nothing in time may kill it.
+ *
+ * Limits on slow clients and on connections: dataplane/dp.h.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -74,9 +77,43 @@ usage_exit(int rc)
 	    "usage: edge-dp --listen ADDR:PORT [--listen ...] --control PATH\n"
 	    "               [--workers N] [--root DIR] [--takeover] "
 	    "[--drain-timeout S]\n"
-	    "               [--ready-fd N]\n"
+	    "               [--ready-fd N] [--head-timeout S] "
+	    "[--idle-timeout S]\n"
+	    "               [--send-timeout S] [--max-conns N]\n"
 	    "       edge-dp --control PATH --status\n"
-	    "       edge-dp --version\n");
+	    "       edge-dp --version\n"
+	    "\n"
+	    "  --listen ADDR:PORT  serve HTTP/1.1 there (up to 16)\n"
+	    "  --control PATH      control socket: status, takeover\n"
+	    "  --workers N         worker threads (default: one per CPU)\n"
+	    "  --root DIR          static files\n"
+	    "  --takeover          take listeners and connections over from\n"
+	    "                      the edge-dp at --control\n"
+	    "  --drain-timeout S   seconds busy connections get to finish\n"
+	    "                      when handing over or stopping (default 30)\n"
+	    "  --ready-fd N        write \"ready PID\" to descriptor N once\n"
+	    "                      accepting\n"
+	    "  --head-timeout S    a request head must be in S seconds after\n"
+	    "                      its first byte, a new connection's first\n"
+	    "                      S after the accept; bytes trickling in\n"
+	    "                      do not extend it (default %d: an honest\n"
+	    "                      head takes one segment, a lossy link a\n"
+	    "                      few retransmissions)\n"
+	    "  --idle-timeout S    a kept-alive connection without a request\n"
+	    "                      closes after S seconds (default %d: a\n"
+	    "                      visit's next request reuses it, an idle\n"
+	    "                      one holds its buffers a minute at most)\n"
+	    "  --send-timeout S    a client that takes none of its response\n"
+	    "                      for S seconds is reset (default %d: a\n"
+	    "                      stalled link recovers sooner; a slow but\n"
+	    "                      steady reader is never cut off)\n"
+	    "  --max-conns N       connections per process; at N no more are\n"
+	    "                      accepted, new clients wait in the kernel's\n"
+	    "                      queue until one closes (default %d, ~22 "
+	    "KiB\n"
+	    "                      each; lowered to fit RLIMIT_NOFILE)\n",
+	    DP_HEAD_TIMEOUT_S, DP_IDLE_TIMEOUT_S, DP_SEND_TIMEOUT_S,
+	    DP_MAX_CONNS);
 	exit(rc);
 }
 
@@ -84,6 +121,17 @@ static void
 usage(void)
 {
 	usage_exit(2);
+}
+
+/* A --*-timeout: seconds, 1 to DP_TIMEOUT_MAX_S, in ms; exits on misuse. */
+static int64_t
+timeout_arg(const char *s)
+{
+	int64_t v;
+
+	if (util_parse_i64(s, 1, DP_TIMEOUT_MAX_S, &v) != 0)
+		usage();
+	return v * 1000;
 }
 
 static int
@@ -145,10 +193,7 @@ listen_one(const struct dp_listener *l, bool do_listen)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
 	    bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) != 0 ||
 	    (do_listen && listen(fd, 4096) != 0)) {
-		int e = errno;
-
 		close(fd);
-		errno = e;
 		return -1;
 	}
 	return fd;
@@ -192,7 +237,10 @@ control_connect(const char *path)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+
 		close(fd);
+		errno = e;
 		return -1;
 	}
 	return fd;
@@ -249,28 +297,47 @@ listeners_bind(void)
  * Takeover, new side: receive every listener of the old process and
  * spread them over our workers; an address with fewer sockets than we have
  * workers gets new members of its SO_REUSEPORT group.  Returns the
- * control connection, or -1.
+ * control connection, or -1; *proto is the protocol the old one speaks.
  */
 static int
-takeover_listeners(void)
+takeover_listeners(int *proto)
 {
 	char line[TAKEOVER_LINE_MAX];
 	unsigned *per = calloc(DP_MAX_LISTEN, sizeof(unsigned));
 	int64_t n = 0, k;
 	size_t nfds, a;
-	int sock, fd;
+	int sock = -1, fd, p;
 	unsigned rr = 0, i;
 
-	if (per == NULL || (sock = control_connect(dp.control)) < 0) {
-		log_warn("event=takeover_failed control=%s", dp.control);
-		free(per);
+	if (per == NULL) {
+		log_warnx("event=takeover_failed msg=\"out of memory\"");
 		return -1;
 	}
-	snprintf(line, sizeof(line), "TAKEOVER 1 %ld %s\n", (long)getpid(),
-	    ef_version);
-	if (takeover_send(sock, line, NULL, 0) != 0 ||
-	    takeover_recv(sock, line, sizeof(line), &fd, 1, &nfds) != 0 ||
-	    strncmp(line, "L ", 2) != 0 ||
+	/* Our protocol first; a release that knows only 1 hangs up on it. */
+	for (p = TAKEOVER_PROTO; p >= 1; p--) {
+		if ((sock = control_connect(dp.control)) < 0) {
+			log_warn(
+			    "event=takeover_failed control=%s", dp.control);
+			free(per);
+			return -1;
+		}
+		snprintf(line, sizeof(line), "TAKEOVER %d %ld %s\n", p,
+		    (long)getpid(), ef_version);
+		if (takeover_send(sock, line, NULL, 0) == 0 &&
+		    takeover_recv(sock, line, sizeof(line), &fd, 1, &nfds) == 0)
+			break;
+		close(sock);
+		sock = -1;
+	}
+	if (sock < 0)
+		goto fail;
+	*proto = p;
+	if (p != TAKEOVER_PROTO)
+		log_info("event=takeover_protocol version=%d msg=\"an older "
+			 "predecessor: handed-over connections' bounds start "
+			 "afresh\"",
+		    p);
+	if (strncmp(line, "L ", 2) != 0 ||
 	    util_parse_i64(line + 2, 0, 65536, &n) != 0)
 		goto fail;
 	for (k = 0; k < n; k++) {
@@ -302,7 +369,8 @@ takeover_listeners(void)
 fail:
 	log_warnx("event=takeover_failed msg=\"bad exchange\"");
 	free(per);
-	close(sock);
+	if (sock >= 0)
+		close(sock);
 	return -1;
 }
 
@@ -311,7 +379,7 @@ fail:
  * ended without it.
  */
 static bool
-takeover_receive(int sock)
+takeover_receive(int sock, int proto)
 {
 	char line[TAKEOVER_LINE_MAX];
 	unsigned rr = 0, got = 0;
@@ -320,7 +388,7 @@ takeover_receive(int sock)
 	int fd;
 
 	for (;;) {
-		int64_t len;
+		struct takeover_conn tc;
 		char *buf = NULL;
 		size_t off = 0;
 
@@ -330,29 +398,30 @@ takeover_receive(int sock)
 			done = true;
 			break;
 		}
-		if (nfds != 1 || strncmp(line, "C ", 2) != 0 ||
-		    util_parse_i64(line + 2, 0, 1 << 20, &len) != 0) {
+		if (nfds != 1 || takeover_conn_parse(line, proto, &tc) != 0) {
 			if (nfds == 1)
 				close(fd);
 			break;
 		}
-		if (len > 0 && (buf = malloc((size_t)len)) == NULL) {
+		if (tc.len > 0 && (buf = malloc(tc.len)) == NULL) {
 			close(fd);
 			break;
 		}
-		while (off < (size_t)len) {
-			ssize_t r = read(sock, buf + off, (size_t)len - off);
+		while (off < tc.len) {
+			ssize_t r = read(sock, buf + off, tc.len - off);
 
 			if (r <= 0)
 				break;
 			off += (size_t)r;
 		}
-		if (off < (size_t)len) {
+		if (off < tc.len) {
 			close(fd);
 			free(buf);
 			break;
 		}
-		worker_give(&dp.workers[rr++ % dp.nworkers], fd, buf, off);
+		/* It keeps the bound it was under, and its age. */
+		worker_give(&dp.workers[rr++ % dp.nworkers], fd, buf, off,
+		    tc.idle, tc.age_ms);
 		got++;
 	}
 	log_info("event=takeover_done connections=%u complete=%d", got, done);
@@ -388,7 +457,7 @@ conns_total(void)
 
 /* Send what workers put in the outbox.  Returns how many were sent. */
 static unsigned
-outbox_flush(int sock, int wait_ms)
+outbox_flush(int sock, int wait_ms, int proto)
 {
 	struct dp_handoff *h, *next;
 	struct timespec ts;
@@ -407,10 +476,20 @@ outbox_flush(int sock, int wait_ms)
 	dp.outbox = NULL;
 	pthread_mutex_unlock(&dp.out_mu);
 	for (; h != NULL; h = next) {
+		struct takeover_conn tc = { h->len, h->idle, h->age_ms };
+		size_t ll;
+
 		next = h->next;
-		snprintf(line, sizeof(line), "C %zu\n", h->len);
-		if (takeover_send(sock, line, &h->fd, 1) == 0 && h->len > 0)
-			(void)!write(sock, h->buf, h->len);
+		/* Fails only on a record out of range: that one is closed. */
+		if (takeover_conn_format(line, sizeof(line) - 1, proto, &tc) ==
+		    0) {
+			ll = strlen(line);
+			line[ll] = '\n';
+			line[ll + 1] = '\0';
+			if (takeover_send(sock, line, &h->fd, 1) == 0 &&
+			    h->len > 0)
+				(void)!write(sock, h->buf, h->len);
+		}
 		close(h->fd);
 		free(h->buf);
 		free(h);
@@ -424,7 +503,7 @@ outbox_flush(int sock, int wait_ms)
  * this process must exit, -1 when nothing changed and we keep serving.
  */
 static int
-takeover_give(int sock, long succ_pid, const char *succ_version)
+takeover_give(int sock, long succ_pid, const char *succ_version, int proto)
 {
 	char line[TAKEOVER_LINE_MAX];
 	struct pollfd p = { sock, POLLIN, 0 };
@@ -468,16 +547,16 @@ takeover_give(int sock, long succ_pid, const char *succ_version)
 	deadline = util_now() + dp.drain_timeout_s;
 	workers_stopped(deadline);
 	while (conns_total() > 0 && util_now() < deadline)
-		sent += outbox_flush(sock, 50);
+		sent += outbox_flush(sock, 50, proto);
 	if (conns_total() > 0) {
 		/* Busy past the timeout: their last response closes. */
 		atomic_store(&dp_closing_flag, true);
 		deadline = util_now() + 5;
 		while (conns_total() > 0 && util_now() < deadline)
-			sent += outbox_flush(sock, 50);
+			sent += outbox_flush(sock, 50, proto);
 	}
 	/* The count is 0: whatever was handed over is in the outbox now. */
-	sent += outbox_flush(sock, 0);
+	sent += outbox_flush(sock, 0, proto);
 	takeover_send(sock, "DONE\n", NULL, 0);
 	log_info(
 	    "event=handed_over connections=%u left=%lu", sent, conns_total());
@@ -487,6 +566,7 @@ takeover_give(int sock, long succ_pid, const char *succ_version)
 struct giver {
 	int fd;
 	long pid;
+	int proto;
 	char version[72];
 };
 
@@ -496,7 +576,7 @@ takeover_thread(void *arg)
 {
 	struct giver *g = arg;
 
-	if (takeover_give(g->fd, g->pid, g->version) == 0) {
+	if (takeover_give(g->fd, g->pid, g->version, g->proto) == 0) {
 		close(g->fd);
 		_exit(0);
 	}
@@ -510,11 +590,12 @@ takeover_thread(void *arg)
 }
 
 /*
- * "TAKEOVER 1 <pid> [<version>]": start a handover unless one is under
- * way ("BUSY").  The version is what status reports as the successor's.
+ * "TAKEOVER <proto> <pid> [<version>]": start a handover unless one is
+ * under way ("BUSY").  The version is what status reports as the
+ * successor's.
  */
 static void
-takeover_start(int cfd, const char *args)
+takeover_start(int cfd, const char *args, int proto)
 {
 	char pidtxt[24];
 	struct giver *g;
@@ -549,6 +630,7 @@ takeover_start(int cfd, const char *args)
 	}
 	g->fd = cfd;
 	g->pid = (long)pid;
+	g->proto = proto;
 	util_strlcpy(g->version, ver, sizeof(g->version));
 	if (pthread_create(&t, NULL, takeover_thread, g) != 0) {
 		log_warn("event=takeover_refused msg=pthread_create");
@@ -564,10 +646,11 @@ takeover_start(int cfd, const char *args)
 static void
 control_serve(int cfd)
 {
-	char line[TAKEOVER_LINE_MAX], out[512], succ[sizeof(succ_json)];
-	unsigned long long req = 0;
+	char line[TAKEOVER_LINE_MAX], out[1024], succ[sizeof(succ_json)];
+	unsigned long long req = 0, head = 0, idle = 0, send = 0, pauses = 0,
+			   aerr = 0;
+	unsigned i, paused = 0;
 	size_t nfds;
-	unsigned i;
 	int fd;
 
 	if (takeover_recv(cfd, line, sizeof(line), &fd, 1, &nfds) != 0) {
@@ -577,20 +660,39 @@ control_serve(int cfd)
 	if (nfds > 0)
 		close(fd);
 	if (strcmp(line, "status") == 0) {
-		for (i = 0; i < dp.nworkers; i++)
-			req += atomic_load(&dp.workers[i].requests);
+		for (i = 0; i < dp.nworkers; i++) {
+			struct dp_worker *w = &dp.workers[i];
+
+			req += atomic_load(&w->requests);
+			head += atomic_load(&w->head_timeouts);
+			idle += atomic_load(&w->idle_timeouts);
+			send += atomic_load(&w->send_timeouts);
+			pauses += atomic_load(&w->limit_pauses);
+			aerr += atomic_load(&w->accept_errors);
+			paused += atomic_load(&w->paused);
+		}
 		pthread_mutex_lock(&succ_mu);
 		util_strlcpy(succ, succ_json, sizeof(succ));
 		pthread_mutex_unlock(&succ_mu);
+		/*
+		 * Within the keeper's 1 KiB read (steps/dataplane.c); the
+		 * fields after "requests" count limits hit (dp.h).
+		 */
 		snprintf(out, sizeof(out),
 		    "{\"version\":\"%s\",\"pid\":%ld,\"workers\":%u,"
-		    "\"connections\":%lu,\"requests\":%llu,\"draining\":%s%s}"
-		    "\n",
+		    "\"connections\":%lu,\"requests\":%llu,"
+		    "\"max_connections\":%u,\"paused_workers\":%u,"
+		    "\"limits\":{\"head_timeouts\":%llu,"
+		    "\"idle_timeouts\":%llu,\"send_timeouts\":%llu,"
+		    "\"limit_pauses\":%llu,\"accept_errors\":%llu},"
+		    "\"draining\":%s%s}\n",
 		    ef_version, (long)getpid(), dp.nworkers, conns_total(), req,
+		    dp.max_conns, paused, head, idle, send, pauses, aerr,
 		    atomic_load(&dp.draining) ? "true" : "false", succ);
 		(void)!write(cfd, out, strlen(out));
-	} else if (strncmp(line, "TAKEOVER 1 ", 11) == 0) {
-		takeover_start(cfd, line + 11);
+	} else if (strncmp(line, "TAKEOVER 1 ", 11) == 0 ||
+	    strncmp(line, "TAKEOVER 2 ", 11) == 0) {
+		takeover_start(cfd, line + 11, line[9] - '0');
 		return;
 	}
 	close(cfd);
@@ -657,6 +759,10 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "status", no_argument, NULL, 's' },
 		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "head-timeout", required_argument, NULL, 'H' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "send-timeout", required_argument, NULL, 'S' },
+		{ "max-conns", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -664,13 +770,17 @@ main(int argc, char **argv)
 	struct rlimit rl;
 	sigset_t set;
 	int64_t v;
-	int ch, csock = -1, lsock, sfd;
-	bool status = false, stop = false;
+	int ch, csock = -1, lsock, sfd, proto = TAKEOVER_PROTO;
+	bool status = false, stop = false, max_given = false;
 	long ncpu;
 	unsigned i;
 
 	log_init("edge-dp", LOG_INFO);
 	dp.drain_timeout_s = 30;
+	dp.head_ms = DP_HEAD_TIMEOUT_S * 1000LL;
+	dp.idle_ms = DP_IDLE_TIMEOUT_S * 1000LL;
+	dp.send_ms = DP_SEND_TIMEOUT_S * 1000LL;
+	dp.max_conns = DP_MAX_CONNS;
 	dp.rootfd = -1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -715,6 +825,22 @@ main(int argc, char **argv)
 			ready_fd = (int)v;
 			fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
 			break;
+		case 'H':
+			dp.head_ms = timeout_arg(optarg);
+			break;
+		case 'I':
+			dp.idle_ms = timeout_arg(optarg);
+			break;
+		case 'S':
+			dp.send_ms = timeout_arg(optarg);
+			break;
+		case 'M':
+			if (util_parse_i64(optarg, 1, DP_MAX_CONNS_MAX, &v) !=
+			    0)
+				usage();
+			dp.max_conns = (unsigned)v;
+			max_given = true;
+			break;
 		case 'h':
 			usage_exit(0);
 			break;
@@ -738,6 +864,27 @@ main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/*
+	 * --max-conns within the descriptors: each connection may hold two
+	 * (its socket, a file being sent); kept aside are the listeners
+	 * (ours, and as many again received in a takeover), each worker's
+	 * epoll and eventfd, and a margin for the control socket and logs.
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY) {
+		rlim_t keep = 64 + 2 * (rlim_t)dp.nworkers * (dp.nlisten + 1);
+		rlim_t fit = rl.rlim_cur > keep ? (rl.rlim_cur - keep) / 2 : 1;
+
+		if (dp.max_conns > fit) {
+			if (max_given)
+				log_warnx(
+				    "event=max_conns_lowered from=%u to=%llu "
+				    "msg=\"RLIMIT_NOFILE is %llu\"",
+				    dp.max_conns, (unsigned long long)fit,
+				    (unsigned long long)rl.rlim_cur);
+			dp.max_conns = (unsigned)fit;
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -753,7 +900,7 @@ main(int argc, char **argv)
 		dp.workers[i].index = (int)i;
 
 	if (dp.takeover) {
-		if ((csock = takeover_listeners()) < 0)
+		if ((csock = takeover_listeners(&proto)) < 0)
 			return 1;
 	} else {
 		/* Refuse to start beside a live predecessor. */
@@ -778,7 +925,7 @@ main(int argc, char **argv)
 		for (i = 0; i < nextra; i++)
 			if (listen(extra_fds[i], 4096) != 0)
 				log_warn("event=listen_failed");
-		if (!takeover_receive(csock) &&
+		if (!takeover_receive(csock, proto) &&
 		    (lsock = control_connect(dp.control)) >= 0) {
 			/*
 			 * No DONE, and the predecessor still answers: it
@@ -795,8 +942,11 @@ main(int argc, char **argv)
 		fatal("event=start_failed control=%s", dp.control);
 	ready_notify();
 	log_info("event=serving workers=%u listeners=%zu control=%s "
-		 "takeover=%d",
-	    dp.nworkers, dp.nlisten, dp.control, dp.takeover);
+		 "takeover=%d head_timeout=%lld idle_timeout=%lld "
+		 "send_timeout=%lld max_conns=%u",
+	    dp.nworkers, dp.nlisten, dp.control, dp.takeover,
+	    (long long)(dp.head_ms / 1000), (long long)(dp.idle_ms / 1000),
+	    (long long)(dp.send_ms / 1000), dp.max_conns);
 
 	for (;;) {
 		struct pollfd p[2] = { { lsock, POLLIN, 0 },
