@@ -3,8 +3,8 @@
  *
  *	edge-dp --listen ADDR:PORT [--listen ...] --control PATH
  *		[--workers N] [--root DIR] [--takeover] [--drain-timeout S]
- *		[--ready-fd N] [--head-timeout S] [--idle-timeout S]
- *		[--send-timeout S] [--max-conns N]
+ *		[--ready-fd N] [--user NAME] [--head-timeout S]
+ *		[--idle-timeout S] [--send-timeout S] [--max-conns N]
  *
  * The main thread owns the control socket (status, takeover: see
  * dataplane/takeover.h) and signals; workers (dataplane/worker.c) serve;
@@ -18,7 +18,13 @@
  * descriptor N, which is then closed.  A supervisor that sees EOF instead
  * knows the start failed; one that sees nothing in time may kill it.
  *
- * Limits on slow clients and on connections: dataplane/dp.h.
+ * Limits on slow clients and on connections: dataplane/dp.h.  --user:
+ * dataplane/priv.h; the order of a start is
+ *
+ *	listeners (bound, or received from the predecessor), the control
+ *	socket bound at PATH.<pid> ─▶ --user: privileges dropped ─▶ workers
+ *	accept ─▶ (takeover: READY, connections, DONE) ─▶ PATH.<pid>
+ *	renamed over PATH ─▶ ready
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,6 +48,7 @@
 #include "common/util.h"
 #include "common/version.h"
 #include "dataplane/dp.h"
+#include "dataplane/priv.h"
 #include "dataplane/takeover.h"
 
 struct dp dp;
@@ -52,6 +59,11 @@ static atomic_bool dp_handing_over;
 static pthread_mutex_t succ_mu = PTHREAD_MUTEX_INITIALIZER;
 static char succ_json[160];
 static int ready_fd = -1;
+/*
+ * Our control socket until control_install() renames it over --control
+ * ("PATH.<pid>"), removed at exit when the start fails before that.
+ */
+static char ctl_tmp[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 
 /* Tell the supervisor (--ready-fd) that we accept connections. */
 static void
@@ -77,9 +89,9 @@ usage_exit(int rc)
 	    "usage: edge-dp --listen ADDR:PORT [--listen ...] --control PATH\n"
 	    "               [--workers N] [--root DIR] [--takeover] "
 	    "[--drain-timeout S]\n"
-	    "               [--ready-fd N] [--head-timeout S] "
-	    "[--idle-timeout S]\n"
-	    "               [--send-timeout S] [--max-conns N]\n"
+	    "               [--ready-fd N] [--user NAME] [--head-timeout S]\n"
+	    "               [--idle-timeout S] [--send-timeout S] "
+	    "[--max-conns N]\n"
 	    "       edge-dp --control PATH --status\n"
 	    "       edge-dp --version\n"
 	    "\n"
@@ -93,6 +105,12 @@ usage_exit(int rc)
 	    "                      when handing over or stopping (default 30)\n"
 	    "  --ready-fd N        write \"ready PID\" to descriptor N once\n"
 	    "                      accepting\n"
+	    "  --user NAME         start as root, bind (or receive) the\n"
+	    "                      listeners and the control socket, then\n"
+	    "                      run as NAME for good (no groups, no\n"
+	    "                      capabilities) before accepting; the\n"
+	    "                      directory of --control must be writable\n"
+	    "                      by NAME and --root readable\n"
 	    "  --head-timeout S    a request head must be in S seconds after\n"
 	    "                      its first byte, a new connection's first\n"
 	    "                      S after the accept; bytes trickling in\n"
@@ -193,7 +211,10 @@ listen_one(const struct dp_listener *l, bool do_listen)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
 	    bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) != 0 ||
 	    (do_listen && listen(fd, 4096) != 0)) {
+		int e = errno;
+
 		close(fd);
+		errno = e;
 		return -1;
 	}
 	return fd;
@@ -247,33 +268,118 @@ control_connect(const char *path)
 }
 
 /*
- * Bind the control socket at path.tmp, then rename it over path: a
- * successor replaces its predecessor's socket atomically.
+ * Does an edge-dp answer at the control path?  A socket we may not
+ * connect to (a predecessor that ran as root, its socket root's and we
+ * no longer root) counts as answering: two processes that both believe
+ * they own the path are worse than one that steps aside.
+ */
+static bool
+control_answers(void)
+{
+	int fd = control_connect(dp.control);
+
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	return errno == EACCES || errno == EPERM;
+}
+
+static void
+ctl_tmp_remove(void)
+{
+	if (ctl_tmp[0] != '\0')
+		unlink(ctl_tmp);
+}
+
+/*
+ * Bind the control socket at PATH.<pid>; control_install() renames it over
+ * PATH once this process is to answer there (a successor: after the
+ * handover), so a successor replaces its predecessor's socket atomically.
+ *
+ * Mode 0600 from the start (umask), not by a chmod by name afterwards: in
+ * a directory --user may write, the name could be swapped for a link
+ * between the bind and the chmod, and root would follow it.  With --user
+ * (u) the socket is made with u's filesystem ids: it is u's, so root and
+ * u can connect (a successor that has become u must, to tell whether its
+ * predecessor still answers), and u's rights, not root's, decide whether
+ * it may be made there, the same rights the rename will need once we are
+ * u.  So a directory u cannot write fails the start here, before we
+ * accept anything or tell a predecessor we are ready, and not after the
+ * handover, when nothing could be undone.  A sticky directory (/tmp) not
+ * u's is refused for the same reason: u could not rename over a
+ * predecessor's socket that is not its own.
  */
 static int
-control_listen(const char *path)
+control_bind(const struct priv_user *u, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
-	char tmp[sizeof(sa.sun_path)];
-	int fd;
+	char dir[sizeof(sa.sun_path)], *slash;
+	struct stat st;
+	mode_t um;
+	int fd = -1, e;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld", path,
-		(long)getpid()) >= sizeof(tmp))
-		return -1;
-	util_strlcpy(sa.sun_path, tmp, sizeof(sa.sun_path));
-	unlink(tmp);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chmod(tmp, 0600) != 0 || listen(fd, 16) != 0 ||
-	    rename(tmp, path) != 0) {
-		close(fd);
-		unlink(tmp);
+	if ((size_t)snprintf(ctl_tmp, sizeof(ctl_tmp), "%s.%ld", dp.control,
+		(long)getpid()) >= sizeof(ctl_tmp)) {
+		ctl_tmp[0] = '\0';
+		snprintf(err, errlen, "control path too long");
 		return -1;
 	}
+	util_strlcpy(sa.sun_path, ctl_tmp, sizeof(sa.sun_path));
+	if (u != NULL) {
+		util_strlcpy(dir, dp.control, sizeof(dir));
+		if ((slash = strrchr(dir, '/')) == NULL)
+			util_strlcpy(dir, ".", sizeof(dir));
+		else
+			slash[slash == dir ? 1 : 0] = '\0';
+		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    ((st.st_mode & S_ISVTX) && st.st_uid != u->uid)) {
+			snprintf(err, errlen,
+			    "--user: %s must be a directory %s may write, "
+			    "not a sticky one it does not own",
+			    dir, u->name);
+			ctl_tmp[0] = '\0';
+			return -1;
+		}
+		if (priv_fs_become(u) != 0) {
+			snprintf(err, errlen, "setfsuid: %s", strerror(errno));
+			ctl_tmp[0] = '\0';
+			return -1;
+		}
+	}
+	um = umask(0177);
+	unlink(ctl_tmp);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fd, 16) != 0) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		unlink(ctl_tmp);
+		ctl_tmp[0] = '\0';
+		fd = -1;
+		snprintf(err, errlen, "%s%s%s", strerror(e),
+		    u != NULL && e == EACCES ? ": the directory must be "
+					       "writable by "
+					     : "",
+		    u != NULL && e == EACCES ? u->name : "");
+	}
+	umask(um);
+	if (u != NULL)
+		priv_fs_restore();
 	return fd;
+}
+
+/* From now on this process answers at the control path. */
+static int
+control_install(void)
+{
+	if (rename(ctl_tmp, dp.control) != 0)
+		return -1;
+	ctl_tmp[0] = '\0';
+	return 0;
 }
 
 /* Fresh start: one listener per address per worker. */
@@ -680,15 +786,16 @@ control_serve(int cfd)
 		 */
 		snprintf(out, sizeof(out),
 		    "{\"version\":\"%s\",\"pid\":%ld,\"workers\":%u,"
-		    "\"connections\":%lu,\"requests\":%llu,"
+		    "\"connections\":%lu,\"requests\":%llu,\"uid\":%u,"
 		    "\"max_connections\":%u,\"paused_workers\":%u,"
 		    "\"limits\":{\"head_timeouts\":%llu,"
 		    "\"idle_timeouts\":%llu,\"send_timeouts\":%llu,"
 		    "\"limit_pauses\":%llu,\"accept_errors\":%llu},"
 		    "\"draining\":%s%s}\n",
 		    ef_version, (long)getpid(), dp.nworkers, conns_total(), req,
-		    dp.max_conns, paused, head, idle, send, pauses, aerr,
-		    atomic_load(&dp.draining) ? "true" : "false", succ);
+		    (unsigned)getuid(), dp.max_conns, paused, head, idle, send,
+		    pauses, aerr, atomic_load(&dp.draining) ? "true" : "false",
+		    succ);
 		(void)!write(cfd, out, strlen(out));
 	} else if (strncmp(line, "TAKEOVER 1 ", 11) == 0 ||
 	    strncmp(line, "TAKEOVER 2 ", 11) == 0) {
@@ -759,6 +866,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "status", no_argument, NULL, 's' },
 		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "head-timeout", required_argument, NULL, 'H' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "send-timeout", required_argument, NULL, 'S' },
@@ -767,6 +875,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
+	struct priv_user user;
+	const char *user_name = NULL;
 	struct rlimit rl;
 	sigset_t set;
 	int64_t v;
@@ -825,6 +935,9 @@ main(int argc, char **argv)
 			ready_fd = (int)v;
 			fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
 			break;
+		case 'u':
+			user_name = optarg;
+			break;
 		case 'H':
 			dp.head_ms = timeout_arg(optarg);
 			break;
@@ -852,6 +965,18 @@ main(int argc, char **argv)
 		return control_status(dp.control);
 	if (optind != argc || dp.nlisten == 0 || dp.control == NULL)
 		usage();
+	if (user_name != NULL) {
+		if (priv_user_lookup(user_name, &user, err, sizeof(err)) != 0) {
+			fprintf(stderr, "edge-dp: %s\n", err);
+			return 2;
+		}
+		if (geteuid() != 0) {
+			fprintf(stderr,
+			    "edge-dp: --user needs edge-dp started "
+			    "as root\n");
+			return 2;
+		}
+	}
 	if (dp.nworkers == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		dp.nworkers = ncpu > 0 ? (unsigned)ncpu : 1;
@@ -910,13 +1035,33 @@ main(int argc, char **argv)
 			    dp.control);
 		listeners_bind();
 	}
+	atexit(ctl_tmp_remove);
+	if ((lsock = control_bind(
+		 user_name != NULL ? &user : NULL, err, sizeof(err))) < 0)
+		fatalx("event=start_failed control=%s msg=\"%s\"", dp.control,
+		    err);
+	/* Root's work is done: nothing is accepted or read before this. */
+	if (user_name != NULL) {
+		if (priv_drop(&user, err, sizeof(err)) != 0)
+			fatalx("event=start_failed msg=\"dropping privileges: "
+			       "%s\"",
+			    err);
+		if (dp.rootfd >= 0 && faccessat(dp.rootfd, ".", X_OK, 0) != 0)
+			fatal("event=start_failed root=%s msg=\"not searchable "
+			      "by %s\"",
+			    dp.root, user.name);
+		log_info("event=privileges_dropped user=%s uid=%u gid=%u",
+		    user.name, (unsigned)user.uid, (unsigned)user.gid);
+	}
 	for (i = 0; i < dp.nworkers; i++)
 		if (worker_start(&dp.workers[i], err, sizeof(err)) != 0)
 			fatalx("event=start_failed msg=\"%s\"", err);
 	if (dp.takeover) {
 		/* Test hook: a successor that dies before it is ready. */
-		if (getenv("EDGE_DP_TEST_DIE_BEFORE_READY") != NULL)
+		if (getenv("EDGE_DP_TEST_DIE_BEFORE_READY") != NULL) {
+			ctl_tmp_remove();
 			_exit(3);
+		}
 		/* The supervisor first: it must not kill a ready successor. */
 		ready_notify();
 		if (takeover_send(csock, "READY\n", NULL, 0) != 0)
@@ -925,8 +1070,7 @@ main(int argc, char **argv)
 		for (i = 0; i < nextra; i++)
 			if (listen(extra_fds[i], 4096) != 0)
 				log_warn("event=listen_failed");
-		if (!takeover_receive(csock, proto) &&
-		    (lsock = control_connect(dp.control)) >= 0) {
+		if (!takeover_receive(csock, proto) && control_answers()) {
 			/*
 			 * No DONE, and the predecessor still answers: it
 			 * gave up on us before our READY (its bound passed)
@@ -938,15 +1082,16 @@ main(int argc, char **argv)
 		}
 		close(csock);
 	}
-	if ((lsock = control_listen(dp.control)) < 0)
+	if (control_install() != 0)
 		fatal("event=start_failed control=%s", dp.control);
 	ready_notify();
 	log_info("event=serving workers=%u listeners=%zu control=%s "
-		 "takeover=%d head_timeout=%lld idle_timeout=%lld "
+		 "takeover=%d uid=%u head_timeout=%lld idle_timeout=%lld "
 		 "send_timeout=%lld max_conns=%u",
 	    dp.nworkers, dp.nlisten, dp.control, dp.takeover,
-	    (long long)(dp.head_ms / 1000), (long long)(dp.idle_ms / 1000),
-	    (long long)(dp.send_ms / 1000), dp.max_conns);
+	    (unsigned)getuid(), (long long)(dp.head_ms / 1000),
+	    (long long)(dp.idle_ms / 1000), (long long)(dp.send_ms / 1000),
+	    dp.max_conns);
 
 	for (;;) {
 		struct pollfd p[2] = { { lsock, POLLIN, 0 },
