@@ -59,7 +59,7 @@ KEEPER_LIB_OBJ = $(filter-out $(OBJ)/keeper/main.o,$(KEEPER_OBJ))
 
 PROGS = $(BIN)/edge-cp $(BIN)/edge-keeper $(BIN)/edge-dp
 TOOLS = $(BIN)/nodeclient $(BIN)/cp_checkin $(BIN)/slowclient $(BIN)/dpload \
-        $(BIN)/rawhttp $(BIN)/fleetsim $(BIN)/memgrep
+        $(BIN)/rawhttp $(BIN)/slowhttp $(BIN)/fleetsim $(BIN)/memgrep
 
 # The node simulators' shared client (transport, node protocol, histogram).
 SIM_SRC = $(filter-out tests/fleetsim/fleetsim.c,$(wildcard tests/fleetsim/*.c))
@@ -137,7 +137,7 @@ $(BIN)/slowclient: $(OBJ)/tests/tools/slowclient.o $(OBJ)/libcommon.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ -lgnutls -lsodium
 
-$(BIN)/dpload $(BIN)/rawhttp $(BIN)/memgrep: $(BIN)/%: $(OBJ)/tests/tools/%.o $(OBJ)/libcommon.a
+$(BIN)/dpload $(BIN)/rawhttp $(BIN)/slowhttp $(BIN)/memgrep: $(BIN)/%: $(OBJ)/tests/tools/%.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ -lsodium

@@ -3,7 +3,8 @@
  *
  *	edge-dp --listen ADDR:PORT [--listen ...] --control PATH
  *		[--workers N] [--root DIR] [--takeover] [--drain-timeout S]
- *		[--ready-fd N]
+ *		[--ready-fd N] [--user NAME] [--head-timeout S]
+ *		[--idle-timeout S] [--send-timeout S] [--max-conns N]
  *
  * The main thread owns the control socket (status, takeover: see
  * dataplane/takeover.h) and signals; workers (dataplane/worker.c) serve;
@@ -16,6 +17,14 @@
  * READY goes to the predecessor), "ready <pid>\n" is written to
  * descriptor N, which is then closed.  A supervisor that sees EOF instead
  * knows the start failed; one that sees nothing in time may kill it.
+ *
+ * Limits on slow clients and on connections: dataplane/dp.h.  --user:
+ * dataplane/priv.h; the order of a start is
+ *
+ *	listeners (bound, or received from the predecessor), the control
+ *	socket bound at PATH.<pid> ─▶ --user: privileges dropped ─▶ workers
+ *	accept ─▶ (takeover: READY, connections, DONE) ─▶ PATH.<pid>
+ *	renamed over PATH ─▶ ready
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +48,7 @@
 #include "common/util.h"
 #include "common/version.h"
 #include "dataplane/dp.h"
+#include "dataplane/priv.h"
 #include "dataplane/takeover.h"
 
 struct dp dp;
@@ -49,6 +59,11 @@ static atomic_bool dp_handing_over;
 static pthread_mutex_t succ_mu = PTHREAD_MUTEX_INITIALIZER;
 static char succ_json[160];
 static int ready_fd = -1;
+/*
+ * Our control socket until control_install() renames it over --control
+ * ("PATH.<pid>"), removed at exit when the start fails before that.
+ */
+static char ctl_tmp[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 
 /* Tell the supervisor (--ready-fd) that we accept connections. */
 static void
@@ -74,9 +89,49 @@ usage_exit(int rc)
 	    "usage: edge-dp --listen ADDR:PORT [--listen ...] --control PATH\n"
 	    "               [--workers N] [--root DIR] [--takeover] "
 	    "[--drain-timeout S]\n"
-	    "               [--ready-fd N]\n"
+	    "               [--ready-fd N] [--user NAME] [--head-timeout S]\n"
+	    "               [--idle-timeout S] [--send-timeout S] "
+	    "[--max-conns N]\n"
 	    "       edge-dp --control PATH --status\n"
-	    "       edge-dp --version\n");
+	    "       edge-dp --version\n"
+	    "\n"
+	    "  --listen ADDR:PORT  serve HTTP/1.1 there (up to 16)\n"
+	    "  --control PATH      control socket: status, takeover\n"
+	    "  --workers N         worker threads (default: one per CPU)\n"
+	    "  --root DIR          static files\n"
+	    "  --takeover          take listeners and connections over from\n"
+	    "                      the edge-dp at --control\n"
+	    "  --drain-timeout S   seconds busy connections get to finish\n"
+	    "                      when handing over or stopping (default 30)\n"
+	    "  --ready-fd N        write \"ready PID\" to descriptor N once\n"
+	    "                      accepting\n"
+	    "  --user NAME         start as root, bind (or receive) the\n"
+	    "                      listeners and the control socket, then\n"
+	    "                      run as NAME for good (no groups, no\n"
+	    "                      capabilities) before accepting; the\n"
+	    "                      directory of --control must be writable\n"
+	    "                      by NAME and --root readable\n"
+	    "  --head-timeout S    a request head must be in S seconds after\n"
+	    "                      its first byte, a new connection's first\n"
+	    "                      S after the accept; bytes trickling in\n"
+	    "                      do not extend it (default %d: an honest\n"
+	    "                      head takes one segment, a lossy link a\n"
+	    "                      few retransmissions)\n"
+	    "  --idle-timeout S    a kept-alive connection without a request\n"
+	    "                      closes after S seconds (default %d: a\n"
+	    "                      visit's next request reuses it, an idle\n"
+	    "                      one holds its buffers a minute at most)\n"
+	    "  --send-timeout S    a client that takes none of its response\n"
+	    "                      for S seconds is reset (default %d: a\n"
+	    "                      stalled link recovers sooner; a slow but\n"
+	    "                      steady reader is never cut off)\n"
+	    "  --max-conns N       connections per process; at N no more are\n"
+	    "                      accepted, new clients wait in the kernel's\n"
+	    "                      queue until one closes (default %d, ~22 "
+	    "KiB\n"
+	    "                      each; lowered to fit RLIMIT_NOFILE)\n",
+	    DP_HEAD_TIMEOUT_S, DP_IDLE_TIMEOUT_S, DP_SEND_TIMEOUT_S,
+	    DP_MAX_CONNS);
 	exit(rc);
 }
 
@@ -84,6 +139,17 @@ static void
 usage(void)
 {
 	usage_exit(2);
+}
+
+/* A --*-timeout: seconds, 1 to DP_TIMEOUT_MAX_S, in ms; exits on misuse. */
+static int64_t
+timeout_arg(const char *s)
+{
+	int64_t v;
+
+	if (util_parse_i64(s, 1, DP_TIMEOUT_MAX_S, &v) != 0)
+		usage();
+	return v * 1000;
 }
 
 static int
@@ -192,40 +258,128 @@ control_connect(const char *path)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+
 		close(fd);
+		errno = e;
 		return -1;
 	}
 	return fd;
 }
 
 /*
- * Bind the control socket at path.tmp, then rename it over path: a
- * successor replaces its predecessor's socket atomically.
+ * Does an edge-dp answer at the control path?  A socket we may not
+ * connect to (a predecessor that ran as root, its socket root's and we
+ * no longer root) counts as answering: two processes that both believe
+ * they own the path are worse than one that steps aside.
+ */
+static bool
+control_answers(void)
+{
+	int fd = control_connect(dp.control);
+
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	return errno == EACCES || errno == EPERM;
+}
+
+static void
+ctl_tmp_remove(void)
+{
+	if (ctl_tmp[0] != '\0')
+		unlink(ctl_tmp);
+}
+
+/*
+ * Bind the control socket at PATH.<pid>; control_install() renames it over
+ * PATH once this process is to answer there (a successor: after the
+ * handover), so a successor replaces its predecessor's socket atomically.
+ *
+ * Mode 0600 from the start (umask), not by a chmod by name afterwards: in
+ * a directory --user may write, the name could be swapped for a link
+ * between the bind and the chmod, and root would follow it.  With --user
+ * (u) the socket is made with u's filesystem ids: it is u's, so root and
+ * u can connect (a successor that has become u must, to tell whether its
+ * predecessor still answers), and u's rights, not root's, decide whether
+ * it may be made there, the same rights the rename will need once we are
+ * u.  So a directory u cannot write fails the start here, before we
+ * accept anything or tell a predecessor we are ready, and not after the
+ * handover, when nothing could be undone.  A sticky directory (/tmp) not
+ * u's is refused for the same reason: u could not rename over a
+ * predecessor's socket that is not its own.
  */
 static int
-control_listen(const char *path)
+control_bind(const struct priv_user *u, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
-	char tmp[sizeof(sa.sun_path)];
-	int fd;
+	char dir[sizeof(sa.sun_path)], *slash;
+	struct stat st;
+	mode_t um;
+	int fd = -1, e;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld", path,
-		(long)getpid()) >= sizeof(tmp))
-		return -1;
-	util_strlcpy(sa.sun_path, tmp, sizeof(sa.sun_path));
-	unlink(tmp);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chmod(tmp, 0600) != 0 || listen(fd, 16) != 0 ||
-	    rename(tmp, path) != 0) {
-		close(fd);
-		unlink(tmp);
+	if ((size_t)snprintf(ctl_tmp, sizeof(ctl_tmp), "%s.%ld", dp.control,
+		(long)getpid()) >= sizeof(ctl_tmp)) {
+		ctl_tmp[0] = '\0';
+		snprintf(err, errlen, "control path too long");
 		return -1;
 	}
+	util_strlcpy(sa.sun_path, ctl_tmp, sizeof(sa.sun_path));
+	if (u != NULL) {
+		util_strlcpy(dir, dp.control, sizeof(dir));
+		if ((slash = strrchr(dir, '/')) == NULL)
+			util_strlcpy(dir, ".", sizeof(dir));
+		else
+			slash[slash == dir ? 1 : 0] = '\0';
+		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    ((st.st_mode & S_ISVTX) && st.st_uid != u->uid)) {
+			snprintf(err, errlen,
+			    "--user: %s must be a directory %s may write, "
+			    "not a sticky one it does not own",
+			    dir, u->name);
+			ctl_tmp[0] = '\0';
+			return -1;
+		}
+		if (priv_fs_become(u) != 0) {
+			snprintf(err, errlen, "setfsuid: %s", strerror(errno));
+			ctl_tmp[0] = '\0';
+			return -1;
+		}
+	}
+	um = umask(0177);
+	unlink(ctl_tmp);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fd, 16) != 0) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		unlink(ctl_tmp);
+		ctl_tmp[0] = '\0';
+		fd = -1;
+		snprintf(err, errlen, "%s%s%s", strerror(e),
+		    u != NULL && e == EACCES ? ": the directory must be "
+					       "writable by "
+					     : "",
+		    u != NULL && e == EACCES ? u->name : "");
+	}
+	umask(um);
+	if (u != NULL)
+		priv_fs_restore();
 	return fd;
+}
+
+/* From now on this process answers at the control path. */
+static int
+control_install(void)
+{
+	if (rename(ctl_tmp, dp.control) != 0)
+		return -1;
+	ctl_tmp[0] = '\0';
+	return 0;
 }
 
 /* Fresh start: one listener per address per worker. */
@@ -249,28 +403,47 @@ listeners_bind(void)
  * Takeover, new side: receive every listener of the old process and
  * spread them over our workers; an address with fewer sockets than we have
  * workers gets new members of its SO_REUSEPORT group.  Returns the
- * control connection, or -1.
+ * control connection, or -1; *proto is the protocol the old one speaks.
  */
 static int
-takeover_listeners(void)
+takeover_listeners(int *proto)
 {
 	char line[TAKEOVER_LINE_MAX];
 	unsigned *per = calloc(DP_MAX_LISTEN, sizeof(unsigned));
 	int64_t n = 0, k;
 	size_t nfds, a;
-	int sock, fd;
+	int sock = -1, fd, p;
 	unsigned rr = 0, i;
 
-	if (per == NULL || (sock = control_connect(dp.control)) < 0) {
-		log_warn("event=takeover_failed control=%s", dp.control);
-		free(per);
+	if (per == NULL) {
+		log_warnx("event=takeover_failed msg=\"out of memory\"");
 		return -1;
 	}
-	snprintf(line, sizeof(line), "TAKEOVER 1 %ld %s\n", (long)getpid(),
-	    ef_version);
-	if (takeover_send(sock, line, NULL, 0) != 0 ||
-	    takeover_recv(sock, line, sizeof(line), &fd, 1, &nfds) != 0 ||
-	    strncmp(line, "L ", 2) != 0 ||
+	/* Our protocol first; a release that knows only 1 hangs up on it. */
+	for (p = TAKEOVER_PROTO; p >= 1; p--) {
+		if ((sock = control_connect(dp.control)) < 0) {
+			log_warn(
+			    "event=takeover_failed control=%s", dp.control);
+			free(per);
+			return -1;
+		}
+		snprintf(line, sizeof(line), "TAKEOVER %d %ld %s\n", p,
+		    (long)getpid(), ef_version);
+		if (takeover_send(sock, line, NULL, 0) == 0 &&
+		    takeover_recv(sock, line, sizeof(line), &fd, 1, &nfds) == 0)
+			break;
+		close(sock);
+		sock = -1;
+	}
+	if (sock < 0)
+		goto fail;
+	*proto = p;
+	if (p != TAKEOVER_PROTO)
+		log_info("event=takeover_protocol version=%d msg=\"an older "
+			 "predecessor: handed-over connections' bounds start "
+			 "afresh\"",
+		    p);
+	if (strncmp(line, "L ", 2) != 0 ||
 	    util_parse_i64(line + 2, 0, 65536, &n) != 0)
 		goto fail;
 	for (k = 0; k < n; k++) {
@@ -302,7 +475,8 @@ takeover_listeners(void)
 fail:
 	log_warnx("event=takeover_failed msg=\"bad exchange\"");
 	free(per);
-	close(sock);
+	if (sock >= 0)
+		close(sock);
 	return -1;
 }
 
@@ -311,7 +485,7 @@ fail:
  * ended without it.
  */
 static bool
-takeover_receive(int sock)
+takeover_receive(int sock, int proto)
 {
 	char line[TAKEOVER_LINE_MAX];
 	unsigned rr = 0, got = 0;
@@ -320,7 +494,7 @@ takeover_receive(int sock)
 	int fd;
 
 	for (;;) {
-		int64_t len;
+		struct takeover_conn tc;
 		char *buf = NULL;
 		size_t off = 0;
 
@@ -330,29 +504,30 @@ takeover_receive(int sock)
 			done = true;
 			break;
 		}
-		if (nfds != 1 || strncmp(line, "C ", 2) != 0 ||
-		    util_parse_i64(line + 2, 0, 1 << 20, &len) != 0) {
+		if (nfds != 1 || takeover_conn_parse(line, proto, &tc) != 0) {
 			if (nfds == 1)
 				close(fd);
 			break;
 		}
-		if (len > 0 && (buf = malloc((size_t)len)) == NULL) {
+		if (tc.len > 0 && (buf = malloc(tc.len)) == NULL) {
 			close(fd);
 			break;
 		}
-		while (off < (size_t)len) {
-			ssize_t r = read(sock, buf + off, (size_t)len - off);
+		while (off < tc.len) {
+			ssize_t r = read(sock, buf + off, tc.len - off);
 
 			if (r <= 0)
 				break;
 			off += (size_t)r;
 		}
-		if (off < (size_t)len) {
+		if (off < tc.len) {
 			close(fd);
 			free(buf);
 			break;
 		}
-		worker_give(&dp.workers[rr++ % dp.nworkers], fd, buf, off);
+		/* It keeps the bound it was under, and its age. */
+		worker_give(&dp.workers[rr++ % dp.nworkers], fd, buf, off,
+		    tc.idle, tc.age_ms);
 		got++;
 	}
 	log_info("event=takeover_done connections=%u complete=%d", got, done);
@@ -388,7 +563,7 @@ conns_total(void)
 
 /* Send what workers put in the outbox.  Returns how many were sent. */
 static unsigned
-outbox_flush(int sock, int wait_ms)
+outbox_flush(int sock, int wait_ms, int proto)
 {
 	struct dp_handoff *h, *next;
 	struct timespec ts;
@@ -407,10 +582,20 @@ outbox_flush(int sock, int wait_ms)
 	dp.outbox = NULL;
 	pthread_mutex_unlock(&dp.out_mu);
 	for (; h != NULL; h = next) {
+		struct takeover_conn tc = { h->len, h->idle, h->age_ms };
+		size_t ll;
+
 		next = h->next;
-		snprintf(line, sizeof(line), "C %zu\n", h->len);
-		if (takeover_send(sock, line, &h->fd, 1) == 0 && h->len > 0)
-			(void)!write(sock, h->buf, h->len);
+		/* Fails only on a record out of range: that one is closed. */
+		if (takeover_conn_format(line, sizeof(line) - 1, proto, &tc) ==
+		    0) {
+			ll = strlen(line);
+			line[ll] = '\n';
+			line[ll + 1] = '\0';
+			if (takeover_send(sock, line, &h->fd, 1) == 0 &&
+			    h->len > 0)
+				(void)!write(sock, h->buf, h->len);
+		}
 		close(h->fd);
 		free(h->buf);
 		free(h);
@@ -424,7 +609,7 @@ outbox_flush(int sock, int wait_ms)
  * this process must exit, -1 when nothing changed and we keep serving.
  */
 static int
-takeover_give(int sock, long succ_pid, const char *succ_version)
+takeover_give(int sock, long succ_pid, const char *succ_version, int proto)
 {
 	char line[TAKEOVER_LINE_MAX];
 	struct pollfd p = { sock, POLLIN, 0 };
@@ -468,16 +653,16 @@ takeover_give(int sock, long succ_pid, const char *succ_version)
 	deadline = util_now() + dp.drain_timeout_s;
 	workers_stopped(deadline);
 	while (conns_total() > 0 && util_now() < deadline)
-		sent += outbox_flush(sock, 50);
+		sent += outbox_flush(sock, 50, proto);
 	if (conns_total() > 0) {
 		/* Busy past the timeout: their last response closes. */
 		atomic_store(&dp_closing_flag, true);
 		deadline = util_now() + 5;
 		while (conns_total() > 0 && util_now() < deadline)
-			sent += outbox_flush(sock, 50);
+			sent += outbox_flush(sock, 50, proto);
 	}
 	/* The count is 0: whatever was handed over is in the outbox now. */
-	sent += outbox_flush(sock, 0);
+	sent += outbox_flush(sock, 0, proto);
 	takeover_send(sock, "DONE\n", NULL, 0);
 	log_info(
 	    "event=handed_over connections=%u left=%lu", sent, conns_total());
@@ -487,6 +672,7 @@ takeover_give(int sock, long succ_pid, const char *succ_version)
 struct giver {
 	int fd;
 	long pid;
+	int proto;
 	char version[72];
 };
 
@@ -496,7 +682,7 @@ takeover_thread(void *arg)
 {
 	struct giver *g = arg;
 
-	if (takeover_give(g->fd, g->pid, g->version) == 0) {
+	if (takeover_give(g->fd, g->pid, g->version, g->proto) == 0) {
 		close(g->fd);
 		_exit(0);
 	}
@@ -510,11 +696,12 @@ takeover_thread(void *arg)
 }
 
 /*
- * "TAKEOVER 1 <pid> [<version>]": start a handover unless one is under
- * way ("BUSY").  The version is what status reports as the successor's.
+ * "TAKEOVER <proto> <pid> [<version>]": start a handover unless one is
+ * under way ("BUSY").  The version is what status reports as the
+ * successor's.
  */
 static void
-takeover_start(int cfd, const char *args)
+takeover_start(int cfd, const char *args, int proto)
 {
 	char pidtxt[24];
 	struct giver *g;
@@ -549,6 +736,7 @@ takeover_start(int cfd, const char *args)
 	}
 	g->fd = cfd;
 	g->pid = (long)pid;
+	g->proto = proto;
 	util_strlcpy(g->version, ver, sizeof(g->version));
 	if (pthread_create(&t, NULL, takeover_thread, g) != 0) {
 		log_warn("event=takeover_refused msg=pthread_create");
@@ -564,10 +752,11 @@ takeover_start(int cfd, const char *args)
 static void
 control_serve(int cfd)
 {
-	char line[TAKEOVER_LINE_MAX], out[512], succ[sizeof(succ_json)];
-	unsigned long long req = 0;
+	char line[TAKEOVER_LINE_MAX], out[1024], succ[sizeof(succ_json)];
+	unsigned long long req = 0, head = 0, idle = 0, send = 0, pauses = 0,
+			   aerr = 0;
+	unsigned i, paused = 0;
 	size_t nfds;
-	unsigned i;
 	int fd;
 
 	if (takeover_recv(cfd, line, sizeof(line), &fd, 1, &nfds) != 0) {
@@ -577,20 +766,40 @@ control_serve(int cfd)
 	if (nfds > 0)
 		close(fd);
 	if (strcmp(line, "status") == 0) {
-		for (i = 0; i < dp.nworkers; i++)
-			req += atomic_load(&dp.workers[i].requests);
+		for (i = 0; i < dp.nworkers; i++) {
+			struct dp_worker *w = &dp.workers[i];
+
+			req += atomic_load(&w->requests);
+			head += atomic_load(&w->head_timeouts);
+			idle += atomic_load(&w->idle_timeouts);
+			send += atomic_load(&w->send_timeouts);
+			pauses += atomic_load(&w->limit_pauses);
+			aerr += atomic_load(&w->accept_errors);
+			paused += atomic_load(&w->paused);
+		}
 		pthread_mutex_lock(&succ_mu);
 		util_strlcpy(succ, succ_json, sizeof(succ));
 		pthread_mutex_unlock(&succ_mu);
+		/*
+		 * Within the keeper's 1 KiB read (steps/dataplane.c); the
+		 * fields after "requests" count limits hit (dp.h).
+		 */
 		snprintf(out, sizeof(out),
 		    "{\"version\":\"%s\",\"pid\":%ld,\"workers\":%u,"
-		    "\"connections\":%lu,\"requests\":%llu,\"draining\":%s%s}"
-		    "\n",
+		    "\"connections\":%lu,\"requests\":%llu,\"uid\":%u,"
+		    "\"max_connections\":%u,\"paused_workers\":%u,"
+		    "\"limits\":{\"head_timeouts\":%llu,"
+		    "\"idle_timeouts\":%llu,\"send_timeouts\":%llu,"
+		    "\"limit_pauses\":%llu,\"accept_errors\":%llu},"
+		    "\"draining\":%s%s}\n",
 		    ef_version, (long)getpid(), dp.nworkers, conns_total(), req,
-		    atomic_load(&dp.draining) ? "true" : "false", succ);
+		    (unsigned)getuid(), dp.max_conns, paused, head, idle, send,
+		    pauses, aerr, atomic_load(&dp.draining) ? "true" : "false",
+		    succ);
 		(void)!write(cfd, out, strlen(out));
-	} else if (strncmp(line, "TAKEOVER 1 ", 11) == 0) {
-		takeover_start(cfd, line + 11);
+	} else if (strncmp(line, "TAKEOVER 1 ", 11) == 0 ||
+	    strncmp(line, "TAKEOVER 2 ", 11) == 0) {
+		takeover_start(cfd, line + 11, line[9] - '0');
 		return;
 	}
 	close(cfd);
@@ -657,20 +866,31 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "status", no_argument, NULL, 's' },
 		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "head-timeout", required_argument, NULL, 'H' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "send-timeout", required_argument, NULL, 'S' },
+		{ "max-conns", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[256];
+	struct priv_user user;
+	const char *user_name = NULL;
 	struct rlimit rl;
 	sigset_t set;
 	int64_t v;
-	int ch, csock = -1, lsock, sfd;
-	bool status = false, stop = false;
+	int ch, csock = -1, lsock, sfd, proto = TAKEOVER_PROTO;
+	bool status = false, stop = false, max_given = false;
 	long ncpu;
 	unsigned i;
 
 	log_init("edge-dp", LOG_INFO);
 	dp.drain_timeout_s = 30;
+	dp.head_ms = DP_HEAD_TIMEOUT_S * 1000LL;
+	dp.idle_ms = DP_IDLE_TIMEOUT_S * 1000LL;
+	dp.send_ms = DP_SEND_TIMEOUT_S * 1000LL;
+	dp.max_conns = DP_MAX_CONNS;
 	dp.rootfd = -1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -715,6 +935,25 @@ main(int argc, char **argv)
 			ready_fd = (int)v;
 			fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
 			break;
+		case 'u':
+			user_name = optarg;
+			break;
+		case 'H':
+			dp.head_ms = timeout_arg(optarg);
+			break;
+		case 'I':
+			dp.idle_ms = timeout_arg(optarg);
+			break;
+		case 'S':
+			dp.send_ms = timeout_arg(optarg);
+			break;
+		case 'M':
+			if (util_parse_i64(optarg, 1, DP_MAX_CONNS_MAX, &v) !=
+			    0)
+				usage();
+			dp.max_conns = (unsigned)v;
+			max_given = true;
+			break;
 		case 'h':
 			usage_exit(0);
 			break;
@@ -726,6 +965,18 @@ main(int argc, char **argv)
 		return control_status(dp.control);
 	if (optind != argc || dp.nlisten == 0 || dp.control == NULL)
 		usage();
+	if (user_name != NULL) {
+		if (priv_user_lookup(user_name, &user, err, sizeof(err)) != 0) {
+			fprintf(stderr, "edge-dp: %s\n", err);
+			return 2;
+		}
+		if (geteuid() != 0) {
+			fprintf(stderr,
+			    "edge-dp: --user needs edge-dp started "
+			    "as root\n");
+			return 2;
+		}
+	}
 	if (dp.nworkers == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		dp.nworkers = ncpu > 0 ? (unsigned)ncpu : 1;
@@ -737,6 +988,27 @@ main(int argc, char **argv)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/*
+	 * --max-conns within the descriptors: each connection may hold two
+	 * (its socket, a file being sent); kept aside are the listeners
+	 * (ours, and as many again received in a takeover), each worker's
+	 * epoll and eventfd, and a margin for the control socket and logs.
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY) {
+		rlim_t keep = 64 + 2 * (rlim_t)dp.nworkers * (dp.nlisten + 1);
+		rlim_t fit = rl.rlim_cur > keep ? (rl.rlim_cur - keep) / 2 : 1;
+
+		if (dp.max_conns > fit) {
+			if (max_given)
+				log_warnx(
+				    "event=max_conns_lowered from=%u to=%llu "
+				    "msg=\"RLIMIT_NOFILE is %llu\"",
+				    dp.max_conns, (unsigned long long)fit,
+				    (unsigned long long)rl.rlim_cur);
+			dp.max_conns = (unsigned)fit;
+		}
 	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
@@ -753,7 +1025,7 @@ main(int argc, char **argv)
 		dp.workers[i].index = (int)i;
 
 	if (dp.takeover) {
-		if ((csock = takeover_listeners()) < 0)
+		if ((csock = takeover_listeners(&proto)) < 0)
 			return 1;
 	} else {
 		/* Refuse to start beside a live predecessor. */
@@ -763,13 +1035,33 @@ main(int argc, char **argv)
 			    dp.control);
 		listeners_bind();
 	}
+	atexit(ctl_tmp_remove);
+	if ((lsock = control_bind(
+		 user_name != NULL ? &user : NULL, err, sizeof(err))) < 0)
+		fatalx("event=start_failed control=%s msg=\"%s\"", dp.control,
+		    err);
+	/* Root's work is done: nothing is accepted or read before this. */
+	if (user_name != NULL) {
+		if (priv_drop(&user, err, sizeof(err)) != 0)
+			fatalx("event=start_failed msg=\"dropping privileges: "
+			       "%s\"",
+			    err);
+		if (dp.rootfd >= 0 && faccessat(dp.rootfd, ".", X_OK, 0) != 0)
+			fatal("event=start_failed root=%s msg=\"not searchable "
+			      "by %s\"",
+			    dp.root, user.name);
+		log_info("event=privileges_dropped user=%s uid=%u gid=%u",
+		    user.name, (unsigned)user.uid, (unsigned)user.gid);
+	}
 	for (i = 0; i < dp.nworkers; i++)
 		if (worker_start(&dp.workers[i], err, sizeof(err)) != 0)
 			fatalx("event=start_failed msg=\"%s\"", err);
 	if (dp.takeover) {
 		/* Test hook: a successor that dies before it is ready. */
-		if (getenv("EDGE_DP_TEST_DIE_BEFORE_READY") != NULL)
+		if (getenv("EDGE_DP_TEST_DIE_BEFORE_READY") != NULL) {
+			ctl_tmp_remove();
 			_exit(3);
+		}
 		/* The supervisor first: it must not kill a ready successor. */
 		ready_notify();
 		if (takeover_send(csock, "READY\n", NULL, 0) != 0)
@@ -778,8 +1070,7 @@ main(int argc, char **argv)
 		for (i = 0; i < nextra; i++)
 			if (listen(extra_fds[i], 4096) != 0)
 				log_warn("event=listen_failed");
-		if (!takeover_receive(csock) &&
-		    (lsock = control_connect(dp.control)) >= 0) {
+		if (!takeover_receive(csock, proto) && control_answers()) {
 			/*
 			 * No DONE, and the predecessor still answers: it
 			 * gave up on us before our READY (its bound passed)
@@ -791,12 +1082,16 @@ main(int argc, char **argv)
 		}
 		close(csock);
 	}
-	if ((lsock = control_listen(dp.control)) < 0)
+	if (control_install() != 0)
 		fatal("event=start_failed control=%s", dp.control);
 	ready_notify();
 	log_info("event=serving workers=%u listeners=%zu control=%s "
-		 "takeover=%d",
-	    dp.nworkers, dp.nlisten, dp.control, dp.takeover);
+		 "takeover=%d uid=%u head_timeout=%lld idle_timeout=%lld "
+		 "send_timeout=%lld max_conns=%u",
+	    dp.nworkers, dp.nlisten, dp.control, dp.takeover,
+	    (unsigned)getuid(), (long long)(dp.head_ms / 1000),
+	    (long long)(dp.idle_ms / 1000), (long long)(dp.send_ms / 1000),
+	    dp.max_conns);
 
 	for (;;) {
 		struct pollfd p[2] = { { lsock, POLLIN, 0 },

@@ -1,6 +1,7 @@
 #include "dataplane/takeover.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -124,4 +125,76 @@ fail:
 		close(fds[i]);
 	*nfds = 0;
 	return -1;
+}
+
+/*
+ * A decimal number of at most 18 digits, no sign, no leading zero (but
+ * "0"), from *p to the next space or the end; *p moves past it.
+ */
+static int
+conn_number(const char **p, int64_t max, int64_t *out)
+{
+	const char *s = *p;
+	int64_t v = 0;
+	size_t n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9') {
+		if (n == 18 || (n > 0 && s[0] == '0'))
+			return -1;
+		v = v * 10 + (s[n] - '0');
+		n++;
+	}
+	if (n == 0 || v > max || (s[n] != ' ' && s[n] != '\0'))
+		return -1;
+	*out = v;
+	*p = s + n;
+	return 0;
+}
+
+int
+takeover_conn_parse(const char *line, int proto, struct takeover_conn *tc)
+{
+	const char *p = line;
+	int64_t len, age = 0;
+	char clock = 'i';
+
+	if (strncmp(p, "C ", 2) != 0)
+		return -1;
+	p += 2;
+	if (conn_number(&p, TAKEOVER_CONN_MAX, &len) != 0)
+		return -1;
+	if (proto >= 2) {
+		if (p[0] != ' ' || (p[1] != 'i' && p[1] != 'h') || p[2] != ' ')
+			return -1;
+		clock = p[1];
+		p += 3;
+		if (conn_number(&p, TAKEOVER_AGE_MAX_MS, &age) != 0)
+			return -1;
+	} else if (len > 0)
+		clock = 'h';
+	if (*p != '\0')
+		return -1;
+	tc->len = (size_t)len;
+	tc->idle = clock == 'i';
+	tc->age_ms = age;
+	return 0;
+}
+
+int
+takeover_conn_format(
+    char *buf, size_t buflen, int proto, const struct takeover_conn *tc)
+{
+	int n;
+
+	if (tc->len > TAKEOVER_CONN_MAX || tc->age_ms < 0)
+		return -1;
+	if (proto >= 2)
+		n = snprintf(buf, buflen, "C %zu %c %lld", tc->len,
+		    tc->idle ? 'i' : 'h',
+		    (long long)(tc->age_ms > TAKEOVER_AGE_MAX_MS
+			    ? TAKEOVER_AGE_MAX_MS
+			    : tc->age_ms));
+	else
+		n = snprintf(buf, buflen, "C %zu", tc->len);
+	return n > 0 && (size_t)n < buflen ? 0 : -1;
 }

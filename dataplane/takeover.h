@@ -8,7 +8,7 @@
  *
  *	new (--takeover)                      old
  *	──────────────────────────────────────────────────────────────────
- *	"TAKEOVER 1 <pid> <version>\n" ─▶     (one at a time: a second
+ *	"TAKEOVER 2 <pid> <version>\n" ─▶     (one at a time: a second
  *	                                      request meanwhile gets "BUSY\n")
  *	                              ◀──     "L <n>\n" then n listener
  *	                                      records "l <addr>\n", each with
@@ -21,8 +21,9 @@
  *	                                      leave the epolls, stay open);
  *	                                      at each request boundary, hand
  *	                                      idle keep-alive connections over:
- *	                              ◀──     "C <nbytes>\n" + nbytes already
- *	                                      read, with the connection's fd
+ *	                              ◀──     "C <nbytes> <clock> <age_ms>\n"
+ *	                                      + nbytes already read, with the
+ *	                                      connection's fd
  *	                              ◀──     "DONE\n" when no connection is
  *	                                      left (or --drain-timeout passed:
  *	                                      the busy ones got
@@ -55,6 +56,19 @@
  * stopped accepting by then and exits once drained, so the node serves
  * nothing until its supervisor starts edge-dp again.
  *
+ * Protocol versions.  The number after TAKEOVER is the version the
+ * successor speaks; an old process answers in it.  Version 2 (this
+ * release) adds to each connection record the bound it is under and how
+ * long that has run (struct takeover_conn), so a connection keeps its
+ * limits across an upgrade: a slow client is not given a fresh head bound
+ * by every takeover, nor a silent new connection turned into an idle one
+ * with the longer idle bound.  Version 1 records are "C <nbytes>".  A
+ * release that knows only version 1 closes the connection on "TAKEOVER
+ * 2" without a word (an unknown command), having changed nothing; the
+ * successor then asks again in version 1, so an upgrade from such a
+ * release works, with every handed-over connection's bound started
+ * afresh, as that release did.  This release answers both.
+ *
  * The new process's: CONNECTING ──listeners──▶ ACCEPTING ──READY sent──▶
  * RECEIVING (connections) ──DONE──▶ SERVING (owns the control path).  If
  * the old one is not there, --takeover fails and binds nothing: the keeper
@@ -63,11 +77,29 @@
 #ifndef EF_TAKEOVER_H
 #define EF_TAKEOVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define TAKEOVER_FDS_MAX 253
 #define TAKEOVER_READY_TIMEOUT_S 10
 #define TAKEOVER_LINE_MAX 512
+#define TAKEOVER_PROTO 2               /* spoken by this release */
+#define TAKEOVER_CONN_MAX (1 << 20)    /* bytes with one connection */
+#define TAKEOVER_AGE_MAX_MS 86400000LL /* a day: older is not a bound */
+
+/*
+ * A handed-over connection: the bytes already read (a partial head, or
+ * nothing), and the bound it is under.  idle: between requests, under
+ * the idle bound; otherwise under the head bound (a new connection that
+ * has sent nothing yet, or a partial head).  age_ms: how long that bound
+ * has run, so the successor counts on from there.
+ */
+struct takeover_conn {
+	size_t len;
+	bool idle;
+	int64_t age_ms;
+};
 
 /*
  * Send a line with up to TAKEOVER_FDS_MAX descriptors.  0 or -1 (errno).
@@ -83,5 +115,24 @@ int takeover_send(int sock, const char *line, const int *fds, size_t nfds);
  */
 int takeover_recv(int sock, char *line, size_t linelen, int *fds, size_t maxfds,
     size_t *nfds);
+
+/*
+ * The record line of a connection, without its newline: "C <len>" in
+ * protocol 1, "C <len> <i|h> <age_ms>" in protocol 2.  0, or -1 when buf
+ * is too short or a field out of range.
+ */
+int takeover_conn_format(
+    char *buf, size_t buflen, int proto, const struct takeover_conn *tc);
+
+/*
+ * Parse a record line (without its newline) of the given protocol.
+ * Exactly the shape above: single spaces, decimal numbers without signs
+ * or leading blanks, len <= TAKEOVER_CONN_MAX, 0 <= age_ms <=
+ * TAKEOVER_AGE_MAX_MS.  Protocol 1 says nothing of the bound: a record
+ * with bytes is under the head bound, one without is idle, both from now
+ * (age 0), which is what version 1 successors did.  0, or -1 (tc
+ * unspecified).
+ */
+int takeover_conn_parse(const char *line, int proto, struct takeover_conn *tc);
 
 #endif

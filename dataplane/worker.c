@@ -30,6 +30,8 @@
 #define WHEAD 1024
 #define MAX_EVENTS 256
 #define SMALL_FILE 16384 /* read and sent with the head in one writev */
+#define LIMITS_LOG_EVERY_MS 10000 /* a flood of slow clients: one line */
+#define PAUSE_ERROR_MS 1000       /* accept failed for want of resources */
 
 enum item_type { IT_LISTENER, IT_DOORBELL, IT_CONN };
 
@@ -57,9 +59,15 @@ struct conn {
 	bool chunked;
 	struct http_chunked ch;
 	bool keep_alive;
-	int64_t last;       /* last activity */
-	int64_t head_since; /* first byte of an unfinished head, or 0 */
-	bool dead;          /* freed this batch; its events are stale */
+	/*
+	 * The bound the connection is under (dp.h) started at since
+	 * (monotonic ms): in READING the idle bound when idle, else the
+	 * head bound; in BODY the head bound; in WRITING the send bound,
+	 * restarted by every write that makes progress.
+	 */
+	int64_t since;
+	bool idle;
+	bool dead; /* freed this batch; its events are stale */
 	struct conn *prev, *next;
 };
 
@@ -69,10 +77,33 @@ struct wctx {
 	struct item bell;
 	struct conn *conns; /* every connection, for timeouts */
 	struct conn *grave; /* freed during this epoll batch */
-	int64_t now;
+	int64_t now;        /* wall clock, s: for Date */
+	int64_t ms;         /* monotonic, ms: for the bounds */
 	char date[40];
 	int64_t date_at;
+	bool paused;       /* listeners out of the epoll (not stopped) */
+	bool paused_error; /* ... because accept failed, not the limit */
+	int64_t paused_at; /* ms */
+	int64_t logged_at; /* ms: the last line about limits */
+	unsigned long long logged[4]; /* the counts it gave */
 };
+
+/* A slot for one more connection; false at --max-conns. */
+static bool
+slot_take(void)
+{
+	if (atomic_fetch_add_explicit(&dp.nconns, 1, memory_order_relaxed) <
+	    dp.max_conns)
+		return true;
+	atomic_fetch_sub_explicit(&dp.nconns, 1, memory_order_relaxed);
+	return false;
+}
+
+static void
+slot_put(void)
+{
+	atomic_fetch_sub_explicit(&dp.nconns, 1, memory_order_relaxed);
+}
 
 static const char *
 wdate(struct wctx *x)
@@ -120,6 +151,7 @@ conn_free(struct wctx *x, struct conn *c, bool close_fd)
 	if (c->it.fd >= 0)
 		epoll_ctl(x->w->epfd, EPOLL_CTL_DEL, c->it.fd, NULL);
 	conn_unlink(x, c);
+	slot_put();
 	if (c->ffd >= 0)
 		close(c->ffd);
 	if (close_fd && c->it.fd >= 0)
@@ -127,6 +159,19 @@ conn_free(struct wctx *x, struct conn *c, bool close_fd)
 	c->dead = true;
 	c->next = x->grave;
 	x->grave = c;
+}
+
+/*
+ * Past the send bound: reset rather than close, so the kernel drops what
+ * the client never took instead of keeping it for an orphan socket.
+ */
+static void
+conn_abort(struct wctx *x, struct conn *c)
+{
+	struct linger lg = { 1, 0 };
+
+	setsockopt(c->it.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	conn_free(x, c, true);
 }
 
 static void
@@ -142,8 +187,15 @@ conn_bury(struct wctx *x)
 	x->grave = NULL;
 }
 
+/*
+ * A connection for fd, with len bytes already read, under the idle bound
+ * or the head bound, which has run for age_ms.  The caller has a slot for
+ * it (slot_take(), or worker_give()); the connection owns it from here,
+ * and gives it back on failure too.
+ */
 static struct conn *
-conn_new(struct wctx *x, int fd, const char *buf, size_t len)
+conn_new(struct wctx *x, int fd, const char *buf, size_t len, bool idle,
+    int64_t age_ms)
 {
 	struct conn *c;
 	struct epoll_event ev;
@@ -151,13 +203,15 @@ conn_new(struct wctx *x, int fd, const char *buf, size_t len)
 
 	if (len > RBUF || (c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
+		slot_put();
 		return NULL;
 	}
 	c->it.type = IT_CONN;
 	c->it.fd = fd;
 	c->ffd = -1;
 	c->state = CS_READING;
-	c->last = x->now;
+	c->idle = idle;
+	c->since = x->ms - age_ms;
 	memcpy(c->rbuf, buf, len);
 	c->rlen = len;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -166,6 +220,7 @@ conn_new(struct wctx *x, int fd, const char *buf, size_t len)
 	if (epoll_ctl(x->w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		close(fd);
 		free(c);
+		slot_put();
 		return NULL;
 	}
 	conn_link(x, c);
@@ -210,6 +265,8 @@ respond_head(struct wctx *x, struct conn *c, int status, const char *ctype,
 	c->body = NULL;
 	c->body_len = c->body_off = 0;
 	c->state = CS_WRITING;
+	c->idle = false;
+	c->since = x->ms;
 }
 
 static void
@@ -441,6 +498,8 @@ conn_handoff(struct wctx *x, struct conn *c)
 	}
 	h->fd = c->it.fd;
 	h->len = c->rlen;
+	h->idle = c->idle;
+	h->age_ms = x->ms > c->since ? x->ms - c->since : 0;
 	if (c->rlen > 0)
 		memcpy(h->buf, c->rbuf, c->rlen);
 	/*
@@ -503,11 +562,13 @@ conn_process(struct wctx *x, struct conn *c)
 				}
 				return 0; /* need more */
 			}
+			/* The request is all read: idle until the next. */
 			c->state = CS_READING;
+			c->idle = true;
+			c->since = x->ms;
 			continue;
 		}
 		if (c->rlen == 0) {
-			c->head_since = 0;
 			if (atomic_load(&x->w->handover)) {
 				conn_handoff(x, c);
 				return -1;
@@ -516,8 +577,11 @@ conn_process(struct wctx *x, struct conn *c)
 		}
 		switch (http_parse_request(c->rbuf, c->rlen, &rq, &status)) {
 		case HTTP_PARSE_INCOMPLETE:
-			if (c->head_since == 0)
-				c->head_since = x->now;
+			/* The first byte of a head ends the idle bound. */
+			if (c->idle) {
+				c->idle = false;
+				c->since = x->ms;
+			}
 			if (c->rlen >= RBUF) {
 				respond_error(x, c, 431);
 				break;
@@ -532,7 +596,6 @@ conn_process(struct wctx *x, struct conn *c)
 			respond_error(x, c, status ? status : 400);
 			break;
 		case HTTP_PARSE_OK:
-			c->head_since = 0;
 			handle(x, c, &rq);
 			/* The head is answered; its body (if any) is dropped. */
 			memmove(c->rbuf, c->rbuf + rq.head_len,
@@ -571,6 +634,7 @@ next:
 			goto again;
 		if (n <= 0)
 			goto dead;
+		c->since = x->ms;
 		if ((size_t)n <= h)
 			c->woff += (size_t)n;
 		else {
@@ -585,6 +649,7 @@ next:
 			goto again;
 		if (n <= 0)
 			goto dead;
+		c->since = x->ms;
 		c->woff += (size_t)n;
 	}
 	while (c->body_off < c->body_len) {
@@ -594,6 +659,7 @@ next:
 			goto again;
 		if (n <= 0)
 			goto dead;
+		c->since = x->ms;
 		c->body_off += (size_t)n;
 	}
 	while (c->frem > 0) {
@@ -602,19 +668,22 @@ next:
 			goto again;
 		if (n <= 0)
 			goto dead;
+		c->since = x->ms;
 		c->frem -= (size_t)n;
 	}
 	if (c->ffd >= 0) {
 		close(c->ffd);
 		c->ffd = -1;
 	}
-	c->last = x->now;
 	if (!c->keep_alive) {
 		conn_free(x, c, true);
 		return -1;
 	}
 	conn_want_write(x, c, false);
+	/* A body still to drop is under the head bound, else idle. */
 	c->state = c->discard > 0 || c->chunked ? CS_BODY : CS_READING;
+	c->idle = c->state == CS_READING;
+	c->since = x->ms;
 	/* Pipelined requests already buffered are answered in turn. */
 	if (conn_process(x, c) != 0)
 		return -1;
@@ -638,7 +707,6 @@ conn_readable(struct wctx *x, struct conn *c)
 		n = recv(c->it.fd, c->rbuf + c->rlen, RBUF - c->rlen, 0);
 		if (n > 0) {
 			c->rlen += (size_t)n;
-			c->last = x->now;
 			continue;
 		}
 		if (n < 0 && errno == EAGAIN)
@@ -654,22 +722,118 @@ conn_readable(struct wctx *x, struct conn *c)
 }
 
 static void
-accept_all(struct wctx *x, int lfd)
-{
-	int fd;
-
-	while (
-	    (fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
-		conn_new(x, fd, "", 0);
-}
-
-static void
 listeners_off(struct wctx *x)
 {
 	size_t i;
 
 	for (i = 0; i < x->w->nlfds; i++)
 		epoll_ctl(x->w->epfd, EPOLL_CTL_DEL, x->w->lfds[i], NULL);
+}
+
+static int
+listeners_on(struct dp_worker *w, char *err, size_t errlen)
+{
+	struct epoll_event ev;
+	size_t i;
+
+	for (i = 0; i < w->nlfds; i++) {
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.ptr = &w->litems[i];
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfds[i], &ev) != 0 &&
+		    errno != EEXIST) {
+			snprintf(err, errlen, "epoll add: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Stop accepting for now (dp.h: at --max-conns, or when accept failed
+ * for want of descriptors or memory, which would otherwise wake us again
+ * at once for the same connection, forever).
+ */
+static void
+accept_pause(struct wctx *x, bool error)
+{
+	listeners_off(x);
+	x->paused = true;
+	x->paused_error = error;
+	x->paused_at = x->ms;
+	atomic_store(&x->w->paused, true);
+	atomic_fetch_add_explicit(
+	    error ? &x->w->accept_errors : &x->w->limit_pauses, 1,
+	    memory_order_relaxed);
+}
+
+/* After each batch: accept again once there is room. */
+static void
+accept_resume(struct wctx *x)
+{
+	char err[128];
+
+	if (!x->paused || atomic_load(&x->w->stop_accepting))
+		return;
+	if (x->paused_error && x->ms - x->paused_at < PAUSE_ERROR_MS)
+		return;
+	if (atomic_load_explicit(&dp.nconns, memory_order_relaxed) >=
+	    dp.max_conns)
+		return;
+	if (listeners_on(x->w, err, sizeof(err)) != 0) {
+		log_warnx("event=accept_resume_failed worker=%d msg=\"%s\"",
+		    x->w->index, err);
+		return;
+	}
+	x->paused = false;
+	atomic_store(&x->w->paused, false);
+}
+
+static void
+accept_all(struct wctx *x, int lfd)
+{
+	int fd;
+
+	/* A stop read from the inbox earlier in this batch counts too. */
+	while (!x->paused && !atomic_load(&x->w->stopped)) {
+		if (!slot_take()) {
+			accept_pause(x, false);
+			return;
+		}
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			/* A new connection's head bound runs from now. */
+			conn_new(x, fd, "", 0, false, 0);
+			continue;
+		}
+		slot_put();
+		switch (errno) {
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			accept_pause(x, true);
+			return;
+		case EINTR:
+		case ECONNABORTED:
+		case EPROTO:
+		case EPERM:
+		case ENETDOWN:
+		case ENETUNREACH:
+		case EHOSTDOWN:
+		case EHOSTUNREACH:
+		case ENONET:
+		case ENOPROTOOPT:
+		case EOPNOTSUPP:
+			/*
+			 * That connection failed before we took it (accept(2)
+			 * passes on its network error): the next may be fine.
+			 */
+			continue;
+		default:
+			/* EAGAIN: all taken; EINVAL: not listening (yet). */
+			return;
+		}
+	}
 }
 
 /* Connections handed to us, and commands, through the inbox. */
@@ -688,7 +852,8 @@ inbox(struct wctx *x)
 	pthread_mutex_unlock(&x->w->mu);
 	for (; h != NULL; h = next) {
 		next = h->next;
-		c = conn_new(x, h->fd, h->buf ? h->buf : "", h->len);
+		c = conn_new(
+		    x, h->fd, h->buf ? h->buf : "", h->len, h->idle, h->age_ms);
 		atomic_fetch_sub(&x->w->pending, 1);
 		free(h->buf);
 		free(h);
@@ -699,6 +864,8 @@ inbox(struct wctx *x)
 	if (atomic_load(&x->w->stop_accepting) &&
 	    !atomic_load(&x->w->stopped)) {
 		listeners_off(x);
+		x->paused = false;
+		atomic_store(&x->w->paused, false);
 		/* Nothing accepted from here on: main may count what is left. */
 		atomic_store(&x->w->stopped, true);
 	}
@@ -718,20 +885,63 @@ inbox(struct wctx *x)
 		}
 }
 
+/*
+ * At most one line per LIMITS_LOG_EVERY_MS per worker, with the counts
+ * since the last: a flood of slow clients must not become one of log
+ * lines.  Idle timeouts are how keep-alive ends: counted, not logged.
+ */
+static void
+limits_log(struct wctx *x)
+{
+	struct dp_worker *w = x->w;
+	unsigned long long v[4];
+
+	if (x->logged_at != 0 && x->ms - x->logged_at < LIMITS_LOG_EVERY_MS)
+		return;
+	v[0] = atomic_load_explicit(&w->head_timeouts, memory_order_relaxed);
+	v[1] = atomic_load_explicit(&w->send_timeouts, memory_order_relaxed);
+	v[2] = atomic_load_explicit(&w->limit_pauses, memory_order_relaxed);
+	v[3] = atomic_load_explicit(&w->accept_errors, memory_order_relaxed);
+	if (memcmp(v, x->logged, sizeof(v)) == 0)
+		return;
+	log_warnx("event=limits worker=%d head_timeouts=%llu "
+		  "send_timeouts=%llu limit_pauses=%llu accept_errors=%llu "
+		  "max_conns=%u",
+	    w->index, v[0] - x->logged[0], v[1] - x->logged[1],
+	    v[2] - x->logged[2], v[3] - x->logged[3], dp.max_conns);
+	memcpy(x->logged, v, sizeof(v));
+	x->logged_at = x->ms;
+}
+
+/* Once a second: close what is past its bound (dp.h). */
 static void
 sweep(struct wctx *x)
 {
 	struct conn *c, *next;
+	atomic_ullong *count;
+	int64_t bound;
 
 	for (c = x->conns; c != NULL; c = next) {
 		next = c->next;
-		if (c->state == CS_WRITING)
+		if (c->state == CS_WRITING) {
+			bound = dp.send_ms;
+			count = &x->w->send_timeouts;
+		} else if (c->state == CS_READING && c->idle) {
+			bound = dp.idle_ms;
+			count = &x->w->idle_timeouts;
+		} else {
+			bound = dp.head_ms;
+			count = &x->w->head_timeouts;
+		}
+		if (x->ms - c->since <= bound)
 			continue;
-		if ((c->head_since &&
-			x->now - c->head_since > DP_HEAD_TIMEOUT_S) ||
-		    x->now - c->last > DP_IDLE_TIMEOUT_S)
+		atomic_fetch_add_explicit(count, 1, memory_order_relaxed);
+		if (c->state == CS_WRITING)
+			conn_abort(x, c);
+		else
 			conn_free(x, c, true);
 	}
+	limits_log(x);
 }
 
 static void *
@@ -752,9 +962,11 @@ worker_main(void *arg)
 		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	}
 	x.now = util_now();
+	x.ms = (int64_t)(util_mono_ns() / 1000000);
 	while (!atomic_load(&x.w->quit)) {
 		n = epoll_wait(x.w->epfd, evs, MAX_EVENTS, 1000);
 		x.now = util_now();
+		x.ms = (int64_t)(util_mono_ns() / 1000000);
 		for (i = 0; i < n; i++) {
 			struct item *it = evs[i].data.ptr;
 
@@ -773,6 +985,7 @@ worker_main(void *arg)
 			sweep(&x);
 			last_sweep = x.now;
 		}
+		accept_resume(&x);
 		conn_bury(&x);
 	}
 	while (x.conns != NULL)
@@ -808,13 +1021,9 @@ worker_start(struct dp_worker *w, char *err, size_t errlen)
 	for (i = 0; i < w->nlfds; i++) {
 		li[i].type = IT_LISTENER;
 		li[i].fd = w->lfds[i];
-		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-		ev.data.ptr = &li[i];
-		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfds[i], &ev) != 0) {
-			snprintf(err, errlen, "epoll add: %s", strerror(errno));
-			return -1;
-		}
 	}
+	if (listeners_on(w, err, errlen) != 0)
+		return -1;
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 		snprintf(err, errlen, "thread: %s", strerror(errno));
 		return -1;
@@ -832,7 +1041,8 @@ worker_wake(struct dp_worker *w)
 }
 
 void
-worker_give(struct dp_worker *w, int fd, char *buf, size_t len)
+worker_give(struct dp_worker *w, int fd, char *buf, size_t len, bool idle,
+    int64_t age_ms)
 {
 	struct dp_handoff *h = calloc(1, sizeof(*h));
 
@@ -844,8 +1054,12 @@ worker_give(struct dp_worker *w, int fd, char *buf, size_t len)
 	h->fd = fd;
 	h->buf = buf;
 	h->len = len;
+	h->idle = idle;
+	h->age_ms = age_ms;
 	/* Counted from now on, so a handover does not end without it. */
 	atomic_fetch_add(&w->pending, 1);
+	/* Taken past --max-conns too: see dp.h. */
+	atomic_fetch_add_explicit(&dp.nconns, 1, memory_order_relaxed);
 	pthread_mutex_lock(&w->mu);
 	h->next = w->inbox;
 	w->inbox = h;

@@ -418,7 +418,10 @@ cat >"$root/etc/default/edge-dp" <<'EOF'
 # keeper runs the dataplane and this unit does not start.
 #
 # Other options: --workers N, --root DIR (static files; they must be
-# readable by any user: the service runs as a dynamic user).
+# readable by any user: the service runs as a dynamic user), and the
+# limits on slow clients: --head-timeout S, --idle-timeout S,
+# --send-timeout S, --max-conns N.  Not --user: the unit already runs
+# the service unprivileged.
 EDGE_DP_ARGS="--listen 0.0.0.0:80 --control /run/edge-dp/control.sock"
 EOF
 {
