@@ -615,7 +615,7 @@ priv_ownmode(const char *path, uid_t uid, gid_t gid, mode_t mode)
 		return -1;
 	if (fstat(fd, &st) != 0)
 		goto out;
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
 		errno = EINVAL;
 		goto out;
 	}

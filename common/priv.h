@@ -155,8 +155,8 @@ int priv_mkdirs(const char *path, size_t rootlen, mode_t mode);
 int priv_unlink(const char *path);
 int priv_rename(const char *from, const char *to);
 /*
- * Owner first, then mode (chown clears setuid and setgid) of the file at
- * path, without following a symlink; (uid_t)-1 / (gid_t)-1 leave one as
+ * Owner first, then mode (chown clears setuid and setgid) of the regular
+ * file or directory at path, without following a symlink; (uid_t)-1 / (gid_t)-1 leave one as
  * it is, and mode (mode_t)-1 the mode.
  */
 int priv_ownmode(const char *path, uid_t uid, gid_t gid, mode_t mode);

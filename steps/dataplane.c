@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,15 +59,16 @@ struct dataplane_params {
 	int64_t workers;
 	int64_t drain_timeout;
 	int64_t ready_timeout;
+	char user[33]; /* edge-dp --user: "" runs it as root */
 };
 
 static int
 dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "listen", "control", "workers",
-		"root", "drain_timeout", "ready_timeout", NULL };
+		"root", "drain_timeout", "ready_timeout", "user", NULL };
 	struct dataplane_params *p;
-	const char *control = NULL, *root = NULL;
+	const char *control = NULL, *root = NULL, *user = NULL;
 	json_t *listen, *v;
 	size_t i;
 
@@ -91,8 +93,17 @@ dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
 	    jfield_int(params, "drain_timeout", false, 0, 3600,
 		&p->drain_timeout, err, errlen) ||
 	    jfield_int(params, "ready_timeout", false, 1, 600,
-		&p->ready_timeout, err, errlen))
+		&p->ready_timeout, err, errlen) ||
+	    jfield_str(params, "user", false, 32, &user, err, errlen))
 		goto fail;
+	if (user != NULL) {
+		if (!util_name_ok(user) || strcmp(user, "root") == 0) {
+			snprintf(
+			    err, errlen, "user: a user name other than root");
+			goto fail;
+		}
+		util_strlcpy(p->user, user, sizeof(p->user));
+	}
 	if (json_array_size(listen) == 0) {
 		snprintf(err, errlen, "listen: at least one ADDR:PORT");
 		goto fail;
@@ -113,6 +124,23 @@ dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
 		goto fail;
 	}
 	util_strlcpy(p->control, control, sizeof(p->control));
+	/*
+	 * With a user, the socket's directory becomes that user's (0700):
+	 * one of its own, such as /run/edge-dp/, never /run or /tmp.
+	 */
+	if (p->user[0] != '\0') {
+		const char *last = strrchr(control, '/');
+		size_t depth = 0;
+
+		for (i = 0; control + i < last; i++)
+			depth += control[i] == '/';
+		if (depth < 2) {
+			snprintf(err, errlen,
+			    "control: with user, a socket in a directory of "
+			    "its own (/run/edge-dp/ctl.sock)");
+			goto fail;
+		}
+	}
 	if (root != NULL) {
 		if (root[0] != '/' || strstr(root, "..") != NULL) {
 			snprintf(err, errlen, "root: an absolute path");
@@ -138,6 +166,7 @@ struct dp_state {
 	char version[80];
 	char successor[80]; /* the version taking over from it, or "" */
 	bool draining;
+	int64_t uid; /* it runs as; -1 when it does not say */
 };
 
 /* Ask the running edge-dp; 0, or -1 when none answers. */
@@ -169,6 +198,9 @@ dp_status(const char *path, struct dp_state *ds)
 	    json_string_value(json_object_get(o, "version")),
 	    sizeof(ds->version));
 	ds->draining = json_is_true(json_object_get(o, "draining"));
+	ds->uid = json_is_integer(json_object_get(o, "uid"))
+	    ? json_integer_value(json_object_get(o, "uid"))
+	    : -1;
 	succ = json_object_get(json_object_get(o, "successor"), "version");
 	if (json_is_string(succ))
 		util_strlcpy(ds->successor, json_string_value(succ),
@@ -195,6 +227,24 @@ dp_paths(const struct dataplane_params *p, const struct step_env *env,
 	    : 0;
 }
 
+/* The ids edge-dp should run as: the user's, or root's.  -1: no user. */
+static int
+dp_uid(const struct dataplane_params *p, uid_t *uid, gid_t *gid)
+{
+	struct passwd pw, *pp = NULL;
+	char buf[4096];
+
+	*uid = 0;
+	*gid = 0;
+	if (p->user[0] == '\0')
+		return 0;
+	if (getpwnam_r(p->user, &pw, buf, sizeof(buf), &pp) != 0 || pp == NULL)
+		return -1;
+	*uid = pp->pw_uid;
+	*gid = pp->pw_gid;
+	return 0;
+}
+
 static void
 dataplane_check(
     const void *vp, const struct step_env *env, struct step_result *res)
@@ -204,6 +254,8 @@ dataplane_check(
 	struct dp_state ds;
 	const char *want;
 	struct priv_stat st;
+	uid_t uid;
+	gid_t gid;
 
 	if (env->host == NULL || env->host->dataplane_version[0] == '\0') {
 		step_set(res, STEP_IN_SYNC, "no dataplane release targeted");
@@ -222,6 +274,11 @@ dataplane_check(
 	else if (strcmp(ds.version, want) != 0)
 		step_set(res, STEP_NEEDS_CHANGE, "running %s, want %s",
 		    ds.version, want);
+	else if (dp_uid(p, &uid, &gid) != 0)
+		step_set(res, STEP_ERROR, "user %s: no such user", p->user);
+	else if (ds.uid >= 0 && ds.uid != (int64_t)uid)
+		step_set(res, STEP_NEEDS_CHANGE, "running as uid %lld, want %s",
+		    (long long)ds.uid, p->user[0] ? p->user : "root");
 	else
 		step_set(res, STEP_IN_SYNC, "%s running%s", want,
 		    ds.draining ? " (draining)" : "");
@@ -238,7 +295,7 @@ dp_spawn(const struct dataplane_params *p, const char *bin, const char *ctl,
     const char *www, const char *log, bool takeover, pid_t *dpid, int *readyfd,
     char *err, size_t errlen)
 {
-	const char *argv[2 * DP_MAX_LISTEN + 16];
+	const char *argv[2 * DP_MAX_LISTEN + 18];
 	char wbuf[24], dbuf[24];
 	size_t a = 0, i;
 
@@ -261,6 +318,10 @@ dp_spawn(const struct dataplane_params *p, const char *bin, const char *ctl,
 	snprintf(dbuf, sizeof(dbuf), "%lld", (long long)p->drain_timeout);
 	argv[a++] = "--drain-timeout";
 	argv[a++] = dbuf;
+	if (p->user[0] != '\0') {
+		argv[a++] = "--user";
+		argv[a++] = p->user;
+	}
 	if (takeover)
 		argv[a++] = "--takeover";
 	argv[a] = NULL;
@@ -402,6 +463,27 @@ dataplane_apply(
 	if (dir[0] != '\0' && step_mkdirs(env, dir, 0755) != 0) {
 		step_set(res, STEP_ERROR, "mkdir %s: %s", dir, strerror(errno));
 		return -1;
+	}
+	/*
+	 * edge-dp --user makes its control socket in a directory of the
+	 * user's own, and renames a successor's over it there.
+	 */
+	if (p->user[0] != '\0') {
+		char full[1024];
+		uid_t uid;
+		gid_t gid;
+
+		if (dp_uid(p, &uid, &gid) != 0) {
+			step_set(
+			    res, STEP_ERROR, "user %s: no such user", p->user);
+			return -1;
+		}
+		if (step_path(env, dir, full, sizeof(full)) != 0 ||
+		    priv_ownmode(full, uid, gid, 0700) != 0) {
+			step_set(res, STEP_ERROR, "%s for %s: %s", dir, p->user,
+			    strerror(errno));
+			return -1;
+		}
 	}
 	/* Its static files are a host path too: under the keeper's root. */
 	www[0] = '\0';

@@ -167,6 +167,33 @@ kill -9 "$D1"
 restarted() { p=$(dppid); [ -n "$p" ] && [ "$p" != "$D1" ] && serves 2.0.0; }
 check "a killed dataplane is started again by the keeper" await 30 restarted
 
+# edge-dp unprivileged (T46): the step's "user" moves the running 2.0.0
+# to a successor started with --user, by takeover, under load.
+chmod 755 "$T_DIR" "$R" "$R/srv" "$R/srv/www"
+chmod 644 "$R/srv/www/1k.bin"
+UPROFILE=$(echo "$PROFILE" | jq -c '.steps[0].params.user = "nobody"')
+expect_api "the profile, edge-dp as nobody" 201 PUT /v1/profile "$UPROFILE"
+UPV=$(echo "$LAST" | jq .version)
+DPLOAD_PACE_US=500 ip netns exec "$NS" "$EF_BIN/dpload" $NODE_IP 8080 \
+    /1k.bin 4 1 120 "$T_DIR/stop2" >"$T_DIR/load2" 2>"$T_DIR/load2.err" &
+LOAD2=$!
+T_PIDS="$T_PIDS $LOAD2"
+expect_api "roll it out" 201 POST /v1/rollouts \
+    "{\"component\":\"profile\",\"version\":\"$UPV\",\"strategy\":\"all_at_once\"}"
+dpuid() { "$EF_BIN/edge-dp" --control "$R/run/edge-dp/ctl.sock" --status \
+    2>/dev/null | jq -r .uid; }
+as_nobody() { [ "$(dpuid)" = 65534 ] && serves 2.0.0; }
+check "edge-dp now runs as nobody (uid 65534) and serves" await 30 as_nobody
+completes "the profile rollout completes"
+expect_eq "its control directory is nobody's, 0700" \
+    "$(stat -c '%u %a' "$R/run/edge-dp")" "65534 700"
+: >"$T_DIR/stop2"
+wait "$LOAD2"
+read -r _ req _ failed _ kac _ <"$T_DIR/load2"
+echo "# $(cat "$T_DIR/load2")"
+expect_eq "zero failed requests across the move ($req requests)" "$failed" 0
+expect_eq "...the kept-alive connections survived it (4 connects)" "$kac" 4
+
 expect_api "roll out the tampered 3.0.0" 201 POST /v1/rollouts \
     '{"component":"dataplane","version":"3.0.0","strategy":"all_at_once"}'
 refused() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |

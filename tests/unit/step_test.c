@@ -201,6 +201,48 @@ TEST(step_anycast_probe_never_an_anycast_address)
 		  "http://[2001:0DB8::A]/healthz", "2001:db8::a/128") == 1);
 }
 
+/* 0 when the dataplane step takes these params, -1 with err when not. */
+static int
+dataplane_parses(const char *params, char *err, size_t errlen)
+{
+	json_t *j = json_loads(params, 0, NULL);
+	void *p = NULL;
+	int rc = step_dataplane.parse(j, &p, err, errlen);
+
+	if (rc == 0)
+		step_dataplane.free_params(p);
+	json_decref(j);
+	return rc;
+}
+
+TEST(step_dataplane_user)
+{
+	char err[256];
+
+	CHECK(dataplane_parses("{\"listen\":[\"127.0.0.1:80\"],"
+			       "\"control\":\"/run/edge-dp/ctl.sock\","
+			       "\"user\":\"nobody\"}",
+		  err, sizeof(err)) == 0);
+	CHECK(dataplane_parses("{\"listen\":[\"127.0.0.1:80\"],"
+			       "\"control\":\"/run/edge-dp/ctl.sock\","
+			       "\"user\":\"root\"}",
+		  err, sizeof(err)) == -1);
+	CHECK(strncmp(err, "user:", 5) == 0);
+	CHECK(dataplane_parses("{\"listen\":[\"127.0.0.1:80\"],"
+			       "\"control\":\"/run/edge-dp/ctl.sock\","
+			       "\"user\":\"a b\"}",
+		  err, sizeof(err)) == -1);
+	/* Its directory becomes the user's: never one shared like /run. */
+	CHECK(dataplane_parses("{\"listen\":[\"127.0.0.1:80\"],"
+			       "\"control\":\"/run/ctl.sock\","
+			       "\"user\":\"nobody\"}",
+		  err, sizeof(err)) == -1);
+	CHECK(strncmp(err, "control:", 8) == 0);
+	CHECK(dataplane_parses("{\"listen\":[\"127.0.0.1:80\"],"
+			       "\"control\":\"/run/ctl.sock\"}",
+		  err, sizeof(err)) == 0);
+}
+
 int
 main(void)
 {
@@ -214,6 +256,7 @@ main(void)
 	RUN(step_every_kind_refuses_unknown_fields);
 	RUN(step_parse_without_params);
 	RUN(step_anycast_probe_never_an_anycast_address);
+	RUN(step_dataplane_user);
 	st_teardown();
 	return check_done();
 }
