@@ -167,6 +167,7 @@ struct dp_state {
 	char successor[80]; /* the version taking over from it, or "" */
 	bool draining;
 	int64_t uid; /* it runs as; -1 when it does not say */
+	int64_t pid;
 };
 
 /* Ask the running edge-dp; 0, or -1 when none answers. */
@@ -198,6 +199,9 @@ dp_status(const char *path, struct dp_state *ds)
 	    json_string_value(json_object_get(o, "version")),
 	    sizeof(ds->version));
 	ds->draining = json_is_true(json_object_get(o, "draining"));
+	ds->pid = json_is_integer(json_object_get(o, "pid"))
+	    ? json_integer_value(json_object_get(o, "pid"))
+	    : -1;
 	ds->uid = json_is_integer(json_object_get(o, "uid"))
 	    ? json_integer_value(json_object_get(o, "uid"))
 	    : -1;
@@ -527,25 +531,27 @@ dataplane_apply(
 		nanosleep(&ts, NULL);
 	}
 	/*
-	 * And the control socket says so: the predecessor learns of its
-	 * successor a moment after the successor is ready, and the check
-	 * that follows must not see the old version in between.
+	 * And the control socket is the process started here: a successor
+	 * renames its socket over the path only once its predecessor said
+	 * DONE, and until then the path is the predecessor's, which stops
+	 * answering as it hands over.  The check that follows must find the
+	 * new one there, not the old one (the same version, moving to a
+	 * user, would be moved again) or a socket nobody answers on ("not
+	 * running", which would start yet another).
 	 */
-	end = util_now() + DP_HEALTH_TIMEOUT_S;
+	end = util_now() + DP_READY_TIMEOUT_S;
 	for (;;) {
 		struct timespec ts = { 0, 50000000 };
 		struct dp_state now;
 
 		memset(&now, 0, sizeof(now));
-		if (dp_status(ctl, &now) == 0 &&
-		    (strcmp(now.version, want) == 0 ||
-			strcmp(now.successor, want) == 0))
+		if (dp_status(ctl, &now) == 0 && now.pid == (int64_t)pid)
 			break;
 		if (util_now() >= end) {
 			step_set(res, STEP_ERROR,
 			    "%s started, but its control socket still names "
 			    "%s",
-			    want, now.version);
+			    want, now.version[0] ? now.version : "nothing");
 			return -1;
 		}
 		nanosleep(&ts, NULL);

@@ -63,16 +63,19 @@ browser() {
 	T_PIDS="$T_PIDS $_pid"
 	wait "$_pid"
 	_rc=$?
-	_seen=0
+	_nok=0
 	while IFS= read -r line; do
 		case $line in
-		"ok - "*) ok "${line#ok - }"; _seen=1 ;;
-		"not ok - "*) fail "${line#not ok - }"; _seen=1 ;;
+		"ok - "*) ok "${line#ok - }" ;;
+		"not ok - "*) fail "${line#not ok - }"; _nok=1 ;;
 		"#"*) echo "$line" ;;
 		*) echo "# $line" ;;
 		esac
 	done <"$T_DIR/$1.out"
-	[ "$_rc" -eq 0 ] || [ "$_seen" = 1 ] || fail "$1: dashboard.mjs exits 0"
+	# A failed check exits 1 and is counted above; any other exit (a
+	# crash part of the way through) is a failure of its own.
+	[ "$_rc" -eq 0 ] || [ "$_nok" = 1 ] ||
+	    fail "$1: dashboard.mjs exits 0 (it exited $_rc)"
 }
 
 # 1. A fleet of 304 nodes in two regions: three POPs that keep checking in
