@@ -401,10 +401,21 @@ release_fetch(void *vctx, const char *component, const char *version,
 	snprintf(path, sizeof(path), "/v1/artifacts/%s/%s.minisig", component,
 	    version);
 	if (cpclient_request(
-		ctx->cp, "GET", path, NULL, NULL, 0, &sig, err, errlen) != 0)
+		ctx->cp, "GET", path, NULL, NULL, 0, &sig, err, errlen) != 0) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "signature download: %s", why);
 		goto out;
-	if (sig.status != 200 || sig.len > MSIG_SIG_MAX ||
-	    strlen(sig.body) != sig.len) {
+	}
+	if (sig.status == 200 && sig.len > MSIG_SIG_MAX) {
+		snprintf(err, errlen,
+		    "signature download: larger than %d bytes, not a "
+		    "signature",
+		    MSIG_SIG_MAX);
+		goto out;
+	}
+	if (sig.status != 200 || strlen(sig.body) != sig.len) {
 		snprintf(err, errlen, "signature download: HTTP %ld%s",
 		    sig.status, sig.status == 200 ? ", not a signature" : "");
 		goto out;
