@@ -8,7 +8,8 @@
 # handshake and answers the rest from files the test changes as it goes.
 # Each answer must fail, bounded, with its reason said; the last good
 # desired state stays in force, 1.0.0 keeps serving, and nothing is
-# half installed.
+# half installed.  Last, a keeper asked to stop during a trickled
+# download stops without waiting it out.
 . "$(dirname "$0")/lib.sh"
 KEEPER="$EF_BIN/edge-keeper"
 HOST_IP=198.51.100.49
@@ -185,7 +186,38 @@ grep -F "5.0.0 endless" "$T_DIR/fakecp.log" | sed 's/^/# fakecp: /'
 check "...1.0.0 keeps serving" serves
 check "...nothing half installed" whole
 check "...and the keeper runs on" kill -0 "$KP"
-kill "$KP"
+
+# A trickled artifact (10 bytes/s, above nothing but patience: the speed
+# floor takes 30 s to see it) while the keeper is asked to stop: it must
+# not wait the download out.
+downloading() {
+	for c in $(cat /proc/"$KP"/task/*/children 2>/dev/null); do
+		for f in /proc/"$c"/fd/*; do
+			case $(readlink "$f" 2>/dev/null) in
+			*memfd:edge-keeper-release*) return 0 ;;
+			esac
+		done
+	done
+	return 1
+}
+exited() {
+	st=$(sed -n 's/^State:[[:space:]]*\([A-Za-z]\).*/\1/p' \
+	    "/proc/$KP/status" 2>/dev/null)
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+cp "$CP_DIR/artifacts/dataplane/1.0.0.minisig" "$FA/6.0.0.minisig"
+echo "$SIZE" >"$FA/6.0.0.trickle"
+target 6.0.0
+check "a trickled artifact: the keeper downloads it" await 20 downloading
+kill -TERM "$KP"
+await 60 exited
 wait "$KP"
-expect_eq "the keeper stops cleanly" "$?" 0
+expect_eq "asked to stop meanwhile, the keeper stops cleanly" "$?" 0
+check "...giving the download up for it, not waiting it out" grep -q \
+    'reason="release 6.0.0 refused: download: the keeper is stopping"' \
+    "$T_DIR/keeper.log"
+check "...fakecp saw it go away" await 10 fk \
+    "^GET /v1/artifacts/dataplane/6.0.0 trickle: [0-9]+ of $SIZE bytes, the client went away$"
+check "...1.0.0 keeps serving" serves
+check "...nothing half installed" whole
 finish
