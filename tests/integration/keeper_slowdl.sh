@@ -96,8 +96,11 @@ downloading() {
 	done
 	return 1
 }
-dp_reason() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
-    jq -r '.status.steps[] | select(.name == "dp") | "\(.state): \(.reason)"'; }
+# The dp step as the node reports it, read from the copy the keeper keeps
+# (last-pass.json): its reports cross the slowed link too, and may not
+# make it while the link is slow.
+dp_reason() { jq -r '.report | fromjson | .steps[] | select(.name == "dp") |
+    "\(.state): \(.reason)"' "$R/var/lib/edge-keeper/last-pass.json" 2>/dev/null; }
 dp_says() { dp_reason | grep -q -- "$1"; }
 
 tc qdisc add dev "${NS}h" root tbf rate 4kbit burst 4kb latency 1s
