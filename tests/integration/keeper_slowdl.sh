@@ -103,7 +103,10 @@ dp_reason() { jq -r '.report | fromjson | .steps[] | select(.name == "dp") |
     "\(.state): \(.reason)"' "$R/var/lib/edge-keeper/last-pass.json" 2>/dev/null; }
 dp_says() { dp_reason | grep -q -- "$1"; }
 
-tc qdisc add dev "${NS}h" root tbf rate 4kbit burst 4kb latency 1s
+# A burst of 10 KB lets the new desired state and the signature through
+# at once, so that what is slow is the download; a queue of 3 KB keeps
+# what is left queued once a download is given up small.
+tc qdisc add dev "${NS}h" root tbf rate 4kbit burst 10kb limit 3kb
 expect_eq "the link from edge-cp to the node is slowed to 4 kbit/s (tc tbf)" "$?" 0
 expect_api "roll out dataplane 2.0.0" 201 POST /v1/rollouts \
     '{"component":"dataplane","version":"2.0.0","strategy":"all_at_once"}'
