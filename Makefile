@@ -59,7 +59,8 @@ KEEPER_LIB_OBJ = $(filter-out $(OBJ)/keeper/main.o,$(KEEPER_OBJ))
 
 PROGS = $(BIN)/edge-cp $(BIN)/edge-keeper $(BIN)/edge-dp
 TOOLS = $(BIN)/nodeclient $(BIN)/cp_checkin $(BIN)/slowclient $(BIN)/dpload \
-        $(BIN)/rawhttp $(BIN)/slowhttp $(BIN)/fleetsim $(BIN)/memgrep
+        $(BIN)/rawhttp $(BIN)/slowhttp $(BIN)/fleetsim $(BIN)/memgrep \
+        $(BIN)/fakecp
 
 # The node simulators' shared client (transport, node protocol, histogram).
 SIM_SRC = $(filter-out tests/fleetsim/fleetsim.c,$(wildcard tests/fleetsim/*.c))
@@ -132,7 +133,7 @@ $(BIN)/nodeclient: $(OBJ)/tests/tools/nodeclient.o $(OBJ)/libcommon.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_KEEPER)
 
-$(BIN)/slowclient: $(OBJ)/tests/tools/slowclient.o $(OBJ)/libcommon.a
+$(BIN)/slowclient $(BIN)/fakecp: $(BIN)/%: $(OBJ)/tests/tools/%.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ -lgnutls -lsodium

@@ -89,6 +89,24 @@ httpc_free(struct httpc *h)
 	free(h);
 }
 
+/* libcurl's progress callback: a streamed transfer's stop hook. */
+static int
+httpc_xfer_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct httpc_sink *s = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (s->st->stop(s->st->arg, s->err, s->errlen) != 0) {
+		s->stream_failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static size_t
 httpc_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
@@ -241,12 +259,21 @@ httpc_perform(struct httpc *h, const char *method, const char *path,
 		    h->curl, CURLOPT_LOW_SPEED_LIMIT, st->low_speed_bps);
 		curl_easy_setopt(
 		    h->curl, CURLOPT_LOW_SPEED_TIME, st->low_speed_s);
+		if (st->stop != NULL) {
+			curl_easy_setopt(
+			    h->curl, CURLOPT_XFERINFOFUNCTION, httpc_xfer_cb);
+			curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &sink);
+			curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
+		}
 	}
 	rc = curl_easy_perform(h->curl);
 	if (st != NULL) {
 		curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
 		curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 0L);
 		curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, 0L);
+		curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 1L);
+		curl_easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, NULL);
+		curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, NULL);
 	}
 	if (rc != CURLE_OK) {
 		/*
@@ -259,7 +286,7 @@ httpc_perform(struct httpc *h, const char *method, const char *path,
 		if (sink.overflow)
 			snprintf(err, errlen, "response larger than %zu bytes",
 			    sink.overflow == 2 ? st->max : h->max_body);
-		else if (!sink.stream_failed) /* else st->fn said why */
+		else if (!sink.stream_failed) /* else fn or stop said why */
 			snprintf(err, errlen, "%s",
 			    h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
 #pragma GCC diagnostic pop

@@ -61,12 +61,16 @@ void httpc_resp_clear(struct httpc_resp *r);
  * an error answer can still be read).  fn returns 0 to go on, -1 to stop
  * the transfer (its own message in err is kept).  The transfer also stops
  * above max bytes, when it is slower than low_speed_bps for low_speed_s
- * seconds (a stalled server), and after timeout_ms in all.
+ * seconds (a stalled server), and after timeout_ms in all.  stop, when
+ * set, is asked about once a second and whenever bytes arrive, from the
+ * calling thread: -1 (its message in err) ends the transfer at once, so
+ * a long download need not hold up its program's shutdown.
  */
 struct httpc_stream {
 	int (*fn)(
 	    void *arg, const void *buf, size_t len, char *err, size_t errlen);
 	void *arg;
+	int (*stop)(void *arg, char *err, size_t errlen);
 	size_t max;
 	long low_speed_bps;
 	long low_speed_s;

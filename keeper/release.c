@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,6 +389,29 @@ release_mem_write(
 	return 0;
 }
 
+/*
+ * The download's stop hook: the keeper was asked to stop.  The daemon
+ * blocks SIGTERM and SIGINT and takes them between passes (keeper/run.c;
+ * its privileged part passes them on to this one), so a pending one is
+ * seen here without being taken, and the pass ends soon after.  Without
+ * this, a server slower than anything but the speed floor would hold a
+ * stop for as long as RELEASE_TIMEOUT_S.
+ */
+static int
+release_stopping(void *arg, char *err, size_t errlen)
+{
+	sigset_t set;
+
+	(void)arg;
+	if (sigpending(&set) == 0 &&
+	    (sigismember(&set, SIGTERM) == 1 ||
+		sigismember(&set, SIGINT) == 1)) {
+		snprintf(err, errlen, "the keeper is stopping");
+		return -1;
+	}
+	return 0;
+}
+
 int
 release_fetch(void *vctx, const char *component, const char *version,
     const char *dest, bool allow_rollback, char *err, size_t errlen)
@@ -401,10 +425,21 @@ release_fetch(void *vctx, const char *component, const char *version,
 	snprintf(path, sizeof(path), "/v1/artifacts/%s/%s.minisig", component,
 	    version);
 	if (cpclient_request(
-		ctx->cp, "GET", path, NULL, NULL, 0, &sig, err, errlen) != 0)
+		ctx->cp, "GET", path, NULL, NULL, 0, &sig, err, errlen) != 0) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "signature download: %s", why);
 		goto out;
-	if (sig.status != 200 || sig.len > MSIG_SIG_MAX ||
-	    strlen(sig.body) != sig.len) {
+	}
+	if (sig.status == 200 && sig.len > MSIG_SIG_MAX) {
+		snprintf(err, errlen,
+		    "signature download: larger than %d bytes, not a "
+		    "signature",
+		    MSIG_SIG_MAX);
+		goto out;
+	}
+	if (sig.status != 200 || strlen(sig.body) != sig.len) {
 		snprintf(err, errlen, "signature download: HTTP %ld%s",
 		    sig.status, sig.status == 200 ? ", not a signature" : "");
 		goto out;
@@ -421,6 +456,7 @@ release_fetch(void *vctx, const char *component, const char *version,
 	memset(&st, 0, sizeof(st));
 	st.fn = release_mem_write;
 	st.arg = &fd;
+	st.stop = release_stopping;
 	st.max = release_cap(sig.body);
 	st.low_speed_bps = RELEASE_LOW_SPEED_BPS;
 	st.low_speed_s = RELEASE_LOW_SPEED_S;

@@ -12,7 +12,8 @@
  * release_fetch() downloads into an anonymous memory file (memfd): the
  * download stops above the size the signature names (or
  * RELEASE_MAX_BYTES), when it is slower than RELEASE_LOW_SPEED_BPS for
- * RELEASE_LOW_SPEED_S seconds, and after RELEASE_TIMEOUT_S.  Then
+ * RELEASE_LOW_SPEED_S seconds, after RELEASE_TIMEOUT_S, and as soon as
+ * the keeper is asked to stop (SIGTERM or SIGINT pending).  Then
  * release_install() -- in the keeper's privileged part when there is one
  * -- copies it to DEST.part (fsynced), computing SHA-256 and size, and
  * once admitted removes a DEST already there, writes the signature to
