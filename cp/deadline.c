@@ -149,17 +149,24 @@ deadline_sweep(uint64_t now_ms)
 		if (c->cut || due == 0 || now_ms < due)
 			continue;
 		/*
+		 * What the log says is read first: once shut down, the
+		 * connection's own thread ends the request and arms it for
+		 * the next one (deadline_arm), concurrently with this.
+		 */
+		if (n < DEADLINE_LOG_MAX) {
+			uint64_t since = atomic_load(&c->since_ms);
+
+			util_addr_str(
+			    &c->addr.sa, logs[n].addr, sizeof(logs[n].addr));
+			logs[n].route = atomic_load(&c->route);
+			logs[n].after_ms = now_ms > since ? now_ms - since : 0;
+		}
+		/*
 		 * libmicrohttpd reads the end of the stream, ends the request
 		 * (its completed callback runs, with no reply) and closes.
 		 */
 		shutdown(c->fd, SHUT_RDWR);
 		c->cut = true;
-		if (n < DEADLINE_LOG_MAX) {
-			util_addr_str(
-			    &c->addr.sa, logs[n].addr, sizeof(logs[n].addr));
-			logs[n].route = atomic_load(&c->route);
-			logs[n].after_ms = now_ms - atomic_load(&c->since_ms);
-		}
 		n++;
 	}
 	pthread_mutex_unlock(&dl_mu);
