@@ -20,7 +20,6 @@ ip netns exec "$NS" "$DP" --listen 127.0.0.1:$PORT --control "$CTL" \
 T_PIDS="$T_PIDS $!"
 await 10 "$DP" --control "$CTL" --status || { fail "edge-dp starts"; finish; exit 1; }
 ok "edge-dp starts"
-dp_pid() { "$DP" --control "$CTL" --status | sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p'; }
 
 in_ns nstat -n >/dev/null 2>&1
 DPLOAD_PACE_US=200 ip netns exec "$NS" "$EF_BIN/dpload" 127.0.0.1 $PORT /1k.bin 8 2 120 \
@@ -35,7 +34,7 @@ sleep_until_requests 100
 n=1
 failed_takeovers=0
 while [ $n -le 20 ]; do
-	old=$(dp_pid)
+	old=$(dp_pid "$CTL")
 	workers=$(( n % 3 + 1 ))
 	if [ $n -eq 10 ]; then
 		# A successor that dies before it is ready: nothing changes.
@@ -43,14 +42,14 @@ while [ $n -le 20 ]; do
 		    --control "$CTL" --root "$T_DIR/www" --workers $workers \
 		    --takeover >>"$T_DIR/dp.log" 2>&1
 		expect_eq "takeover $n: a successor dying before ready changes nothing" \
-		    "$(dp_pid)" "$old"
+		    "$(dp_pid "$CTL")" "$old"
 	else
 		ip netns exec "$NS" "$DP" --listen 127.0.0.1:$PORT \
 		    --control "$CTL" --root "$T_DIR/www" --workers $workers \
 		    --takeover --drain-timeout 10 >>"$T_DIR/dp.log" 2>&1 &
 		new=$!
 		T_PIDS="$T_PIDS $new"
-		serving() { [ "$(dp_pid)" = "$new" ]; }
+		serving() { [ "$(dp_pid "$CTL")" = "$new" ]; }
 		# The old one is our child: reap it and read how it ended.
 		if await 20 serving && wait "$old"; then
 			T_PIDS=$(echo "$T_PIDS" | sed "s/ $old\b//")
@@ -84,7 +83,7 @@ expect_eq "nstat: no listen drops, overflows or resets" "$drops" 0
 # thread: status keeps answering and names the successor, and a second
 # successor meanwhile is turned away (BUSY) without changing anything.
 takeover_to() { # DRAIN_S: start a successor, reap the old one
-	old=$(dp_pid)
+	old=$(dp_pid "$CTL")
 	ip netns exec "$NS" "$DP" --listen 127.0.0.1:$PORT --control "$CTL" \
 	    --root "$T_DIR/www" --workers 2 --takeover --drain-timeout "$1" \
 	    --ready-fd 3 3>"$T_DIR/ready" >>"$T_DIR/dp.log" 2>&1 &
@@ -104,7 +103,7 @@ await 10 sh -c "\"$DP\" --control \"$CTL\" --status | grep -q '\"connections\":1
 takeover_to 10
 handing() { "$DP" --control "$CTL" --status | grep -q "\"successor\":{\"pid\":$new,"; }
 check "mid-handover (a request in flight), status names the successor" await 10 handing
-expect_eq "...and is still the old process answering" "$(dp_pid)" "$old"
+expect_eq "...and is still the old process answering" "$(dp_pid "$CTL")" "$old"
 timeout 15 ip netns exec "$NS" "$DP" --listen 127.0.0.1:$PORT \
     --control "$CTL" --root "$T_DIR/www" --takeover >>"$T_DIR/dp.log" 2>&1
 expect_eq "a second successor meanwhile is turned away" "$?" 1

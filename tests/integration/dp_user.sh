@@ -39,7 +39,6 @@ dp() {
 	DPID=$!
 	T_PIDS="$T_PIDS $DPID"
 }
-dp_pid() { "$DP" --control "$CTL" --status | sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p'; }
 # ids PID: the Uid, Gid and Groups lines of its /proc status, and its
 # effective capabilities and no_new_privs, on one line.
 ids() {

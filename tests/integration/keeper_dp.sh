@@ -20,8 +20,7 @@ KEEPER=$(keeper_cmd "$KEEPER")
 R="$T_DIR/node"
 cleanup_extra() {
 	# The dataplane is detached from the keeper: find it by its socket.
-	p=$("$EF_BIN/edge-dp" --control "$R/run/edge-dp/ctl.sock" --status \
-	    2>/dev/null | sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p')
+	p=$(dp_pid "$R/run/edge-dp/ctl.sock")
 	[ -n "$p" ] && kill "$p" 2>/dev/null
 	# Releases that hang before ready, should one outlive the test.
 	for p in $(cat "$T_DIR/hang.pids" 2>/dev/null); do
@@ -150,8 +149,7 @@ expect_eq "zero failed requests across the upgrade" "$failed" 0
 expect_eq "the kept-alive connections survived it (4 connects)" "$kac" 4
 
 # The dataplane does not depend on the keeper, and the keeper adopts it.
-dppid() { "$EF_BIN/edge-dp" --control "$R/run/edge-dp/ctl.sock" --status \
-    2>/dev/null | sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p'; }
+dppid() { dp_pid "$R/run/edge-dp/ctl.sock"; }
 D1=$(dppid)
 kill -9 "$KP"
 wait "$KP" 2>/dev/null

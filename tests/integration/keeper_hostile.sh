@@ -22,8 +22,7 @@ CTL="$R/run/edge-dp/ctl.sock"
 F="$T_DIR/fake"
 FD="$F/v1/node"
 FA="$F/v1/artifacts/dataplane"
-dppid() { "$EF_BIN/edge-dp" --control "$CTL" --status 2>/dev/null |
-    sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p'; }
+dppid() { dp_pid "$CTL"; }
 cleanup_extra() {
 	p=$(dppid)
 	[ -n "$p" ] && kill "$p" 2>/dev/null

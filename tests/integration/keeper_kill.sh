@@ -24,8 +24,7 @@ setup_ns keeper_kill efkk
 KEEPER=$(keeper_cmd "$KEEPER")
 R="$T_DIR/node"
 CTL="$R/run/edge-dp/ctl.sock"
-dppid() { "$EF_BIN/edge-dp" --control "$CTL" --status 2>/dev/null |
-    sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p'; }
+dppid() { dp_pid "$CTL"; }
 cleanup_extra() {
 	tc qdisc del dev "${NS}h" root 2>/dev/null
 	p=$(dppid)

@@ -16,8 +16,7 @@ KEEPER=$(keeper_cmd "$KEEPER")
 R="$T_DIR/node"
 CTL="$R/run/edge-dp/ctl.sock"
 DPD="$R/var/lib/edge-keeper/dataplane"
-dppid() { "$EF_BIN/edge-dp" --control "$CTL" --status 2>/dev/null |
-    sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p'; }
+dppid() { dp_pid "$CTL"; }
 cleanup_extra() {
 	tc qdisc del dev "${NS}h" root 2>/dev/null
 	# The dataplane is detached from the keeper: found by its socket.

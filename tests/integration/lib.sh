@@ -57,6 +57,13 @@ cleanup_ns() {
 
 in_ns() { ip netns exec "$NS" "$@"; }
 
+# dp_pid CTL: the pid of the edge-dp answering on control socket CTL, or
+# nothing when none answers (a detached dataplane is found this way).
+dp_pid() {
+	"$EF_BIN/edge-dp" --control "$1" --status 2>/dev/null |
+	    sed -n 's/^{"version":"[^"]*","pid":\([0-9]*\).*/\1/p'
+}
+
 ok() {
 	T_N=$((T_N + 1))
 	echo "ok $T_N - $1"
