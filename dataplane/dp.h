@@ -129,6 +129,7 @@ struct dp_worker {
 	struct item *litems; /* their epoll items, for the process's life */
 	pthread_mutex_t mu;  /* guards the inbox */
 	struct dp_handoff *inbox;
+	atomic_bool start_accepting; /* main asks: listeners into the epoll */
 	atomic_bool stop_accepting;
 	atomic_bool stopped;  /* the worker has taken its listeners off */
 	atomic_bool handover; /* send idle connections to the successor */
@@ -169,8 +170,14 @@ extern struct dp dp;
 /* main.c: past the drain timeout, every response closes its connection. */
 bool dp_closing(void);
 
-/* worker.c */
-int worker_start(struct dp_worker *w, char *err, size_t errlen);
+/*
+ * worker.c.  worker_start() starts the thread; with accept false its
+ * listeners stay out of its epoll until worker_accept().  A successor
+ * starts that way and accepts only once its READY is out (takeover.h): a
+ * connection it took before then would die with it if it never got there.
+ */
+int worker_start(struct dp_worker *w, bool accept, char *err, size_t errlen);
+void worker_accept(struct dp_worker *w);
 /*
  * Queue a handed-over connection (fd, its pending bytes, the bound it is
  * under and that bound's age) for w; takes ownership of fd and buf.  It

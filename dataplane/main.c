@@ -876,6 +876,7 @@ main(int argc, char **argv)
 	};
 	char err[256];
 	struct priv_user user;
+	const char *die;
 	const char *user_name = NULL;
 	struct rlimit rl;
 	sigset_t set;
@@ -1054,11 +1055,16 @@ main(int argc, char **argv)
 		    user.name, (unsigned)user.uid, (unsigned)user.gid);
 	}
 	for (i = 0; i < dp.nworkers; i++)
-		if (worker_start(&dp.workers[i], err, sizeof(err)) != 0)
+		if (worker_start(&dp.workers[i], !dp.takeover, err,
+			sizeof(err)) != 0)
 			fatalx("event=start_failed msg=\"%s\"", err);
 	if (dp.takeover) {
-		/* Test hook: a successor that dies before it is ready. */
-		if (getenv("EDGE_DP_TEST_DIE_BEFORE_READY") != NULL) {
+		/*
+		 * Test hook: a successor that dies before it is ready, after
+		 * the value's milliseconds with its workers running.
+		 */
+		if ((die = getenv("EDGE_DP_TEST_DIE_BEFORE_READY")) != NULL) {
+			usleep((useconds_t)atoi(die) * 1000);
 			ctl_tmp_remove();
 			_exit(3);
 		}
@@ -1066,10 +1072,15 @@ main(int argc, char **argv)
 		ready_notify();
 		if (takeover_send(csock, "READY\n", NULL, 0) != 0)
 			log_warn("event=takeover_ready_failed");
-		/* Only now do our own extra group members take connections. */
+		/*
+		 * Only now do we take connections: our own extra group
+		 * members join the groups, and every worker accepts.
+		 */
 		for (i = 0; i < nextra; i++)
 			if (listen(extra_fds[i], 4096) != 0)
 				log_warn("event=listen_failed");
+		for (i = 0; i < dp.nworkers; i++)
+			worker_accept(&dp.workers[i]);
 		if (!takeover_receive(csock, proto) && control_answers()) {
 			/*
 			 * No DONE, and the predecessor still answers: it

@@ -13,10 +13,11 @@
  *	                              ◀──     "L <n>\n" then n listener
  *	                                      records "l <addr>\n", each with
  *	                                      its fd (batches of ≤ 253)
- *	start accepting on every listener, whatever its own worker count:
- *	closing any member of a SO_REUSEPORT group would drop its queue;
- *	tell the supervisor (--ready-fd), then
+ *	keep every listener, whatever its own worker count (closing any
+ *	member of a SO_REUSEPORT group would drop its queue), accepting on
+ *	none yet; tell the supervisor (--ready-fd), then
  *	"READY\n"                     ──▶
+ *	only now accept on them all
  *	                                      stop accepting (listeners
  *	                                      leave the epolls, stay open);
  *	                                      at each request boundary, hand
@@ -37,9 +38,12 @@
  *	   └── new one closed, ──┘
  *	       or no READY within TAKEOVER_READY_TIMEOUT_S: nothing changed
  *
- * Until READY the old process has changed nothing: it keeps accepting, so
- * a new process that dies or hangs costs no connection.  After READY both
- * accept on the same sockets for a moment, which is harmless.
+ * Until READY the old process has changed nothing: it keeps accepting, and
+ * the new one has accepted nothing (its workers run, its listeners are
+ * out of their epolls), so a new process that dies or hangs before READY
+ * costs no connection.  After READY both may accept on the same sockets
+ * for a moment, which is harmless: a connection the old one takes then is
+ * handed over like any other.
  *
  * The handover runs on its own thread in the old process, so its control
  * socket still answers "status" while connections drain; from READY on

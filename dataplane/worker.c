@@ -830,7 +830,7 @@ accept_all(struct wctx *x, int lfd)
 			 */
 			continue;
 		default:
-			/* EAGAIN: all taken; EINVAL: not listening (yet). */
+			/* EAGAIN: all taken; EINVAL: not listening. */
 			return;
 		}
 	}
@@ -850,6 +850,15 @@ inbox(struct wctx *x)
 	h = x->w->inbox;
 	x->w->inbox = NULL;
 	pthread_mutex_unlock(&x->w->mu);
+	if (atomic_exchange(&x->w->start_accepting, false) &&
+	    !atomic_load(&x->w->stop_accepting)) {
+		char err[128];
+
+		if (listeners_on(x->w, err, sizeof(err)) != 0)
+			log_warnx("event=accept_start_failed worker=%d "
+				  "msg=\"%s\"",
+			    x->w->index, err);
+	}
 	for (; h != NULL; h = next) {
 		next = h->next;
 		c = conn_new(
@@ -995,7 +1004,7 @@ worker_main(void *arg)
 }
 
 int
-worker_start(struct dp_worker *w, char *err, size_t errlen)
+worker_start(struct dp_worker *w, bool accept, char *err, size_t errlen)
 {
 	static struct item bells[DP_MAX_WORKERS];
 	struct item *li;
@@ -1022,7 +1031,7 @@ worker_start(struct dp_worker *w, char *err, size_t errlen)
 		li[i].type = IT_LISTENER;
 		li[i].fd = w->lfds[i];
 	}
-	if (listeners_on(w, err, errlen) != 0)
+	if (accept && listeners_on(w, err, errlen) != 0)
 		return -1;
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 		snprintf(err, errlen, "thread: %s", strerror(errno));
@@ -1038,6 +1047,13 @@ worker_wake(struct dp_worker *w)
 
 	if (write(w->evfd, &one, sizeof(one)) < 0)
 		log_warn("event=doorbell_write worker=%d", w->index);
+}
+
+void
+worker_accept(struct dp_worker *w)
+{
+	atomic_store(&w->start_accepting, true);
+	worker_wake(w);
 }
 
 void

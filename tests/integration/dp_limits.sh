@@ -185,4 +185,38 @@ expect_eq "the three kept-alive connections are all served after the takeover" \
     "first 200 second 200"
 check "the successor logged the connections it received" \
     grep -q "event=takeover_done connections=4 complete=1" "$T_DIR/dp.log"
+# A successor that dies before it is ready takes no connection with it:
+# it accepts nothing until its READY is out.  The old process is at its
+# --max-conns 1 (a kept-alive connection holds the slot), so a silent new
+# client waits in the listeners' queue, where the dying successor (half a
+# second with its workers running) could take it.  It must still be there
+# for the old process once the slot frees: the old process then closes it
+# at its head bound, and counts it.
+C4="$T_DIR/ctl4"
+start_dp "$C4" --listen 127.0.0.1:8083 --workers 2 --max-conns 1 \
+    --head-timeout 2 --idle-timeout 3600
+OLD=$DPID
+await 10 "$DP" --control "$C4" --status || { fail "a fourth edge-dp starts"; finish; exit 1; }
+in_ns "$SH" 127.0.0.1 8083 twice /a.txt "$T_DIR/go4" 60 >"$T_DIR/ka4" 2>&1 &
+KA=$!
+T_PIDS="$T_PIDS $KA"
+check "the kept-alive connection holds the only slot" await 10 sh -c \
+    "[ \"\$('$DP' --control '$C4' --status | sed -n 's/.*\"connections\":\([0-9]*\).*/\1/p')\" = 1 ]"
+in_ns "$SH" 127.0.0.1 8083 silent 30 >"$T_DIR/silent4" 2>&1 &
+SI=$!
+T_PIDS="$T_PIDS $SI"
+check "the silent client waits, queued" await 10 sh -c \
+    "[ \"\$('$DP' --control '$C4' --status | sed -n 's/.*\"limit_pauses\":\([0-9]*\).*/\1/p')\" -ge 1 ]"
+EDGE_DP_TEST_DIE_BEFORE_READY=500 in_ns "$DP" --listen 127.0.0.1:8083 \
+    --control "$C4" --root "$W" --workers 2 --takeover >>"$T_DIR/dp.log" 2>&1
+expect_eq "a successor dying before ready exits 3 (the test hook)" "$?" 3
+expect_eq "...and the old process still serves" "$(dp_pid "$C4")" "$OLD"
+touch "$T_DIR/go4"
+wait "$KA"
+expect_eq "the kept-alive connection is served on" "$(cat "$T_DIR/ka4")" \
+    "first 200 second 200"
+wait "$SI"
+expect_eq "the queued client is closed..." "$(cat "$T_DIR/silent4")" "closed yes"
+expect_eq "...by the old process, at its head bound: the successor took nothing" \
+    "$(stat_of "$C4" head_timeouts)" 1
 finish

@@ -38,7 +38,7 @@ while [ $n -le 20 ]; do
 	workers=$(( n % 3 + 1 ))
 	if [ $n -eq 10 ]; then
 		# A successor that dies before it is ready: nothing changes.
-		EDGE_DP_TEST_DIE_BEFORE_READY=1 in_ns "$DP" --listen 127.0.0.1:$PORT \
+		EDGE_DP_TEST_DIE_BEFORE_READY=500 in_ns "$DP" --listen 127.0.0.1:$PORT \
 		    --control "$CTL" --root "$T_DIR/www" --workers $workers \
 		    --takeover >>"$T_DIR/dp.log" 2>&1
 		expect_eq "takeover $n: a successor dying before ready changes nothing" \
