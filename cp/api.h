@@ -50,6 +50,18 @@ int api_releases_list(struct req *r);
 /* PUT /v1/releases/{c}/{v}: a streaming route, with this body stream. */
 int api_releases_put(struct req *r);
 extern const struct body_stream api_release_upload;
+/* Two-person rule: approve or discard an upload waiting for approval. */
+int api_releases_approve(struct req *r);
+int api_releases_discard(struct req *r);
+/*
+ * The two-person rule's one check (threat T17): 0 when r->actor is a
+ * second person to `by`, the token behind the thing to approve (not it,
+ * not made by it, not its maker: store_apitoken_related).  Else a 403
+ * ("same_person") is the reply, the refusal is event `action` on
+ * `object` naming both tokens, and -1.  what: "approve this upload".
+ */
+int api_second_person(struct req *r, const char *by, const char *action,
+    const char *object, const char *what);
 /* GET /v1/artifacts/{c}/{v} and /v1/artifacts/{c}/{v}.minisig */
 int api_artifacts_get(struct req *r);
 /*

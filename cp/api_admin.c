@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "cp/api.h"
 #include "cp/auth.h"
@@ -297,6 +298,42 @@ api_profile_put(struct req *r)
 	    r, 201, json_pack("{s:I}", "version", (json_int_t)version));
 }
 
+int
+api_second_person(struct req *r, const char *by, const char *action,
+    const char *object, const char *what)
+{
+	char detail[256];
+	bool related = true;
+	int rc;
+
+	rc = store_apitoken_related(cp.store, by, r->actor, &related);
+	if (rc != STORE_OK) {
+		reply_store_error(r, rc, "API tokens");
+		return -1;
+	}
+	if (!related)
+		return 0;
+	/* Names are [a-z0-9-] (util_name_ok) or "edge-cp": no quoting. */
+	snprintf(detail, sizeof(detail),
+	    "{\"by\":\"%.63s\",\"refused\":\"%.63s\",\"rule\":"
+	    "\"two_person\"}",
+	    by, r->actor);
+	if (store_event_add(cp.store, r->actor, action, object, detail) !=
+	    STORE_OK)
+		log_warnx("event=two_person_event_lost action=%s object=%s "
+			  "actor=%s",
+		    action, object, r->actor);
+	log_warnx("event=two_person_refused action=%s object=%s by=%s "
+		  "actor=%s",
+	    action, object, by, r->actor);
+	reply_error(r, 403, "same_person",
+	    "the two-person rule: %s may not %s; it needs an admin or "
+	    "operator token that is not %s, was not made by it and did "
+	    "not make it",
+	    r->actor, what, by);
+	return -1;
+}
+
 static int
 rollout_reply(struct req *r, unsigned status, int64_t id)
 {
@@ -412,10 +449,10 @@ api_rollouts_create(struct req *r)
 	struct store_plan_row *rows = NULL;
 	struct store_rollout_new ro;
 	json_t *nodes = NULL, *nj;
-	bool dry = false, once;
+	bool dry = false, once, second;
 	int64_t id;
 	int rc, nwaves, ret;
-	size_t i, n;
+	size_t i, n, first;
 
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
 	    jfield_str(
@@ -449,11 +486,18 @@ api_rollouts_create(struct req *r)
 		goto out;
 	}
 	n = json_array_size(nodes);
+	for (i = 0, first = 0; i < n; i++)
+		first += cand[i].wave == 0;
+	second = cp.two_person && rollout_needs_second(comp, once, first);
 	if (dry) {
-		ret = reply_json(
-		    r, 200, rollout_plan_json(cand, n, names, nwaves));
+		json_t *plan = rollout_plan_json(cand, n, names, nwaves);
+
+		json_object_set_new(
+		    plan, "second_person_needed", json_boolean(second));
+		ret = reply_json(r, 200, plan);
 		goto out;
 	}
+	p.second_person = cp.two_person;
 	nj = json_array();
 	for (i = 0; i < (size_t)nwaves; i++)
 		json_array_append_new(nj, json_string(names[i]));
@@ -476,6 +520,8 @@ api_rollouts_create(struct req *r)
 	ro.component = comp;
 	ro.version = ver;
 	ro.strategy = strategy;
+	/* Nothing moves until a second person promotes it. */
+	ro.state = second ? "approval" : "running";
 	ro.rollback = p.rollback;
 	ro.params = ptxt;
 	ro.wave_names = ntxt;
@@ -591,12 +637,64 @@ rollout_transition(
 	return rollout_reply(r, 200, id);
 }
 
+/*
+ * Is the rollout held to the two-person rule (rollout.h)?  It is when it
+ * was created under the rule or the rule is on now.  Fills *ro (the
+ * caller frees it); -1 with the reply made when there is no rollout.
+ */
+static int
+rollout_two_person(struct req *r, int64_t id, json_t **ro, bool *rule)
+{
+	int rc = store_rollout_get(cp.store, id, ro);
+
+	if (rc == STORE_NOTFOUND) {
+		reply_error(r, 404, "not_found", "no such rollout");
+		return -1;
+	}
+	if (rc != STORE_OK) {
+		reply_store_error(r, rc, "rollout");
+		return -1;
+	}
+	*rule = cp.two_person ||
+	    json_is_true(json_object_get(
+		json_object_get(*ro, "params"), "second_person"));
+	return 0;
+}
+
+static bool
+rollout_in(const json_t *ro, const char *state)
+{
+	const char *st = json_string_value(json_object_get(ro, "state"));
+
+	return st != NULL && strcmp(st, state) == 0;
+}
+
 int
 api_rollouts_pause(struct req *r)
 {
 	static const char *const from[] = { "running", "approval", NULL };
+	static const char *const running[] = { "running", NULL };
+	json_t *ro = NULL;
+	bool rule = false, held;
+	int64_t id;
 
-	return rollout_transition(r, from, "paused", "paused");
+	if (rollout_id(r, &id) != 0 ||
+	    rollout_two_person(r, id, &ro, &rule) != 0)
+		return 0;
+	held = rule && rollout_in(ro, "approval");
+	json_decref(ro);
+	/*
+	 * A rollout waiting for a second person stays as it is: paused,
+	 * anyone could resume it past the promote.  Waiting, it moves
+	 * nothing anyway.
+	 */
+	if (held)
+		return reply_error(r, 422, "invalid_transition",
+		    "rollout %lld waits for a second person's promote "
+		    "(two-person rule); promote or abort it",
+		    (long long)id);
+	return rollout_transition(
+	    r, rule ? running : from, "paused", "paused");
 }
 
 int
@@ -611,8 +709,30 @@ int
 api_rollouts_promote(struct req *r)
 {
 	static const char *const from[] = { "approval", NULL };
+	const char *by;
+	char obj[32];
+	json_t *ro = NULL;
+	bool rule = false, first = false;
+	int64_t id;
+	int rc = 0;
 
-	return rollout_transition(r, from, "running", "promoted");
+	if (rollout_id(r, &id) != 0 ||
+	    rollout_two_person(r, id, &ro, &rule) != 0)
+		return 0;
+	/* Only a rollout that waits is promoted; the rest is 422 below. */
+	if (rule && rollout_in(ro, "approval")) {
+		by = json_string_value(json_object_get(ro, "created_by"));
+		snprintf(obj, sizeof(obj), "rollout/%lld", (long long)id);
+		rc = api_second_person(r, by ? by : "",
+		    "rollout.promote_refused", obj,
+		    "promote a rollout it created");
+		first = json_integer_value(json_object_get(ro, "wave")) == 0;
+	}
+	json_decref(ro);
+	if (rc != 0)
+		return 0;
+	return rollout_transition(r, from, "running",
+	    rule && first ? "approved (second person)" : "promoted");
 }
 
 /* POST /v1/freeze sets the global freeze, DELETE clears it. */
@@ -620,7 +740,19 @@ int
 api_freeze(struct req *r)
 {
 	bool on = strcmp(r->method, "POST") == 0;
+	char by[64];
 	int rc;
+
+	/*
+	 * The two-person rule: whoever froze the fleet (meta "freeze" holds
+	 * the token's name) does not lift the freeze alone.
+	 */
+	if (!on && cp.two_person &&
+	    store_meta_get(cp.store, "freeze", by, sizeof(by)) == STORE_OK &&
+	    by[0] != '\0' &&
+	    api_second_person(r, by, "freeze.off_refused", "freeze",
+		"lift a freeze it set") != 0)
+		return 0;
 
 	rc = store_meta_set(cp.store, "freeze", on ? r->actor : "",
 	    on ? "freeze.on" : "freeze.off", r->actor);

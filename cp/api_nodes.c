@@ -224,6 +224,7 @@ api_fleet(struct req *r)
 		json_pack(
 		    "{s:{},s:{},s:{}}", "profile", "dataplane", "keeper") };
 	json_t *rollouts;
+	char by[64];
 	int rc;
 
 	if (a.by_health == NULL || a.by_pop == NULL || a.versions == NULL) {
@@ -239,9 +240,13 @@ api_fleet(struct req *r)
 		json_decref(a.versions);
 		return reply_store_error(r, rc, "rollouts");
 	}
+	if (store_meta_get(cp.store, "freeze", by, sizeof(by)) != STORE_OK)
+		by[0] = '\0';
 	return reply_json(r, 200,
-	    json_pack("{s:I,s:o,s:o,s:o,s:o,s:b}", "nodes",
+	    json_pack("{s:I,s:o,s:o,s:o,s:o,s:b,s:o,s:b}", "nodes",
 		(json_int_t)live_count(), "by_health", a.by_health, "by_pop",
 		a.by_pop, "versions", a.versions, "active_rollouts", rollouts,
-		"frozen", rollout_frozen()));
+		"frozen", by[0] != '\0', "frozen_by",
+		by[0] != '\0' ? json_string(by) : json_null(), "two_person",
+		cp.two_person));
 }

@@ -14,6 +14,11 @@
  *
  * The signing key is read from DATA_DIR/release.key for each upload and
  * wiped right after; it is never kept in memory between uploads.
+ *
+ * Under the two-person rule (cp.two_person) an upload is parked unsigned
+ * (202, state "pending") and signed only when a second admin approves it
+ * (POST .../approve): the seq is given then too, so seqs follow the order
+ * in which releases became usable.  Why at approval: see cp/artifact.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -61,6 +66,42 @@ release_io_error(struct req *r, int err, const char *what)
 	return reply_error(r, 500, "internal", "cannot %s the release", what);
 }
 
+/*
+ * 0 when no release and no pending upload has comp/ver; else the reply
+ * (409, or the store's error) is made and -1.
+ */
+static int
+release_taken(struct req *r, const char *comp, const char *ver)
+{
+	json_t *up = NULL;
+	int rc;
+
+	rc = store_release_exists(cp.store, comp, ver);
+	if (rc == STORE_OK) {
+		reply_error(r, 409, "conflict",
+		    "%s %s exists; releases are "
+		    "immutable, upload a new version",
+		    comp, ver);
+		return -1;
+	}
+	if (rc == STORE_NOTFOUND) {
+		rc = store_release_pending_get(cp.store, comp, ver, &up);
+		json_decref(up);
+		if (rc == STORE_OK) {
+			reply_error(r, 409, "conflict",
+			    "%s %s was uploaded and waits for a second "
+			    "admin's approval; approve or discard it",
+			    comp, ver);
+			return -1;
+		}
+	}
+	if (rc != STORE_NOTFOUND) {
+		reply_store_error(r, rc, "release");
+		return -1;
+	}
+	return 0;
+}
+
 /* On the headers: refuse early what would be refused at the end. */
 static int
 release_begin(struct req *r)
@@ -68,7 +109,6 @@ release_begin(struct req *r)
 	const char *comp = r->params[0], *ver = r->params[1];
 	struct artifact_upload *u;
 	char err[256];
-	int rc;
 
 	if (!artifact_name_ok(comp, ver)) {
 		reply_error(r, 400, "invalid_field",
@@ -78,18 +118,8 @@ release_begin(struct req *r)
 		    ARTIFACT_SIG_SUFFIX);
 		return -1;
 	}
-	rc = store_release_exists(cp.store, comp, ver);
-	if (rc == STORE_OK) {
-		reply_error(r, 409, "conflict",
-		    "%s %s exists; releases are "
-		    "immutable, upload a new version",
-		    comp, ver);
+	if (release_taken(r, comp, ver) != 0)
 		return -1;
-	}
-	if (rc != STORE_NOTFOUND) {
-		reply_store_error(r, rc, "release");
-		return -1;
-	}
 	if (atomic_fetch_add(&release_uploads, 1) >= RELEASE_UPLOADS_MAX) {
 		atomic_fetch_sub(&release_uploads, 1);
 		reply_error(r, 503, "unavailable",
@@ -176,6 +206,60 @@ release_key_load(struct msig_sec *sec, char *err, size_t errlen)
 }
 
 /*
+ * Sign u as rel (component, version, sha256, size; rel->seq is filled
+ * with the next seq) and put it in place; sig gets the signature.  0, or
+ * -1 with the reply made.  The caller holds release_mu.
+ */
+static int
+release_sign(struct req *r, struct artifact_upload *u,
+    struct store_release *rel, char *sig, size_t siglen)
+{
+	char comment[MSIG_TRUSTED_MAX], err[512];
+	struct msig_sec sec;
+	int rc;
+
+	if ((rc = store_release_next_seq(cp.store, rel->component,
+		 &rel->seq)) != STORE_OK) {
+		reply_store_error(r, rc, "release");
+		return -1;
+	}
+	snprintf(comment, sizeof(comment),
+	    "edgefleet component=%s version=%s size=%llu sha256=%s seq=%lld",
+	    rel->component, rel->version, (unsigned long long)rel->size,
+	    rel->sha256, (long long)rel->seq);
+	if (release_key_load(&sec, err, sizeof(err)) != 0) {
+		log_warnx("event=release_sign_failed msg=\"%s\"", err);
+		reply_error(r, 500, "internal", "cannot sign the release");
+		return -1;
+	}
+	rc = artifact_upload_publish(
+	    u, &sec, comment, sig, siglen, err, sizeof(err));
+	sodium_memzero(&sec, sizeof(sec));
+	if (rc != 0) {
+		int e = errno;
+
+		log_warnx("event=release_publish_failed component=%s "
+			  "version=%s msg=\"%s\"",
+		    rel->component, rel->version, err);
+		release_io_error(r, e, "sign or store");
+		return -1;
+	}
+	return 0;
+}
+
+/* The reply to a signed release: what the signature covers, and it. */
+static int
+release_reply(struct req *r, unsigned status, const struct store_release *rel,
+    const char *sig)
+{
+	return reply_json(r, status,
+	    json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s}", "component",
+		rel->component, "version", rel->version, "sha256", rel->sha256,
+		"size", (json_int_t)rel->size, "seq", (json_int_t)rel->seq,
+		"signature", sig, "state", "released"));
+}
+
+/*
  * Sign, put in place and record the finished upload; all under release_mu
  * (see the top of this file).  Makes the reply.
  */
@@ -184,45 +268,13 @@ release_publish(struct req *r, const char *sha, uint64_t size)
 {
 	const char *comp = r->params[0], *ver = r->params[1];
 	struct store_release rel = { comp, ver, sha, (int64_t)size, 0 };
-	char comment[MSIG_TRUSTED_MAX], sig[MSIG_SIG_TEXT_MAX], err[512];
-	struct msig_sec sec;
+	char sig[MSIG_SIG_TEXT_MAX];
 	int rc;
 
 	pthread_mutex_lock(&release_mu);
-	rc = store_release_exists(cp.store, comp, ver);
-	if (rc == STORE_OK) {
-		reply_error(r, 409, "conflict",
-		    "%s %s exists; releases are "
-		    "immutable, upload a new version",
-		    comp, ver);
+	if (release_taken(r, comp, ver) != 0 ||
+	    release_sign(r, r->stream, &rel, sig, sizeof(sig)) != 0)
 		goto out;
-	}
-	if (rc != STORE_NOTFOUND ||
-	    (rc = store_release_next_seq(cp.store, comp, &rel.seq)) !=
-		STORE_OK) {
-		reply_store_error(r, rc, "release");
-		goto out;
-	}
-	snprintf(comment, sizeof(comment),
-	    "edgefleet component=%s version=%s size=%llu sha256=%s seq=%lld",
-	    comp, ver, (unsigned long long)size, sha, (long long)rel.seq);
-	if (release_key_load(&sec, err, sizeof(err)) != 0) {
-		log_warnx("event=release_sign_failed msg=\"%s\"", err);
-		reply_error(r, 500, "internal", "cannot sign the release");
-		goto out;
-	}
-	rc = artifact_upload_publish(
-	    r->stream, &sec, comment, sig, sizeof(sig), err, sizeof(err));
-	sodium_memzero(&sec, sizeof(sec));
-	if (rc != 0) {
-		int e = errno;
-
-		log_warnx("event=release_publish_failed component=%s "
-			  "version=%s msg=\"%s\"",
-		    comp, ver, err);
-		release_io_error(r, e, "sign or store");
-		goto out;
-	}
 	if ((rc = store_release_add(cp.store, &rel, r->actor)) != STORE_OK) {
 		artifact_unpublish(cp.data_dir, comp, ver);
 		reply_store_error(r, rc, "release");
@@ -232,13 +284,191 @@ release_publish(struct req *r, const char *sha, uint64_t size)
 		 "size=%llu sha256=%s actor=%s",
 	    comp, ver, (long long)rel.seq, (unsigned long long)size, sha,
 	    r->actor);
-	reply_json(r, 201,
-	    json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "component", comp, "version",
-		ver, "sha256", sha, "size", (json_int_t)size, "seq",
-		(json_int_t)rel.seq, "signature", sig));
+	release_reply(r, 201, &rel, sig);
 out:
 	pthread_mutex_unlock(&release_mu);
 	return 0;
+}
+
+/*
+ * Two-person rule: park the finished upload unsigned and record it as
+ * pending; under release_mu like a publish.  Makes the reply (202).
+ */
+static int
+release_park(struct req *r, const char *sha, uint64_t size)
+{
+	const char *comp = r->params[0], *ver = r->params[1];
+	struct store_release rel = { comp, ver, sha, (int64_t)size, 0 };
+	char err[512];
+	int rc;
+
+	pthread_mutex_lock(&release_mu);
+	if (release_taken(r, comp, ver) != 0)
+		goto out;
+	if (artifact_upload_park(r->stream, err, sizeof(err)) != 0) {
+		int e = errno;
+
+		log_warnx("event=release_upload_failed component=%s "
+			  "version=%s msg=\"%s\"",
+		    comp, ver, err);
+		release_io_error(r, e, "store");
+		goto out;
+	}
+	rc = store_release_pending_add(cp.store, &rel, r->actor);
+	if (rc != STORE_OK) {
+		artifact_pending_remove(cp.data_dir, comp, ver);
+		if (rc == STORE_CONFLICT)
+			reply_error(r, 409, "conflict",
+			    "%s %s exists or waits for approval", comp, ver);
+		else
+			reply_store_error(r, rc, "release");
+		goto out;
+	}
+	log_info("event=release_pending component=%s version=%s size=%llu "
+		 "sha256=%s actor=%s",
+	    comp, ver, (unsigned long long)size, sha, r->actor);
+	reply_json(r, 202,
+	    json_pack("{s:s,s:s,s:s,s:I,s:s,s:s}", "component", comp,
+		"version", ver, "sha256", sha, "size", (json_int_t)size,
+		"state", "pending", "uploaded_by", r->actor));
+out:
+	pthread_mutex_unlock(&release_mu);
+	return 0;
+}
+
+/* The pending upload a route names: 0 with *up, or -1, reply made. */
+static int
+release_pending_of(struct req *r, json_t **up)
+{
+	const char *comp = r->params[0], *ver = r->params[1];
+	int rc;
+
+	*up = NULL;
+	if (!artifact_name_ok(comp, ver)) {
+		reply_error(r, 404, "not_found", "no such upload");
+		return -1;
+	}
+	rc = store_release_pending_get(cp.store, comp, ver, up);
+	if (rc == STORE_NOTFOUND) {
+		if (store_release_exists(cp.store, comp, ver) == STORE_OK)
+			reply_error(r, 409, "conflict",
+			    "%s %s is a release already (approved, or "
+			    "uploaded without the two-person rule)",
+			    comp, ver);
+		else
+			reply_error(r, 404, "not_found",
+			    "no upload of %s %s waits for approval", comp, ver);
+		return -1;
+	}
+	if (rc != STORE_OK) {
+		reply_store_error(r, rc, "release");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * POST /v1/releases/{c}/{v}/approve: a second admin approves a pending
+ * upload, which is then signed and becomes a release.  The uploader, and
+ * a token related to it, get 403 and the refusal is an event.
+ */
+int
+api_releases_approve(struct req *r)
+{
+	const char *comp = r->params[0], *ver = r->params[1];
+	char sha[ARTIFACT_SHA256_HEX], sig[MSIG_SIG_TEXT_MAX], err[512];
+	char obj[264];
+	const char *by, *want;
+	struct store_release rel = { comp, ver, sha, 0, 0 };
+	struct artifact_upload *u = NULL;
+	json_t *up;
+	uint64_t size;
+	int rc;
+
+	if (release_pending_of(r, &up) != 0)
+		return 0;
+	by = json_string_value(json_object_get(up, "created_by"));
+	snprintf(obj, sizeof(obj), "%s/%s", comp, ver);
+	if (api_second_person(r, by ? by : "", "release.approve_refused", obj,
+		"approve this upload") != 0) {
+		json_decref(up);
+		return 0;
+	}
+	pthread_mutex_lock(&release_mu);
+	u = artifact_pending_open(
+	    cp.data_dir, comp, ver, sha, &size, err, sizeof(err));
+	want = json_string_value(json_object_get(up, "sha256"));
+	if (u == NULL) {
+		log_warnx("event=release_approve_failed component=%s "
+			  "version=%s msg=\"%s\"",
+		    comp, ver, err);
+		reply_error(r, 500, "internal",
+		    "the upload's file is missing; discard it and upload "
+		    "again");
+		goto out;
+	}
+	/* What was uploaded is what gets signed, or nothing is. */
+	if (want == NULL || strcmp(want, sha) != 0 ||
+	    (int64_t)size !=
+		json_integer_value(json_object_get(up, "size"))) {
+		log_warnx("event=release_approve_failed component=%s "
+			  "version=%s msg=\"the parked file changed\" "
+			  "sha256=%s want=%s",
+		    comp, ver, sha, want ? want : "-");
+		reply_error(r, 500, "internal",
+		    "the upload's file no longer matches what was uploaded; "
+		    "discard it and upload again");
+		goto out;
+	}
+	rel.size = (int64_t)size;
+	if (release_sign(r, u, &rel, sig, sizeof(sig)) != 0)
+		goto out;
+	if ((rc = store_release_approve(cp.store, &rel, r->actor)) !=
+	    STORE_OK) {
+		artifact_unpublish(cp.data_dir, comp, ver);
+		reply_store_error(r, rc, "release");
+		goto out;
+	}
+	artifact_pending_remove(cp.data_dir, comp, ver);
+	log_info("event=release_approved component=%s version=%s seq=%lld "
+		 "uploaded_by=%s actor=%s",
+	    comp, ver, (long long)rel.seq, by, r->actor);
+	release_reply(r, 200, &rel, sig);
+out:
+	pthread_mutex_unlock(&release_mu);
+	artifact_upload_free(u);
+	json_decref(up);
+	return 0;
+}
+
+/*
+ * DELETE /v1/releases/{c}/{v}: drop an upload that waits for approval
+ * (any admin, the uploader too: dropping takes nothing anywhere).
+ * Releases themselves are immutable: 409.
+ */
+int
+api_releases_discard(struct req *r)
+{
+	const char *comp = r->params[0], *ver = r->params[1];
+	json_t *up;
+	int rc;
+
+	if (release_pending_of(r, &up) != 0)
+		return 0;
+	json_decref(up);
+	pthread_mutex_lock(&release_mu);
+	rc = store_release_pending_drop(cp.store, comp, ver, r->actor);
+	if (rc == STORE_OK)
+		artifact_pending_remove(cp.data_dir, comp, ver);
+	pthread_mutex_unlock(&release_mu);
+	if (rc == STORE_NOTFOUND)
+		return reply_error(r, 404, "not_found",
+		    "no upload of %s %s waits for approval", comp, ver);
+	if (rc != STORE_OK)
+		return reply_store_error(r, rc, "release");
+	return reply_json(r, 200,
+	    json_pack("{s:s,s:s,s:s}", "component", comp, "version", ver,
+		"state", "discarded"));
 }
 
 int
@@ -260,7 +490,8 @@ api_releases_put(struct req *r)
 		    r->params[0], r->params[1], err);
 		return release_io_error(r, e, "store");
 	}
-	return release_publish(r, sha, size);
+	return cp.two_person ? release_park(r, sha, size)
+			     : release_publish(r, sha, size);
 }
 
 int
@@ -302,11 +533,18 @@ api_artifacts_get(struct req *r)
 }
 
 static int
-release_known(const char *component, const char *version, void *arg)
+release_known(
+    const char *component, const char *version, bool pending, void *arg)
 {
-	int rc = store_release_exists(cp.store, component, version);
+	json_t *up = NULL;
+	int rc;
 
 	(void)arg;
+	if (pending) {
+		rc = store_release_pending_get(cp.store, component, version, &up);
+		json_decref(up);
+	} else
+		rc = store_release_exists(cp.store, component, version);
 	return rc == STORE_OK ? 1 : rc == STORE_NOTFOUND ? 0 : -1;
 }
 

@@ -16,6 +16,7 @@
 
 /* DATA_DIR is at most 511 bytes (struct cp_ctx); the rest is short. */
 #define ARTIFACT_PATH_MAX 768
+#define ARTIFACT_PENDING_PREFIX ".pending-"
 
 static const char *const artifact_components[] = { "dataplane", "keeper",
 	NULL };
@@ -24,6 +25,7 @@ struct artifact_upload {
 	int fd;
 	char dir[ARTIFACT_PATH_MAX]; /* DATA_DIR/artifacts/<component> */
 	char tmp[ARTIFACT_PATH_MAX]; /* dir/.upload-XXXXXX, "" once gone */
+	bool parked; /* tmp is a .pending-<version> file: link, keep it */
 	char version[72];
 	crypto_hash_sha256_state sha;
 	uint64_t size;
@@ -254,11 +256,23 @@ artifact_upload_publish(struct artifact_upload *u, const struct msig_sec *sec,
 	}
 	if (artifact_write_sig(u->dir, u->version, sig, err, errlen) != 0)
 		goto fail;
-	if (rename(u->tmp, bin) != 0) {
+	if (u->parked) {
+		/*
+		 * The parked file stays until the row has moved, so a failure
+		 * from here on leaves the upload waiting as it was.  No row
+		 * names bin (the caller holds the release lock), so a file
+		 * there is a stale one from a crash: replaced.
+		 */
+		if ((unlink(bin) != 0 && errno != ENOENT) ||
+		    link(u->tmp, bin) != 0) {
+			snprintf(err, errlen, "%s: %s", bin, strerror(errno));
+			goto fail_sig;
+		}
+	} else if (rename(u->tmp, bin) != 0) {
 		snprintf(err, errlen, "%s: %s", bin, strerror(errno));
 		goto fail_sig;
-	}
-	u->tmp[0] = '\0'; /* renamed: nothing for artifact_upload_free() */
+	} else
+		u->tmp[0] = '\0'; /* renamed: nothing for upload_free() */
 	/* Both names are durable before the caller commits the row. */
 	if (artifact_sync_dir(u->dir) != 0) {
 		snprintf(err, errlen, "%s: %s", u->dir, strerror(errno));
@@ -303,6 +317,118 @@ artifact_unpublish(
 		log_warn("event=artifact_unpublish_failed dir=%s", dir);
 }
 
+int
+artifact_upload_park(struct artifact_upload *u, char *err, size_t errlen)
+{
+	char dst[ARTIFACT_PATH_MAX];
+
+	if (artifact_path(dst, sizeof(dst), u->dir, ARTIFACT_PENDING_PREFIX,
+		u->version) != 0) {
+		snprintf(err, errlen, "%s: path too long", u->dir);
+		return -1;
+	}
+	if (rename(u->tmp, dst) != 0) {
+		snprintf(err, errlen, "%s: %s", dst, strerror(errno));
+		return -1;
+	}
+	u->tmp[0] = '\0';
+	if (artifact_sync_dir(u->dir) != 0) {
+		int saved = errno;
+
+		snprintf(err, errlen, "%s: %s", u->dir, strerror(errno));
+		unlink(dst);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* DATA_DIR/artifacts/<component> of a name artifact_name_ok() passed. */
+static int
+artifact_dir(char *dir, const char *data_dir, const char *component,
+    const char *version)
+{
+	char top[ARTIFACT_PATH_MAX];
+
+	if (!artifact_name_ok(component, version)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (artifact_path(top, sizeof(top), data_dir, "artifacts", "") != 0 ||
+	    artifact_path(dir, ARTIFACT_PATH_MAX, top, component, "") != 0)
+		return -1;
+	return 0;
+}
+
+struct artifact_upload *
+artifact_pending_open(const char *data_dir, const char *component,
+    const char *version, char sha256[ARTIFACT_SHA256_HEX], uint64_t *size,
+    char *err, size_t errlen)
+{
+	struct artifact_upload *u;
+	unsigned char buf[65536], h[crypto_hash_sha256_BYTES];
+	ssize_t n;
+	int saved;
+
+	sha256[0] = '\0';
+	*size = 0;
+	if ((u = calloc(1, sizeof(*u))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	u->fd = -1;
+	u->parked = true;
+	util_strlcpy(u->version, version, sizeof(u->version));
+	crypto_hash_sha256_init(&u->sha);
+	if (artifact_dir(u->dir, data_dir, component, version) != 0 ||
+	    artifact_path(u->tmp, sizeof(u->tmp), u->dir,
+		ARTIFACT_PENDING_PREFIX, version) != 0) {
+		snprintf(err, errlen, "bad release name");
+		goto fail;
+	}
+	if ((u->fd = open(u->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		snprintf(err, errlen, "%s: %s", u->tmp, strerror(errno));
+		goto fail;
+	}
+	while ((n = read(u->fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || u->size + (uint64_t)n > ARTIFACT_MAX_SIZE) {
+			if (n >= 0)
+				errno = EFBIG;
+			snprintf(err, errlen, "%s: %s", u->tmp, strerror(errno));
+			goto fail;
+		}
+		crypto_hash_sha256_update(&u->sha, buf, (size_t)n);
+		u->size += (uint64_t)n;
+	}
+	crypto_hash_sha256_final(&u->sha, h);
+	util_hex(sha256, ARTIFACT_SHA256_HEX, h, sizeof(h));
+	*size = u->size;
+	return u;
+fail:
+	saved = errno;
+	artifact_upload_free(u);
+	errno = saved;
+	return NULL;
+}
+
+void
+artifact_pending_remove(
+    const char *data_dir, const char *component, const char *version)
+{
+	char dir[ARTIFACT_PATH_MAX], path[ARTIFACT_PATH_MAX];
+
+	if (artifact_dir(dir, data_dir, component, version) != 0 ||
+	    artifact_path(path, sizeof(path), dir, ARTIFACT_PENDING_PREFIX,
+		version) != 0)
+		return;
+	if (unlink(path) != 0 && errno != ENOENT)
+		log_warn("event=artifact_pending_remove_failed file=%s", path);
+	else if (artifact_sync_dir(dir) != 0)
+		log_warn("event=artifact_pending_remove_failed dir=%s", dir);
+}
+
 void
 artifact_upload_free(struct artifact_upload *u)
 {
@@ -310,6 +436,8 @@ artifact_upload_free(struct artifact_upload *u)
 		return;
 	if (u->fd >= 0)
 		close(u->fd);
+	if (u->parked)
+		u->tmp[0] = '\0'; /* the caller removes it, once approved */
 	if (u->tmp[0] != '\0' && unlink(u->tmp) != 0 && errno != ENOENT)
 		log_warn("event=artifact_cleanup_failed file=%s", u->tmp);
 	free(u);
@@ -351,7 +479,7 @@ artifact_open(const char *data_dir, const char *component, const char *version,
 /* Sweep one component directory; returns files removed or -1. */
 static int
 artifact_sweep_dir(const char *top, const char *component,
-    int (*known)(const char *, const char *, void *), void *arg)
+    int (*known)(const char *, const char *, bool, void *), void *arg)
 {
 	char dir[ARTIFACT_PATH_MAX], version[128];
 	struct dirent *de;
@@ -368,10 +496,23 @@ artifact_sweep_dir(const char *top, const char *component,
 
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			continue;
+		size_t pl = strlen(ARTIFACT_PENDING_PREFIX);
+
 		if (strncmp(name, ".upload-", 8) == 0 ||
 		    strncmp(name, ".sig-", 5) == 0)
 			why = "unfinished";
-		else {
+		else if (strncmp(name, ARTIFACT_PENDING_PREFIX, pl) == 0) {
+			util_strlcpy(version, name + pl, sizeof(version));
+			if (!artifact_name_ok(component, version)) {
+				log_warnx("event=artifact_unknown_file dir=%s "
+					  "file=%.100s msg=\"left alone\"",
+				    dir, name);
+				continue;
+			}
+			if ((k = known(component, version, true, arg)) != 0)
+				continue;
+			why = "no_upload_row";
+		} else {
 			util_strlcpy(version, name, sizeof(version));
 			if (artifact_is_sig_name(version))
 				version[strlen(version) -
@@ -382,7 +523,7 @@ artifact_sweep_dir(const char *top, const char *component,
 				    dir, name);
 				continue;
 			}
-			if ((k = known(component, version, arg)) != 0) {
+			if ((k = known(component, version, false, arg)) != 0) {
 				if (k < 0)
 					log_warnx("event=artifact_kept dir=%s "
 						  "file=%s msg=\"cannot tell "
@@ -409,7 +550,8 @@ artifact_sweep_dir(const char *top, const char *component,
 
 int
 artifact_sweep(const char *data_dir,
-    int (*known)(const char *component, const char *version, void *arg),
+    int (*known)(const char *component, const char *version, bool pending,
+	void *arg),
     void *arg)
 {
 	char top[ARTIFACT_PATH_MAX];

@@ -5,6 +5,9 @@
  *	artifacts/<component>/<version>.minisig	  its signature, 0644
  *	artifacts/<component>/.upload-XXXXXX	  an upload being received
  *	artifacts/<component>/.sig-XXXXXX	  a signature being written
+ *	artifacts/<component>/.pending-<version>  an upload waiting for a
+ *						  second admin (two-person
+ *						  rule), unsigned
  *
  * Every name is built from strings that passed artifact_name_ok():
  * component is "dataplane" or "keeper"; version passes util_version_ok()
@@ -26,10 +29,32 @@
  *	 artifact_unpublish)
  *	artifact_upload_free	   the temporary file, if still there, removed
  *
+ * Under the two-person rule (edge-cp serve --two-person) the finished
+ * upload is parked instead of published:
+ *
+ *	artifact_upload_park	   renamed to .pending-<version>, the
+ *				   directory fsynced; nothing is signed
+ *	(the caller adds the release_uploads row, or on failure calls
+ *	 artifact_pending_remove)
+ *
+ * and a second admin's approval publishes it:
+ *
+ *	artifact_pending_open	   the parked file opened and hashed again
+ *	artifact_upload_publish	   signed; the binary is linked into place,
+ *				   the parked file stays
+ *	(the caller moves the row to releases, then calls
+ *	 artifact_pending_remove; on failure artifact_unpublish)
+ *
+ * Signing waits for the approval so that an upload nobody approved has
+ * no signature anywhere: a node would refuse it even if it got hold of
+ * the file, and whoever holds only the TLS key or a copy of DATA_DIR's
+ * artifacts cannot serve it as a release.
+ *
  * Files without a row are never served: serving starts from the row.  A
  * crash between publish and the row leaves such files behind, and a crash
  * during an upload leaves a temporary file; artifact_sweep(), run at start
- * before the server listens, removes both.
+ * before the server listens, removes both, and parked files whose upload
+ * has no row (approved or discarded, or parked just before a crash).
  *
  * Thread safety: uploads are independent of each other.  Publishing,
  * adding the row and unpublishing must be serialised per component by
@@ -105,6 +130,29 @@ int artifact_upload_publish(struct artifact_upload *u,
 void artifact_unpublish(
     const char *data_dir, const char *component, const char *version);
 
+/*
+ * Two-person rule: rename the finished upload to .pending-<version> and
+ * sync the directory.  Afterwards the upload holds no file.
+ */
+int artifact_upload_park(struct artifact_upload *u, char *err, size_t errlen);
+
+/*
+ * Open the parked upload of component/version to publish it, hashing it
+ * again: sha256 and size are what is on disk now, for the caller to check
+ * against the upload's row before anything is signed.  Publishing it
+ * links the binary into place (a stale binary without a row is replaced)
+ * and keeps the parked file; artifact_upload_free() never removes it.
+ * NULL with errno (ENOENT: none) and err.
+ */
+struct artifact_upload *artifact_pending_open(const char *data_dir,
+    const char *component, const char *version,
+    char sha256[ARTIFACT_SHA256_HEX], uint64_t *size, char *err,
+    size_t errlen);
+
+/* Remove a parked upload.  Failures are logged; the sweep retries. */
+void artifact_pending_remove(
+    const char *data_dir, const char *component, const char *version);
+
 /* Close the upload and remove its temporary file if any.  NULL: no-op. */
 void artifact_upload_free(struct artifact_upload *u);
 
@@ -120,12 +168,14 @@ int artifact_open(const char *data_dir, const char *component,
  * Start-up clean-up: remove temporary files, and the files of every
  * release for which known() returns 0 (no row: a publish that crashed
  * before its row).  known() returns 1 for a release with a row, 0 for
- * none, -1 when it cannot tell: the files are then kept.  Files that are
- * not ours are left alone with a warning.  Returns the number of files
- * removed, or -1 when a directory cannot be read.
+ * none, -1 when it cannot tell: the files are then kept.  For a parked
+ * upload it is asked with pending true (is there a release_uploads row?).
+ * Files that are not ours are left alone with a warning.  Returns the
+ * number of files removed, or -1 when a directory cannot be read.
  */
 int artifact_sweep(const char *data_dir,
-    int (*known)(const char *component, const char *version, void *arg),
+    int (*known)(const char *component, const char *version, bool pending,
+	void *arg),
     void *arg);
 
 #endif

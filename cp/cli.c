@@ -71,6 +71,7 @@ usage(void)
 	    "  node set ID --router-id A.B.C.D|auto\n"
 	    "  profile show [--version N] | profile set FILE\n"
 	    "  release list | release add --component C --version V FILE\n"
+	    "  release approve|discard COMPONENT VERSION   (two-person rule)\n"
 	    "  rollout create|plan COMPONENT VERSION [--strategy "
 	    "waves|all_at_once]\n"
 	    "      [--waves JSON] [--bake-s S] [--min-reports N] "
@@ -462,6 +463,9 @@ static const struct column release_cols[] = {
 	{ "SEQ", "seq" },
 	{ "SHA256", "sha256" },
 	{ "SIZE", "size" },
+	{ "STATE", "state" },
+	{ "BY", "created_by" },
+	{ "APPROVED_BY", "approved_by" },
 	{ NULL, NULL },
 };
 
@@ -964,10 +968,25 @@ out:
 static int
 cmd_release(struct cli *c, const char *verb)
 {
+	char path[160];
+	bool approve = strcmp(verb, "approve") == 0;
+	json_t *res;
+
 	if (strcmp(verb, "add") == 0)
 		return cmd_release_add(c);
 	if (flags_all_used(c) != 0)
 		return 2;
+	/* approve|discard COMPONENT VERSION: names checked as for add. */
+	if (approve || strcmp(verb, "discard") == 0) {
+		if (c->npos != 4 || !artifact_name_ok(c->pos[2], c->pos[3]))
+			return usage();
+		snprintf(path, sizeof(path), "/v1/releases/%s/%s%s",
+		    c->pos[2], c->pos[3], approve ? "/approve" : "");
+		res = api(c, approve ? "POST" : "DELETE", path, NULL);
+		if (res != NULL && !c->json)
+			json_object_del(res, "signature");
+		return output(c, res, NULL, NULL);
+	}
 	return output(
 	    c, api(c, "GET", "/v1/releases", NULL), "releases", release_cols);
 }
@@ -1069,6 +1088,8 @@ cli_known(const char *noun, const char *verb)
 		"profile set",
 		"release list",
 		"release add",
+		"release approve",
+		"release discard",
 		"rollout create",
 		"rollout list",
 		"rollout show",

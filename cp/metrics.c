@@ -201,6 +201,11 @@ metrics_render(int64_t now, int64_t interval_s, size_t *len)
 		fprintf(f, "edgecp_nodes{health=\"%s\"} %lu\n",
 		    live_health_name((enum live_health)b), hc.n[b]);
 	fprintf(f,
+	    "# HELP edgecp_two_person 1 when edge-cp runs with --two-person "
+	    "(uploads and wide rollouts wait for a second person).\n"
+	    "# TYPE edgecp_two_person gauge\nedgecp_two_person %d\n",
+	    cp.two_person ? 1 : 0);
+	fprintf(f,
 	    "# HELP edgecp_sessions Open node sessions.\n"
 	    "# TYPE edgecp_sessions gauge\nedgecp_sessions %zu\n",
 	    session_count());

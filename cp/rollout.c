@@ -585,6 +585,7 @@ json_t *
 rollout_view(int64_t id)
 {
 	json_t *ro, *plan, *waves, *since;
+	const char *st;
 	int64_t w, n, now = util_now(), skipped = 0;
 	size_t i;
 
@@ -613,6 +614,13 @@ rollout_view(int64_t id)
 			    (now - json_integer_value(since))
 			: -1)));
 	json_object_set_new(ro, "frozen", json_boolean(rollout_frozen()));
+	/* Waiting, and only a second person's promote moves it on. */
+	st = json_string_value(json_object_get(ro, "state"));
+	json_object_set_new(ro, "second_person_needed",
+	    json_boolean(st != NULL && strcmp(st, "approval") == 0 &&
+		(cp.two_person ||
+		    json_is_true(json_object_get(json_object_get(ro, "params"),
+			"second_person")))));
 	json_decref(plan);
 	return ro;
 }

@@ -21,6 +21,31 @@
  *	                          │   (auto_rollback: ──▶ rolled_back)
  *	any active ──abort──▶ aborted (every moved node back to previous)
  *
+ * The two-person rule (edge-cp serve --two-person, threat T17) adds one
+ * way in and narrows two ways out:
+ *
+ *	create ──needs a second person──▶ approval (wave 1, nothing moved)
+ *	approval ──promote by a second person──▶ running
+ *	approval ──promote by its creator──▶ approval (403, event
+ *					      rollout.promote_refused)
+ *	approval ──pause──▶ approval (422: pause then resume would step
+ *				       around the promote)
+ *
+ * A rollout needs a second person (rollout_needs_second) when it is
+ * all_at_once, when it moves a profile (a profile is files, units and
+ * packages that run as root on every node, and nobody but its author
+ * has looked at it: PUT /v1/profile has no approval of its own), or when
+ * its first wave is more than one node (custom waves such as
+ * [{"percent":100}] are all_at_once by another name).  A dataplane or
+ * keeper release rolled out in waves behind a one-node canary does not:
+ * its binary had its second person when it was approved, and the canary
+ * and the gates still stand between it and the fleet.  Under the rule
+ * every promote, the waits between waves (approval: true) included, must
+ * come from a second person to the rollout's creator: not the same
+ * token, not one made by it, not its maker (store_apitoken_related).
+ * "second_person": true in the rollout's params says it was created
+ * under the rule.  Aborting never needs anyone: it is the way back.
+ *
  * Node rows: planned ──moved (its target is written)──▶ moved; skipped.
  *
  * One tick (rollout_tick, about once a second, on edge-cp's background
@@ -84,6 +109,7 @@ struct rollout_params {
 	bool auto_rollback;
 	bool approval;
 	bool rollback; /* an explicit downgrade */
+	bool second_person; /* created under the two-person rule; not read */
 	json_t *waves; /* validated copy, or NULL: default */
 };
 
@@ -116,6 +142,14 @@ struct rollout_cand {
  */
 int rollout_plan(struct rollout_cand *c, size_t n, const json_t *waves,
     bool all_at_once, char names[][32], char *err, size_t errlen);
+
+/*
+ * The two-person rule: does a rollout of component, all_at_once or not,
+ * whose first wave (of the plan rollout_plan made) holds first_wave
+ * nodes, need a second person's promote before anything moves?  Pure.
+ */
+bool rollout_needs_second(
+    const char *component, bool all_at_once, size_t first_wave);
 
 void rollout_tick(int64_t now);
 /* A global freeze is set (meta "freeze"): no rollout advances. */

@@ -102,7 +102,17 @@ rollout_params_json(const struct rollout_params *p)
 
 	if (o != NULL && p->waves != NULL)
 		json_object_set(o, "waves", p->waves);
+	if (o != NULL && p->second_person)
+		json_object_set_new(o, "second_person", json_true());
 	return o;
+}
+
+bool
+rollout_needs_second(
+    const char *component, bool all_at_once, size_t first_wave)
+{
+	return all_at_once || strcmp(component, "profile") == 0 ||
+	    first_wave > 1;
 }
 
 static int

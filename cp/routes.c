@@ -82,6 +82,11 @@ const struct route server_routes[] = {
 	/* Release binaries stream to disk, up to their own limit. */
 	{ "PUT", "/v1/releases/{}/{}", AUTH_ADMIN, false, api_releases_put,
 	    "release_upload", ARTIFACT_MAX_SIZE, &api_release_upload },
+	/* The two-person rule: a second admin approves an upload. */
+	{ "POST", "/v1/releases/{}/{}/approve", AUTH_ADMIN, false,
+	    api_releases_approve, "release_approve" },
+	{ "DELETE", "/v1/releases/{}/{}", AUTH_ADMIN, false,
+	    api_releases_discard, "release_discard" },
 	/* Also serves "{version}.minisig": the matcher has no suffixes. */
 	{ "GET", "/v1/artifacts/{}/{}", AUTH_NODE_OR_VIEWER, false,
 	    api_artifacts_get, "artifact" },

@@ -462,7 +462,8 @@ usage_serve_exit(int rc)
 	    "       [--request-timeout S] [--upload-timeout S] "
 	    "[--unauth-rate N] [--unauth-burst N]\n"
 	    "       [--keeper-binary PATH] [--event-streams N]\n"
-	    "       [--event-retention DAYS|0] [--metrics-auth none|viewer]\n");
+	    "       [--event-retention DAYS|0] [--metrics-auth none|viewer]\n"
+	    "       [--two-person]\n");
 	exit(rc);
 }
 
@@ -507,6 +508,7 @@ serve_main(int argc, char **argv)
 		{ "unauth-burst", required_argument, NULL, 'b' },
 		{ "event-retention", required_argument, NULL, 'E' },
 		{ "metrics-auth", required_argument, NULL, 'M' },
+		{ "two-person", no_argument, NULL, '2' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -610,6 +612,9 @@ serve_main(int argc, char **argv)
 			}
 			cp.metrics_auth = strcmp(optarg, "viewer") == 0;
 			break;
+		case '2':
+			cp.two_person = true;
+			break;
 		case 'h':
 			usage_serve_exit(0);
 			break;
@@ -681,9 +686,9 @@ serve_main(int argc, char **argv)
 	if (pthread_create(&ticker, NULL, serve_ticker, NULL) != 0)
 		fatalx("event=start_failed msg=\"ticker thread\"");
 	log_info("event=listening addr=%s port=%u data_dir=%s nodes=%zu "
-		 "threads=%u schema=%d pin=%s",
+		 "threads=%u schema=%d two_person=%d pin=%s",
 	    so.listen, server_port(), dir, live_count(), so.threads,
-	    store_schema_version(cp.store), cp.pin);
+	    store_schema_version(cp.store), cp.two_person, cp.pin);
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)

@@ -97,6 +97,12 @@ struct cp_ctx {
 	int64_t interval_s; /* node check-in interval */
 	int64_t started_at;
 	bool metrics_auth; /* /metrics needs a viewer token (AUTH_METRICS) */
+	/*
+	 * serve --two-person (threat T17): uploads wait for a second admin,
+	 * wide rollouts for a second person's promote, and a freeze is lifted
+	 * by another token than the one that set it (docs/api.md).
+	 */
+	bool two_person;
 };
 
 extern struct cp_ctx cp;

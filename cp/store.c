@@ -486,7 +486,14 @@ store_migrate(struct store *s, char *err, size_t errlen)
 		n = (int)num;
 		if (n <= have)
 			continue;
-		if (n != s->version + 1) {
+		/*
+		 * Numbers are handed out before the work lands, so one may be
+		 * missing here: the next file is applied whatever its number,
+		 * and user_version becomes it.  A number missing from a
+		 * released build is therefore never used later (a database
+		 * past it would skip it).  Going backwards is refused.
+		 */
+		if (n <= s->version) {
 			snprintf(
 			    err, errlen, "migration %s out of order", f->name);
 			goto fail;
@@ -764,6 +771,39 @@ store_apitoken_revoke(
 	if (rc == STORE_OK)
 		rc = store_ev(db, actor, "api_token.revoke", name, detail);
 	return store_wend(s, rc);
+}
+
+int
+store_apitoken_related(
+    struct store *s, const char *a, const char *b, bool *related)
+{
+	struct store_reader *r;
+	json_t *arr;
+	int rc;
+
+	/* Until the store says otherwise, the same person: refuse. */
+	*related = true;
+	if (strcmp(a, b) == 0)
+		return STORE_OK;
+	/*
+	 * Walk up from each name through created_by; UNION drops repeats
+	 * and the depth bounds a cycle (a reused name can make one).
+	 */
+	r = store_rd(s);
+	rc = store_query(r->db, &arr,
+	    "WITH RECURSIVE up(who, start, depth) AS ("
+	    "SELECT ?1, ?1, 0 UNION SELECT ?2, ?2, 0 UNION "
+	    "SELECT t.created_by, up.start, up.depth + 1 FROM api_tokens t "
+	    "JOIN up ON t.name = up.who WHERE up.depth < 32) "
+	    "SELECT 1 AS hit FROM up WHERE (start = ?1 AND who = ?2) "
+	    "OR (start = ?2 AND who = ?1) LIMIT 1",
+	    "ss", a, b);
+	store_rd_done(r);
+	if (rc != STORE_OK)
+		return rc;
+	*related = json_array_size(arr) > 0;
+	json_decref(arr);
+	return STORE_OK;
 }
 
 /* ---- POPs ------------------------------------------------------------ */
@@ -1479,12 +1519,134 @@ store_release_list(struct store *s, json_t **out)
 	int rc;
 
 	rc = store_query(r->db, out,
-	    "SELECT component, version, seq, sha256, "
-	    "size, created_at, created_by FROM releases "
-	    "ORDER BY component, seq",
+	    "SELECT component, version, seq, sha256, size, created_at, "
+	    "created_by, approved_at, approved_by, 'released' AS state "
+	    "FROM releases UNION ALL SELECT component, version, NULL, "
+	    "sha256, size, created_at, created_by, NULL, NULL, 'pending' "
+	    "FROM release_uploads ORDER BY component, state DESC, seq, "
+	    "created_at",
 	    "");
 	store_rd_done(r);
 	return rc;
+}
+
+int
+store_release_pending_add(
+    struct store *s, const struct store_release *rel, const char *actor)
+{
+	char obj[128], detail[192];
+	json_t *have = NULL;
+	sqlite3 *db;
+	int rc;
+
+	snprintf(obj, sizeof(obj), "%s/%s", rel->component, rel->version);
+	snprintf(detail, sizeof(detail),
+	    "{\"state\":\"pending\",\"size\":%lld,\"sha256\":\"%.64s\"}",
+	    (long long)rel->size, rel->sha256);
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_query(db, &have,
+	    "SELECT 1 AS x FROM releases WHERE component = ? AND version = ?",
+	    "ss", rel->component, rel->version);
+	if (rc == STORE_OK && json_array_size(have) > 0)
+		rc = STORE_CONFLICT;
+	json_decref(have);
+	if (rc == STORE_OK)
+		rc = store_exec(db, NULL,
+		    "INSERT INTO release_uploads(component, version, sha256, "
+		    "size, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+		    "sssiis", rel->component, rel->version, rel->sha256,
+		    rel->size, util_now(), actor);
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "release.upload", obj, detail);
+	return store_wend(s, rc);
+}
+
+int
+store_release_pending_get(
+    struct store *s, const char *component, const char *version, json_t **out)
+{
+	struct store_reader *r = store_rd(s);
+	json_t *arr;
+	int rc;
+
+	rc = store_query(r->db, &arr,
+	    "SELECT component, version, sha256, size, created_at, created_by "
+	    "FROM release_uploads WHERE component = ? AND version = ?",
+	    "ss", component, version);
+	store_rd_done(r);
+	return store_query_one(out, rc, arr);
+}
+
+int
+store_release_approve(
+    struct store *s, const struct store_release *rel, const char *actor)
+{
+	char obj[128], *detail = NULL;
+	json_t *up = NULL, *d;
+	sqlite3 *db;
+	int rc, changes = 0;
+
+	snprintf(obj, sizeof(obj), "%s/%s", rel->component, rel->version);
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_query(db, &up,
+	    "SELECT created_by FROM release_uploads WHERE component = ? AND "
+	    "version = ?",
+	    "ss", rel->component, rel->version);
+	if (rc == STORE_OK && json_array_size(up) == 0)
+		rc = STORE_NOTFOUND;
+	/* What is signed must be what was uploaded: size and hash match. */
+	if (rc == STORE_OK)
+		rc = store_exec(db, &changes,
+		    "INSERT INTO releases(component, version, sha256, size, "
+		    "seq, created_at, created_by, approved_by, approved_at) "
+		    "SELECT component, version, sha256, size, ?, created_at, "
+		    "created_by, ?, ? FROM release_uploads WHERE component = ? "
+		    "AND version = ? AND sha256 = ? AND size = ?",
+		    "isisssi", rel->seq, actor, util_now(), rel->component,
+		    rel->version, rel->sha256, rel->size);
+	if (rc == STORE_OK && changes == 0)
+		rc = STORE_INVALID;
+	if (rc == STORE_OK)
+		rc = store_exec(db, NULL,
+		    "DELETE FROM release_uploads WHERE component = ? AND "
+		    "version = ?",
+		    "ss", rel->component, rel->version);
+	if (rc == STORE_OK) {
+		d = json_pack("{s:I,s:I,s:s,s:O}", "seq", (json_int_t)rel->seq,
+		    "size", (json_int_t)rel->size, "sha256", rel->sha256,
+		    "uploaded_by",
+		    json_object_get(json_array_get(up, 0), "created_by"));
+		detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
+		json_decref(d);
+		rc = detail ? store_ev(db, actor, "release.approve", obj, detail)
+			    : STORE_ERR;
+	}
+	free(detail);
+	json_decref(up);
+	return store_wend(s, rc);
+}
+
+int
+store_release_pending_drop(struct store *s, const char *component,
+    const char *version, const char *actor)
+{
+	char obj[128];
+	sqlite3 *db;
+	int rc, changes = 0;
+
+	snprintf(obj, sizeof(obj), "%s/%s", component, version);
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_exec(db, &changes,
+	    "DELETE FROM release_uploads WHERE component = ? AND version = ?",
+	    "ss", component, version);
+	if (rc == STORE_OK && changes == 0)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK)
+		rc = store_ev(db, actor, "release.discard", obj, "{}");
+	return store_wend(s, rc);
 }
 
 /* ---- rollouts -------------------------------------------------------- */
@@ -1537,11 +1699,11 @@ store_rollout_create(struct store *s, const struct store_rollout_new *ro,
 	    "INSERT INTO rollouts(component, version, previous, strategy, "
 	    "state, params, created_at, updated_at, created_by, wave, waves, "
 	    "wave_names, wave_started_at) VALUES (?, ?, coalesce((SELECT "
-	    "version FROM baseline WHERE component = ?), ''), ?, 'running', "
+	    "version FROM baseline WHERE component = ?), ''), ?, ?, "
 	    "?, ?, ?, ?, 0, ?, ?, ?)",
-	    "sssssiisisi", ro->component, ro->version, ro->component,
-	    ro->strategy, ro->params, now, now, actor, (int64_t)ro->nwaves,
-	    ro->wave_names, now);
+	    "ssssssiisisi", ro->component, ro->version, ro->component,
+	    ro->strategy, ro->state ? ro->state : "running", ro->params, now,
+	    now, actor, (int64_t)ro->nwaves, ro->wave_names, now);
 	if (rc != STORE_OK)
 		return store_wend(s, rc);
 	*id = sqlite3_last_insert_rowid(db);
@@ -1557,8 +1719,9 @@ store_rollout_create(struct store *s, const struct store_rollout_new *ro,
 	snprintf(detail, sizeof(detail),
 	    "{\"component\":\"%s\","
 	    "\"version\":\"%.64s\",\"strategy\":\"%s\",\"waves\":%d,"
-	    "\"nodes\":%zu}",
-	    ro->component, ro->version, ro->strategy, ro->nwaves, ro->nplan);
+	    "\"nodes\":%zu,\"state\":\"%s\"}",
+	    ro->component, ro->version, ro->strategy, ro->nwaves, ro->nplan,
+	    ro->state ? ro->state : "running");
 	if (rc == STORE_OK)
 		rc = store_ev(db, actor, "rollout.create", obj, detail);
 	return store_wend(s, rc);

@@ -105,6 +105,17 @@ int store_apitoken_list(struct store *s, int64_t now, json_t **out);
 int store_apitoken_revoke(
     struct store *s, const char *name, int64_t now, const char *actor);
 
+/*
+ * The two-person rule (T17): are tokens a and b the same person as far
+ * as edge-cp can tell?  *related is true when a and b are the same name,
+ * or one of them made the other, directly or through tokens it made
+ * (created_by, followed up to 32 steps, revoked tokens too, a reused name
+ * counting as every token that had it): an admin token can make another
+ * admin token, so a token it made is no second person.
+ */
+int store_apitoken_related(
+    struct store *s, const char *a, const char *b, bool *related);
+
 /* POPs.  bgp is a validated JSON document (text). */
 int store_pop_add(struct store *s, const char *name, const char *region,
     const char *bgp, const char *actor);
@@ -252,8 +263,47 @@ int store_release_next_seq(
  */
 int store_release_add(
     struct store *s, const struct store_release *rel, const char *actor);
-/* Every release: component, version, seq, sha256, size, created_at/by. */
+/*
+ * Every release: component, version, seq, sha256, size, created_at/by,
+ * approved_at/by (null when it was signed at upload), state "released";
+ * then every upload waiting for approval, with state "pending" and seq,
+ * approved_at and approved_by null.
+ */
 int store_release_list(struct store *s, json_t **out);
+
+/*
+ * Uploads under the two-person rule (schema/009).  An upload waits in
+ * release_uploads, unsigned, until a second admin approves it; approving
+ * moves it into releases in one transaction.
+ *
+ * pending_add: record the upload ("release.upload" event).
+ * STORE_CONFLICT when the component has this version as a release or as
+ * an upload already.
+ */
+int store_release_pending_add(
+    struct store *s, const struct store_release *rel, const char *actor);
+/*
+ * The upload waiting as component/version: {component, version, sha256,
+ * size, created_at, created_by}.  STORE_NOTFOUND when there is none.
+ */
+int store_release_pending_get(
+    struct store *s, const char *component, const char *version, json_t **out);
+/*
+ * Approve it: the pending row goes, the release row (rel, with its seq;
+ * created_by the uploader, approved_by actor) comes, with a
+ * "release.approve" event, all in one transaction.  STORE_NOTFOUND when
+ * the upload is not pending any more; STORE_CONFLICT as store_release_add.
+ * Whether actor may approve is the caller's to decide first.
+ */
+int store_release_approve(
+    struct store *s, const struct store_release *rel, const char *actor);
+/*
+ * Drop a pending upload ("release.discard" event).  STORE_NOTFOUND when
+ * there is none.
+ */
+int store_release_pending_drop(
+    struct store *s, const char *component, const char *version,
+    const char *actor);
 
 /*
  * Rollouts (the engine is cp/rollout.h).  store_rollout_create stores a
@@ -272,6 +322,7 @@ struct store_plan_row {
 };
 struct store_rollout_new {
 	const char *component, *version, *strategy;
+	const char *state; /* "running", or "approval": waits for a promote */
 	bool rollback;
 	const char *params;     /* canonical JSON */
 	const char *wave_names; /* JSON array of strings */
