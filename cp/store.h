@@ -322,13 +322,14 @@ struct store_plan_row {
 };
 struct store_rollout_new {
 	const char *component, *version, *strategy;
-	const char *state; /* "running", or "approval": waits for a promote */
 	bool rollback;
 	const char *params;     /* canonical JSON */
 	const char *wave_names; /* JSON array of strings */
 	int nwaves;
 	const struct store_plan_row *plan;
 	size_t nplan;
+	/* NULL: "running"; "approval": nothing moves until a promote. */
+	const char *state;
 };
 /* Every node with its POP and region: [{id, pop, region}]. */
 int store_rollout_candidates(struct store *s, json_t **out);

@@ -153,7 +153,9 @@ expect_api "op may not promote its own rollout: 403" 403 \
     POST "/v1/rollouts/$R1/promote" "" "$OP"
 expect_eq "...it still waits" "$(ro_field "$R1" state)" approval
 expect_api "...nor pause it (resume would step around the promote): 422" 422 \
-    POST "/v1/rollouts/$R1/pause" "" "$OP"
+    POST "/v1/rollouts/$R1/pause" "" "$OP2"
+expect_eq "...saying why" \
+    "$(body '.error.message | test("waits for a second person")')" true
 sleep 2 # ticks go by: a rollout that waits moves nothing
 expect_eq "...it still waits, nothing moved" \
     "$(ro_field "$R1" state) $(moved profile 1)" "approval 0"

@@ -188,6 +188,56 @@ TEST(params_defaults_and_refusals)
 	json_decref(b);
 }
 
+
+/*
+ * The two-person rule's choice (rollout.h): all_at_once, any profile,
+ * a first wave of more than one node; a canary-first release is free.
+ */
+TEST(two_person_which_rollouts_wait)
+{
+	struct rollout_params p;
+	json_t *body, *j;
+	char err[256];
+	int nw;
+
+	CHECK(rollout_needs_second("dataplane", true, 1));
+	CHECK(rollout_needs_second("keeper", true, 0));
+	CHECK(rollout_needs_second("profile", false, 1));
+	CHECK(rollout_needs_second("profile", false, 0));
+	CHECK(rollout_needs_second("dataplane", false, 2));
+	CHECK(!rollout_needs_second("dataplane", false, 1));
+	CHECK(!rollout_needs_second("keeper", false, 1));
+	/* The default plan starts with a one-node canary... */
+	fleet(20, 4);
+	nw = rollout_plan(cand, 20, NULL, false, NULL, err, sizeof(err));
+	CHECK(nw > 1 && in_wave(20, 0) == 1);
+	CHECK(!rollout_needs_second("dataplane", false, in_wave(20, 0)));
+	/* ...a first wave of the whole fleet is all_at_once by another name. */
+	j = json_pack("[{s:i}]", "percent", 100);
+	fleet(20, 4);
+	nw = rollout_plan(cand, 20, j, false, NULL, err, sizeof(err));
+	json_decref(j);
+	CHECK(nw == 1 && in_wave(20, 0) == 20);
+	CHECK(rollout_needs_second("dataplane", false, in_wave(20, 0)));
+	/* Stored with the rollout only when it was made under the rule. */
+	body = json_object();
+	CHECK(rollout_params_parse(body, "waves", &p, err, sizeof(err)) == 0);
+	j = rollout_params_json(&p);
+	CHECK(json_object_get(j, "second_person") == NULL);
+	json_decref(j);
+	p.second_person = true;
+	j = rollout_params_json(&p);
+	CHECK(json_is_true(json_object_get(j, "second_person")));
+	json_decref(j);
+	rollout_params_clear(&p);
+	/* The body cannot say it. */
+	json_object_set_new(body, "second_person", json_false());
+	CHECK(rollout_params_parse(body, "waves", &p, err, sizeof(err)) != 0 ||
+	    !p.second_person);
+	rollout_params_clear(&p);
+	json_decref(body);
+}
+
 int
 main(void)
 {
@@ -197,5 +247,6 @@ main(void)
 	RUN(plan_custom_waves);
 	RUN(plan_all_at_once);
 	RUN(params_defaults_and_refusals);
+	RUN(two_person_which_rollouts_wait);
 	return check_done();
 }

@@ -336,7 +336,7 @@ rollout_now(const char *comp, const char *ver, bool rollback,
 {
 	struct store_plan_row row = { "n-a", "p", 0 };
 	struct store_rollout_new ro = { comp, ver, "all_at_once", rollback,
-		params, "[\"all\"]", 1, &row, 1 };
+		params, "[\"all\"]", 1, &row, 1, NULL };
 	json_t *ids;
 	int rc = store_rollout_create(st, &ro, "op", id);
 
@@ -1192,6 +1192,150 @@ TEST(store_enrolltoken_migration_keeps_tokens)
 	json_decref(list);
 }
 
+
+/* The newest event: its action and actor, for the checks below. */
+static int
+last_event(const char *action, const char *actor)
+{
+	json_t *ev = NULL, *row;
+	int ok;
+
+	if (store_event_tail(st, NULL, 1, &ev) != STORE_OK)
+		return 0;
+	row = json_array_get(ev, 0);
+	ok = row != NULL &&
+	    strcmp(json_string_value(json_object_get(row, "action")), action) ==
+		0 &&
+	    strcmp(json_string_value(json_object_get(row, "actor")), actor) ==
+		0;
+	json_decref(ev);
+	return ok;
+}
+
+/*
+ * The two-person rule's notion of one person: a token, what it made
+ * (through any number of tokens), and what made it.  Siblings are two.
+ */
+TEST(store_apitoken_related_follows_makers)
+{
+	unsigned char h[32];
+	bool rel = false;
+	int i;
+	static const char *const made[][2] = { { "admin", "edge-cp" },
+		{ "a1", "admin" }, { "a2", "admin" }, { "a3", "a1" },
+		{ "a4", "a3" } };
+
+	fresh();
+	for (i = 0; i < 5; i++) {
+		hash_of(h, 10 + i);
+		CHECK(store_apitoken_add(st, made[i][0], "admin", h, 0,
+			  made[i][1]) == STORE_OK);
+	}
+	CHECK(store_apitoken_related(st, "a1", "a1", &rel) == STORE_OK && rel);
+	CHECK(store_apitoken_related(st, "a1", "a2", &rel) == STORE_OK && !rel);
+	CHECK(store_apitoken_related(st, "a2", "a1", &rel) == STORE_OK && !rel);
+	/* Made by a1, directly or not; and a1's own maker. */
+	CHECK(store_apitoken_related(st, "a1", "a3", &rel) == STORE_OK && rel);
+	CHECK(store_apitoken_related(st, "a4", "a1", &rel) == STORE_OK && rel);
+	CHECK(store_apitoken_related(st, "admin", "a4", &rel) == STORE_OK &&
+	    rel);
+	CHECK(store_apitoken_related(st, "a2", "a4", &rel) == STORE_OK && !rel);
+	/* An unknown name is only itself. */
+	CHECK(store_apitoken_related(st, "ghost", "a1", &rel) == STORE_OK &&
+	    !rel);
+	/* A revoked maker still counts, and a reused name ends in no loop. */
+	CHECK(store_apitoken_revoke(st, "a3", util_now(), "admin") == STORE_OK);
+	CHECK(store_apitoken_related(st, "a1", "a4", &rel) == STORE_OK && rel);
+	hash_of(h, 30);
+	CHECK(store_apitoken_add(st, "a3", "admin", h, 0, "a4") == STORE_OK);
+	CHECK(store_apitoken_related(st, "a2", "a3", &rel) == STORE_OK && !rel);
+	CHECK(store_apitoken_related(st, "a4", "a3", &rel) == STORE_OK && rel);
+}
+
+/* An upload waits, is approved into a release or dropped; all audited. */
+TEST(store_release_pending_approve_drop)
+{
+	struct store_release p = release("dataplane", "2.0", 0), bad;
+	json_t *list, *up;
+
+	fresh();
+	CHECK(store_schema_version(st) >= 9);
+	CHECK(store_release_pending_add(st, &p, "a1") == STORE_OK);
+	CHECK(last_event("release.upload", "a1"));
+	CHECK(store_release_pending_add(st, &p, "a2") == STORE_CONFLICT);
+	/* Pending is not a release: no rollout, no download can name it. */
+	CHECK(store_release_exists(st, "dataplane", "2.0") == STORE_NOTFOUND);
+	CHECK(store_release_pending_get(st, "dataplane", "2.0", &up) ==
+	    STORE_OK);
+	CHECK_STR(json_string_value(json_object_get(up, "created_by")), "a1");
+	json_decref(up);
+	CHECK(store_release_list(st, &list) == STORE_OK);
+	CHECK(json_array_size(list) == 1);
+	CHECK_STR(row_str(list, 0, "state"), "pending");
+	CHECK(json_is_null(json_object_get(json_array_get(list, 0), "seq")));
+	json_decref(list);
+	/* What is approved must be what was uploaded. */
+	bad = p;
+	bad.sha256 = "00";
+	bad.seq = 1;
+	CHECK(store_release_approve(st, &bad, "a2") == STORE_INVALID);
+	CHECK(store_release_pending_get(st, "dataplane", "2.0", &up) ==
+	    STORE_OK);
+	json_decref(up);
+	p.seq = 1;
+	CHECK(store_release_approve(st, &p, "a2") == STORE_OK);
+	CHECK(last_event("release.approve", "a2"));
+	CHECK(store_release_exists(st, "dataplane", "2.0") == STORE_OK);
+	CHECK(store_release_pending_get(st, "dataplane", "2.0", &up) ==
+	    STORE_NOTFOUND);
+	CHECK(store_release_approve(st, &p, "a2") == STORE_NOTFOUND);
+	CHECK(store_release_list(st, &list) == STORE_OK);
+	CHECK(json_array_size(list) == 1);
+	CHECK_STR(row_str(list, 0, "state"), "released");
+	CHECK_STR(row_str(list, 0, "created_by"), "a1");
+	CHECK_STR(row_str(list, 0, "approved_by"), "a2");
+	json_decref(list);
+	/* A release's version cannot be uploaded again, even pending. */
+	CHECK(store_release_pending_add(st, &p, "a1") == STORE_CONFLICT);
+	p = release("dataplane", "3.0", 0);
+	CHECK(store_release_pending_add(st, &p, "a1") == STORE_OK);
+	CHECK(store_release_pending_drop(st, "dataplane", "3.0", "a2") ==
+	    STORE_OK);
+	CHECK(last_event("release.discard", "a2"));
+	CHECK(store_release_pending_drop(st, "dataplane", "3.0", "a2") ==
+	    STORE_NOTFOUND);
+}
+
+/* A rollout can be created waiting for a promote, nothing moved. */
+TEST(store_rollout_created_waiting)
+{
+	struct store_plan_row plan[1] = { { "n-a", "p", 0 } };
+	struct store_rollout_new ro;
+	json_t *r = NULL;
+	int64_t id = 0, v = 0;
+
+	fresh();
+	CHECK(store_profile_put(st, "{\"steps\":[]}", "op", &v) == STORE_OK);
+	memset(&ro, 0, sizeof(ro));
+	ro.component = "profile";
+	ro.version = "1";
+	ro.strategy = "all_at_once";
+	ro.state = "approval";
+	ro.params = "{}";
+	ro.wave_names = "[\"all\"]";
+	ro.nwaves = 1;
+	ro.plan = plan;
+	ro.nplan = 1;
+	CHECK(store_rollout_create(st, &ro, "op", &id) == STORE_OK);
+	CHECK(store_rollout_get(st, id, &r) == STORE_OK);
+	CHECK_STR(json_string_value(json_object_get(r, "state")), "approval");
+	CHECK(json_integer_value(json_object_get(r, "wave")) == 0);
+	json_decref(r);
+	/* Waiting is active: one per component. */
+	ro.state = NULL;
+	CHECK(store_rollout_create(st, &ro, "op", &id) == STORE_CONFLICT);
+}
+
 int
 main(void)
 {
@@ -1226,6 +1370,9 @@ main(void)
 	RUN(store_event_expire_all_ids_stay);
 	RUN(store_enrolltoken_list_revoke);
 	RUN(store_enrolltoken_migration_keeps_tokens);
+	RUN(store_apitoken_related_follows_makers);
+	RUN(store_release_pending_approve_drop);
+	RUN(store_rollout_created_waiting);
 	store_close(st);
 	{
 		static const char *const files[] = { "t.db", "t.db-wal",
