@@ -2,7 +2,7 @@
 // against a real edge-cp with simulated nodes; tests/integration/dashboard.sh
 // starts both and runs this.
 //
-//	node dashboard.mjs main|scale
+//	node dashboard.mjs main|scale|twoperson
 //
 // Environment: EF_URL (edge-cp), EF_ADMIN and EF_VIEWER (tokens), EF_SHOTS
 // (a folder for screenshots), EF_CHROMIUM (default /usr/bin/chromium).
@@ -391,8 +391,60 @@ async function scale() {
 	await page.context().close();
 }
 
+// The two-person rule (edge-cp serve --two-person): an upload that waits
+// for a second admin and a rollout that waits for a second person's
+// promote, as the page shows them, and its buttons, used by EF_ADMIN (a
+// second person to the uploader "a1" and to "op", who made the rollout
+// and froze the fleet).
+async function twoperson() {
+	const page = await newPage();
+	const up = "[data-testid=pending-release][data-release=\"dataplane/1.0\"]";
+	const ro = "[data-testid=rollout][data-state=approval]";
+	await page.goto(`${URL}/#token=${ADMIN}`);
+	await page.waitForSelector("body[data-role=admin]");
+	await page.evaluate(() => { location.hash = "#/rollouts"; });
+	await check("an upload waiting for a second admin is shown, with its uploader", async () => {
+		const t = await until(async () => (await page.locator(up).count()) === 1 &&
+			page.locator(up).textContent(), "the pending upload");
+		if (!/uploaded by a1/.test(t) || !/not signed yet/.test(t)) throw new Error(t);
+	});
+	await check("a rollout waiting for a second person says so", async () => {
+		await page.waitForSelector(`${ro} [data-testid=rollout-second-person]`, { timeout: WAIT_MS });
+		const t = await page.locator(`${ro} [data-testid=rollout-second-person-why]`).textContent();
+		if (!/other than op/.test(t)) throw new Error(t);
+	});
+	await check("...and offers promote and abort, never pause", async () => {
+		if (await page.locator(`${ro} [data-testid=rollout-pause]`).count() !== 0 ||
+		    await page.locator(`${ro} [data-testid=rollout-promote]`).count() !== 1)
+			throw new Error(await page.locator(ro).innerHTML());
+	});
+	await check("the freeze banner names who froze the fleet", async () => {
+		await until(async () => /Frozen by op/.test(await page.locator("[data-testid=freeze-banner]").textContent()),
+			"Frozen by op");
+	});
+	await page.screenshot({ path: `${SHOTS}/two-person.png`, fullPage: true });
+	await check("Approve on the page makes the upload a release", async () => {
+		await page.click(`${up} [data-testid=release-approve]`);
+		await until(async () => (await api("GET", "/v1/releases")).releases
+			.some((r) => r.version === "1.0" && r.state === "released"), "a release");
+		await until(async () => (await page.locator(up).count()) === 0, "the pending row gone");
+	});
+	await check("Promote on the page lets the rollout go on", async () => {
+		const id = await page.locator(ro).getAttribute("data-rollout");
+		await page.click(`${ro} [data-testid=rollout-promote]`);
+		await until(async () => (await api("GET", `/v1/rollouts/${id}`)).state !== "approval", "not waiting");
+	});
+	await check("Lift the freeze on the page, as another token than op's", async () => {
+		await page.click("[data-testid=unfreeze]");
+		await until(async () => (await api("GET", "/v1/fleet")).frozen === false, "unfrozen");
+	});
+	await page.context().close();
+}
+
 try {
-	if (process.argv[2] === "scale") await scale(); else await main();
+	if (process.argv[2] === "scale") await scale();
+	else if (process.argv[2] === "twoperson") await twoperson();
+	else await main();
 } catch (e) {
 	notOk("the browser test ran to its end", e.stack || e);
 } finally {

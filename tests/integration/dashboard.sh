@@ -4,7 +4,8 @@
 # link, every node's tile and the counts, a rollout followed live, a drain
 # clicked on the page reaching the API and the event feed, a viewer with
 # no operator button, the event stream client; then a large fleet
-# rendered, its time printed (tests/browser/dashboard.mjs has the checks).
+# rendered, its time printed; then what waits under the two-person rule
+# (tests/browser/dashboard.mjs has the checks).
 #
 # The large fleet is 10,000 nodes (DASHBOARD_SCALE_NODES to change it).
 # Screenshots of every view go to $BUILD/screenshots/ (fleet.png is
@@ -121,5 +122,28 @@ for p in edge1 edge2 edge3; do fs "$p" "$q" 10 600; done
 fs edge4 $((SCALE_N - 3 * q)) 10 600
 check "$SCALE_N nodes enroll" await 180 all_in 'true' "$SCALE_N"
 browser scale
+
+# 3. The two-person rule: a1 uploads, op rolls a profile out and freezes;
+# the page, signed in as a2, shows what waits and approves, promotes and
+# lifts the freeze.
+fs_stop
+stop_cp TERM
+start_cp "$T_DIR/cp-2p" --two-person ||
+    { fail "edge-cp starts"; finish; exit 1; }
+for t in a1:admin a2:admin op:operator; do
+	expect_api "token ${t%%:*}" 201 POST /v1/api-tokens \
+	    "{\"name\":\"${t%%:*}\",\"role\":\"${t#*:}\"}"
+	eval "$(echo "${t%%:*}" | tr a-z A-Z)=$(printf '%s\n' "$LAST" | jq -r .token)"
+done
+head -c 1000 /dev/urandom >"$T_DIR/dp1"
+expect_eq "a1 uploads dataplane 1.0, which waits" "$(curl -sk \
+    --pinnedpubkey "$CP_PIN" -o /dev/null -w '%{http_code}' -T "$T_DIR/dp1" \
+    -H "Authorization: Bearer $A1" "$CP_URL/v1/releases/dataplane/1.0")" 202
+expect_api "op puts a profile" 201 PUT /v1/profile '{"steps":[]}' "$OP"
+expect_api "op rolls it out, which waits" 201 POST /v1/rollouts \
+    '{"component":"profile","version":"1"}' "$OP"
+expect_api "op freezes the fleet" 200 POST /v1/freeze "" "$OP"
+CP_TOKEN=$A2
+browser twoperson
 
 finish
