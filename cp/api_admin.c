@@ -693,8 +693,7 @@ api_rollouts_pause(struct req *r)
 		    "rollout %lld waits for a second person's promote "
 		    "(two-person rule); promote or abort it",
 		    (long long)id);
-	return rollout_transition(
-	    r, rule ? running : from, "paused", "paused");
+	return rollout_transition(r, rule ? running : from, "paused", "paused");
 }
 
 int

@@ -218,8 +218,8 @@ release_sign(struct req *r, struct artifact_upload *u,
 	struct msig_sec sec;
 	int rc;
 
-	if ((rc = store_release_next_seq(cp.store, rel->component,
-		 &rel->seq)) != STORE_OK) {
+	if ((rc = store_release_next_seq(
+		 cp.store, rel->component, &rel->seq)) != STORE_OK) {
 		reply_store_error(r, rc, "release");
 		return -1;
 	}
@@ -328,9 +328,9 @@ release_park(struct req *r, const char *sha, uint64_t size)
 		 "sha256=%s actor=%s",
 	    comp, ver, (unsigned long long)size, sha, r->actor);
 	reply_json(r, 202,
-	    json_pack("{s:s,s:s,s:s,s:I,s:s,s:s}", "component", comp,
-		"version", ver, "sha256", sha, "size", (json_int_t)size,
-		"state", "pending", "uploaded_by", r->actor));
+	    json_pack("{s:s,s:s,s:s,s:I,s:s,s:s}", "component", comp, "version",
+		ver, "sha256", sha, "size", (json_int_t)size, "state",
+		"pending", "uploaded_by", r->actor));
 out:
 	pthread_mutex_unlock(&release_mu);
 	return 0;
@@ -409,8 +409,7 @@ api_releases_approve(struct req *r)
 	}
 	/* What was uploaded is what gets signed, or nothing is. */
 	if (want == NULL || strcmp(want, sha) != 0 ||
-	    (int64_t)size !=
-		json_integer_value(json_object_get(up, "size"))) {
+	    (int64_t)size != json_integer_value(json_object_get(up, "size"))) {
 		log_warnx("event=release_approve_failed component=%s "
 			  "version=%s msg=\"the parked file changed\" "
 			  "sha256=%s want=%s",
@@ -541,7 +540,8 @@ release_known(
 
 	(void)arg;
 	if (pending) {
-		rc = store_release_pending_get(cp.store, component, version, &up);
+		rc = store_release_pending_get(
+		    cp.store, component, version, &up);
 		json_decref(up);
 	} else
 		rc = store_release_exists(cp.store, component, version);

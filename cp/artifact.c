@@ -345,8 +345,8 @@ artifact_upload_park(struct artifact_upload *u, char *err, size_t errlen)
 
 /* DATA_DIR/artifacts/<component> of a name artifact_name_ok() passed. */
 static int
-artifact_dir(char *dir, const char *data_dir, const char *component,
-    const char *version)
+artifact_dir(
+    char *dir, const char *data_dir, const char *component, const char *version)
 {
 	char top[ARTIFACT_PATH_MAX];
 
@@ -396,7 +396,8 @@ artifact_pending_open(const char *data_dir, const char *component,
 		if (n < 0 || u->size + (uint64_t)n > ARTIFACT_MAX_SIZE) {
 			if (n >= 0)
 				errno = EFBIG;
-			snprintf(err, errlen, "%s: %s", u->tmp, strerror(errno));
+			snprintf(
+			    err, errlen, "%s: %s", u->tmp, strerror(errno));
 			goto fail;
 		}
 		crypto_hash_sha256_update(&u->sha, buf, (size_t)n);
@@ -420,8 +421,8 @@ artifact_pending_remove(
 	char dir[ARTIFACT_PATH_MAX], path[ARTIFACT_PATH_MAX];
 
 	if (artifact_dir(dir, data_dir, component, version) != 0 ||
-	    artifact_path(path, sizeof(path), dir, ARTIFACT_PENDING_PREFIX,
-		version) != 0)
+	    artifact_path(
+		path, sizeof(path), dir, ARTIFACT_PENDING_PREFIX, version) != 0)
 		return;
 	if (unlink(path) != 0 && errno != ENOENT)
 		log_warn("event=artifact_pending_remove_failed file=%s", path);
@@ -550,8 +551,8 @@ artifact_sweep_dir(const char *top, const char *component,
 
 int
 artifact_sweep(const char *data_dir,
-    int (*known)(const char *component, const char *version, bool pending,
-	void *arg),
+    int (*known)(
+	const char *component, const char *version, bool pending, void *arg),
     void *arg)
 {
 	char top[ARTIFACT_PATH_MAX];

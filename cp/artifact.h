@@ -146,8 +146,7 @@ int artifact_upload_park(struct artifact_upload *u, char *err, size_t errlen);
  */
 struct artifact_upload *artifact_pending_open(const char *data_dir,
     const char *component, const char *version,
-    char sha256[ARTIFACT_SHA256_HEX], uint64_t *size, char *err,
-    size_t errlen);
+    char sha256[ARTIFACT_SHA256_HEX], uint64_t *size, char *err, size_t errlen);
 
 /* Remove a parked upload.  Failures are logged; the sweep retries. */
 void artifact_pending_remove(
@@ -174,8 +173,8 @@ int artifact_open(const char *data_dir, const char *component,
  * number of files removed, or -1 when a directory cannot be read.
  */
 int artifact_sweep(const char *data_dir,
-    int (*known)(const char *component, const char *version, bool pending,
-	void *arg),
+    int (*known)(
+	const char *component, const char *version, bool pending, void *arg),
     void *arg);
 
 #endif

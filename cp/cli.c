@@ -980,8 +980,8 @@ cmd_release(struct cli *c, const char *verb)
 	if (approve || strcmp(verb, "discard") == 0) {
 		if (c->npos != 4 || !artifact_name_ok(c->pos[2], c->pos[3]))
 			return usage();
-		snprintf(path, sizeof(path), "/v1/releases/%s/%s%s",
-		    c->pos[2], c->pos[3], approve ? "/approve" : "");
+		snprintf(path, sizeof(path), "/v1/releases/%s/%s%s", c->pos[2],
+		    c->pos[3], approve ? "/approve" : "");
 		res = api(c, approve ? "POST" : "DELETE", path, NULL);
 		if (res != NULL && !c->json)
 			json_object_del(res, "signature");

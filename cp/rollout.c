@@ -619,8 +619,8 @@ rollout_view(int64_t id)
 	json_object_set_new(ro, "second_person_needed",
 	    json_boolean(st != NULL && strcmp(st, "approval") == 0 &&
 		(cp.two_person ||
-		    json_is_true(json_object_get(json_object_get(ro, "params"),
-			"second_person")))));
+		    json_is_true(json_object_get(
+			json_object_get(ro, "params"), "second_person")))));
 	json_decref(plan);
 	return ro;
 }

@@ -108,9 +108,9 @@ struct rollout_params {
 	int64_t unhealthy_s;             /* dataplane grace, default 10 */
 	bool auto_rollback;
 	bool approval;
-	bool rollback; /* an explicit downgrade */
+	bool rollback;      /* an explicit downgrade */
 	bool second_person; /* created under the two-person rule; not read */
-	json_t *waves; /* validated copy, or NULL: default */
+	json_t *waves;      /* validated copy, or NULL: default */
 };
 
 /*

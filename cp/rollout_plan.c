@@ -108,8 +108,7 @@ rollout_params_json(const struct rollout_params *p)
 }
 
 bool
-rollout_needs_second(
-    const char *component, bool all_at_once, size_t first_wave)
+rollout_needs_second(const char *component, bool all_at_once, size_t first_wave)
 {
 	return all_at_once || strcmp(component, "profile") == 0 ||
 	    first_wave > 1;

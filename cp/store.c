@@ -1620,8 +1620,9 @@ store_release_approve(
 		    json_object_get(json_array_get(up, 0), "created_by"));
 		detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
 		json_decref(d);
-		rc = detail ? store_ev(db, actor, "release.approve", obj, detail)
-			    : STORE_ERR;
+		rc = detail
+		    ? store_ev(db, actor, "release.approve", obj, detail)
+		    : STORE_ERR;
 	}
 	free(detail);
 	json_decref(up);

@@ -301,9 +301,8 @@ int store_release_approve(
  * Drop a pending upload ("release.discard" event).  STORE_NOTFOUND when
  * there is none.
  */
-int store_release_pending_drop(
-    struct store *s, const char *component, const char *version,
-    const char *actor);
+int store_release_pending_drop(struct store *s, const char *component,
+    const char *version, const char *actor);
 
 /*
  * Rollouts (the engine is cp/rollout.h).  store_rollout_create stores a

@@ -188,7 +188,6 @@ TEST(params_defaults_and_refusals)
 	json_decref(b);
 }
 
-
 /*
  * The two-person rule's choice (rollout.h): all_at_once, any profile,
  * a first wave of more than one node; a canary-first release is free.

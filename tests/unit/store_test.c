@@ -1192,7 +1192,6 @@ TEST(store_enrolltoken_migration_keeps_tokens)
 	json_decref(list);
 }
 
-
 /* The newest event: its action and actor, for the checks below. */
 static int
 last_event(const char *action, const char *actor)
@@ -1237,8 +1236,8 @@ TEST(store_apitoken_related_follows_makers)
 	/* Made by a1, directly or not; and a1's own maker. */
 	CHECK(store_apitoken_related(st, "a1", "a3", &rel) == STORE_OK && rel);
 	CHECK(store_apitoken_related(st, "a4", "a1", &rel) == STORE_OK && rel);
-	CHECK(store_apitoken_related(st, "admin", "a4", &rel) == STORE_OK &&
-	    rel);
+	CHECK(
+	    store_apitoken_related(st, "admin", "a4", &rel) == STORE_OK && rel);
 	CHECK(store_apitoken_related(st, "a2", "a4", &rel) == STORE_OK && !rel);
 	/* An unknown name is only itself. */
 	CHECK(store_apitoken_related(st, "ghost", "a1", &rel) == STORE_OK &&
@@ -1265,8 +1264,8 @@ TEST(store_release_pending_approve_drop)
 	CHECK(store_release_pending_add(st, &p, "a2") == STORE_CONFLICT);
 	/* Pending is not a release: no rollout, no download can name it. */
 	CHECK(store_release_exists(st, "dataplane", "2.0") == STORE_NOTFOUND);
-	CHECK(store_release_pending_get(st, "dataplane", "2.0", &up) ==
-	    STORE_OK);
+	CHECK(
+	    store_release_pending_get(st, "dataplane", "2.0", &up) == STORE_OK);
 	CHECK_STR(json_string_value(json_object_get(up, "created_by")), "a1");
 	json_decref(up);
 	CHECK(store_release_list(st, &list) == STORE_OK);
@@ -1279,8 +1278,8 @@ TEST(store_release_pending_approve_drop)
 	bad.sha256 = "00";
 	bad.seq = 1;
 	CHECK(store_release_approve(st, &bad, "a2") == STORE_INVALID);
-	CHECK(store_release_pending_get(st, "dataplane", "2.0", &up) ==
-	    STORE_OK);
+	CHECK(
+	    store_release_pending_get(st, "dataplane", "2.0", &up) == STORE_OK);
 	json_decref(up);
 	p.seq = 1;
 	CHECK(store_release_approve(st, &p, "a2") == STORE_OK);
