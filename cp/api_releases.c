@@ -73,27 +73,23 @@ release_io_error(struct req *r, int err, const char *what)
 static int
 release_taken(struct req *r, const char *comp, const char *ver)
 {
+	const char *why = NULL;
 	json_t *up = NULL;
 	int rc;
 
 	rc = store_release_exists(cp.store, comp, ver);
-	if (rc == STORE_OK) {
-		reply_error(r, 409, "conflict",
-		    "%s %s exists; releases are "
-		    "immutable, upload a new version",
-		    comp, ver);
-		return -1;
-	}
-	if (rc == STORE_NOTFOUND) {
+	if (rc == STORE_OK)
+		why = "exists; releases are immutable, upload a new version";
+	else if (rc == STORE_NOTFOUND) {
 		rc = store_release_pending_get(cp.store, comp, ver, &up);
 		json_decref(up);
-		if (rc == STORE_OK) {
-			reply_error(r, 409, "conflict",
-			    "%s %s was uploaded and waits for a second "
-			    "admin's approval; approve or discard it",
-			    comp, ver);
-			return -1;
-		}
+		if (rc == STORE_OK)
+			why = "was uploaded and waits for a second admin's "
+			      "approval; approve or discard it";
+	}
+	if (why != NULL) {
+		reply_error(r, 409, "conflict", "%s %s %s", comp, ver, why);
+		return -1;
 	}
 	if (rc != STORE_NOTFOUND) {
 		reply_store_error(r, rc, "release");
