@@ -3,7 +3,8 @@
 # admin tokens and two operator tokens over real HTTPS, nodes played by
 # nodeclient: an upload waits unsigned until a second admin approves it
 # (the uploader, a token it made and an operator are refused, and nothing
-# changes); an unapproved release cannot be downloaded or rolled out; a
+# changes), and is signed only as it was uploaded; an unapproved release
+# cannot be downloaded or rolled out; a
 # profile rollout, an all_at_once one and one whose first wave is the
 # whole fleet wait for a second person's promote, and a canary-first
 # release rollout does not; the freeze is lifted by another token than
@@ -131,6 +132,15 @@ expect_api "approving it twice: 409" 409 \
     POST /v1/releases/dataplane/1.0/approve "" "$A2"
 
 head -c 5000 /dev/urandom >"$T_DIR/dp2"
+put "a1 uploads dataplane 1.1" 202 1.1 "$T_DIR/dp2" "$A1"
+printf x >>"$ART/.pending-1.1"
+expect_api "an upload changed on disk since it was uploaded is not signed: 500" \
+    500 POST /v1/releases/dataplane/1.1/approve "" "$A2"
+check "...neither a signature nor a binary was put in place" \
+    sh -c "! ls '$ART' | grep -q '^1\.1'"
+expect_eq "...it still waits" "$(api GET /v1/releases | cut -d' ' -f2- |
+    jq -r '.releases[] | select(.version == "1.1") | .state')" pending
+expect_api "a2 discards it" 200 DELETE /v1/releases/dataplane/1.1 "" "$A2"
 put "a1 uploads dataplane 2.0" 202 2.0 "$T_DIR/dp2" "$A1"
 cli "$A1" release discard dataplane 2.0 >/dev/null 2>&1
 expect_eq "the uploader may discard its upload (release discard)" "$?" 0
@@ -226,7 +236,8 @@ expect_eq "the refused approvals are events by a1, a3 and admin" \
     "a1 a3 admin"
 expect_eq "the approval is an event by a2 naming the uploader" \
     "$(ev '.action == "release.approve" and .detail.uploaded_by == "a1" and .detail.seq == 1')" a2
-expect_eq "the discard is an event by a1" "$(ev '.action == "release.discard"')" a1
+expect_eq "the discards are events by a2 and a1" \
+    "$(ev '.action == "release.discard"')" "a2 a1"
 expect_eq "the refused promotes are events by op" \
     "$(ev '.action == "rollout.promote_refused" and .detail.by == "op"')" "op op"
 expect_eq "the second person's promote is an event by op2" \
