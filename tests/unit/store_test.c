@@ -1335,6 +1335,53 @@ TEST(store_rollout_created_waiting)
 	CHECK(store_rollout_create(st, &ro, "op", &id) == STORE_CONFLICT);
 }
 
+/*
+ * A database at schema 7 with a release: 009 keeps it as a release
+ * (signed at upload, approved by nobody) and adds the uploads table.
+ */
+TEST(store_two_person_migration_keeps_releases)
+{
+	const struct embedded_file *f;
+	char path[128], err[256];
+	struct store_release p = release("dataplane", "2.0", 0);
+	sqlite3 *db = NULL;
+	json_t *list;
+	int rc = SQLITE_OK;
+
+	store_close(st);
+	st = NULL;
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	unlink(path);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	for (f = embedded_files; f->name != NULL && rc == SQLITE_OK; f++)
+		if (strncmp(f->name, "schema/00", 9) == 0 &&
+		    strcmp(f->name, "schema/008") < 0)
+			rc = sqlite3_exec(
+			    db, (const char *)f->data, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db,
+		    "PRAGMA user_version=7;"
+		    "INSERT INTO releases(component, version, sha256, size, "
+		    "created_at, created_by, seq) VALUES "
+		    "('dataplane','1.0','x',1,5,'ci',1);",
+		    NULL, NULL, NULL);
+	sqlite3_close(db);
+	CHECK(rc == SQLITE_OK);
+	st = store_open(path, err, sizeof(err));
+	CHECK(st != NULL);
+	CHECK(store_schema_version(st) >= 9);
+	CHECK(store_release_exists(st, "dataplane", "1.0") == STORE_OK);
+	CHECK(store_release_pending_add(st, &p, "a1") == STORE_OK);
+	CHECK(store_release_list(st, &list) == STORE_OK);
+	CHECK(json_array_size(list) == 2);
+	CHECK_STR(row_str(list, 0, "version"), "1.0");
+	CHECK_STR(row_str(list, 0, "state"), "released");
+	CHECK(json_is_null(
+	    json_object_get(json_array_get(list, 0), "approved_by")));
+	CHECK_STR(row_str(list, 1, "state"), "pending");
+	json_decref(list);
+}
+
 int
 main(void)
 {
@@ -1372,6 +1419,7 @@ main(void)
 	RUN(store_apitoken_related_follows_makers);
 	RUN(store_release_pending_approve_drop);
 	RUN(store_rollout_created_waiting);
+	RUN(store_two_person_migration_keeps_releases);
 	store_close(st);
 	{
 		static const char *const files[] = { "t.db", "t.db-wal",
