@@ -746,12 +746,15 @@ api_freeze(struct req *r)
 	 * The two-person rule: whoever froze the fleet (meta "freeze" holds
 	 * the token's name) does not lift the freeze alone.
 	 */
-	if (!on && cp.two_person &&
-	    store_meta_get(cp.store, "freeze", by, sizeof(by)) == STORE_OK &&
-	    by[0] != '\0' &&
-	    api_second_person(r, by, "freeze.off_refused", "freeze",
-		"lift a freeze it set") != 0)
-		return 0;
+	if (!on && cp.two_person) {
+		rc = store_meta_get(cp.store, "freeze", by, sizeof(by));
+		if (rc != STORE_OK && rc != STORE_NOTFOUND)
+			return reply_store_error(r, rc, "freeze");
+		if (rc == STORE_OK && by[0] != '\0' &&
+		    api_second_person(r, by, "freeze.off_refused", "freeze",
+			"lift a freeze it set") != 0)
+			return 0;
+	}
 
 	rc = store_meta_set(cp.store, "freeze", on ? r->actor : "",
 	    on ? "freeze.on" : "freeze.off", r->actor);

@@ -377,20 +377,22 @@ api_releases_approve(struct req *r)
 	const char *by, *want;
 	struct store_release rel = { comp, ver, sha, 0, 0 };
 	struct artifact_upload *u = NULL;
-	json_t *up;
+	json_t *up = NULL;
 	uint64_t size;
 	int rc;
 
+	/*
+	 * Under the lock uploads and discards take too: the row judged is
+	 * the row approved (no discard and upload again in between).
+	 */
+	pthread_mutex_lock(&release_mu);
 	if (release_pending_of(r, &up) != 0)
-		return 0;
+		goto out;
 	by = json_string_value(json_object_get(up, "created_by"));
 	snprintf(obj, sizeof(obj), "%s/%s", comp, ver);
 	if (api_second_person(r, by ? by : "", "release.approve_refused", obj,
-		"approve this upload") != 0) {
-		json_decref(up);
-		return 0;
-	}
-	pthread_mutex_lock(&release_mu);
+		"approve this upload") != 0)
+		goto out;
 	u = artifact_pending_open(
 	    cp.data_dir, comp, ver, sha, &size, err, sizeof(err));
 	want = json_string_value(json_object_get(up, "sha256"));
