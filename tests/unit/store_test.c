@@ -787,39 +787,54 @@ TEST(store_apitoken_touch_records_use)
  * A database at schema 5 with tokens in it: 006 upgrades it in place, the
  * tokens keep working (no expiry, not revoked) and can be revoked.
  */
-TEST(store_apitoken_migration_keeps_tokens)
+/*
+ * Reopen st on a fresh database made by the migrations named below
+ * `before` ("schema/006": 001 to 005) and then sql (which sets
+ * user_version): an old edge-cp's database for a migration test.
+ */
+static int
+old_db(const char *before, const char *sql)
 {
 	const struct embedded_file *f;
 	char path[128], err[256];
-	unsigned char a[32], b[32];
-	struct store_apitoken t;
 	sqlite3 *db = NULL;
-	json_t *list;
 	int rc = SQLITE_OK;
 
 	store_close(st);
 	st = NULL;
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	unlink(path);
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
 	for (f = embedded_files; f->name != NULL && rc == SQLITE_OK; f++)
 		if (strncmp(f->name, "schema/00", 9) == 0 &&
-		    strcmp(f->name, "schema/006") < 0)
+		    strcmp(f->name, before) < 0)
 			rc = sqlite3_exec(
 			    db, (const char *)f->data, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db,
-		    "PRAGMA user_version=5;"
-		    "INSERT INTO api_tokens VALUES "
-		    "('admin','admin',zeroblob(32),10,'edge-cp'),"
-		    "('ci','operator',x'01"
-		    "00000000000000000000000000000000000000000000000000000000"
-		    "000000',20,'admin');",
-		    NULL, NULL, NULL);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	sqlite3_close(db);
-	CHECK(rc == SQLITE_OK);
+	if (rc != SQLITE_OK)
+		return -1;
 	st = store_open(path, err, sizeof(err));
-	CHECK(st != NULL);
+	return st != NULL ? 0 : -1;
+}
+
+TEST(store_apitoken_migration_keeps_tokens)
+{
+	unsigned char a[32], b[32];
+	struct store_apitoken t;
+	json_t *list;
+
+	CHECK(old_db("schema/006",
+		  "PRAGMA user_version=5;"
+		  "INSERT INTO api_tokens VALUES "
+		  "('admin','admin',zeroblob(32),10,'edge-cp'),"
+		  "('ci','operator',x'01"
+		  "00000000000000000000000000000000000000000000000000000000"
+		  "000000',20,'admin');") == 0);
 	CHECK(store_schema_version(st) >= 6);
 	memset(a, 0, sizeof(a));
 	hash_of(b, 1);
@@ -1135,26 +1150,12 @@ TEST(store_enrolltoken_list_revoke)
  */
 TEST(store_enrolltoken_migration_keeps_tokens)
 {
-	const struct embedded_file *f;
-	char path[128], err[256], pop[40];
+	char pop[40], sql[512];
 	unsigned char h[32], h2[32];
 	struct store_new_node a = node("n-a"), b = node("n-b");
-	sqlite3 *db = NULL;
 	json_t *list;
 	int64_t now = util_now();
-	char sql[512];
-	int rc = SQLITE_OK;
 
-	store_close(st);
-	st = NULL;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
-	unlink(path);
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	for (f = embedded_files; f->name != NULL && rc == SQLITE_OK; f++)
-		if (strncmp(f->name, "schema/00", 9) == 0 &&
-		    strcmp(f->name, "schema/007") < 0)
-			rc = sqlite3_exec(
-			    db, (const char *)f->data, NULL, NULL, NULL);
 	/* Token 1 (hash 01 00...), three uses, valid for an hour. */
 	snprintf(sql, sizeof(sql),
 	    "PRAGMA user_version=6;"
@@ -1163,12 +1164,7 @@ TEST(store_enrolltoken_migration_keeps_tokens)
 	    "00000000000000000000000000000000000000000000000000000000"
 	    "000000','p',3,3,%lld,10,'ops');",
 	    (long long)now + 3600);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	CHECK(rc == SQLITE_OK);
-	st = store_open(path, err, sizeof(err));
-	CHECK(st != NULL);
+	CHECK(old_db("schema/007", sql) == 0);
 	CHECK(store_schema_version(st) >= 7);
 	CHECK(store_enrolltoken_list(st, now, false, &list) == STORE_OK);
 	CHECK(json_array_size(list) == 1);
@@ -1341,34 +1337,14 @@ TEST(store_rollout_created_waiting)
  */
 TEST(store_two_person_migration_keeps_releases)
 {
-	const struct embedded_file *f;
-	char path[128], err[256];
 	struct store_release p = release("dataplane", "2.0", 0);
-	sqlite3 *db = NULL;
 	json_t *list;
-	int rc = SQLITE_OK;
 
-	store_close(st);
-	st = NULL;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
-	unlink(path);
-	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	for (f = embedded_files; f->name != NULL && rc == SQLITE_OK; f++)
-		if (strncmp(f->name, "schema/00", 9) == 0 &&
-		    strcmp(f->name, "schema/008") < 0)
-			rc = sqlite3_exec(
-			    db, (const char *)f->data, NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db,
-		    "PRAGMA user_version=7;"
-		    "INSERT INTO releases(component, version, sha256, size, "
-		    "created_at, created_by, seq) VALUES "
-		    "('dataplane','1.0','x',1,5,'ci',1);",
-		    NULL, NULL, NULL);
-	sqlite3_close(db);
-	CHECK(rc == SQLITE_OK);
-	st = store_open(path, err, sizeof(err));
-	CHECK(st != NULL);
+	CHECK(old_db("schema/008",
+		  "PRAGMA user_version=7;"
+		  "INSERT INTO releases(component, version, sha256, size, "
+		  "created_at, created_by, seq) VALUES "
+		  "('dataplane','1.0','x',1,5,'ci',1);") == 0);
 	CHECK(store_schema_version(st) >= 9);
 	CHECK(store_release_exists(st, "dataplane", "1.0") == STORE_OK);
 	CHECK(store_release_pending_add(st, &p, "a1") == STORE_OK);
