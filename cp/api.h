@@ -56,7 +56,8 @@ int api_releases_discard(struct req *r);
 /*
  * The two-person rule's one check (threat T17): 0 when r->actor is a
  * second person to `by`, the token behind the thing to approve (not it,
- * not made by it, not its maker: store_apitoken_related).  Else a 403
+ * not made by it, not its maker, not made by the same token but the
+ * first admin token: store_apitoken_related).  Else a 403
  * ("same_person") is the reply, the refusal is event `action` on
  * `object` naming both tokens, and -1.  what: "approve this upload".
  */

@@ -327,9 +327,9 @@ api_second_person(struct req *r, const char *by, const char *action,
 		  "actor=%s",
 	    action, object, by, r->actor);
 	reply_error(r, 403, "same_person",
-	    "the two-person rule: %s may not %s; it needs an admin or "
-	    "operator token that is not %s, was not made by it and did "
-	    "not make it",
+	    "the two-person rule: %s may not %s; it needs another "
+	    "person's token: not %s, not made by it, not its maker, and "
+	    "not made by the same token (the first admin token aside)",
 	    r->actor, what, by);
 	return -1;
 }

@@ -42,7 +42,8 @@
  * and the gates still stand between it and the fleet.  Under the rule
  * every promote, the waits between waves (approval: true) included, must
  * come from a second person to the rollout's creator: not the same
- * token, not one made by it, not its maker (store_apitoken_related).
+ * token, not one made by it, not its maker, not one made by the same
+ * token but the first admin token (store_apitoken_related).
  * "second_person": true in the rollout's params says it was created
  * under the rule.  Aborting never needs anyone: it is the way back.
  *

@@ -786,8 +786,12 @@ store_apitoken_related(
 	if (strcmp(a, b) == 0)
 		return STORE_OK;
 	/*
-	 * Walk up from each name through created_by; UNION drops repeats
-	 * and the depth bounds a cycle (a reused name can make one).
+	 * Walk up from each name through created_by (UNION drops repeats
+	 * and the depth bounds a cycle, which a reused name can make), then
+	 * look for a name on both walks: one of the two themselves (one
+	 * made the other), or a token that edge-cp did not make itself (a
+	 * maker both share).  The first admin token, made by edge-cp, made
+	 * every person's token: sharing it proves nothing.
 	 */
 	r = store_rd(s);
 	rc = store_query(r->db, &arr,
@@ -795,8 +799,10 @@ store_apitoken_related(
 	    "SELECT ?1, ?1, 0 UNION SELECT ?2, ?2, 0 UNION "
 	    "SELECT t.created_by, up.start, up.depth + 1 FROM api_tokens t "
 	    "JOIN up ON t.name = up.who WHERE up.depth < 32) "
-	    "SELECT 1 AS hit FROM up WHERE (start = ?1 AND who = ?2) "
-	    "OR (start = ?2 AND who = ?1) LIMIT 1",
+	    "SELECT 1 AS hit FROM up x JOIN up y ON x.who = y.who "
+	    "WHERE x.start = ?1 AND y.start = ?2 AND (x.who IN (?1, ?2) OR "
+	    "EXISTS (SELECT 1 FROM api_tokens m WHERE m.name = x.who AND "
+	    "m.created_by != 'edge-cp')) LIMIT 1",
 	    "ss", a, b);
 	store_rd_done(r);
 	if (rc != STORE_OK)

@@ -108,10 +108,13 @@ int store_apitoken_revoke(
 /*
  * The two-person rule (T17): are tokens a and b the same person as far
  * as edge-cp can tell?  *related is true when a and b are the same name,
- * or one of them made the other, directly or through tokens it made
- * (created_by, followed up to 32 steps, revoked tokens too, a reused name
- * counting as every token that had it): an admin token can make another
- * admin token, so a token it made is no second person.
+ * when one made the other, directly or through tokens made in between,
+ * or when both were made (so) by one token that edge-cp did not make
+ * itself: an admin token can make admin tokens, and every token it makes
+ * is its holder's.  The first admin token (made by "edge-cp") is the
+ * root that makes one token per person: tokens it made are not related
+ * through it.  created_by is followed up to 32 steps, over revoked
+ * tokens too, a reused name counting as every token that had it.
  */
 int store_apitoken_related(
     struct store *s, const char *a, const char *b, bool *related);

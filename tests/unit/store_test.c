@@ -1209,7 +1209,8 @@ last_event(const char *action, const char *actor)
 
 /*
  * The two-person rule's notion of one person: a token, what it made
- * (through any number of tokens), and what made it.  Siblings are two.
+ * (through any number of tokens), what made it, and what its maker made;
+ * but the tokens the first admin token (made by edge-cp) made are two.
  */
 TEST(store_apitoken_related_follows_makers)
 {
@@ -1218,10 +1219,10 @@ TEST(store_apitoken_related_follows_makers)
 	int i;
 	static const char *const made[][2] = { { "admin", "edge-cp" },
 		{ "a1", "admin" }, { "a2", "admin" }, { "a3", "a1" },
-		{ "a4", "a3" } };
+		{ "a4", "a3" }, { "a5", "a1" } };
 
 	fresh();
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++) {
 		hash_of(h, 10 + i);
 		CHECK(store_apitoken_add(st, made[i][0], "admin", h, 0,
 			  made[i][1]) == STORE_OK);
@@ -1235,6 +1236,10 @@ TEST(store_apitoken_related_follows_makers)
 	CHECK(
 	    store_apitoken_related(st, "admin", "a4", &rel) == STORE_OK && rel);
 	CHECK(store_apitoken_related(st, "a2", "a4", &rel) == STORE_OK && !rel);
+	/* Made by one token: its holder's two tokens are one person. */
+	CHECK(store_apitoken_related(st, "a3", "a5", &rel) == STORE_OK && rel);
+	CHECK(store_apitoken_related(st, "a5", "a4", &rel) == STORE_OK && rel);
+	CHECK(store_apitoken_related(st, "a5", "a2", &rel) == STORE_OK && !rel);
 	/* An unknown name is only itself. */
 	CHECK(store_apitoken_related(st, "ghost", "a1", &rel) == STORE_OK &&
 	    !rel);
