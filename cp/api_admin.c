@@ -67,6 +67,14 @@ api_apitokens_create(struct req *r)
 		return reply_error(r, 400, "invalid_field",
 		    "name: must match "
 		    "[a-z0-9][a-z0-9-]{0,31}");
+	/*
+	 * edge-cp is the actor of what edge-cp does itself (the engine, the
+	 * first admin token's maker): no token may pass for it in the event
+	 * log or in the two-person rule's family tree.
+	 */
+	if (strcmp(name, "edge-cp") == 0)
+		return reply_error(r, 400, "invalid_field",
+		    "name: edge-cp is reserved for edge-cp itself");
 	if (auth_role_parse(role) == ROLE_NONE)
 		return reply_error(r, 400, "invalid_field",
 		    "role: must be "

@@ -36,6 +36,8 @@ for t in a1:admin a2:admin op:operator op2:operator; do
 	eval "$(echo "${t%%:*}" | tr a-z A-Z)=$(body .token)"
 done
 
+expect_api "no token may be named edge-cp, the engine's own name: 400" 400 \
+    POST /v1/api-tokens '{"name":"edge-cp","role":"admin"}' "$A1"
 expect_api "POP p1" 201 POST /v1/pops '{"name":"p1","region":"eu"}'
 for i in 1 2; do
 	T=$(api POST /v1/enrollment-tokens '{"pop":"p1"}' | cut -d' ' -f2- |
