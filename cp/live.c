@@ -1,5 +1,7 @@
 #include "cp/live.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,6 +253,7 @@ live_apply_status(struct live_node *n, const json_t *status,
 	n->step_error = step_error;
 	n->steps_pending = pending;
 	n->report_checkins = atomic_load(&n->checkins);
+	n->report_at = now;
 	util_strlcpy(n->report_gen,
 	    json_string_value(json_object_get(status, "generation"))
 		? json_string_value(json_object_get(status, "generation"))
@@ -269,6 +272,34 @@ live_apply_status(struct live_node *n, const json_t *status,
 	live_copy_version(n->v_keeper, versions, "keeper");
 	memcpy(n->status_hash, hash, 32);
 	live_note_locked(n, now);
+	pthread_mutex_unlock(&n->mu);
+}
+
+void
+live_set_addr(struct live_node *n, const struct sockaddr *sa)
+{
+	char buf[LIVE_ADDR_MAX];
+	const void *a;
+	int af = sa != NULL ? sa->sa_family : AF_UNSPEC;
+
+	if (af == AF_INET)
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (af == AF_INET6) {
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		a = a6;
+		/* A dual-stack listener sees IPv4 nodes as ::ffff:A.B.C.D. */
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			af = AF_INET;
+			a = &a6->s6_addr[12];
+		}
+	} else
+		return;
+	if (inet_ntop(af, a, buf, sizeof(buf)) == NULL)
+		return;
+	pthread_mutex_lock(&n->mu);
+	util_strlcpy(n->addr, buf, sizeof(n->addr));
 	pthread_mutex_unlock(&n->mu);
 }
 

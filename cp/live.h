@@ -56,10 +56,14 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define LIVE_VERSION_MAX 64
 #define LIVE_SESSIONS 4
 #define LIVE_KX_SEEN 16
+#define LIVE_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
+#define LIVE_PROBE_PATH_MAX 128
+#define LIVE_PROBE_URL_MAX 200
 
 enum live_health {
 	HEALTH_ENROLLED,
@@ -69,6 +73,33 @@ enum live_health {
 	HEALTH_DRAINING,
 	HEALTH_DRAINED,
 	HEALTH__COUNT
+};
+
+/*
+ * What edge-cp's own probe of a node's dataplane found (cp/probe.h): the
+ * newest probe, and the run of probes with the same outcome it ends.
+ */
+struct live_probe_result {
+	int64_t started, at; /* the newest probe's start and end; at 0: none */
+	bool ok;
+	long status;       /* its HTTP status, 0 when none came */
+	char error[64];    /* "" or "connection refused", "timeout", ... */
+	int64_t run_since; /* start of the run's first probe */
+	unsigned run;      /* probes in the run: all ok, or all failed */
+	char url[LIVE_PROBE_URL_MAX];
+};
+
+/*
+ * A node's probe: what the rollout engine asks for (probe_want in
+ * cp/probe.h) and what the probe thread found.  Guarded by the node's mu.
+ */
+struct live_probe {
+	int64_t want_until; /* probe while now <= this */
+	unsigned port, timeout_s;
+	char path[LIVE_PROBE_PATH_MAX];
+	bool busy;       /* queued or in flight in the probe thread */
+	int64_t next_at; /* the next probe not before */
+	struct live_probe_result res;
 };
 
 struct live_node {
@@ -93,7 +124,15 @@ struct live_node {
 	unsigned long long report_checkins;
 	/* The report's "generation": the ETag of the desired state it is of */
 	char report_gen[48];
-	bool withdrawn; /* report: anycast addresses are off */
+	int64_t report_at; /* when the report last changed */
+	bool withdrawn;    /* report: anycast addresses are off */
+	/*
+	 * The source address of the node's newest signed handshake or status
+	 * report ("" none since edge-cp started): where edge-cp probes it, an
+	 * address the node's reports cannot name.
+	 */
+	char addr[LIVE_ADDR_MAX];
+	struct live_probe probe;
 	unsigned char status_hash[32];
 	char v_profile[LIVE_VERSION_MAX];
 	char v_dataplane[LIVE_VERSION_MAX];
@@ -149,6 +188,11 @@ void live_remove(const char *id);
  */
 void live_apply_status(struct live_node *n, const json_t *status,
     const unsigned char hash[32], int64_t now);
+/*
+ * Note the source address of an authenticated request of the node (an
+ * IPv4-mapped IPv6 address as IPv4); other families are ignored.
+ */
+void live_set_addr(struct live_node *n, const struct sockaddr *sa);
 /* Set or clear the drain flag; queues the transition, if any. */
 void live_set_drain(struct live_node *n, bool drain);
 /*

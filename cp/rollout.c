@@ -10,6 +10,7 @@
 #include "common/util.h"
 #include "cp/desired.h"
 #include "cp/live.h"
+#include "cp/probe.h"
 #include "cp/server.h"
 #include "cp/store.h"
 
@@ -30,6 +31,12 @@ struct evidence {
 	unsigned long long fresh;
 	bool current; /* the report is of the node's current desired state */
 	char version[LIVE_VERSION_MAX];
+	int64_t report_at; /* when its report last changed */
+	struct live_probe_result probe; /* edge-cp's newest probe of it */
+	/* The probe's verdict, for a moved node of the current wave of a
+	 * rollout that probes (tick_evidence); PASS for every other. */
+	enum rollout_probe_verdict probe_verdict;
+	char probe_why[300];
 };
 
 static void
@@ -62,17 +69,23 @@ evidence_of(const char *id, const char *component, const char *version,
 	    sizeof(e->version));
 	e->fresh = atomic_load(&n->checkins) - n->report_checkins;
 	e->current = etag[0] != '\0' && strcmp(n->report_gen, etag) == 0;
+	e->report_at = n->report_at;
+	e->probe = n->probe.res;
 	pthread_mutex_unlock(&n->mu);
 	e->applied = strcmp(e->version, version) == 0;
 	live_put(n);
 }
 
-/* Applied, in sync and healthy: no longer "in transition". */
+/*
+ * Applied, in sync and healthy (by edge-cp's probe too, when it probes):
+ * no longer "in transition".
+ */
 static bool
 evidence_settled(const struct evidence *e)
 {
 	return e->present && e->current && e->applied && e->steps_ok &&
-	    e->dp_ok && e->reachable;
+	    e->dp_ok && e->reachable &&
+	    e->probe_verdict == ROLLOUT_PROBE_PASS;
 }
 
 /* Why a node has not passed the gate, "" when it has. */
@@ -93,6 +106,8 @@ evidence_why(const struct evidence *e, int64_t min_reports)
 		return "dataplane unhealthy";
 	if ((int64_t)e->fresh < min_reports)
 		return "too few fresh reports";
+	if (e->probe_verdict != ROLLOUT_PROBE_PASS)
+		return e->probe_why;
 	return "";
 }
 
@@ -116,6 +131,23 @@ evidence_halts(const struct evidence *e, int64_t unhealthy_s)
 	if (e->reported && !e->dp_ok && e->dp_down_s >= unhealthy_s)
 		return "its dataplane is unhealthy";
 	return NULL;
+}
+
+/* How old a probe result may be and still count. */
+static int64_t
+probe_fresh_s(int64_t timeout_s)
+{
+	return ROLLOUT_PROBE_FRESH * cp.interval_s + timeout_s;
+}
+
+/* Judge the node's newest probe result into e (the rules in .h). */
+static void
+evidence_probe(struct evidence *e, int64_t now, int64_t timeout_s,
+    int64_t min_reports, int64_t unhealthy_s)
+{
+	e->probe_verdict = rollout_probe_judge(&e->probe, now,
+	    probe_fresh_s(timeout_s), e->report_at, min_reports, unhealthy_s,
+	    e->probe_why, sizeof(e->probe_why));
 }
 
 /* Per-POP counts for the move limits (step 4 in .h). */
@@ -160,6 +192,9 @@ struct tick {
 	int64_t unhealthy_s;
 	bool auto_rollback, approval;
 	struct evidence *ev; /* one per plan row */
+	/* params.probe; probe_port 0: edge-cp does not probe */
+	unsigned probe_port, probe_timeout_s;
+	const char *probe_path;
 };
 
 static int64_t
@@ -234,6 +269,25 @@ step_in_error(const char *id, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * A moved node of the current wave, when the rollout probes: ask for
+ * probes a few intervals ahead (a rollout that stops asking, halted or
+ * done, stops them) and judge the newest result into e.
+ */
+static void
+tick_probe(struct tick *t, const char *id, struct evidence *e)
+{
+	struct live_node *n;
+
+	if ((n = live_get(id)) == NULL)
+		return;
+	probe_want(n, t->probe_port, t->probe_path, t->probe_timeout_s,
+	    t->now + probe_fresh_s(t->probe_timeout_s));
+	live_put(n);
+	evidence_probe(
+	    e, t->now, t->probe_timeout_s, t->min_reports, t->unhealthy_s);
+}
+
 /* Steps 1-2: evidence for every moved node; 1 when the rollout halted. */
 static int
 tick_evidence(struct tick *t)
@@ -256,7 +310,16 @@ tick_evidence(struct tick *t)
 			continue;
 		}
 		evidence_of(id, t->component, t->version, t->now, &t->ev[i]);
-		if ((why = evidence_halts(&t->ev[i], t->unhealthy_s)) != NULL) {
+		if (t->probe_port > 0 && t->ev[i].present &&
+		    json_integer_value(json_object_get(row, "wave")) ==
+			t->wave)
+			tick_probe(t, id, &t->ev[i]);
+		why = evidence_halts(&t->ev[i], t->unhealthy_s);
+		/* A failing probe halts as a report of a dead dataplane does. */
+		if (why == NULL && t->ev[i].current &&
+		    t->ev[i].probe_verdict == ROLLOUT_PROBE_HALT)
+			why = t->ev[i].probe_why;
+		if (why != NULL) {
 			char step[300];
 
 			int64_t w =
@@ -281,7 +344,7 @@ tick_gate(struct tick *t)
 	size_t i, nodes = 0, ready = 0;
 	const char *first = NULL, *first_why = "";
 	unsigned long long min_fresh = ~0ULL;
-	char evidence[512], obj[32];
+	char evidence[640], obj[32];
 	int rc;
 
 	json_array_foreach(t->plan, i, row)
@@ -336,6 +399,12 @@ tick_gate(struct tick *t)
 	    json_is_integer(since)
 		? (long long)(t->now - json_integer_value(since))
 		: 0LL);
+	/* Every ready node passed edge-cp's probe too. */
+	if (t->probe_port > 0 && strlen(evidence) > 0)
+		snprintf(evidence + strlen(evidence) - 1,
+		    sizeof(evidence) - strlen(evidence) + 1,
+		    ",\"probed\":%zu,\"probe\":\"%u%s\"}", ready,
+		    t->probe_port, t->probe_path);
 	if (t->wave + 1 >= t->waves) {
 		rc = store_rollout_finish(cp.store, t->id, "completed",
 		    "every wave passed", ROLLOUT_ACTOR);
@@ -425,6 +494,7 @@ tick_move(struct tick *t)
 static void
 tick_one(json_t *ro, int64_t now)
 {
+	const json_t *probe;
 	struct tick t;
 
 	memset(&t, 0, sizeof(t));
@@ -445,6 +515,12 @@ tick_one(json_t *ro, int64_t now)
 	t.auto_rollback =
 	    json_is_true(json_object_get(t.params, "auto_rollback"));
 	t.approval = json_is_true(json_object_get(t.params, "approval"));
+	probe = json_object_get(t.params, "probe");
+	t.probe_port = (unsigned)param_i(probe, "port", 0);
+	t.probe_timeout_s = (unsigned)param_i(probe, "timeout_s", 5);
+	t.probe_path = json_string_value(json_object_get(probe, "path"));
+	if (t.probe_path == NULL || !rollout_probe_path_ok(t.probe_path))
+		t.probe_path = "/healthz";
 	if (t.component == NULL || t.version == NULL ||
 	    store_rollout_plan(cp.store, t.id, &t.plan) != STORE_OK)
 		return;
@@ -512,8 +588,10 @@ view_wave(const json_t *ro, const json_t *plan, int64_t w, int64_t now)
 	const char *ver = json_string_value(json_object_get(ro, "version"));
 	int64_t cur = json_integer_value(json_object_get(ro, "wave"));
 	const char *state = json_string_value(json_object_get(ro, "state"));
-	int64_t minr = param_i(json_object_get(ro, "params"), "min_reports", 3);
-	json_t *nodes = json_array(), *row;
+	const json_t *params = json_object_get(ro, "params");
+	const json_t *probe = json_object_get(params, "probe");
+	int64_t minr = param_i(params, "min_reports", 3);
+	json_t *nodes = json_array(), *row, *one;
 	size_t i, total = 0, moved = 0, ready = 0;
 
 	json_array_foreach(plan, i, row)
@@ -526,19 +604,31 @@ view_wave(const json_t *ro, const json_t *plan, int64_t w, int64_t now)
 		st = json_string_value(json_object_get(row, "state"));
 		evidence_of(json_string_value(json_object_get(row, "node_id")),
 		    comp, ver, now, &e);
+		/* What the tick judges, the view shows: the current wave's. */
+		if (probe != NULL && w == cur && strcmp(st, "moved") == 0 &&
+		    e.present)
+			evidence_probe(&e, now, param_i(probe, "timeout_s", 5),
+			    minr, param_i(params, "unhealthy_s", 10));
 		why = strcmp(st, "moved") == 0 ? evidence_why(&e, minr)
 					       : "not moved yet";
 		total++;
 		moved += strcmp(st, "moved") == 0;
 		ready += why[0] == '\0' && e.present;
-		if (json_array_size(nodes) < 200)
-			json_array_append_new(nodes,
-			    json_pack("{s:O,s:O,s:s,s:s,s:b,s:I,s:s}", "id",
-				json_object_get(row, "node_id"), "pop",
-				json_object_get(row, "pop"), "state", st,
-				"version", e.version, "applied", e.applied,
-				"fresh_reports", (json_int_t)e.fresh,
-				"waiting_for", !e.present ? "removed" : why));
+		if (json_array_size(nodes) >= 200)
+			continue;
+		one = json_pack("{s:O,s:O,s:s,s:s,s:b,s:I,s:s}", "id",
+		    json_object_get(row, "node_id"), "pop",
+		    json_object_get(row, "pop"), "state", st, "version",
+		    e.version, "applied", e.applied, "fresh_reports",
+		    (json_int_t)e.fresh, "waiting_for",
+		    !e.present ? "removed" : why);
+		/* edge-cp's newest probe of it, for a rollout that probes. */
+		if (one != NULL && probe != NULL && e.probe.at != 0)
+			json_object_set_new(one, "probe",
+			    json_pack("{s:b,s:s,s:I}", "ok", e.probe.ok,
+				"error", e.probe.error, "at",
+				(json_int_t)e.probe.at));
+		json_array_append_new(nodes, one);
 	}
 	return json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:o}", "wave",
 	    (json_int_t)w + 1, "name", wave_name(ro, w), "state",
