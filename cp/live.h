@@ -97,6 +97,7 @@ struct live_probe {
 	int64_t want_until; /* probe while now <= this */
 	unsigned port, timeout_s;
 	char path[LIVE_PROBE_PATH_MAX];
+	unsigned gen;    /* counts changes of target: older results are void */
 	bool busy;       /* queued or in flight in the probe thread */
 	int64_t next_at; /* the next probe not before */
 	struct live_probe_result res;

@@ -19,6 +19,7 @@ struct probe_item {
 	char id[40];
 	char url[LIVE_PROBE_URL_MAX];
 	unsigned timeout_s;
+	unsigned gen; /* the node's probe.gen when queued */
 };
 
 /* A probe in flight. */
@@ -59,9 +60,15 @@ probe_want(struct live_node *n, unsigned port, const char *path,
     unsigned timeout_s, int64_t until)
 {
 	pthread_mutex_lock(&n->mu);
-	n->probe.port = port;
-	n->probe.timeout_s = timeout_s;
-	util_strlcpy(n->probe.path, path, sizeof(n->probe.path));
+	/* Results of another target say nothing of this one. */
+	if (n->probe.port != port || n->probe.timeout_s != timeout_s ||
+	    strcmp(n->probe.path, path) != 0) {
+		memset(&n->probe.res, 0, sizeof(n->probe.res));
+		n->probe.gen++;
+		n->probe.port = port;
+		n->probe.timeout_s = timeout_s;
+		util_strlcpy(n->probe.path, path, sizeof(n->probe.path));
+	}
 	if (until > n->probe.want_until)
 		n->probe.want_until = until;
 	pthread_mutex_unlock(&n->mu);
@@ -83,6 +90,7 @@ probe_collect(struct live_node *n, void *arg)
 		it = &pr.queue[pr.qn];
 		util_strlcpy(it->id, n->id, sizeof(it->id));
 		it->timeout_s = p->timeout_s;
+		it->gen = p->gen;
 		/* An IPv6 literal goes in brackets. */
 		if ((size_t)snprintf(it->url, sizeof(it->url),
 			strchr(n->addr, ':') != NULL ? "http://[%s]:%u%s"
@@ -189,7 +197,7 @@ probe_outcome(struct probe_slot *s, CURLcode rc, long *status, char *err,
 static void
 probe_end(struct probe_slot *s, CURLcode rc)
 {
-	struct live_probe_result *res;
+	struct live_probe_result *res, void_res;
 	struct live_node *n;
 	enum metrics_probe kind;
 	int64_t now = util_now(), next;
@@ -203,6 +211,11 @@ probe_end(struct probe_slot *s, CURLcode rc)
 	if ((n = live_get(s->it.id)) != NULL) {
 		pthread_mutex_lock(&n->mu);
 		res = &n->probe.res;
+		/* Its target changed meanwhile: a result of nothing asked. */
+		if (n->probe.gen != s->it.gen) {
+			memset(&void_res, 0, sizeof(void_res));
+			res = &void_res;
+		}
 		if (res->at != 0 && res->ok == ok)
 			res->run++;
 		else {

@@ -70,15 +70,16 @@
  * http://ADDR:port/path of every moved node of the current wave, ADDR
  * being the source address of the node's signed requests, and judges the
  * newest result (rollout_probe_judge, pure):
- *  - halt when the probes have failed for unhealthy_s (connection
- *    refused, timeout, a status other than 200...), like a dataplane
- *    reported unhealthy, and only on a report of the moved state;
+ *  - halt when the probes have failed for unhealthy_s since the node's
+ *    report last changed (connection refused, timeout, a status other
+ *    than 200...), like a dataplane reported unhealthy, and only on a
+ *    report of the moved state;
  *  - the node has passed only with a fresh success (completed within
  *    ROLLOUT_PROBE_FRESH intervals plus the timeout) that started after
  *    its report last changed, ending a run of at least max(1,
  *    min_reports) successes; the bake then needs that to hold throughout.
- * A missing or stale probe never passes and never halts: the wave
- * deadline turns it into a halt.  Without "probe" (the default) nothing
+ * A missing or stale probe, or one begun before the report, never passes
+ * and never halts: the wave deadline turns it into a halt.  Without "probe" (the default) nothing
  * is probed and the gate is the reports' alone.
  */
 #ifndef EF_ROLLOUT_H

@@ -68,6 +68,8 @@ rollout_probe_judge(const struct live_probe_result *p, int64_t now,
     int64_t fresh_s, int64_t report_at, int64_t need, int64_t unhealthy_s,
     char *why, size_t len)
 {
+	int64_t since;
+
 	if (need < 1)
 		need = 1;
 	if (p->at == 0) {
@@ -79,16 +81,21 @@ rollout_probe_judge(const struct live_probe_result *p, int64_t now,
 		    (long long)(now - p->at));
 		return ROLLOUT_PROBE_WAIT;
 	}
-	if (!p->ok) {
-		snprintf(why, len, "edge-cp's probe of %s failed for %lld s: %s",
-		    p->url, (long long)(now - p->run_since), p->error);
-		return now - p->run_since >= unhealthy_s ? ROLLOUT_PROBE_HALT
-							 : ROLLOUT_PROBE_WAIT;
-	}
-	/* A probe that began before the report could precede the change. */
+	/*
+	 * A probe that began before the report could precede the change: it
+	 * neither passes nor halts (failures from before the move are not
+	 * the rollout's, like the reports the node made then).
+	 */
 	if (p->started <= report_at) {
 		snprintf(why, len, "no probe since its report");
 		return ROLLOUT_PROBE_WAIT;
+	}
+	if (!p->ok) {
+		since = p->run_since > report_at ? p->run_since : report_at;
+		snprintf(why, len, "edge-cp's probe of %s failed for %lld s: %s",
+		    p->url, (long long)(now - since), p->error);
+		return now - since >= unhealthy_s ? ROLLOUT_PROBE_HALT
+						  : ROLLOUT_PROBE_WAIT;
 	}
 	if ((int64_t)p->run < need) {
 		snprintf(why, len, "too few probes (%u of %lld)", p->run,

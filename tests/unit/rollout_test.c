@@ -299,6 +299,17 @@ TEST(probe_judge_failure_halts_after_grace)
 	CHECK_STR(why,
 	    "edge-cp's probe of http://192.0.2.7:80/healthz failed for 10 "
 	    "s: connection refused");
+	/* Failing since before the report: counted from the report... */
+	r = presult(false, 1005, 1005, 900, 20);
+	CHECK(rollout_probe_judge(&r, 1005, 8, 1000, 1, 10, why,
+		  sizeof(why)) == ROLLOUT_PROBE_WAIT);
+	CHECK(rollout_probe_judge(&r, 1005, 8, 1000, 1, 5, why,
+		  sizeof(why)) == ROLLOUT_PROBE_HALT);
+	CHECK(strstr(why, "failed for 5 s") != NULL);
+	/* ...and a failure begun before it is not the rollout's. */
+	CHECK(rollout_probe_judge(&r, 1005, 8, 1005, 1, 0, why,
+		  sizeof(why)) == ROLLOUT_PROBE_WAIT);
+	CHECK_STR(why, "no probe since its report");
 	/* A grace of 0: the first failure halts. */
 	r = presult(false, 1000, 1000, 1000, 1);
 	CHECK(rollout_probe_judge(&r, 1000, 8, 990, 1, 0, why,
