@@ -115,8 +115,8 @@ api_enroll(struct req *r)
 static void
 node_note_addr(struct req *r, struct live_node *n)
 {
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+	    r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
 	if (ci != NULL)
 		live_set_addr(n, ci->client_addr);

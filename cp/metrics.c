@@ -26,8 +26,8 @@ static atomic_ullong m_checkins, m_status_writes, m_events_deleted;
 static atomic_ullong m_request_timeouts, m_ratelimited;
 static atomic_ullong m_probes[METRICS_PROBE__COUNT];
 static atomic_llong m_probes_inflight;
-static const char *const probe_names[METRICS_PROBE__COUNT] = { "ok",
-	"refused", "timeout", "status", "error" };
+static const char *const probe_names[METRICS_PROBE__COUNT] = { "ok", "refused",
+	"timeout", "status", "error" };
 
 static size_t
 route_index(const void *route)

@@ -150,8 +150,8 @@ probe_begin(struct probe_slot *s, const struct probe_item *it)
 
 /* What a finished transfer says: 0 ok, or the failure in words. */
 static enum metrics_probe
-probe_outcome(struct probe_slot *s, CURLcode rc, long *status, char *err,
-    size_t len)
+probe_outcome(
+    struct probe_slot *s, CURLcode rc, long *status, char *err, size_t len)
 {
 	long oserr = 0;
 	curl_off_t conn = 0;
@@ -295,7 +295,8 @@ probe_main(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&pr.stop)) {
-		if (pr.qnext == pr.qn && probe_ms() - last_scan >= PROBE_SCAN_MS) {
+		if (pr.qnext == pr.qn &&
+		    probe_ms() - last_scan >= PROBE_SCAN_MS) {
 			pr.qn = pr.qnext = 0;
 			scan.now = util_now();
 			live_each(probe_collect, &scan);
@@ -383,6 +384,6 @@ probe_view(struct live_node *n)
 		return NULL;
 	return json_pack("{s:s,s:b,s:I,s:s,s:I,s:I,s:I,s:I}", "url", r.url,
 	    "ok", r.ok, "status", (json_int_t)r.status, "error", r.error,
-	    "started_at", (json_int_t)r.started, "at", (json_int_t)r.at,
-	    "run", (json_int_t)r.run, "run_since", (json_int_t)r.run_since);
+	    "started_at", (json_int_t)r.started, "at", (json_int_t)r.at, "run",
+	    (json_int_t)r.run, "run_since", (json_int_t)r.run_since);
 }

@@ -31,7 +31,7 @@ struct evidence {
 	unsigned long long fresh;
 	bool current; /* the report is of the node's current desired state */
 	char version[LIVE_VERSION_MAX];
-	int64_t report_at; /* when its report last changed */
+	int64_t report_at;              /* when its report last changed */
 	struct live_probe_result probe; /* edge-cp's newest probe of it */
 	/* The probe's verdict, for a moved node of the current wave of a
 	 * rollout that probes (tick_evidence); PASS for every other. */
@@ -84,8 +84,7 @@ static bool
 evidence_settled(const struct evidence *e)
 {
 	return e->present && e->current && e->applied && e->steps_ok &&
-	    e->dp_ok && e->reachable &&
-	    e->probe_verdict == ROLLOUT_PROBE_PASS;
+	    e->dp_ok && e->reachable && e->probe_verdict == ROLLOUT_PROBE_PASS;
 }
 
 /* Why a node has not passed the gate, "" when it has. */
@@ -311,8 +310,7 @@ tick_evidence(struct tick *t)
 		}
 		evidence_of(id, t->component, t->version, t->now, &t->ev[i]);
 		if (t->probe_port > 0 && t->ev[i].present &&
-		    json_integer_value(json_object_get(row, "wave")) ==
-			t->wave)
+		    json_integer_value(json_object_get(row, "wave")) == t->wave)
 			tick_probe(t, id, &t->ev[i]);
 		why = evidence_halts(&t->ev[i], t->unhealthy_s);
 		/* A failing probe halts as a report of a dead dataplane does. */
@@ -403,8 +401,8 @@ tick_gate(struct tick *t)
 	if (t->probe_port > 0 && strlen(evidence) > 0)
 		snprintf(evidence + strlen(evidence) - 1,
 		    sizeof(evidence) - strlen(evidence) + 1,
-		    ",\"probed\":%zu,\"probe\":\"%u%s\"}", ready,
-		    t->probe_port, t->probe_path);
+		    ",\"probed\":%zu,\"probe\":\"%u%s\"}", ready, t->probe_port,
+		    t->probe_path);
 	if (t->wave + 1 >= t->waves) {
 		rc = store_rollout_finish(cp.store, t->id, "completed",
 		    "every wave passed", ROLLOUT_ACTOR);

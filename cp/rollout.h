@@ -110,7 +110,7 @@ struct rollout_params {
 	json_t *waves; /* validated copy, or NULL: default */
 	/* edge-cp's own probe of each node's dataplane; port 0: none */
 	int64_t probe_port;
-	int64_t probe_timeout_s; /* default 5 */
+	int64_t probe_timeout_s;              /* default 5 */
 	char probe_path[LIVE_PROBE_PATH_MAX]; /* default "/healthz" */
 };
 

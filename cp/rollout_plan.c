@@ -27,11 +27,10 @@ rollout_probe_path_ok(const char *path)
 
 /* "probe": {"port": 1-65535, "path": "/healthz", "timeout_s": 1-60} */
 static int
-probe_parse(const json_t *body, struct rollout_params *p, char *err,
-    size_t errlen)
+probe_parse(
+    const json_t *body, struct rollout_params *p, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "port", "path", "timeout_s",
-		NULL };
+	static const char *const keys[] = { "port", "path", "timeout_s", NULL };
 	const char *path = "/healthz";
 	json_t *o = NULL;
 	char sub[200];
@@ -92,8 +91,9 @@ rollout_probe_judge(const struct live_probe_result *p, int64_t now,
 	}
 	if (!p->ok) {
 		since = p->run_since > report_at ? p->run_since : report_at;
-		snprintf(why, len, "edge-cp's probe of %s failed for %lld s: %s",
-		    p->url, (long long)(now - since), p->error);
+		snprintf(why, len,
+		    "edge-cp's probe of %s failed for %lld s: %s", p->url,
+		    (long long)(now - since), p->error);
 		return now - since >= unhealthy_s ? ROLLOUT_PROBE_HALT
 						  : ROLLOUT_PROBE_WAIT;
 	}

@@ -228,8 +228,8 @@ TEST(params_probe)
 	json_decref(o);
 	b = js("{\"probe\":{\"port\":80,\"path\":\"/up?x=1\","
 	       "\"timeout_s\":2}}");
-	CHECK(rollout_params_parse(b, "all_at_once", &p, err, sizeof(err)) ==
-	    0);
+	CHECK(
+	    rollout_params_parse(b, "all_at_once", &p, err, sizeof(err)) == 0);
 	json_decref(b);
 	CHECK_STR(p.probe_path, "/up?x=1");
 	CHECK(p.probe_timeout_s == 2);
@@ -256,7 +256,8 @@ presult(bool ok, int64_t started, int64_t at, int64_t run_since, unsigned run)
 	r.run_since = run_since;
 	r.run = run;
 	r.status = ok ? 200 : 0;
-	snprintf(r.error, sizeof(r.error), "%s", ok ? "" : "connection refused");
+	snprintf(
+	    r.error, sizeof(r.error), "%s", ok ? "" : "connection refused");
 	snprintf(r.url, sizeof(r.url), "http://192.0.2.7:80/healthz");
 	return r;
 }
@@ -267,20 +268,20 @@ TEST(probe_judge_pass_needs_fresh_success_after_report)
 	char why[300];
 
 	/* Fresh, after the report at 1000, three in a row: passes. */
-	CHECK(rollout_probe_judge(&r, 1003, 8, 1000, 3, 10, why,
-		  sizeof(why)) == ROLLOUT_PROBE_PASS);
+	CHECK(rollout_probe_judge(&r, 1003, 8, 1000, 3, 10, why, sizeof(why)) ==
+	    ROLLOUT_PROBE_PASS);
 	/* A success begun before the report may precede the change. */
-	CHECK(rollout_probe_judge(&r, 1003, 8, 1002, 3, 10, why,
-		  sizeof(why)) == ROLLOUT_PROBE_WAIT);
+	CHECK(rollout_probe_judge(&r, 1003, 8, 1002, 3, 10, why, sizeof(why)) ==
+	    ROLLOUT_PROBE_WAIT);
 	CHECK_STR(why, "no probe since its report");
 	/* Too few in a row. */
-	CHECK(rollout_probe_judge(&r, 1003, 8, 1000, 4, 10, why,
-		  sizeof(why)) == ROLLOUT_PROBE_WAIT);
+	CHECK(rollout_probe_judge(&r, 1003, 8, 1000, 4, 10, why, sizeof(why)) ==
+	    ROLLOUT_PROBE_WAIT);
 	CHECK(strstr(why, "too few probes") != NULL);
 	/* min_reports 0 still takes one probe. */
 	r.run = 1;
-	CHECK(rollout_probe_judge(&r, 1003, 8, 1000, 0, 10, why,
-		  sizeof(why)) == ROLLOUT_PROBE_PASS);
+	CHECK(rollout_probe_judge(&r, 1003, 8, 1000, 0, 10, why, sizeof(why)) ==
+	    ROLLOUT_PROBE_PASS);
 }
 
 TEST(probe_judge_failure_halts_after_grace)
@@ -289,31 +290,31 @@ TEST(probe_judge_failure_halts_after_grace)
 	char why[300];
 
 	/* Failing for 4 s of a 10 s grace: not a verdict yet. */
-	CHECK(rollout_probe_judge(&r, 1004, 8, 990, 1, 10, why,
-		  sizeof(why)) == ROLLOUT_PROBE_WAIT);
+	CHECK(rollout_probe_judge(&r, 1004, 8, 990, 1, 10, why, sizeof(why)) ==
+	    ROLLOUT_PROBE_WAIT);
 	CHECK(strstr(why, "connection refused") != NULL);
 	/* Past the grace: halts, naming the address and the failure. */
 	r.started = r.at = 1010;
-	CHECK(rollout_probe_judge(&r, 1010, 8, 990, 1, 10, why,
-		  sizeof(why)) == ROLLOUT_PROBE_HALT);
+	CHECK(rollout_probe_judge(&r, 1010, 8, 990, 1, 10, why, sizeof(why)) ==
+	    ROLLOUT_PROBE_HALT);
 	CHECK_STR(why,
 	    "edge-cp's probe of http://192.0.2.7:80/healthz failed for 10 "
 	    "s: connection refused");
 	/* Failing since before the report: counted from the report... */
 	r = presult(false, 1005, 1005, 900, 20);
-	CHECK(rollout_probe_judge(&r, 1005, 8, 1000, 1, 10, why,
-		  sizeof(why)) == ROLLOUT_PROBE_WAIT);
-	CHECK(rollout_probe_judge(&r, 1005, 8, 1000, 1, 5, why,
-		  sizeof(why)) == ROLLOUT_PROBE_HALT);
+	CHECK(rollout_probe_judge(&r, 1005, 8, 1000, 1, 10, why, sizeof(why)) ==
+	    ROLLOUT_PROBE_WAIT);
+	CHECK(rollout_probe_judge(&r, 1005, 8, 1000, 1, 5, why, sizeof(why)) ==
+	    ROLLOUT_PROBE_HALT);
 	CHECK(strstr(why, "failed for 5 s") != NULL);
 	/* ...and a failure begun before it is not the rollout's. */
-	CHECK(rollout_probe_judge(&r, 1005, 8, 1005, 1, 0, why,
-		  sizeof(why)) == ROLLOUT_PROBE_WAIT);
+	CHECK(rollout_probe_judge(&r, 1005, 8, 1005, 1, 0, why, sizeof(why)) ==
+	    ROLLOUT_PROBE_WAIT);
 	CHECK_STR(why, "no probe since its report");
 	/* A grace of 0: the first failure halts. */
 	r = presult(false, 1000, 1000, 1000, 1);
-	CHECK(rollout_probe_judge(&r, 1000, 8, 990, 1, 0, why,
-		  sizeof(why)) == ROLLOUT_PROBE_HALT);
+	CHECK(rollout_probe_judge(&r, 1000, 8, 990, 1, 0, why, sizeof(why)) ==
+	    ROLLOUT_PROBE_HALT);
 }
 
 TEST(probe_judge_stale_or_missing_waits)
