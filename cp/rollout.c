@@ -278,13 +278,19 @@ tick_probe(struct tick *t, const char *id, struct evidence *e)
 {
 	struct live_node *n;
 
-	if ((n = live_get(id)) == NULL)
-		return;
-	probe_want(n, t->probe_port, t->probe_path, t->probe_timeout_s,
-	    t->now + probe_fresh_s(t->probe_timeout_s));
-	live_put(n);
-	evidence_probe(
-	    e, t->now, t->probe_timeout_s, t->min_reports, t->unhealthy_s);
+	/*
+	 * Asked for before the result is read: a changed target voids the
+	 * old one's results now, not after this tick judged them.
+	 */
+	if ((n = live_get(id)) != NULL) {
+		probe_want(n, t->probe_port, t->probe_path, t->probe_timeout_s,
+		    t->now + probe_fresh_s(t->probe_timeout_s));
+		live_put(n);
+	}
+	evidence_of(id, t->component, t->version, t->now, e);
+	if (e->present)
+		evidence_probe(e, t->now, t->probe_timeout_s, t->min_reports,
+		    t->unhealthy_s);
 }
 
 /* Steps 1-2: evidence for every moved node; 1 when the rollout halted. */
@@ -308,10 +314,12 @@ tick_evidence(struct tick *t)
 			    id, t->component, t->version, t->now, &t->ev[i]);
 			continue;
 		}
-		evidence_of(id, t->component, t->version, t->now, &t->ev[i]);
-		if (t->probe_port > 0 && t->ev[i].present &&
+		if (t->probe_port > 0 &&
 		    json_integer_value(json_object_get(row, "wave")) == t->wave)
 			tick_probe(t, id, &t->ev[i]);
+		else
+			evidence_of(
+			    id, t->component, t->version, t->now, &t->ev[i]);
 		why = evidence_halts(&t->ev[i], t->unhealthy_s);
 		/* A failing probe halts as a report of a dead dataplane does. */
 		if (why == NULL && t->ev[i].current &&

@@ -44,12 +44,28 @@ ip -n "$NSA" route add default via "$HOST_A" &&
 CP_LISTEN="$HOST_A:0" start_cp "$T_DIR/cp" --node-interval 1 ||
     { fail "edge-cp starts"; finish; exit 1; }
 
-# nc NODE CMD ARGS: nodeclient as node a or b, from its namespace.
+ns_of() { echo "${NS}$(echo "$1" | sed 's/^a$//')"; } # node a's or b's
+# on NODE CMD...: run CMD in the node's namespace.
+on() {
+	_n=$1
+	shift
+	ip netns exec "$(ns_of "$_n")" "$@"
+}
+# nc NODE CMD ARGS: nodeclient as node a or b.
 nc() {
 	_n=$1
 	shift
-	ip netns exec "${NS}$(echo "$_n" | sed 's/^a$//')" "$NC" "$@" \
-	    --server "$CP_URL" --pin "$CP_PIN"
+	on "$_n" "$NC" "$@" --server "$CP_URL" --pin "$CP_PIN"
+}
+# dp_start NODE ADDR: edge-dp on ADDR:PORT in the node's namespace; DP_PID
+# is edge-dp's own pid (ip netns exec execs it), for kill -STOP.
+dp_start() {
+	ip netns exec "$(ns_of "$1")" "$DP" --listen "$2:$PORT" --control "$T_DIR/dp$1" --workers 1 \
+	    >>"$T_DIR/dp$1.log" 2>&1 &
+	DP_PID=$!
+	T_PIDS="$T_PIDS $DP_PID"
+	await 10 "$DP" --control "$T_DIR/dp$1" --status >/dev/null ||
+	    fail "edge-dp starts on node $1"
 }
 expect_api "POP pa" 201 POST /v1/pops '{"name":"pa","region":"eu"}'
 expect_api "POP pb" 201 POST /v1/pops '{"name":"pb","region":"eu"}'
@@ -119,11 +135,7 @@ expect_api "...and an address the probe could be sent to" 400 POST \
     /v1/rollouts '{"component":"profile","version":"1","probe":{"port":80,"host":"192.0.2.1"}}'
 
 # edge-dp answers on node b only; node a says it is healthy.
-ip netns exec "$NSB" "$DP" --listen "$NODE_B:$PORT" --control "$T_DIR/dpb" \
-    --workers 1 >>"$T_DIR/dpb.log" 2>&1 &
-T_PIDS="$T_PIDS $!"
-await 10 "$DP" --control "$T_DIR/dpb" --status >/dev/null ||
-    fail "edge-dp starts on node b"
+dp_start b "$NODE_B"
 rollout 2 "{\"port\":$PORT}"
 check "a node whose dataplane does not answer halts the rollout" \
     await 30 converge "$RO" halted
@@ -141,12 +153,8 @@ api POST "/v1/rollouts/$RO/abort" >/dev/null
 expect_eq "abort puts node a back" "$(version_of a)" 1
 
 # Now edge-dp answers on node a too: the same rollout passes.
-ip netns exec "$NSA" "$DP" --listen "$NODE_A:$PORT" --control "$T_DIR/dpa" \
-    --workers 1 >>"$T_DIR/dpa.log" 2>&1 &
-DPA=$!
-T_PIDS="$T_PIDS $DPA"
-await 10 "$DP" --control "$T_DIR/dpa" --status >/dev/null ||
-    fail "edge-dp starts on node a"
+dp_start a "$NODE_A"
+DPA=$DP_PID
 rollout 3 "{\"port\":$PORT}"
 check "with every dataplane answering, the probed rollout completes" \
     await 40 converge "$RO" completed

@@ -262,82 +262,76 @@ presult(bool ok, int64_t started, int64_t at, int64_t run_since, unsigned run)
 	return r;
 }
 
+/* What the gate says of r at now: results fresh for 8 s; why in why. */
+static char why[300];
+
+static enum rollout_probe_verdict
+judge(const struct live_probe_result *r, int64_t now, int64_t report_at,
+    int64_t need, int64_t unhealthy_s)
+{
+	return rollout_probe_judge(
+	    r, now, 8, report_at, need, unhealthy_s, why, sizeof(why));
+}
+
 TEST(probe_judge_pass_needs_fresh_success_after_report)
 {
 	struct live_probe_result r = presult(true, 1002, 1002, 990, 3);
-	char why[300];
 
 	/* Fresh, after the report at 1000, three in a row: passes. */
-	CHECK(rollout_probe_judge(&r, 1003, 8, 1000, 3, 10, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_PASS);
+	CHECK(judge(&r, 1003, 1000, 3, 10) == ROLLOUT_PROBE_PASS);
 	/* A success begun before the report may precede the change. */
-	CHECK(rollout_probe_judge(&r, 1003, 8, 1002, 3, 10, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_WAIT);
+	CHECK(judge(&r, 1003, 1002, 3, 10) == ROLLOUT_PROBE_WAIT);
 	CHECK_STR(why, "no probe since its report");
 	/* Too few in a row. */
-	CHECK(rollout_probe_judge(&r, 1003, 8, 1000, 4, 10, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_WAIT);
+	CHECK(judge(&r, 1003, 1000, 4, 10) == ROLLOUT_PROBE_WAIT);
 	CHECK(strstr(why, "too few probes") != NULL);
 	/* min_reports 0 still takes one probe. */
 	r.run = 1;
-	CHECK(rollout_probe_judge(&r, 1003, 8, 1000, 0, 10, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_PASS);
+	CHECK(judge(&r, 1003, 1000, 0, 10) == ROLLOUT_PROBE_PASS);
 }
 
 TEST(probe_judge_failure_halts_after_grace)
 {
 	struct live_probe_result r = presult(false, 1004, 1004, 1000, 3);
-	char why[300];
 
 	/* Failing for 4 s of a 10 s grace: not a verdict yet. */
-	CHECK(rollout_probe_judge(&r, 1004, 8, 990, 1, 10, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_WAIT);
+	CHECK(judge(&r, 1004, 990, 1, 10) == ROLLOUT_PROBE_WAIT);
 	CHECK(strstr(why, "connection refused") != NULL);
 	/* Past the grace: halts, naming the address and the failure. */
 	r.started = r.at = 1010;
-	CHECK(rollout_probe_judge(&r, 1010, 8, 990, 1, 10, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_HALT);
+	CHECK(judge(&r, 1010, 990, 1, 10) == ROLLOUT_PROBE_HALT);
 	CHECK_STR(why,
 	    "edge-cp's probe of http://192.0.2.7:80/healthz failed for 10 "
 	    "s: connection refused");
 	/* Failing since before the report: counted from the report... */
 	r = presult(false, 1005, 1005, 900, 20);
-	CHECK(rollout_probe_judge(&r, 1005, 8, 1000, 1, 10, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_WAIT);
-	CHECK(rollout_probe_judge(&r, 1005, 8, 1000, 1, 5, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_HALT);
+	CHECK(judge(&r, 1005, 1000, 1, 10) == ROLLOUT_PROBE_WAIT);
+	CHECK(judge(&r, 1005, 1000, 1, 5) == ROLLOUT_PROBE_HALT);
 	CHECK(strstr(why, "failed for 5 s") != NULL);
 	/* ...and a failure begun before it is not the rollout's. */
-	CHECK(rollout_probe_judge(&r, 1005, 8, 1005, 1, 0, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_WAIT);
+	CHECK(judge(&r, 1005, 1005, 1, 0) == ROLLOUT_PROBE_WAIT);
 	CHECK_STR(why, "no probe since its report");
 	/* A grace of 0: the first failure halts. */
 	r = presult(false, 1000, 1000, 1000, 1);
-	CHECK(rollout_probe_judge(&r, 1000, 8, 990, 1, 0, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_HALT);
+	CHECK(judge(&r, 1000, 990, 1, 0) == ROLLOUT_PROBE_HALT);
 }
 
 TEST(probe_judge_stale_or_missing_waits)
 {
 	struct live_probe_result r;
-	char why[300];
 
 	memset(&r, 0, sizeof(r));
-	CHECK(rollout_probe_judge(&r, 1000, 8, 0, 1, 0, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_WAIT);
+	CHECK(judge(&r, 1000, 0, 1, 0) == ROLLOUT_PROBE_WAIT);
 	CHECK_STR(why, "no probe yet");
 	/* A stale success never passes... */
 	r = presult(true, 1000, 1000, 900, 50);
-	CHECK(rollout_probe_judge(&r, 1009, 8, 990, 1, 0, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_WAIT);
+	CHECK(judge(&r, 1009, 990, 1, 0) == ROLLOUT_PROBE_WAIT);
 	CHECK(strstr(why, "no fresh probe") != NULL);
 	/* ...and a stale failure never halts: the deadline does. */
 	r = presult(false, 1000, 1000, 900, 50);
-	CHECK(rollout_probe_judge(&r, 1009, 8, 990, 1, 0, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_WAIT);
+	CHECK(judge(&r, 1009, 990, 1, 0) == ROLLOUT_PROBE_WAIT);
 	/* Fresh by a second less. */
-	CHECK(rollout_probe_judge(&r, 1008, 8, 990, 1, 0, why, sizeof(why)) ==
-	    ROLLOUT_PROBE_HALT);
+	CHECK(judge(&r, 1008, 990, 1, 0) == ROLLOUT_PROBE_HALT);
 }
 
 int
