@@ -40,6 +40,12 @@ static struct {
 	size_t qn, qnext;         /* queued, started of them */
 	struct probe_slot slot[PROBE_INFLIGHT_MAX];
 	unsigned inflight;
+	/*
+	 * The latest want_until any node was given: past it nobody wants a
+	 * probe, and the thread does not scan the live table at all (a
+	 * fleet that never probes pays nothing for it).
+	 */
+	atomic_llong wanted_until;
 } pr;
 
 struct probe_scan {
@@ -72,6 +78,9 @@ probe_want(struct live_node *n, unsigned port, const char *path,
 	if (until > n->probe.want_until)
 		n->probe.want_until = until;
 	pthread_mutex_unlock(&n->mu);
+	/* A race between two callers only lowers it to a still-close time. */
+	if (until > atomic_load(&pr.wanted_until))
+		atomic_store(&pr.wanted_until, until);
 }
 
 /* live_each: queue n when it is due; the table lock is held. */
@@ -299,7 +308,8 @@ probe_main(void *arg)
 		    probe_ms() - last_scan >= PROBE_SCAN_MS) {
 			pr.qn = pr.qnext = 0;
 			scan.now = util_now();
-			live_each(probe_collect, &scan);
+			if (atomic_load(&pr.wanted_until) >= scan.now)
+				live_each(probe_collect, &scan);
 			last_scan = probe_ms();
 		}
 		probe_fill();

@@ -21,6 +21,9 @@
  *	busy ──a slot frees──▶ in flight ──done or timed out──▶ idle
  *	                       (result written, next_at = start + interval)
  *
+ * While no node is wanted (no rollout probes) the thread does not even
+ * scan the live table: it wakes every PROBE_SCAN_MS and sleeps again.
+ *
  * Bounds: at most PROBE_INFLIGHT_MAX probes in flight, whatever the
  * fleet's size; a scan of the live table queues at most PROBE_QUEUE_MAX
  * due nodes and the next scan runs once those have started, at most every
