@@ -90,12 +90,21 @@ probe_collect(struct live_node *n, void *arg)
 	struct probe_scan *s = arg;
 	struct live_probe *p = &n->probe;
 	struct probe_item *it;
+	bool due;
 
 	if (pr.qn >= PROBE_QUEUE_MAX)
 		return;
 	pthread_mutex_lock(&n->mu);
-	if (p->want_until >= s->now && !p->busy && p->next_at <= s->now &&
-	    p->port > 0 && n->addr[0] != '\0') {
+	/*
+	 * Due once an interval, and at once (but once a second at most) when
+	 * the node's report changed since the newest probe began: the gate
+	 * wants a probe begun after the report, so that one is not an
+	 * interval late.
+	 */
+	due = p->next_at <= s->now ||
+	    (n->report_at >= p->res.started && p->res.started < s->now);
+	if (p->want_until >= s->now && !p->busy && due && p->port > 0 &&
+	    n->addr[0] != '\0') {
 		it = &pr.queue[pr.qn];
 		util_strlcpy(it->id, n->id, sizeof(it->id));
 		it->timeout_s = p->timeout_s;

@@ -17,12 +17,16 @@
  *
  * Life of a node's probe (fields under the node's mu):
  *
- *	idle ──want_until >= now, next_at <= now, a scan──▶ busy (queued)
+ *	idle ──want_until >= now, due, a scan──▶ busy (queued)
  *	busy ──a slot frees──▶ in flight ──done or timed out──▶ idle
  *	                       (result written, next_at = start + interval)
  *
  * While no node is wanted (no rollout probes) the thread does not even
  * scan the live table: it wakes every PROBE_SCAN_MS and sleeps again.
+ *
+ * Due: once an interval (next_at), and at once when the node's report
+ * changed since the newest probe began (at most once a second), since
+ * the gate needs a probe begun after the report.
  *
  * Bounds: at most PROBE_INFLIGHT_MAX probes in flight, whatever the
  * fleet's size; a scan of the live table queues at most PROBE_QUEUE_MAX

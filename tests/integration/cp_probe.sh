@@ -114,7 +114,7 @@ node() { api GET "/v1/nodes/$1" | cut -d' ' -f2-; }
 has() { echo "$1" | grep -q -- "$2"; } # has TEXT PATTERN
 metric() { # metric NAME_AND_LABELS: its value
 	api GET /metrics >/dev/null
-	grep -F "$1 " "$T_DIR/resp" | cut -d' ' -f2
+	grep -v '^#' "$T_DIR/resp" | grep -F "$1 " | cut -d' ' -f2
 }
 
 # Nothing answers on either node.  Without a probe, as before: passes.
