@@ -31,13 +31,18 @@ struct evidence {
 	unsigned long long fresh;
 	bool current; /* the report is of the node's current desired state */
 	char version[LIVE_VERSION_MAX];
-	int64_t report_at;              /* when its report last changed */
-	struct live_probe_result probe; /* edge-cp's newest probe of it */
-	/* The probe's verdict, for a moved node of the current wave of a
-	 * rollout that probes (tick_evidence); PASS for every other. */
+	int64_t report_at; /* when its report last changed */
+	/*
+	 * edge-cp's probe's verdict (probe_judge_node), for a moved node of
+	 * the current wave of a rollout that probes; PASS for every other.
+	 * The words and the result itself are not kept here: a tick holds
+	 * one of these per node of the plan.
+	 */
 	enum rollout_probe_verdict probe_verdict;
-	char probe_why[300];
 };
+
+/* What evidence_why says of a probe not passed; the caller has words. */
+static const char probe_not_passed[] = "edge-cp's probe has not passed";
 
 static void
 evidence_of(const char *id, const char *component, const char *version,
@@ -70,7 +75,6 @@ evidence_of(const char *id, const char *component, const char *version,
 	e->fresh = atomic_load(&n->checkins) - n->report_checkins;
 	e->current = etag[0] != '\0' && strcmp(n->report_gen, etag) == 0;
 	e->report_at = n->report_at;
-	e->probe = n->probe.res;
 	pthread_mutex_unlock(&n->mu);
 	e->applied = strcmp(e->version, version) == 0;
 	live_put(n);
@@ -106,7 +110,7 @@ evidence_why(const struct evidence *e, int64_t min_reports)
 	if ((int64_t)e->fresh < min_reports)
 		return "too few fresh reports";
 	if (e->probe_verdict != ROLLOUT_PROBE_PASS)
-		return e->probe_why;
+		return probe_not_passed;
 	return "";
 }
 
@@ -139,14 +143,26 @@ probe_fresh_s(int64_t timeout_s)
 	return ROLLOUT_PROBE_FRESH * cp.interval_s + timeout_s;
 }
 
-/* Judge the node's newest probe result into e (the rules in .h). */
+/*
+ * Judge node id's newest probe result (the rules in .h) into
+ * e->probe_verdict, with why in words; r gets the result.
+ */
 static void
-evidence_probe(struct evidence *e, int64_t now, int64_t timeout_s,
-    int64_t min_reports, int64_t unhealthy_s)
+probe_judge_node(const char *id, struct evidence *e, int64_t now,
+    int64_t timeout_s, int64_t min_reports, int64_t unhealthy_s,
+    struct live_probe_result *r, char *why, size_t len)
 {
-	e->probe_verdict = rollout_probe_judge(&e->probe, now,
-	    probe_fresh_s(timeout_s), e->report_at, min_reports, unhealthy_s,
-	    e->probe_why, sizeof(e->probe_why));
+	struct live_node *n = live_get(id);
+
+	memset(r, 0, sizeof(*r));
+	if (n != NULL) {
+		pthread_mutex_lock(&n->mu);
+		*r = n->probe.res;
+		pthread_mutex_unlock(&n->mu);
+		live_put(n);
+	}
+	e->probe_verdict = rollout_probe_judge(r, now, probe_fresh_s(timeout_s),
+	    e->report_at, min_reports, unhealthy_s, why, len);
 }
 
 /* Per-POP counts for the move limits (step 4 in .h). */
@@ -271,11 +287,14 @@ step_in_error(const char *id, char *buf, size_t len)
 /*
  * A moved node of the current wave, when the rollout probes: ask for
  * probes a few intervals ahead (a rollout that stops asking, halted or
- * done, stops them) and judge the newest result into e.
+ * done, stops them), then read its evidence into e and judge its newest
+ * probe, with why in words.
  */
 static void
-tick_probe(struct tick *t, const char *id, struct evidence *e)
+tick_probe(
+    struct tick *t, const char *id, struct evidence *e, char *why, size_t len)
 {
+	struct live_probe_result r;
 	struct live_node *n;
 
 	/*
@@ -289,14 +308,15 @@ tick_probe(struct tick *t, const char *id, struct evidence *e)
 	}
 	evidence_of(id, t->component, t->version, t->now, e);
 	if (e->present)
-		evidence_probe(e, t->now, t->probe_timeout_s, t->min_reports,
-		    t->unhealthy_s);
+		probe_judge_node(id, e, t->now, t->probe_timeout_s,
+		    t->min_reports, t->unhealthy_s, &r, why, len);
 }
 
 /* Steps 1-2: evidence for every moved node; 1 when the rollout halted. */
 static int
 tick_evidence(struct tick *t)
 {
+	char pwhy[300];
 	json_t *row;
 	size_t i;
 
@@ -316,7 +336,7 @@ tick_evidence(struct tick *t)
 		}
 		if (t->probe_port > 0 &&
 		    json_integer_value(json_object_get(row, "wave")) == t->wave)
-			tick_probe(t, id, &t->ev[i]);
+			tick_probe(t, id, &t->ev[i], pwhy, sizeof(pwhy));
 		else
 			evidence_of(
 			    id, t->component, t->version, t->now, &t->ev[i]);
@@ -324,7 +344,7 @@ tick_evidence(struct tick *t)
 		/* A failing probe halts as a report of a dead dataplane does. */
 		if (why == NULL && t->ev[i].current &&
 		    t->ev[i].probe_verdict == ROLLOUT_PROBE_HALT)
-			why = t->ev[i].probe_why;
+			why = pwhy;
 		if (why != NULL) {
 			char step[300];
 
@@ -347,10 +367,10 @@ static int
 tick_gate(struct tick *t)
 {
 	json_t *row, *since = json_object_get(t->ro, "gate_since");
-	size_t i, nodes = 0, ready = 0;
+	size_t i, nodes = 0, ready = 0, first_i = 0;
 	const char *first = NULL, *first_why = "";
 	unsigned long long min_fresh = ~0ULL;
-	char evidence[640], obj[32];
+	char evidence[640], obj[32], pwhy[300];
 	int rc;
 
 	json_array_foreach(t->plan, i, row)
@@ -374,6 +394,7 @@ tick_gate(struct tick *t)
 			first =
 			    json_string_value(json_object_get(row, "node_id"));
 			first_why = why;
+			first_i = i;
 		}
 	}
 	if (ready < nodes) {
@@ -381,6 +402,16 @@ tick_gate(struct tick *t)
 			store_rollout_gate(cp.store, t->id, 0);
 		if (t->now - param_i(t->ro, "wave_started_at", t->now) >
 		    t->deadline_s) {
+			/* The probe's own words for what it lacks. */
+			if (first_why == probe_not_passed) {
+				struct live_probe_result r;
+				struct evidence e = t->ev[first_i];
+
+				probe_judge_node(first, &e, t->now,
+				    t->probe_timeout_s, t->min_reports,
+				    t->unhealthy_s, &r, pwhy, sizeof(pwhy));
+				first_why = pwhy;
+			}
 			tick_halt(t,
 			    "wave %lld (%s) did not pass within %lld s: %zu "
 			    "of %zu nodes ready; %s: %s",
@@ -599,6 +630,8 @@ view_wave(const json_t *ro, const json_t *plan, int64_t w, int64_t now)
 	int64_t minr = param_i(params, "min_reports", 3);
 	json_t *nodes = json_array(), *row, *one;
 	size_t i, total = 0, moved = 0, ready = 0;
+	struct live_probe_result r;
+	char pwhy[300];
 
 	json_array_foreach(plan, i, row)
 	{
@@ -611,12 +644,18 @@ view_wave(const json_t *ro, const json_t *plan, int64_t w, int64_t now)
 		evidence_of(json_string_value(json_object_get(row, "node_id")),
 		    comp, ver, now, &e);
 		/* What the tick judges, the view shows: the current wave's. */
+		r.at = 0;
 		if (probe != NULL && w == cur && strcmp(st, "moved") == 0 &&
 		    e.present)
-			evidence_probe(&e, now, param_i(probe, "timeout_s", 5),
-			    minr, param_i(params, "unhealthy_s", 10));
+			probe_judge_node(
+			    json_string_value(json_object_get(row, "node_id")),
+			    &e, now, param_i(probe, "timeout_s", 5), minr,
+			    param_i(params, "unhealthy_s", 10), &r, pwhy,
+			    sizeof(pwhy));
 		why = strcmp(st, "moved") == 0 ? evidence_why(&e, minr)
 					       : "not moved yet";
+		if (why == probe_not_passed)
+			why = pwhy;
 		total++;
 		moved += strcmp(st, "moved") == 0;
 		ready += why[0] == '\0' && e.present;
@@ -629,11 +668,10 @@ view_wave(const json_t *ro, const json_t *plan, int64_t w, int64_t now)
 		    (json_int_t)e.fresh, "waiting_for",
 		    !e.present ? "removed" : why);
 		/* edge-cp's newest probe of it, for a rollout that probes. */
-		if (one != NULL && probe != NULL && e.probe.at != 0)
+		if (one != NULL && r.at != 0)
 			json_object_set_new(one, "probe",
-			    json_pack("{s:b,s:s,s:I}", "ok", e.probe.ok,
-				"error", e.probe.error, "at",
-				(json_int_t)e.probe.at));
+			    json_pack("{s:b,s:s,s:I}", "ok", r.ok, "error",
+				r.error, "at", (json_int_t)r.at));
 		json_array_append_new(nodes, one);
 	}
 	return json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:o}", "wave",

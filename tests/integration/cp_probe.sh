@@ -99,14 +99,16 @@ version_of() { # the profile version node $1's desired state names
 	nc "$1" desired --state "$T_DIR/$1" --out "$T_DIR/$1.d" >/dev/null
 	jq -r .profile.version "$T_DIR/$1.d"
 }
-# rollout VERSION [PROBE_JSON]: a new profile, rolled out POP by POP.
+# rollout VERSION [PROBE_JSON [MORE_JSON]]: a new profile, rolled out POP
+# by POP (MORE_JSON: other parameters).
 rollout() {
 	api PUT /v1/profile '{"steps":[]}' >/dev/null
 	expect_api "roll out profile $1${2:+ with probe $2}" 201 POST \
 	    /v1/rollouts "$(jq -nc --arg v "$1" --argjson p "${2:-null}" \
+	    --argjson m "${3:-{\}}" \
 	    '{component: "profile", version: $v, bake_s: 1, min_reports: 1,
 	    unhealthy_s: 1, waves: [{pop: "pa"}, {pop: "pb"}]}
-	    + (if $p == null then {} else {probe: $p} end)')"
+	    + (if $p == null then {} else {probe: $p} end) + $m')"
 	RO=$(echo "$LAST" | jq .id)
 }
 reason() { api GET "/v1/rollouts/$1" | cut -d' ' -f2- | jq -r .reason; }
@@ -184,5 +186,23 @@ R=$(reason "$RO")
 echo "# reason: $R"
 check "...the reason says timeout" has "$R" "s: timeout after 1 s"
 check "...and edge-cp answered throughout" curl -sfk -o /dev/null "$CP_URL/healthz"
-kill -CONT "$DPA"
+api POST "/v1/rollouts/$RO/abort" >/dev/null
+
+# A failure within a long grace: the wave waits, says why, and the
+# deadline halts it with the probe's words.
+kill -9 "$DPA"
+rollout 6 "{\"port\":$PORT}" '{"unhealthy_s":3600,"deadline_s":10}'
+waits_refused() {
+	say a
+	api GET "/v1/rollouts/$RO" | cut -d' ' -f2- | jq -r \
+	    '.wave_list[0].node_list[0].waiting_for' | grep -q 'connection refused'
+}
+check "a failing probe within unhealthy_s: the view says what it waits for" \
+    await 30 waits_refused
+check "...and it does not halt before the deadline, which does" \
+    await 40 converge "$RO" halted
+R=$(reason "$RO")
+echo "# reason: $R"
+check "...naming the probe's failure" has "$R" \
+    "did not pass within 10 s: 0 of 1 nodes ready; $ID_A: edge-cp's probe of .* connection refused"
 finish
