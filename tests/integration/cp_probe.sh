@@ -205,4 +205,7 @@ R=$(reason "$RO")
 echo "# reason: $R"
 check "...naming the probe's failure" has "$R" \
     "did not pass within 10 s: 0 of 1 nodes ready; $ID_A: edge-cp's probe of .* connection refused"
+# (Under ASan, a leak in the probe thread would show in the status.)
+stop_cp TERM
+expect_eq "edge-cp stops cleanly after its probes" "$?" 0
 finish
