@@ -205,6 +205,22 @@ R=$(reason "$RO")
 echo "# reason: $R"
 check "...naming the probe's failure" has "$R" \
     "did not pass within 10 s: 0 of 1 nodes ready; $ID_A: edge-cp's probe of .* connection refused"
+api POST "/v1/rollouts/$RO/abort" >/dev/null
+
+# The CLI says the same.
+cli() { "$CP" --server "$CP_URL" --token "$CP_TOKEN" "$@"; }
+export EDGE_CP_PIN="$CP_PIN"
+api PUT /v1/profile '{"steps":[]}' >/dev/null
+cli rollout create profile 7 --probe-port "$PORT" --probe-path /up \
+    --probe-timeout-s 2 -o json >"$T_DIR/r7" 2>&1
+expect_eq "rollout create --probe-port --probe-path --probe-timeout-s" \
+    "$(jq -c .params.probe "$T_DIR/r7")" "{\"path\":\"/up\",\"port\":$PORT,\"timeout_s\":2}"
+api POST "/v1/rollouts/$(jq .id "$T_DIR/r7")/abort" >/dev/null
+check "...a probe port out of range is refused" sh -c \
+    "! '$CP' --server '$CP_URL' --token '$CP_TOKEN' rollout create profile 7 --probe-port 70000 >/dev/null 2>&1"
+check "...and a probe path without a port is a usage error" sh -c \
+    "! '$CP' --server '$CP_URL' --token '$CP_TOKEN' rollout create profile 7 --probe-path /x >/dev/null 2>&1"
+
 # (Under ASan, a leak in the probe thread would show in the status.)
 stop_cp TERM
 expect_eq "edge-cp stops cleanly after its probes" "$?" 0
