@@ -15,15 +15,9 @@ build=${1:-build}
 EF_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 EF_BIN="$EF_TOP/$build/bin"
 . "$EF_TOP/tests/integration/lib.sh"
-out="$EF_TOP/$build/bench"
+. "$EF_TOP/tests/bench/lib_fleet.sh"
 nodes=${NODES:-2000}
-setup probe_scale
-tmp=$T_DIR
-mkdir -p "$out"
-start_cp "$tmp/cp" --node-interval 5 --unauth-rate 0 ||
-    { echo "probe_scale: edge-cp did not start"; exit 1; }
-d=$CP_DIR url=$CP_URL tok=$CP_TOKEN
-apij() { api "$@" | cut -d' ' -f2-; }
+bench_start probe_scale
 metric() { api GET /metrics >/dev/null; grep -v '^#' "$T_DIR/resp" | grep -F "$1 " | cut -d' ' -f2; }
 
 # edge-dp on a random free loopback port.
@@ -38,16 +32,8 @@ for try in 1 2 3 4 5; do
 done
 [ -n "$DPP" ] || { echo "probe_scale: edge-dp did not start"; exit 1; }
 
-apij POST /v1/pops '{"name":"p1","region":"r"}' >/dev/null
-"$EF_BIN/fleetsim" --server "$url" --cert "$d/tls.crt" --token "$tok" \
-    --pop p1 --nodes "$nodes" --interval 5 --duration 900 -o json \
-    >"$tmp/fs" 2>"$tmp/fs.err" &
-FSP=$!
-T_PIDS="$T_PIDS $FSP"
-all_healthy() { [ "$(apij GET /v1/fleet | jq '.by_health.healthy // 0')" = "$nodes" ]; }
-await 600 all_healthy || { echo "probe_scale: nodes not healthy"; exit 1; }
+fleet_up "$nodes" 900 || { echo "probe_scale: nodes not healthy"; exit 1; }
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # run PROBE STATE: an all_at_once rollout of a new profile (with probe
 # PROBE, or none), until STATE; prints "MS MAX_INFLIGHT".
 run() {
