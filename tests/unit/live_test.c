@@ -2,9 +2,12 @@
  * Unit tests of cp/live's node.health transitions: recorded where they
  * happen (a report, a drain, a check-in after a silence), silence found
  * by the sweep, the first state and "enrolled" kept silent, and a full
- * queue coalescing transitions without breaking a node's chain.
+ * queue coalescing transitions without breaking a node's chain; the
+ * source address a node is probed at, and when its report last changed.
  */
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,6 +194,38 @@ TEST(live_full_queue_coalesces)
 	live_put(n);
 }
 
+TEST(live_addr_and_report_time)
+{
+	struct live_node *n = fresh_node("n-a", 1000);
+	struct sockaddr_in s4;
+	struct sockaddr_in6 s6;
+	struct sockaddr un = { .sa_family = AF_UNIX };
+
+	CHECK(n != NULL);
+	CHECK(n->addr[0] == '\0' && n->report_at == 0);
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.7", &s4.sin_addr);
+	live_set_addr(n, (struct sockaddr *)&s4);
+	CHECK_STR(n->addr, "192.0.2.7");
+	/* A dual-stack listener's view of an IPv4 node: probed at IPv4. */
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "::ffff:198.51.100.9", &s6.sin6_addr);
+	live_set_addr(n, (struct sockaddr *)&s6);
+	CHECK_STR(n->addr, "198.51.100.9");
+	inet_pton(AF_INET6, "2001:db8::5", &s6.sin6_addr);
+	live_set_addr(n, (struct sockaddr *)&s6);
+	CHECK_STR(n->addr, "2001:db8::5");
+	/* Nothing else moves it. */
+	live_set_addr(n, &un);
+	live_set_addr(n, NULL);
+	CHECK_STR(n->addr, "2001:db8::5");
+	report(n, "in_sync", false, 1010);
+	CHECK(n->report_at == 1010);
+	live_put(n);
+}
+
 int
 main(void)
 {
@@ -200,6 +235,7 @@ main(void)
 	RUN(live_drain_undrain_transitions);
 	RUN(live_silence_found_by_sweep_ended_by_checkin);
 	RUN(live_full_queue_coalesces);
+	RUN(live_addr_and_report_time);
 	live_shutdown();
 	return check_done();
 }
