@@ -117,9 +117,16 @@ node_note_addr(struct req *r, struct live_node *n)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 	    r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char was[LIVE_ADDR_MAX], now[LIVE_ADDR_MAX];
 
-	if (ci != NULL)
-		live_set_addr(n, ci->client_addr);
+	/*
+	 * A node that moves is logged: its key, wherever it is used from,
+	 * decides where it is probed (docs/threat-model.md T15).
+	 */
+	if (ci != NULL && live_set_addr(n, ci->client_addr, was) == 1)
+		log_warnx("event=node_address_changed node=%s from=%s to=%s",
+		    n->id, was,
+		    util_addr_str(ci->client_addr, now, sizeof(now)));
 }
 
 int

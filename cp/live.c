@@ -275,10 +275,11 @@ live_apply_status(struct live_node *n, const json_t *status,
 	pthread_mutex_unlock(&n->mu);
 }
 
-void
-live_set_addr(struct live_node *n, const struct sockaddr *sa)
+int
+live_set_addr(struct live_node *n, const struct sockaddr *sa, char *was)
 {
 	char buf[LIVE_ADDR_MAX];
+	int moved;
 	const void *a;
 	int af = sa != NULL ? sa->sa_family : AF_UNSPEC;
 
@@ -295,12 +296,16 @@ live_set_addr(struct live_node *n, const struct sockaddr *sa)
 			a = &a6->s6_addr[12];
 		}
 	} else
-		return;
+		return 0;
 	if (inet_ntop(af, a, buf, sizeof(buf)) == NULL)
-		return;
+		return 0;
 	pthread_mutex_lock(&n->mu);
+	moved = n->addr[0] != '\0' && strcmp(n->addr, buf) != 0;
+	if (moved)
+		util_strlcpy(was, n->addr, LIVE_ADDR_MAX);
 	util_strlcpy(n->addr, buf, sizeof(n->addr));
 	pthread_mutex_unlock(&n->mu);
+	return moved;
 }
 
 void

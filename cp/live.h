@@ -191,9 +191,11 @@ void live_apply_status(struct live_node *n, const json_t *status,
     const unsigned char hash[32], int64_t now);
 /*
  * Note the source address of an authenticated request of the node (an
- * IPv4-mapped IPv6 address as IPv4); other families are ignored.
+ * IPv4-mapped IPv6 address as IPv4); other families are ignored.  When
+ * it replaces another, that one is copied to was (LIVE_ADDR_MAX) and 1
+ * is returned; 0 otherwise.
  */
-void live_set_addr(struct live_node *n, const struct sockaddr *sa);
+int live_set_addr(struct live_node *n, const struct sockaddr *sa, char *was);
 /* Set or clear the drain flag; queues the transition, if any. */
 void live_set_drain(struct live_node *n, bool drain);
 /*

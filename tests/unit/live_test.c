@@ -200,26 +200,30 @@ TEST(live_addr_and_report_time)
 	struct sockaddr_in s4;
 	struct sockaddr_in6 s6;
 	struct sockaddr un = { .sa_family = AF_UNIX };
+	char was[LIVE_ADDR_MAX] = "";
 
 	CHECK(n != NULL);
 	CHECK(n->addr[0] == '\0' && n->report_at == 0);
 	memset(&s4, 0, sizeof(s4));
 	s4.sin_family = AF_INET;
 	inet_pton(AF_INET, "192.0.2.7", &s4.sin_addr);
-	live_set_addr(n, (struct sockaddr *)&s4);
+	/* The first address replaces nothing. */
+	CHECK(live_set_addr(n, (struct sockaddr *)&s4, was) == 0);
 	CHECK_STR(n->addr, "192.0.2.7");
+	CHECK(live_set_addr(n, (struct sockaddr *)&s4, was) == 0);
 	/* A dual-stack listener's view of an IPv4 node: probed at IPv4. */
 	memset(&s6, 0, sizeof(s6));
 	s6.sin6_family = AF_INET6;
 	inet_pton(AF_INET6, "::ffff:198.51.100.9", &s6.sin6_addr);
-	live_set_addr(n, (struct sockaddr *)&s6);
+	CHECK(live_set_addr(n, (struct sockaddr *)&s6, was) == 1);
 	CHECK_STR(n->addr, "198.51.100.9");
+	CHECK_STR(was, "192.0.2.7");
 	inet_pton(AF_INET6, "2001:db8::5", &s6.sin6_addr);
-	live_set_addr(n, (struct sockaddr *)&s6);
+	CHECK(live_set_addr(n, (struct sockaddr *)&s6, was) == 1);
 	CHECK_STR(n->addr, "2001:db8::5");
 	/* Nothing else moves it. */
-	live_set_addr(n, &un);
-	live_set_addr(n, NULL);
+	CHECK(live_set_addr(n, &un, was) == 0);
+	CHECK(live_set_addr(n, NULL, was) == 0);
 	CHECK_STR(n->addr, "2001:db8::5");
 	report(n, "in_sync", false, 1010);
 	CHECK(n->report_at == 1010);
