@@ -79,7 +79,8 @@
  *    its report last changed, ending a run of at least max(1,
  *    min_reports) successes; the bake then needs that to hold throughout.
  * A missing or stale probe, or one begun before the report, never passes
- * and never halts: the wave deadline turns it into a halt.  Without "probe" (the default) nothing
+ * and never halts: the wave deadline turns it into a halt.  Until its
+ * probe passes, a moved node is still in transition (step 4).  Without "probe" (the default) nothing
  * is probed and the gate is the reports' alone.
  */
 #ifndef EF_ROLLOUT_H
