@@ -4,7 +4,7 @@
  * Files (every path below is prefixed with --root, "" on a real host):
  *	/etc/edge-keeper/keeper.conf	key=value: server, pin, node_id,
  *					interval_s, metrics, tool_path, trial_s,
- *					user, write_allow
+ *					user, write_allow, dataplane_user
  *	/var/lib/edge-keeper/node.key	the node's Ed25519 secret key (0600)
  *	/var/lib/edge-keeper/release.pub  the release key pinned at
  *					enrollment (minisign format)
@@ -29,6 +29,12 @@
  * there is no such user, nobody.  "root" keeps everything in one process.
  */
 #define KEEPER_USER "edge-keeper"
+/*
+ * Who edge-dp runs as when the profile's dataplane step names no user
+ * (steps/dataplane.c); "root" keeps it root.  The package and the
+ * bootstrap line make this user.
+ */
+#define KEEPER_DP_USER "edge-dp"
 
 struct keeper_conf {
 	char root[512];
@@ -40,6 +46,7 @@ struct keeper_conf {
 	char tool_path[512]; /* search path for external commands */
 	int64_t trial_s;     /* a new keeper's bound to report, default 120 */
 	char user[64];       /* the unprivileged part's, KEEPER_USER */
+	char dp_user[64];    /* dataplane_user: edge-dp's, KEEPER_DP_USER */
 	/*
 	 * Where the privileged part writes for the Steps: comma-separated
 	 * absolute paths, a directory when it ends in "/" (with all under

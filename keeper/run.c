@@ -133,6 +133,7 @@ keeper_env(struct keeper *k, struct step_env *env)
 	env->now = util_now();
 	k->host.dataplane_version = k->d ? k->d->dataplane_version : "";
 	k->host.dataplane_rollback = k->d ? k->d->dataplane_rollback : false;
+	k->host.dataplane_user = k->conf->dp_user;
 	k->host.fetch_release = release_fetch;
 	k->host.verify_release = release_verify;
 	k->rel.cp = &k->cp;

@@ -59,8 +59,24 @@ struct dataplane_params {
 	int64_t workers;
 	int64_t drain_timeout;
 	int64_t ready_timeout;
-	char user[33]; /* edge-dp --user: "" runs it as root */
+	/*
+	 * edge-dp --user: "" when the step names none (the node's default
+	 * then, dp_user()), "root" to keep it root.
+	 */
+	char user[33];
 };
+
+/* The control socket is in a directory of its own (/run/edge-dp/). */
+static bool
+ctl_own_dir(const char *control)
+{
+	const char *last = strrchr(control, '/');
+	size_t depth = 0;
+
+	for (; control < last; control++)
+		depth += *control == '/';
+	return depth >= 2;
+}
 
 static int
 dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
@@ -97,9 +113,8 @@ dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
 	    jfield_str(params, "user", false, 32, &user, err, errlen))
 		goto fail;
 	if (user != NULL) {
-		if (!util_name_ok(user) || strcmp(user, "root") == 0) {
-			snprintf(
-			    err, errlen, "user: a user name other than root");
+		if (!util_name_ok(user)) {
+			snprintf(err, errlen, "user: a user name");
 			goto fail;
 		}
 		util_strlcpy(p->user, user, sizeof(p->user));
@@ -128,13 +143,8 @@ dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
 	 * With a user, the socket's directory becomes that user's (0700):
 	 * one of its own, such as /run/edge-dp/, never /run or /tmp.
 	 */
-	if (p->user[0] != '\0') {
-		const char *last = strrchr(control, '/');
-		size_t depth = 0;
-
-		for (i = 0; control + i < last; i++)
-			depth += control[i] == '/';
-		if (depth < 2) {
+	if (p->user[0] != '\0' && strcmp(p->user, "root") != 0) {
+		if (!ctl_own_dir(control)) {
 			snprintf(err, errlen,
 			    "control: with user, a socket in a directory of "
 			    "its own (/run/edge-dp/ctl.sock)");
@@ -231,22 +241,58 @@ dp_paths(const struct dataplane_params *p, const struct step_env *env,
 	    : 0;
 }
 
-/* The ids edge-dp should run as: the user's, or root's.  -1: no user. */
+/* The ids of user, root's for "".  -1: no such user. */
 static int
-dp_uid(const struct dataplane_params *p, uid_t *uid, gid_t *gid)
+dp_uid(const char *user, uid_t *uid, gid_t *gid)
 {
 	struct passwd pw, *pp = NULL;
 	char buf[4096];
 
 	*uid = 0;
 	*gid = 0;
-	if (p->user[0] == '\0')
+	if (user[0] == '\0')
 		return 0;
-	if (getpwnam_r(p->user, &pw, buf, sizeof(buf), &pp) != 0 || pp == NULL)
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &pp) != 0 || pp == NULL)
 		return -1;
 	*uid = pp->pw_uid;
 	*gid = pp->pw_gid;
 	return 0;
+}
+
+/*
+ * Who edge-dp runs as (threat T46), into user ("" for root): the step's
+ * user; when it names none, the node's default (keeper.conf
+ * dataplane_user, "edge-dp") if that user exists here and the control
+ * socket is in a directory of its own, else root, and *note says which
+ * of those was missing so the step's reason shows it.  A user the step
+ * names and the node lacks is an error (dp_uid() fails later); a missing
+ * default is not: nodes made before the package made the user keep
+ * serving, as root, and say so.
+ */
+static void
+dp_user(const struct dataplane_params *p, const struct step_env *env,
+    char *user, size_t len, const char **note)
+{
+	const char *def = env->host != NULL ? env->host->dataplane_user : NULL;
+	uid_t uid;
+	gid_t gid;
+
+	*note = "";
+	user[0] = '\0';
+	if (p->user[0] != '\0') {
+		if (strcmp(p->user, "root") != 0)
+			util_strlcpy(user, p->user, len);
+		return;
+	}
+	if (def == NULL || def[0] == '\0' || strcmp(def, "root") == 0)
+		return;
+	if (dp_uid(def, &uid, &gid) != 0)
+		*note = " (as root: this node has no user for it)";
+	else if (!ctl_own_dir(p->control))
+		*note = " (as root: its control socket is not in a "
+			"directory of its own)";
+	else
+		util_strlcpy(user, def, len);
 }
 
 static void
@@ -254,9 +300,9 @@ dataplane_check(
     const void *vp, const struct step_env *env, struct step_result *res)
 {
 	const struct dataplane_params *p = vp;
-	char bin[1024], ctl[1024];
+	char bin[1024], ctl[1024], user[33];
 	struct dp_state ds;
-	const char *want;
+	const char *want, *note;
 	struct priv_stat st;
 	uid_t uid;
 	gid_t gid;
@@ -266,6 +312,7 @@ dataplane_check(
 		return;
 	}
 	want = env->host->dataplane_version;
+	dp_user(p, env, user, sizeof(user), &note);
 	if (dp_paths(p, env, bin, ctl, sizeof(bin)) != 0)
 		step_set(res, STEP_ERROR, "path too long");
 	else if (priv_lstat(bin, &st) != 0)
@@ -278,14 +325,14 @@ dataplane_check(
 	else if (strcmp(ds.version, want) != 0)
 		step_set(res, STEP_NEEDS_CHANGE, "running %s, want %s",
 		    ds.version, want);
-	else if (dp_uid(p, &uid, &gid) != 0)
-		step_set(res, STEP_ERROR, "user %s: no such user", p->user);
+	else if (dp_uid(user, &uid, &gid) != 0)
+		step_set(res, STEP_ERROR, "user %s: no such user", user);
 	else if (ds.uid >= 0 && ds.uid != (int64_t)uid)
 		step_set(res, STEP_NEEDS_CHANGE, "running as uid %lld, want %s",
-		    (long long)ds.uid, p->user[0] ? p->user : "root");
+		    (long long)ds.uid, user[0] ? user : "root");
 	else
-		step_set(res, STEP_IN_SYNC, "%s running%s", want,
-		    ds.draining ? " (draining)" : "");
+		step_set(res, STEP_IN_SYNC, "%s running%s%s", want,
+		    ds.draining ? " (draining)" : "", note);
 }
 
 /*
@@ -295,9 +342,9 @@ dataplane_check(
  * stopped; *readyfd is the read end of its --ready-fd pipe.
  */
 static int
-dp_spawn(const struct dataplane_params *p, const char *bin, const char *ctl,
-    const char *www, const char *log, bool takeover, pid_t *dpid, int *readyfd,
-    char *err, size_t errlen)
+dp_spawn(const struct dataplane_params *p, const char *user, const char *bin,
+    const char *ctl, const char *www, const char *log, bool takeover,
+    pid_t *dpid, int *readyfd, char *err, size_t errlen)
 {
 	const char *argv[2 * DP_MAX_LISTEN + 18];
 	char wbuf[24], dbuf[24];
@@ -322,9 +369,9 @@ dp_spawn(const struct dataplane_params *p, const char *bin, const char *ctl,
 	snprintf(dbuf, sizeof(dbuf), "%lld", (long long)p->drain_timeout);
 	argv[a++] = "--drain-timeout";
 	argv[a++] = dbuf;
-	if (p->user[0] != '\0') {
+	if (user[0] != '\0') {
 		argv[a++] = "--user";
-		argv[a++] = p->user;
+		argv[a++] = user;
 	}
 	if (takeover)
 		argv[a++] = "--takeover";
@@ -419,7 +466,8 @@ dataplane_apply(
 {
 	const struct dataplane_params *p = vp;
 	char bin[1024], ctl[1024], dir[1024], log[1024], www[1024], err[512];
-	const char *want;
+	char user[33];
+	const char *want, *note;
 	struct priv_stat st;
 	struct dp_state ds;
 	int64_t end, wait_s;
@@ -472,19 +520,20 @@ dataplane_apply(
 	 * edge-dp --user makes its control socket in a directory of the
 	 * user's own, and renames a successor's over it there.
 	 */
-	if (p->user[0] != '\0') {
+	dp_user(p, env, user, sizeof(user), &note);
+	if (user[0] != '\0') {
 		char full[1024];
 		uid_t uid;
 		gid_t gid;
 
-		if (dp_uid(p, &uid, &gid) != 0) {
+		if (dp_uid(user, &uid, &gid) != 0) {
 			step_set(
-			    res, STEP_ERROR, "user %s: no such user", p->user);
+			    res, STEP_ERROR, "user %s: no such user", user);
 			return -1;
 		}
 		if (step_path(env, dir, full, sizeof(full)) != 0 ||
 		    priv_ownmode(full, uid, gid, 0700) != 0) {
-			step_set(res, STEP_ERROR, "%s for %s: %s", dir, p->user,
+			step_set(res, STEP_ERROR, "%s for %s: %s", dir, user,
 			    strerror(errno));
 			return -1;
 		}
@@ -495,7 +544,7 @@ dataplane_apply(
 		sizeof(log)) != 0 ||
 	    (p->root[0] != '\0' &&
 		step_path(env, p->root, www, sizeof(www)) != 0) ||
-	    dp_spawn(p, bin, ctl, www, log, had, &pid, &rfd, err,
+	    dp_spawn(p, user, bin, ctl, www, log, had, &pid, &rfd, err,
 		sizeof(err)) != 0) {
 		step_set(res, STEP_ERROR, "start %s: %s", want, err);
 		return -1;

@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "common/afile.h"
+#include "common/util.h"
 #include "faultio.h"
 #include "keeper/keeper.h"
 #include "tmpdir.h"
@@ -141,6 +142,37 @@ TEST(killed_enroll_never_leaves_a_config_without_its_key)
 	CHECK(n > 8 && n < FAULTIO_MAX);
 }
 
+/*
+ * keeper.conf's dataplane_user: edge-dp by default, kept through a save
+ * when set, and a value that is no user name refused (threat T46).
+ */
+TEST(conf_dataplane_user)
+{
+	struct keeper_conf have;
+	char err[256], path[KEEPER_PATH_MAX];
+	FILE *f;
+
+	CHECK(node_setup() == 0);
+	CHECK(enroll_with(sk1) == 0);
+	memset(&have, 0, sizeof(have));
+	memcpy(have.root, conf.root, sizeof(have.root));
+	CHECK(keeper_conf_load(&have, err, sizeof(err)) == 0);
+	CHECK(strcmp(have.dp_user, KEEPER_DP_USER) == 0);
+	util_strlcpy(have.dp_user, "nobody", sizeof(have.dp_user));
+	CHECK(keeper_conf_save(&have, err, sizeof(err)) == 0);
+	memset(have.dp_user, 0, sizeof(have.dp_user));
+	CHECK(keeper_conf_load(&have, err, sizeof(err)) == 0);
+	CHECK(strcmp(have.dp_user, "nobody") == 0);
+	keeper_path(&have, "/etc/edge-keeper/keeper.conf", path, sizeof(path));
+	CHECK((f = fopen(path, "a")) != NULL);
+	if (f != NULL) {
+		fputs("dataplane_user=a b\n", f);
+		fclose(f);
+	}
+	CHECK(keeper_conf_load(&have, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "dataplane_user") != NULL);
+}
+
 int
 main(void)
 {
@@ -159,6 +191,7 @@ main(void)
 	RUN(enroll_writes_key_release_key_and_config);
 	RUN(failed_enroll_never_leaves_a_config_without_its_key);
 	RUN(killed_enroll_never_leaves_a_config_without_its_key);
+	RUN(conf_dataplane_user);
 	tmp_rmtree(conf.root);
 	tmp_cleanup();
 	return check_done();
