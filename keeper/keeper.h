@@ -10,6 +10,7 @@
  *					enrollment (minisign format)
  *	/var/lib/edge-keeper/desired.json the last good desired state
  *	/var/lib/edge-keeper/last-pass.json the last pass, for `status`
+ *	/var/lib/edge-keeper/run.lock	flock'd by the one `run` (its pid)
  *
  * keeper.conf is written last at enrollment: it is the commit point, so a
  * node with a config is a node with a key.

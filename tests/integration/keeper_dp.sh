@@ -129,6 +129,13 @@ expect_eq "...and nowhere in the unprivileged part's ($(cat "$T_DIR/memgrep"))" 
 expect_eq "nothing the keeper asked for was refused" \
     "$(grep -c event=priv_refused "$T_DIR/keeper.log")" 0
 
+# One run per node: a second is turned away, naming the first.
+timeout 20 ip netns exec "$NS" "$KEEPER" --root "$R" run >"$T_DIR/second" 2>&1
+expect_eq "a second edge-keeper run exits 1" "$?" 1
+check "...saying which keeper holds the node" \
+    grep -q "another edge-keeper run holds it (pid $KP)" "$T_DIR/second"
+check "...and the first serves on" serves 1.0.0
+
 # What a local unprivileged user on the node could reach (T42).
 mode_of() { stat -c %a "$R$1" 2>/dev/null; }
 expect_eq "the keeper's state directory is 0700" \
