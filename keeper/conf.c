@@ -268,6 +268,27 @@ fail:
 	return -1;
 }
 
+void
+keeper_sweep(const struct keeper_conf *c)
+{
+	static const char *const dirs[] = { "/etc/edge-keeper",
+		"/var/lib/edge-keeper", "/var/lib/edge-keeper/dataplane",
+		"/var/lib/edge-keeper/keeper", NULL };
+	char path[KEEPER_PATH_MAX];
+	size_t i;
+	int n;
+
+	for (i = 0; dirs[i] != NULL; i++) {
+		keeper_path(c, dirs[i], path, sizeof(path));
+		if ((n = afile_sweep(path)) > 0)
+			log_info("event=swept dir=%s files=%d msg=\"temporary "
+				 "files of an interrupted write\"",
+			    path, n);
+		else if (n < 0)
+			log_warn("event=sweep_failed dir=%s", path);
+	}
+}
+
 int
 keeper_dirs(const struct keeper_conf *c, char *err, size_t errlen)
 {

@@ -89,6 +89,13 @@ int keeper_enroll_save(const struct keeper_conf *c,
 
 /* Create the keeper's directories under root (0755 / 0700 for state). */
 int keeper_dirs(const struct keeper_conf *c, char *err, size_t errlen);
+/*
+ * Remove what afile_write() calls killed midway left behind (afile.h:
+ * afile_sweep) in the keeper's own directories: /etc/edge-keeper,
+ * /var/lib/edge-keeper and its dataplane/ and keeper/.  At the start of
+ * `enroll` and `run`.
+ */
+void keeper_sweep(const struct keeper_conf *c);
 
 /* Subcommands (keeper/enroll.c; run, check and status in keeper/run.c). */
 int keeper_enroll_main(struct keeper_conf *c, int argc, char **argv);

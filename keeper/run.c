@@ -649,6 +649,7 @@ keeper_open(
 			fprintf(stderr, "edge-keeper: %s\n", err);
 			return -1;
 		}
+		keeper_sweep(conf);
 		k->rel.conf = conf;
 		keeper_launch_ctx = &k->rel;
 		selfup_launch(conf, keeper_launch_verify);

@@ -155,6 +155,10 @@ else
 fi
 enroll "$(token)" >/dev/null 2>"$T_DIR/enroll4.err"
 expect_eq "a fresh token enrolls the node" "$?" 0
+if [ -n "${EK:-}" ]; then
+	check "...sweeping the killed enrollment's temporary keeper.conf" \
+	    test ! -e "$CONF.tmp.$EK"
+fi
 check "...keeper.conf with its node key" sh -c "test -s '$CONF' && test -s '$NKEY'"
 NODE=$(sed -n 's/^node_id=//p' "$CONF")
 sed -i 's/^metrics=.*/metrics=off/' "$CONF"
