@@ -178,8 +178,8 @@ keeper_conf_save(const struct keeper_conf *c, char *err, size_t errlen)
 	if (c->user[0] != '\0' && strcmp(c->user, KEEPER_USER) != 0)
 		snprintf(user, sizeof(user), "user=%s\n", c->user);
 	if (c->dp_user[0] != '\0' && strcmp(c->dp_user, KEEPER_DP_USER) != 0)
-		snprintf(dpuser, sizeof(dpuser), "dataplane_user=%s\n",
-		    c->dp_user);
+		snprintf(
+		    dpuser, sizeof(dpuser), "dataplane_user=%s\n", c->dp_user);
 	if (c->write_allow[0] != '\0')
 		snprintf(
 		    allow, sizeof(allow), "write_allow=%s\n", c->write_allow);

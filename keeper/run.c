@@ -598,8 +598,8 @@ keeper_lock(const struct keeper_conf *conf, char *err, size_t errlen)
 	int fd;
 
 	keeper_path(conf, LOCK_FILE, path, sizeof(path));
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		 0600)) < 0) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) <
+	    0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}

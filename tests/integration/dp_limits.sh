@@ -219,4 +219,38 @@ wait "$SI"
 expect_eq "the queued client is closed..." "$(cat "$T_DIR/silent4")" "closed yes"
 expect_eq "...by the old process, at its head bound: the successor took nothing" \
     "$(stat_of "$C4" head_timeouts)" 1
+
+# The health listener (dataplane/dp.h): at --max-conns, while a new
+# client waits in the queue, /healthz there is answered; it serves no
+# files; it holds at most 64 connections at once, closing more at accept.
+C5="$T_DIR/ctl5"
+start_dp "$C5" --listen 127.0.0.1:8084 --health-listen 127.0.0.1:9084 \
+    --workers 2 --max-conns 1 --head-timeout 60 --idle-timeout 3600
+await 10 "$DP" --control "$C5" --status || { fail "a fifth edge-dp starts"; finish; exit 1; }
+in_ns "$SH" 127.0.0.1 8084 twice /a.txt "$T_DIR/go5" 60 >"$T_DIR/ka5" 2>&1 &
+KA=$!
+T_PIDS="$T_PIDS $KA"
+check "a kept-alive connection holds the only slot" await 10 sh -c \
+    "[ \"\$('$DP' --control '$C5' --status | sed -n 's/.*\"connections\":\([0-9]*\).*/\1/p')\" = 1 ]"
+expect_eq "at --max-conns, the health listener answers /healthz" \
+    "$(get http://127.0.0.1:9084/healthz)" 200
+expect_eq "...and serves no files" "$(get http://127.0.0.1:9084/a.txt)" 404
+# Started as "ip netns exec" directly, so $! is slowhttp itself.
+ip netns exec "$NS" "$SH" 127.0.0.1 9084 many 70 30 >"$T_DIR/many5" 2>&1 &
+MANY=$!
+T_PIDS="$T_PIDS $MANY"
+held64() { [ "$(stat_of "$C5" health_connections)" = 64 ]; }
+check "...holds 64 connections at once of 70 opened" await 10 held64
+kill "$MANY"
+wait "$MANY" 2>/dev/null
+T_PIDS=$(echo "$T_PIDS" | sed "s/ $MANY\b//")
+health_ok() { [ "$(get http://127.0.0.1:9084/healthz)" = 200 ]; }
+check "...and answers /healthz again once they are gone" await 10 health_ok
+touch "$T_DIR/go5"
+wait "$KA"
+expect_eq "the kept-alive connection is served on" "$(cat "$T_DIR/ka5")" \
+    "first 200 second 200"
+check "a health listener that is also a listen address is refused" sh -c \
+    "! '$DP' --listen 127.0.0.1:8085 --health-listen 127.0.0.1:8085 --control '$T_DIR/ctl6' 2>'$T_DIR/dup.err' &&
+     grep -q 'given twice' '$T_DIR/dup.err'"
 finish

@@ -239,6 +239,22 @@ as_root() { [ "$(dpuid)" = 0 ] && serves 2.0.0; }
 check "edge-dp moves back to root and serves" await 30 as_root
 completes "the profile rollout completes"
 
+# Options changed in the profile move a running edge-dp of the same
+# version to a successor that has them: here a health listener, which
+# answers /healthz beside the serving address (dataplane/dp.h).
+D3=$(dppid)
+HPROFILE=$(echo "$RPROFILE" | jq -c ".steps[0].params.health_listen = \"$NODE_IP:8081\"")
+expect_api "the profile, with a health listener" 201 PUT /v1/profile "$HPROFILE"
+expect_api "roll it out" 201 POST /v1/rollouts \
+    "{\"component\":\"profile\",\"version\":\"$(echo "$LAST" | jq .version)\",\"strategy\":\"all_at_once\"}"
+health_up() { in_ns curl -sf "http://$NODE_IP:8081/healthz" | grep -qx ok; }
+check "edge-dp answers /healthz on its health listener" await 30 health_up
+check "...a successor of the same version took over" sh -c \
+    "[ -n \"\$(\"$EF_BIN/edge-dp\" --control '$R/run/edge-dp/ctl.sock' --status | jq -r .pid)\" ] &&
+     [ \"\$(\"$EF_BIN/edge-dp\" --control '$R/run/edge-dp/ctl.sock' --status | jq -r .pid)\" != '$D3' ]"
+check "...and it serves" serves 2.0.0
+completes "the profile rollout completes"
+
 expect_api "roll out the tampered 3.0.0" 201 POST /v1/rollouts \
     '{"component":"dataplane","version":"3.0.0","strategy":"all_at_once"}'
 refused() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
