@@ -101,6 +101,7 @@ live_add(const char *id, const char *pop, const unsigned char public_key[32],
 	atomic_init(&n->refs, 1); /* the table's reference */
 	atomic_init(&n->last_seen, last_seen);
 	atomic_init(&n->seen_flushed, last_seen);
+	n->added = util_now();
 	pthread_mutex_init(&n->mu, NULL);
 	n->drain = drain;
 	atomic_init(&n->ev_health, -1);
@@ -164,10 +165,13 @@ live_health_locked(struct live_node *n, int64_t now, int64_t interval_s)
 		seen = atomic_load(&live_started);
 	if (n->drain)
 		return n->withdrawn ? HEALTH_DRAINED : HEALTH_DRAINING;
-	if (!n->has_report)
-		return seen != 0 && now - seen > 3 * interval_s
+	if (!n->has_report && seen == 0)
+		return now - n->added > LIVE_ENROLL_GRACE * interval_s
 		    ? HEALTH_UNREACHABLE
 		    : HEALTH_ENROLLED;
+	if (!n->has_report)
+		return now - seen > 3 * interval_s ? HEALTH_UNREACHABLE
+						   : HEALTH_ENROLLED;
 	if (now - seen > 3 * interval_s)
 		return HEALTH_UNREACHABLE;
 	if (n->step_error || !n->dp_healthy)
@@ -214,7 +218,8 @@ live_note_locked(struct live_node *n, int64_t now)
 
 	if (was == (int)h)
 		return;
-	if (was >= 0 && was != HEALTH_ENROLLED && h != HEALTH_ENROLLED &&
+	if (was >= 0 && h != HEALTH_ENROLLED &&
+	    (was != HEALTH_ENROLLED || h == HEALTH_UNREACHABLE) &&
 	    live_q_push(n, was, h, now) != 0)
 		return;
 	atomic_store(&n->ev_health, (int)h);

@@ -12,8 +12,10 @@
  *
  *	drain set  ── report says withdrawn ──▶ drained
  *	    │                                 └▶ draining
- *	no report for 3 intervals ───────────▶ unreachable
+ *	no check-in for 3 intervals ─────────▶ unreachable
  *	  (counted from edge-cp's start at the earliest)
+ *	never checked in, LIVE_ENROLL_GRACE intervals
+ *	  from enrollment (or edge-cp's start) ▶ unreachable
  *	never reported ──────────────────────▶ enrolled
  *	a step in error or dataplane down ───▶ degraded
  *	otherwise ───────────────────────────▶ healthy
@@ -28,7 +30,8 @@
  * below).  Rules kept from the sweep that came before: a node's first
  * health (at enrollment, or at edge-cp's start) is recorded without an
  * event, and so are moves into and out of "enrolled" (a node's first
- * report is its node.activate).
+ * report is its node.activate), but for enrolled ─▶ unreachable: a node
+ * that never came up is news.
  *
  * The queue is in memory, in transition order, bounded by
  * LIVE_TRANSITIONS_MAX; the ticker writes it to the store in one
@@ -64,6 +67,17 @@
 #define LIVE_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
 #define LIVE_PROBE_PATH_MAX 128
 #define LIVE_PROBE_URL_MAX 200
+/*
+ * A node that has never checked in is "enrolled" for this many check-in
+ * intervals from its enrollment (or from edge-cp's start, for one loaded
+ * from the store), then "unreachable": an enrollment killed after edge-cp
+ * registered the node but before its keeper.conf was written leaves a
+ * node that never will, and rollouts must plan around it rather than
+ * wait on it as one about to report.  Long enough (5 minutes at the
+ * default 5 s) for an operator who enrolls first and starts the keeper
+ * by hand.
+ */
+#define LIVE_ENROLL_GRACE 60
 
 enum live_health {
 	HEALTH_ENROLLED,
@@ -111,6 +125,7 @@ struct live_node {
 	atomic_bool revoked;
 	atomic_llong last_seen;
 	atomic_llong seen_flushed;
+	int64_t added; /* when live_add() made it: LIVE_ENROLL_GRACE */
 	atomic_uint local_epoch;
 	atomic_ullong checkins; /* desired-state fetches: the heartbeats */
 

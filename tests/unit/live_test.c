@@ -148,6 +148,35 @@ TEST(live_silence_found_by_sweep_ended_by_checkin)
 }
 
 /*
+ * A node that never checks in (an enrollment killed before its keeper
+ * ran) is enrolled for LIVE_ENROLL_GRACE intervals, then unreachable;
+ * one that checked in once but never reported goes by the usual 3.
+ */
+TEST(live_never_seen_turns_unreachable)
+{
+	int64_t now = util_now();
+	struct live_node *n = fresh_node("n-g", 0);
+
+	CHECK(n != NULL);
+	live_sweep(now);
+	CHECK(take() == 0);
+	CHECK(live_health(n, now + 3 * INTERVAL + 1, INTERVAL) ==
+	    HEALTH_ENROLLED);
+	CHECK(live_health(n, now + (LIVE_ENROLL_GRACE - 1) * INTERVAL,
+		  INTERVAL) == HEALTH_ENROLLED);
+	live_sweep(now + (LIVE_ENROLL_GRACE + 1) * INTERVAL);
+	CHECK(take() == 1);
+	CHECK(is(0, "n-g", HEALTH_ENROLLED, HEALTH_UNREACHABLE));
+	/* Its first check-in: enrolled again, until its first report. */
+	live_seen(n, now + (LIVE_ENROLL_GRACE + 2) * INTERVAL);
+	CHECK(live_health(n, now + (LIVE_ENROLL_GRACE + 2) * INTERVAL,
+		  INTERVAL) == HEALTH_ENROLLED);
+	CHECK(live_health(n, now + (LIVE_ENROLL_GRACE + 6) * INTERVAL,
+		  INTERVAL) == HEALTH_UNREACHABLE);
+	live_put(n);
+}
+
+/*
  * A full queue: what does not fit coalesces, each node's chain stays
  * consistent (every "from" is the previous "to"), and the sweep brings
  * the node's event log up to date once there is room.
@@ -238,6 +267,7 @@ main(void)
 	RUN(live_quick_transitions_all_recorded_in_order);
 	RUN(live_drain_undrain_transitions);
 	RUN(live_silence_found_by_sweep_ended_by_checkin);
+	RUN(live_never_seen_turns_unreachable);
 	RUN(live_full_queue_coalesces);
 	RUN(live_addr_and_report_time);
 	live_shutdown();
