@@ -230,6 +230,7 @@ bench: all
 	@sh tests/bench/withdrawal.sh $(BUILD)
 	@sh tests/bench/cp_scale.sh $(BUILD)
 	@sh tests/bench/rollout_convergence.sh $(BUILD)
+	@sh tests/bench/probe_scale.sh $(BUILD)
 
 # A finding is fixed, or, when it is a false positive, suppressed at its
 # line with the reason beside it (cppcheck-suppress, or a GCC diagnostic

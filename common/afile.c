@@ -1,8 +1,10 @@
 #include "common/afile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,4 +146,45 @@ err:
 	close(fd);
 	errno = e;
 	return -1;
+}
+
+/* The pid of an afile_write() temporary file's name, or 0. */
+static pid_t
+afile_tmp_pid(const char *name)
+{
+	const char *t = NULL, *p = name;
+	long v = 0;
+
+	/* The last ".tmp.", after at least one byte of NAME. */
+	while ((p = strstr(p + 1, ".tmp.")) != NULL)
+		t = p;
+	if (t == NULL)
+		return 0;
+	for (t += 5; *t >= '0' && *t <= '9' && v < 1000000000L; t++)
+		v = v * 10 + (*t - '0');
+	return *t == '\0' ? (pid_t)v : 0;
+}
+
+int
+afile_sweep(const char *dir)
+{
+	struct dirent *e;
+	DIR *d;
+	pid_t pid;
+	int n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)
+			continue;
+		if ((pid = afile_tmp_pid(e->d_name)) == 0 || pid == getpid())
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }

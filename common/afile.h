@@ -10,6 +10,13 @@
  * NUL-terminated buffer the caller frees.  Returns 0, or -1 with errno set
  * (EFBIG when larger than max).
  *
+ * afile_sweep() removes from dir the temporary files of afile_write()
+ * calls that never finished: "NAME.tmp.<pid>" whose process is gone (a
+ * kill -9 or a power cut between the write and the rename).  A live pid
+ * keeps its file, also when the number was reused.  Not recursive.
+ * Returns how many it removed, or -1 with errno when dir cannot be read
+ * (0 for a dir that does not exist).
+ *
  * afile_rename() renames from over to and fsyncs to's directory: for a
  * file the caller wrote and fsynced itself (a release being installed, a
  * symlink).  0, or -1 with errno set; after a failed directory fsync the
@@ -38,5 +45,6 @@ extern struct afile_ops afile_ops;
 int afile_write(const char *path, const void *data, size_t len, mode_t mode);
 int afile_rename(const char *from, const char *to);
 int afile_read(const char *path, size_t max, char **out, size_t *len);
+int afile_sweep(const char *dir);
 
 #endif

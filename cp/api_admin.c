@@ -449,7 +449,8 @@ api_rollouts_create(struct req *r)
 	static const char *const keys[] = { "component", "version", "strategy",
 		"rollback", "waves", "bake_s", "min_reports",
 		"max_unavailable_per_pop", "pop_min_healthy", "deadline_s",
-		"unhealthy_s", "auto_rollback", "approval", "dry_run", NULL };
+		"unhealthy_s", "auto_rollback", "approval", "dry_run", "probe",
+		NULL };
 	const char *comp = NULL, *ver = NULL, *strategy = "waves";
 	char err[256], names[ROLLOUT_MAX_WAVES][32], *ptxt = NULL, *ntxt = NULL;
 	struct rollout_params p;

@@ -106,6 +106,29 @@ api_enroll(struct req *r)
 		cp.release_pub_text, "server_time", (json_int_t)util_now()));
 }
 
+/*
+ * Where edge-cp probes the node (cp/probe.h): the address its signed
+ * requests come from, which its reports cannot name.  Noted on the
+ * handshake and the status report, not on the check-in: those are rare
+ * enough for the node's mutex, and a node that moves makes both again.
+ */
+static void
+node_note_addr(struct req *r, struct live_node *n)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+	    r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char was[LIVE_ADDR_MAX], now[LIVE_ADDR_MAX];
+
+	/*
+	 * A node that moves is logged: its key, wherever it is used from,
+	 * decides where it is probed (docs/threat-model.md T15).
+	 */
+	if (ci != NULL && live_set_addr(n, ci->client_addr, was) == 1)
+		log_warnx("event=node_address_changed node=%s from=%s to=%s",
+		    n->id, was,
+		    util_addr_str(ci->client_addr, now, sizeof(now)));
+}
+
 int
 api_node_session(struct req *r)
 {
@@ -181,6 +204,7 @@ api_node_session(struct req *r)
 	}
 	sodium_memzero(rx, sizeof(rx));
 	sodium_memzero(tx, sizeof(tx));
+	node_note_addr(r, n);
 	live_put(n);
 	util_b64(spk_b64, sizeof(spk_b64), spk, sizeof(spk));
 	return reply_json(r, 201,
@@ -227,6 +251,7 @@ api_node_status(struct req *r)
 
 	if (validate_status(r->json, &status, err, sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
+	node_note_addr(r, r->node);
 	if ((txt = json_dump_canonical(status, &len)) == NULL) {
 		json_decref(status);
 		return reply_error(r, 500, "internal", "out of memory");

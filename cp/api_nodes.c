@@ -5,6 +5,7 @@
 #include "common/util.h"
 #include "cp/api.h"
 #include "cp/live.h"
+#include "cp/probe.h"
 #include "cp/rollout.h"
 #include "cp/session.h"
 #include "cp/store.h"
@@ -18,11 +19,21 @@ api_node_view(json_t *row, int64_t now)
 
 	if (n != NULL) {
 		int64_t seen = atomic_load(&n->last_seen);
+		char addr[LIVE_ADDR_MAX];
+		json_t *probe = probe_view(n);
 
 		json_object_set_new(row, "health",
 		    json_string(
 			live_health_name(live_health(n, now, cp.interval_s))));
 		json_object_set_new(row, "last_seen", json_integer(seen));
+		pthread_mutex_lock(&n->mu);
+		util_strlcpy(addr, n->addr, sizeof(addr));
+		pthread_mutex_unlock(&n->mu);
+		/* Where its signed requests come from: where it is probed. */
+		json_object_set_new(row, "address",
+		    addr[0] != '\0' ? json_string(addr) : json_null());
+		json_object_set_new(
+		    row, "probe", probe != NULL ? probe : json_null());
 		live_put(n);
 	} else
 		json_object_set_new(row, "health", json_string("unknown"));

@@ -78,6 +78,8 @@ usage(void)
 	    "[--max-unavailable-per-pop N]\n"
 	    "      [--pop-min-healthy N] [--deadline-s S] [--unhealthy-s S]\n"
 	    "      [--auto-rollback] [--approval] [--rollback]\n"
+	    "      [--probe-port PORT [--probe-path PATH] "
+	    "[--probe-timeout-s S]]\n"
 	    "  rollout list | rollout show|pause|resume|promote|abort ID\n"
 	    "  freeze on|off\n"
 	    "  fleet\n"
@@ -767,6 +769,37 @@ static const struct {
 	{ "--unhealthy-s", "unhealthy_s" },
 };
 
+/*
+ * "probe" of rollout create / plan: edge-cp's own probe of each node's
+ * dataplane (cp/probe.h).  The server checks the values; here only that
+ * the numbers are numbers.  -1: usage.
+ */
+static int
+rollout_probe_body(struct cli *c, json_t *body)
+{
+	const char *port = flag(c, "--probe-port"),
+		   *path = flag(c, "--probe-path"),
+		   *tmo = flag(c, "--probe-timeout-s");
+	json_t *pr;
+	int64_t v;
+
+	if (port == NULL)
+		return path != NULL || tmo != NULL ? -1 : 0;
+	if ((pr = json_object()) == NULL ||
+	    json_object_set_new(body, "probe", pr) != 0 ||
+	    util_parse_i64(port, 0, INT64_MAX, &v) != 0)
+		return -1;
+	json_object_set_new(pr, "port", json_integer(v));
+	if (path != NULL)
+		json_object_set_new(pr, "path", json_string(path));
+	if (tmo != NULL) {
+		if (util_parse_i64(tmo, 0, INT64_MAX, &v) != 0)
+			return -1;
+		json_object_set_new(pr, "timeout_s", json_integer(v));
+	}
+	return 0;
+}
+
 /* The body of rollout create / plan from the command line; NULL: usage. */
 static json_t *
 rollout_body(struct cli *c)
@@ -802,6 +835,11 @@ rollout_body(struct cli *c)
 		}
 		json_object_set_new(
 		    body, rollout_int_flags[i].key, json_integer(v));
+	}
+	/* --probe-port 80 [--probe-path /healthz] [--probe-timeout-s 5] */
+	if (rollout_probe_body(c, body) != 0) {
+		json_decref(body);
+		return NULL;
 	}
 	/* --waves '[{"count":1},{"pop":"fra1"},{"percent":100}]' */
 	if (waves != NULL) {

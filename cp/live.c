@@ -1,5 +1,7 @@
 #include "cp/live.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +101,7 @@ live_add(const char *id, const char *pop, const unsigned char public_key[32],
 	atomic_init(&n->refs, 1); /* the table's reference */
 	atomic_init(&n->last_seen, last_seen);
 	atomic_init(&n->seen_flushed, last_seen);
+	n->added = util_now();
 	pthread_mutex_init(&n->mu, NULL);
 	n->drain = drain;
 	atomic_init(&n->ev_health, -1);
@@ -162,10 +165,13 @@ live_health_locked(struct live_node *n, int64_t now, int64_t interval_s)
 		seen = atomic_load(&live_started);
 	if (n->drain)
 		return n->withdrawn ? HEALTH_DRAINED : HEALTH_DRAINING;
-	if (!n->has_report)
-		return seen != 0 && now - seen > 3 * interval_s
+	if (!n->has_report && seen == 0)
+		return now - n->added > LIVE_ENROLL_GRACE * interval_s
 		    ? HEALTH_UNREACHABLE
 		    : HEALTH_ENROLLED;
+	if (!n->has_report)
+		return now - seen > 3 * interval_s ? HEALTH_UNREACHABLE
+						   : HEALTH_ENROLLED;
 	if (now - seen > 3 * interval_s)
 		return HEALTH_UNREACHABLE;
 	if (n->step_error || !n->dp_healthy)
@@ -212,7 +218,8 @@ live_note_locked(struct live_node *n, int64_t now)
 
 	if (was == (int)h)
 		return;
-	if (was >= 0 && was != HEALTH_ENROLLED && h != HEALTH_ENROLLED &&
+	if (was >= 0 && h != HEALTH_ENROLLED &&
+	    (was != HEALTH_ENROLLED || h == HEALTH_UNREACHABLE) &&
 	    live_q_push(n, was, h, now) != 0)
 		return;
 	atomic_store(&n->ev_health, (int)h);
@@ -251,6 +258,7 @@ live_apply_status(struct live_node *n, const json_t *status,
 	n->step_error = step_error;
 	n->steps_pending = pending;
 	n->report_checkins = atomic_load(&n->checkins);
+	n->report_at = now;
 	util_strlcpy(n->report_gen,
 	    json_string_value(json_object_get(status, "generation"))
 		? json_string_value(json_object_get(status, "generation"))
@@ -270,6 +278,39 @@ live_apply_status(struct live_node *n, const json_t *status,
 	memcpy(n->status_hash, hash, 32);
 	live_note_locked(n, now);
 	pthread_mutex_unlock(&n->mu);
+}
+
+int
+live_set_addr(struct live_node *n, const struct sockaddr *sa, char *was)
+{
+	char buf[LIVE_ADDR_MAX];
+	int moved;
+	const void *a;
+	int af = sa != NULL ? sa->sa_family : AF_UNSPEC;
+
+	if (af == AF_INET)
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (af == AF_INET6) {
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		a = a6;
+		/* A dual-stack listener sees IPv4 nodes as ::ffff:A.B.C.D. */
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			af = AF_INET;
+			a = &a6->s6_addr[12];
+		}
+	} else
+		return 0;
+	if (inet_ntop(af, a, buf, sizeof(buf)) == NULL)
+		return 0;
+	pthread_mutex_lock(&n->mu);
+	moved = n->addr[0] != '\0' && strcmp(n->addr, buf) != 0;
+	if (moved)
+		util_strlcpy(was, n->addr, LIVE_ADDR_MAX);
+	util_strlcpy(n->addr, buf, sizeof(n->addr));
+	pthread_mutex_unlock(&n->mu);
+	return moved;
 }
 
 void

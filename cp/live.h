@@ -12,8 +12,10 @@
  *
  *	drain set  ── report says withdrawn ──▶ drained
  *	    │                                 └▶ draining
- *	no report for 3 intervals ───────────▶ unreachable
+ *	no check-in for 3 intervals ─────────▶ unreachable
  *	  (counted from edge-cp's start at the earliest)
+ *	never checked in, LIVE_ENROLL_GRACE intervals
+ *	  from enrollment (or edge-cp's start) ▶ unreachable
  *	never reported ──────────────────────▶ enrolled
  *	a step in error or dataplane down ───▶ degraded
  *	otherwise ───────────────────────────▶ healthy
@@ -28,7 +30,8 @@
  * below).  Rules kept from the sweep that came before: a node's first
  * health (at enrollment, or at edge-cp's start) is recorded without an
  * event, and so are moves into and out of "enrolled" (a node's first
- * report is its node.activate).
+ * report is its node.activate), but for enrolled ─▶ unreachable: a node
+ * that never came up is news.
  *
  * The queue is in memory, in transition order, bounded by
  * LIVE_TRANSITIONS_MAX; the ticker writes it to the store in one
@@ -56,10 +59,25 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define LIVE_VERSION_MAX 64
 #define LIVE_SESSIONS 4
 #define LIVE_KX_SEEN 16
+#define LIVE_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
+#define LIVE_PROBE_PATH_MAX 128
+#define LIVE_PROBE_URL_MAX 200
+/*
+ * A node that has never checked in is "enrolled" for this many check-in
+ * intervals from its enrollment (or from edge-cp's start, for one loaded
+ * from the store), then "unreachable": an enrollment killed after edge-cp
+ * registered the node but before its keeper.conf was written leaves a
+ * node that never will, and rollouts must plan around it rather than
+ * wait on it as one about to report.  Long enough (5 minutes at the
+ * default 5 s) for an operator who enrolls first and starts the keeper
+ * by hand.
+ */
+#define LIVE_ENROLL_GRACE 60
 
 enum live_health {
 	HEALTH_ENROLLED,
@@ -71,6 +89,34 @@ enum live_health {
 	HEALTH__COUNT
 };
 
+/*
+ * What edge-cp's own probe of a node's dataplane found (cp/probe.h): the
+ * newest probe, and the run of probes with the same outcome it ends.
+ */
+struct live_probe_result {
+	int64_t started, at; /* the newest probe's start and end; at 0: none */
+	bool ok;
+	long status;       /* its HTTP status, 0 when none came */
+	char error[64];    /* "" or "connection refused", "timeout", ... */
+	int64_t run_since; /* start of the run's first probe */
+	unsigned run;      /* probes in the run: all ok, or all failed */
+	char url[LIVE_PROBE_URL_MAX];
+};
+
+/*
+ * A node's probe: what the rollout engine asks for (probe_want in
+ * cp/probe.h) and what the probe thread found.  Guarded by the node's mu.
+ */
+struct live_probe {
+	int64_t want_until; /* probe while now <= this */
+	unsigned port, timeout_s;
+	char path[LIVE_PROBE_PATH_MAX];
+	unsigned gen;    /* counts changes of target: older results are void */
+	bool busy;       /* queued or in flight in the probe thread */
+	int64_t next_at; /* the next probe not before */
+	struct live_probe_result res;
+};
+
 struct live_node {
 	char id[40];
 	char pop[40];
@@ -79,6 +125,7 @@ struct live_node {
 	atomic_bool revoked;
 	atomic_llong last_seen;
 	atomic_llong seen_flushed;
+	int64_t added; /* when live_add() made it: LIVE_ENROLL_GRACE */
 	atomic_uint local_epoch;
 	atomic_ullong checkins; /* desired-state fetches: the heartbeats */
 
@@ -93,7 +140,15 @@ struct live_node {
 	unsigned long long report_checkins;
 	/* The report's "generation": the ETag of the desired state it is of */
 	char report_gen[48];
-	bool withdrawn; /* report: anycast addresses are off */
+	int64_t report_at; /* when the report last changed */
+	bool withdrawn;    /* report: anycast addresses are off */
+	/*
+	 * The source address of the node's newest signed handshake or status
+	 * report ("" none since edge-cp started): where edge-cp probes it, an
+	 * address the node's reports cannot name.
+	 */
+	char addr[LIVE_ADDR_MAX];
+	struct live_probe probe;
 	unsigned char status_hash[32];
 	char v_profile[LIVE_VERSION_MAX];
 	char v_dataplane[LIVE_VERSION_MAX];
@@ -149,6 +204,13 @@ void live_remove(const char *id);
  */
 void live_apply_status(struct live_node *n, const json_t *status,
     const unsigned char hash[32], int64_t now);
+/*
+ * Note the source address of an authenticated request of the node (an
+ * IPv4-mapped IPv6 address as IPv4); other families are ignored.  When
+ * it replaces another, that one is copied to was (LIVE_ADDR_MAX) and 1
+ * is returned; 0 otherwise.
+ */
+int live_set_addr(struct live_node *n, const struct sockaddr *sa, char *was);
 /* Set or clear the drain flag; queues the transition, if any. */
 void live_set_drain(struct live_node *n, bool drain);
 /*

@@ -24,6 +24,10 @@ static atomic_ullong m_hist[MAX_ROUTES][NBOUNDS + 1];
 static atomic_ullong m_sum_ns[MAX_ROUTES];
 static atomic_ullong m_checkins, m_status_writes, m_events_deleted;
 static atomic_ullong m_request_timeouts, m_ratelimited;
+static atomic_ullong m_probes[METRICS_PROBE__COUNT];
+static atomic_llong m_probes_inflight;
+static const char *const probe_names[METRICS_PROBE__COUNT] = { "ok", "refused",
+	"timeout", "status", "error" };
 
 static size_t
 route_index(const void *route)
@@ -80,6 +84,21 @@ void
 metrics_events_deleted(uint64_t n)
 {
 	atomic_fetch_add_explicit(&m_events_deleted, n, memory_order_relaxed);
+}
+
+void
+metrics_probe(enum metrics_probe result)
+{
+	if (result < METRICS_PROBE__COUNT)
+		atomic_fetch_add_explicit(
+		    &m_probes[result], 1, memory_order_relaxed);
+}
+
+void
+metrics_probe_inflight(int delta)
+{
+	atomic_fetch_add_explicit(
+	    &m_probes_inflight, delta, memory_order_relaxed);
 }
 
 struct health_count {
@@ -193,6 +212,17 @@ metrics_render(int64_t now, int64_t interval_s, size_t *len)
 	    "retention.\n# TYPE edgecp_events_deleted_total counter\n"
 	    "edgecp_events_deleted_total %llu\n",
 	    atomic_load(&m_events_deleted));
+	fprintf(f,
+	    "# HELP edgecp_probes_total edge-cp's own probes of node "
+	    "dataplanes, by result.\n# TYPE edgecp_probes_total counter\n");
+	for (b = 0; b < METRICS_PROBE__COUNT; b++)
+		fprintf(f, "edgecp_probes_total{result=\"%s\"} %llu\n",
+		    probe_names[b], atomic_load(&m_probes[b]));
+	fprintf(f,
+	    "# HELP edgecp_probes_inflight Probes of node dataplanes in "
+	    "flight.\n# TYPE edgecp_probes_inflight gauge\n"
+	    "edgecp_probes_inflight %lld\n",
+	    atomic_load(&m_probes_inflight));
 	live_each(count_health, &hc);
 	fprintf(f,
 	    "# HELP edgecp_nodes Nodes by derived health.\n"

@@ -10,6 +10,7 @@
 #include "common/util.h"
 #include "cp/desired.h"
 #include "cp/live.h"
+#include "cp/probe.h"
 #include "cp/server.h"
 #include "cp/store.h"
 
@@ -30,7 +31,18 @@ struct evidence {
 	unsigned long long fresh;
 	bool current; /* the report is of the node's current desired state */
 	char version[LIVE_VERSION_MAX];
+	int64_t report_at; /* when its report last changed */
+	/*
+	 * edge-cp's probe's verdict (probe_judge_node), for a moved node of
+	 * the current wave of a rollout that probes; PASS for every other.
+	 * The words and the result itself are not kept here: a tick holds
+	 * one of these per node of the plan.
+	 */
+	enum rollout_probe_verdict probe_verdict;
 };
+
+/* What evidence_why says of a probe not passed; the caller has words. */
+static const char probe_not_passed[] = "edge-cp's probe has not passed";
 
 static void
 evidence_of(const char *id, const char *component, const char *version,
@@ -62,17 +74,21 @@ evidence_of(const char *id, const char *component, const char *version,
 	    sizeof(e->version));
 	e->fresh = atomic_load(&n->checkins) - n->report_checkins;
 	e->current = etag[0] != '\0' && strcmp(n->report_gen, etag) == 0;
+	e->report_at = n->report_at;
 	pthread_mutex_unlock(&n->mu);
 	e->applied = strcmp(e->version, version) == 0;
 	live_put(n);
 }
 
-/* Applied, in sync and healthy: no longer "in transition". */
+/*
+ * Applied, in sync and healthy (by edge-cp's probe too, when it probes):
+ * no longer "in transition".
+ */
 static bool
 evidence_settled(const struct evidence *e)
 {
 	return e->present && e->current && e->applied && e->steps_ok &&
-	    e->dp_ok && e->reachable;
+	    e->dp_ok && e->reachable && e->probe_verdict == ROLLOUT_PROBE_PASS;
 }
 
 /* Why a node has not passed the gate, "" when it has. */
@@ -93,6 +109,8 @@ evidence_why(const struct evidence *e, int64_t min_reports)
 		return "dataplane unhealthy";
 	if ((int64_t)e->fresh < min_reports)
 		return "too few fresh reports";
+	if (e->probe_verdict != ROLLOUT_PROBE_PASS)
+		return probe_not_passed;
 	return "";
 }
 
@@ -116,6 +134,35 @@ evidence_halts(const struct evidence *e, int64_t unhealthy_s)
 	if (e->reported && !e->dp_ok && e->dp_down_s >= unhealthy_s)
 		return "its dataplane is unhealthy";
 	return NULL;
+}
+
+/* How old a probe result may be and still count. */
+static int64_t
+probe_fresh_s(int64_t timeout_s)
+{
+	return ROLLOUT_PROBE_FRESH * cp.interval_s + timeout_s;
+}
+
+/*
+ * Judge node id's newest probe result (the rules in .h) into
+ * e->probe_verdict, with why in words; r gets the result.
+ */
+static void
+probe_judge_node(const char *id, struct evidence *e, int64_t now,
+    int64_t timeout_s, int64_t min_reports, int64_t unhealthy_s,
+    struct live_probe_result *r, char *why, size_t len)
+{
+	struct live_node *n = live_get(id);
+
+	memset(r, 0, sizeof(*r));
+	if (n != NULL) {
+		pthread_mutex_lock(&n->mu);
+		*r = n->probe.res;
+		pthread_mutex_unlock(&n->mu);
+		live_put(n);
+	}
+	e->probe_verdict = rollout_probe_judge(r, now, probe_fresh_s(timeout_s),
+	    e->report_at, min_reports, unhealthy_s, why, len);
 }
 
 /* Per-POP counts for the move limits (step 4 in .h). */
@@ -160,6 +207,9 @@ struct tick {
 	int64_t unhealthy_s;
 	bool auto_rollback, approval;
 	struct evidence *ev; /* one per plan row */
+	/* params.probe; probe_port 0: edge-cp does not probe */
+	unsigned probe_port, probe_timeout_s;
+	const char *probe_path;
 };
 
 static int64_t
@@ -234,10 +284,39 @@ step_in_error(const char *id, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * A moved node of the current wave, when the rollout probes: ask for
+ * probes a few intervals ahead (a rollout that stops asking, halted or
+ * done, stops them), then read its evidence into e and judge its newest
+ * probe, with why in words.
+ */
+static void
+tick_probe(
+    struct tick *t, const char *id, struct evidence *e, char *why, size_t len)
+{
+	struct live_probe_result r;
+	struct live_node *n;
+
+	/*
+	 * Asked for before the result is read: a changed target voids the
+	 * old one's results now, not after this tick judged them.
+	 */
+	if ((n = live_get(id)) != NULL) {
+		probe_want(n, t->probe_port, t->probe_path, t->probe_timeout_s,
+		    t->now + probe_fresh_s(t->probe_timeout_s));
+		live_put(n);
+	}
+	evidence_of(id, t->component, t->version, t->now, e);
+	if (e->present)
+		probe_judge_node(id, e, t->now, t->probe_timeout_s,
+		    t->min_reports, t->unhealthy_s, &r, why, len);
+}
+
 /* Steps 1-2: evidence for every moved node; 1 when the rollout halted. */
 static int
 tick_evidence(struct tick *t)
 {
+	char pwhy[300];
 	json_t *row;
 	size_t i;
 
@@ -255,8 +334,18 @@ tick_evidence(struct tick *t)
 			    id, t->component, t->version, t->now, &t->ev[i]);
 			continue;
 		}
-		evidence_of(id, t->component, t->version, t->now, &t->ev[i]);
-		if ((why = evidence_halts(&t->ev[i], t->unhealthy_s)) != NULL) {
+		if (t->probe_port > 0 &&
+		    json_integer_value(json_object_get(row, "wave")) == t->wave)
+			tick_probe(t, id, &t->ev[i], pwhy, sizeof(pwhy));
+		else
+			evidence_of(
+			    id, t->component, t->version, t->now, &t->ev[i]);
+		why = evidence_halts(&t->ev[i], t->unhealthy_s);
+		/* A failing probe halts as a report of a dead dataplane does. */
+		if (why == NULL && t->ev[i].current &&
+		    t->ev[i].probe_verdict == ROLLOUT_PROBE_HALT)
+			why = pwhy;
+		if (why != NULL) {
 			char step[300];
 
 			int64_t w =
@@ -278,10 +367,10 @@ static int
 tick_gate(struct tick *t)
 {
 	json_t *row, *since = json_object_get(t->ro, "gate_since");
-	size_t i, nodes = 0, ready = 0;
+	size_t i, nodes = 0, ready = 0, first_i = 0;
 	const char *first = NULL, *first_why = "";
 	unsigned long long min_fresh = ~0ULL;
-	char evidence[512], obj[32];
+	char evidence[640], obj[32], pwhy[300];
 	int rc;
 
 	json_array_foreach(t->plan, i, row)
@@ -305,6 +394,7 @@ tick_gate(struct tick *t)
 			first =
 			    json_string_value(json_object_get(row, "node_id"));
 			first_why = why;
+			first_i = i;
 		}
 	}
 	if (ready < nodes) {
@@ -312,6 +402,16 @@ tick_gate(struct tick *t)
 			store_rollout_gate(cp.store, t->id, 0);
 		if (t->now - param_i(t->ro, "wave_started_at", t->now) >
 		    t->deadline_s) {
+			/* The probe's own words for what it lacks. */
+			if (first_why == probe_not_passed) {
+				struct live_probe_result r;
+				struct evidence e = t->ev[first_i];
+
+				probe_judge_node(first, &e, t->now,
+				    t->probe_timeout_s, t->min_reports,
+				    t->unhealthy_s, &r, pwhy, sizeof(pwhy));
+				first_why = pwhy;
+			}
 			tick_halt(t,
 			    "wave %lld (%s) did not pass within %lld s: %zu "
 			    "of %zu nodes ready; %s: %s",
@@ -336,6 +436,12 @@ tick_gate(struct tick *t)
 	    json_is_integer(since)
 		? (long long)(t->now - json_integer_value(since))
 		: 0LL);
+	/* Every ready node passed edge-cp's probe too. */
+	if (t->probe_port > 0 && strlen(evidence) > 0)
+		snprintf(evidence + strlen(evidence) - 1,
+		    sizeof(evidence) - strlen(evidence) + 1,
+		    ",\"probed\":%zu,\"probe\":\"%u%s\"}", ready, t->probe_port,
+		    t->probe_path);
 	if (t->wave + 1 >= t->waves) {
 		rc = store_rollout_finish(cp.store, t->id, "completed",
 		    "every wave passed", ROLLOUT_ACTOR);
@@ -425,6 +531,7 @@ tick_move(struct tick *t)
 static void
 tick_one(json_t *ro, int64_t now)
 {
+	const json_t *probe;
 	struct tick t;
 
 	memset(&t, 0, sizeof(t));
@@ -445,6 +552,12 @@ tick_one(json_t *ro, int64_t now)
 	t.auto_rollback =
 	    json_is_true(json_object_get(t.params, "auto_rollback"));
 	t.approval = json_is_true(json_object_get(t.params, "approval"));
+	probe = json_object_get(t.params, "probe");
+	t.probe_port = (unsigned)param_i(probe, "port", 0);
+	t.probe_timeout_s = (unsigned)param_i(probe, "timeout_s", 5);
+	t.probe_path = json_string_value(json_object_get(probe, "path"));
+	if (t.probe_path == NULL || !rollout_probe_path_ok(t.probe_path))
+		t.probe_path = "/healthz";
 	if (t.component == NULL || t.version == NULL ||
 	    store_rollout_plan(cp.store, t.id, &t.plan) != STORE_OK)
 		return;
@@ -512,9 +625,13 @@ view_wave(const json_t *ro, const json_t *plan, int64_t w, int64_t now)
 	const char *ver = json_string_value(json_object_get(ro, "version"));
 	int64_t cur = json_integer_value(json_object_get(ro, "wave"));
 	const char *state = json_string_value(json_object_get(ro, "state"));
-	int64_t minr = param_i(json_object_get(ro, "params"), "min_reports", 3);
-	json_t *nodes = json_array(), *row;
+	const json_t *params = json_object_get(ro, "params");
+	const json_t *probe = json_object_get(params, "probe");
+	int64_t minr = param_i(params, "min_reports", 3);
+	json_t *nodes = json_array(), *row, *one;
 	size_t i, total = 0, moved = 0, ready = 0;
+	struct live_probe_result r;
+	char pwhy[300];
 
 	json_array_foreach(plan, i, row)
 	{
@@ -526,19 +643,36 @@ view_wave(const json_t *ro, const json_t *plan, int64_t w, int64_t now)
 		st = json_string_value(json_object_get(row, "state"));
 		evidence_of(json_string_value(json_object_get(row, "node_id")),
 		    comp, ver, now, &e);
+		/* What the tick judges, the view shows: the current wave's. */
+		r.at = 0;
+		if (probe != NULL && w == cur && strcmp(st, "moved") == 0 &&
+		    e.present)
+			probe_judge_node(
+			    json_string_value(json_object_get(row, "node_id")),
+			    &e, now, param_i(probe, "timeout_s", 5), minr,
+			    param_i(params, "unhealthy_s", 10), &r, pwhy,
+			    sizeof(pwhy));
 		why = strcmp(st, "moved") == 0 ? evidence_why(&e, minr)
 					       : "not moved yet";
+		if (why == probe_not_passed)
+			why = pwhy;
 		total++;
 		moved += strcmp(st, "moved") == 0;
 		ready += why[0] == '\0' && e.present;
-		if (json_array_size(nodes) < 200)
-			json_array_append_new(nodes,
-			    json_pack("{s:O,s:O,s:s,s:s,s:b,s:I,s:s}", "id",
-				json_object_get(row, "node_id"), "pop",
-				json_object_get(row, "pop"), "state", st,
-				"version", e.version, "applied", e.applied,
-				"fresh_reports", (json_int_t)e.fresh,
-				"waiting_for", !e.present ? "removed" : why));
+		if (json_array_size(nodes) >= 200)
+			continue;
+		one = json_pack("{s:O,s:O,s:s,s:s,s:b,s:I,s:s}", "id",
+		    json_object_get(row, "node_id"), "pop",
+		    json_object_get(row, "pop"), "state", st, "version",
+		    e.version, "applied", e.applied, "fresh_reports",
+		    (json_int_t)e.fresh, "waiting_for",
+		    !e.present ? "removed" : why);
+		/* edge-cp's newest probe of it, for a rollout that probes. */
+		if (one != NULL && r.at != 0)
+			json_object_set_new(one, "probe",
+			    json_pack("{s:b,s:s,s:I}", "ok", r.ok, "error",
+				r.error, "at", (json_int_t)r.at));
+		json_array_append_new(nodes, one);
 	}
 	return json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:o}", "wave",
 	    (json_int_t)w + 1, "name", wave_name(ro, w), "state",

@@ -88,6 +88,26 @@
  *
  * Every transition, wave verdict (with its evidence), batch of moves and
  * operator action is an event with its actor.
+ *
+ * Evidence that does not come from the node (params.probe, threat T15):
+ * every report above is the node's word about itself.  A rollout with
+ * "probe": {"port", "path", "timeout_s"} also wants edge-cp's own look:
+ * each tick asks the probe thread (cp/probe.h) to GET
+ * http://ADDR:port/path of every moved node of the current wave, ADDR
+ * being the source address of the node's signed requests, and judges the
+ * newest result (rollout_probe_judge, pure):
+ *  - halt when the probes have failed for unhealthy_s since the node's
+ *    report last changed (connection refused, timeout, a status other
+ *    than 200...), like a dataplane reported unhealthy, and only on a
+ *    report of the moved state;
+ *  - the node has passed only with a fresh success (completed within
+ *    ROLLOUT_PROBE_FRESH intervals plus the timeout) that started after
+ *    its report last changed, ending a run of at least max(1,
+ *    min_reports) successes; the bake then needs that to hold throughout.
+ * A missing or stale probe, or one begun before the report, never passes
+ * and never halts: the wave deadline turns it into a halt.  Until its
+ * probe passes, a moved node is still in transition (step 4).  Without "probe" (the default) nothing
+ * is probed and the gate is the reports' alone.
  */
 #ifndef EF_ROLLOUT_H
 #define EF_ROLLOUT_H
@@ -97,7 +117,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cp/live.h"
+
 #define ROLLOUT_MAX_WAVES 16
+/* A probe result is fresh for this many node intervals plus its timeout. */
+#define ROLLOUT_PROBE_FRESH 3
 
 /* What POST /v1/rollouts may say, validated and with defaults. */
 struct rollout_params {
@@ -112,6 +136,10 @@ struct rollout_params {
 	bool rollback;      /* an explicit downgrade */
 	bool second_person; /* created under the two-person rule; not read */
 	json_t *waves;      /* validated copy, or NULL: default */
+	/* edge-cp's own probe of each node's dataplane; port 0: none */
+	int64_t probe_port;
+	int64_t probe_timeout_s;              /* default 5 */
+	char probe_path[LIVE_PROBE_PATH_MAX]; /* default "/healthz" */
 };
 
 /*
@@ -124,6 +152,30 @@ int rollout_params_parse(const json_t *body, const char *strategy,
 void rollout_params_clear(struct rollout_params *p);
 /* The canonical JSON stored with the rollout (params column). */
 json_t *rollout_params_json(const struct rollout_params *p);
+
+/*
+ * A probe path as a rollout may give it: "/" then at most 126 printable
+ * ASCII characters, none of them '#', '"' or '\\'.
+ */
+bool rollout_probe_path_ok(const char *path);
+
+enum rollout_probe_verdict {
+	ROLLOUT_PROBE_PASS,
+	ROLLOUT_PROBE_WAIT, /* no verdict yet: neither passes nor halts */
+	ROLLOUT_PROBE_HALT,
+};
+
+/*
+ * Judge a node's newest probe result at now (rules above): fresh_s, how
+ * old a result may be; report_at, when the node's report last changed;
+ * need, the successes in a row a pass takes; unhealthy_s, how long
+ * failures last before they halt.  why (always filled) says what is
+ * missing, or the failure.  Pure.
+ */
+enum rollout_probe_verdict rollout_probe_judge(
+    const struct live_probe_result *p, int64_t now, int64_t fresh_s,
+    int64_t report_at, int64_t need, int64_t unhealthy_s, char *why,
+    size_t len);
 
 /* A node as the planner sees it. */
 struct rollout_cand {

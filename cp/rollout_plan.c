@@ -11,6 +11,101 @@
 #include "common/util.h"
 #include "cp/rollout.h"
 
+bool
+rollout_probe_path_ok(const char *path)
+{
+	size_t i;
+
+	if (path[0] != '/' || strlen(path) >= LIVE_PROBE_PATH_MAX)
+		return false;
+	for (i = 0; path[i] != '\0'; i++)
+		if (path[i] <= ' ' || path[i] > '~' || path[i] == '#' ||
+		    path[i] == '"' || path[i] == '\\')
+			return false;
+	return true;
+}
+
+/* "probe": {"port": 1-65535, "path": "/healthz", "timeout_s": 1-60} */
+static int
+probe_parse(
+    const json_t *body, struct rollout_params *p, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "port", "path", "timeout_s", NULL };
+	const char *path = "/healthz";
+	json_t *o = NULL;
+	char sub[200];
+
+	p->probe_timeout_s = 5;
+	util_strlcpy(p->probe_path, path, sizeof(p->probe_path));
+	if (jfield_obj(body, "probe", false, &o, err, errlen) != 0)
+		return -1;
+	if (o == NULL)
+		return 0;
+	if (jfield_only(o, keys, sub, sizeof(sub)) != 0 ||
+	    jfield_int(o, "port", true, 1, 65535, &p->probe_port, sub,
+		sizeof(sub)) != 0 ||
+	    jfield_int(o, "timeout_s", false, 1, 60, &p->probe_timeout_s, sub,
+		sizeof(sub)) != 0 ||
+	    jfield_str(o, "path", false, LIVE_PROBE_PATH_MAX - 1, &path, sub,
+		sizeof(sub)) != 0) {
+		snprintf(err, errlen, "probe.%s", sub);
+		return -1;
+	}
+	if (!rollout_probe_path_ok(path)) {
+		snprintf(err, errlen,
+		    "probe.path: \"/\" then printable ASCII without spaces, "
+		    "'#', '\"' or '\\', at most %d characters",
+		    LIVE_PROBE_PATH_MAX - 1);
+		return -1;
+	}
+	util_strlcpy(p->probe_path, path, sizeof(p->probe_path));
+	return 0;
+}
+
+enum rollout_probe_verdict
+rollout_probe_judge(const struct live_probe_result *p, int64_t now,
+    int64_t fresh_s, int64_t report_at, int64_t need, int64_t unhealthy_s,
+    char *why, size_t len)
+{
+	int64_t since;
+
+	if (need < 1)
+		need = 1;
+	if (p->at == 0) {
+		snprintf(why, len, "no probe yet");
+		return ROLLOUT_PROBE_WAIT;
+	}
+	if (now - p->at > fresh_s) {
+		snprintf(why, len, "no fresh probe (the newest is %lld s old)",
+		    (long long)(now - p->at));
+		return ROLLOUT_PROBE_WAIT;
+	}
+	/*
+	 * A probe that began before the report could precede the change: it
+	 * neither passes nor halts (failures from before the move are not
+	 * the rollout's, like the reports the node made then).
+	 */
+	if (p->started <= report_at) {
+		snprintf(why, len, "no probe since its report");
+		return ROLLOUT_PROBE_WAIT;
+	}
+	if (!p->ok) {
+		since = p->run_since > report_at ? p->run_since : report_at;
+		snprintf(why, len,
+		    "edge-cp's probe of %s failed for %lld s: %s", p->url,
+		    (long long)(now - since), p->error);
+		return now - since >= unhealthy_s ? ROLLOUT_PROBE_HALT
+						  : ROLLOUT_PROBE_WAIT;
+	}
+	if ((int64_t)p->run < need) {
+		snprintf(why, len, "too few probes (%u of %lld)", p->run,
+		    (long long)need);
+		return ROLLOUT_PROBE_WAIT;
+	}
+	snprintf(why, len, "probe ok");
+	return ROLLOUT_PROBE_PASS;
+}
+
 int
 rollout_params_parse(const json_t *body, const char *strategy,
     struct rollout_params *p, char *err, size_t errlen)
@@ -46,6 +141,8 @@ rollout_params_parse(const json_t *body, const char *strategy,
 		0 ||
 	    jfield_arr(body, "waves", false, ROLLOUT_MAX_WAVES, &waves, err,
 		errlen) != 0)
+		return -1;
+	if (probe_parse(body, p, err, errlen) != 0)
 		return -1;
 	if (waves != NULL && once) {
 		snprintf(err, errlen, "waves: not with all_at_once");
@@ -104,6 +201,11 @@ rollout_params_json(const struct rollout_params *p)
 		json_object_set(o, "waves", p->waves);
 	if (o != NULL && p->second_person)
 		json_object_set_new(o, "second_person", json_true());
+	if (o != NULL && p->probe_port > 0)
+		json_object_set_new(o, "probe",
+		    json_pack("{s:I,s:s,s:I}", "port",
+			(json_int_t)p->probe_port, "path", p->probe_path,
+			"timeout_s", (json_int_t)p->probe_timeout_s));
 	return o;
 }
 

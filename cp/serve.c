@@ -1,7 +1,8 @@
 /*
  * `edge-cp serve`: data-directory set-up, the HTTPS server, and the
  * background ticker (rollout engine, last_seen flush, session expiry,
- * event retention).
+ * event retention), and the thread that probes node dataplanes for the
+ * rollout engine (cp/probe.h).
  *
  * DATA_DIR holds (created on first start, reused after):
  *	edge-cp.db	the SQLite database (WAL)
@@ -38,6 +39,7 @@
 #include "cp/artifact.h"
 #include "cp/auth.h"
 #include "cp/live.h"
+#include "cp/probe.h"
 #include "cp/ratelimit.h"
 #include "cp/retention.h"
 #include "cp/rollout.h"
@@ -674,6 +676,8 @@ serve_main(int argc, char **argv)
 
 	so.key_pem = key;
 	so.cert_pem = crt;
+	if (probe_start() != 0)
+		fatalx("event=start_failed msg=\"probe thread\"");
 	if (sse_start(so.timeout_s, streams) != 0)
 		fatalx("event=start_failed msg=\"event feed thread\"");
 	if (server_start(&so, err, sizeof(err)) != 0)
@@ -702,6 +706,7 @@ serve_main(int argc, char **argv)
 	pthread_cond_signal(&tick_cv);
 	pthread_mutex_unlock(&tick_mu);
 	pthread_join(ticker, NULL);
+	probe_stop();
 	sse_stop();
 	server_stop(10000);
 	serve_flush_seen(true);

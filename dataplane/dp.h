@@ -52,6 +52,19 @@
  * Connections handed over in a takeover are always taken, even past the
  * limit (dropping them would break the upgrade's promise); the process
  * then accepts nothing new until it is below the limit again.
+ *
+ * The health listener (--health-listen ADDR:PORT, e.g. 127.0.0.1:8081):
+ * where the keeper's anycast gate probes /healthz.  A probe sent to a
+ * serving address waits in the accept queue with every other new client
+ * once the process is at --max-conns, times out, and the gate withdraws
+ * the node's routes: a flood of connections to the whole fleet would
+ * withdraw the whole fleet.  A health listener is not paused at
+ * --max-conns and its connections take no slot; they have a bound of
+ * their own, DP_HEALTH_CONNS at once (one more is closed at accept), and
+ * they are answered /healthz and /version only (no files: 404).  So a probe there
+ * says what it should: the workers run and answer.  Bind it to loopback
+ * or a node-local address; it is handed over in a takeover like any
+ * listener, and a successor with the same --health-listen keeps it one.
  */
 #ifndef EF_DP_H
 #define EF_DP_H
@@ -102,11 +115,13 @@
 #define DP_MAX_CONNS 16384
 #define DP_TIMEOUT_MAX_S 3600
 #define DP_MAX_CONNS_MAX 4194304
+#define DP_HEALTH_CONNS 64 /* at once, on the health listeners */
 
 struct dp_listener {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char text[64]; /* "ADDR:PORT" as given */
+	bool health;   /* --health-listen */
 };
 
 struct dp_handoff {
@@ -122,9 +137,10 @@ struct dp_worker {
 	int index;
 	pthread_t thread;
 	int epfd;
-	int evfd;     /* inbox doorbell */
-	int *lfds;    /* listener fds this worker accepts on */
-	char **ltext; /* and the address each is bound to */
+	int evfd;      /* inbox doorbell */
+	int *lfds;     /* listener fds this worker accepts on */
+	char **ltext;  /* and the address each is bound to */
+	bool *lhealth; /* and whether it is a health listener */
 	size_t nlfds;
 	struct item *litems; /* their epoll items, for the process's life */
 	pthread_mutex_t mu;  /* guards the inbox */
@@ -154,7 +170,8 @@ struct dp {
 	int drain_timeout_s;
 	int64_t head_ms, idle_ms, send_ms; /* the bounds above */
 	unsigned max_conns;
-	atomic_uint nconns; /* connections held, against max_conns */
+	atomic_uint nconns;  /* connections held, against max_conns */
+	atomic_uint nhealth; /* on health listeners, against DP_HEALTH_CONNS */
 	bool takeover;
 	atomic_bool draining; /* /healthz answers 503 */
 	struct dp_worker *workers;

@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/dpopts.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/version.h"
@@ -58,6 +59,8 @@ static atomic_bool dp_handing_over;
 /* The successor taking over, for status: "" when none. */
 static pthread_mutex_t succ_mu = PTHREAD_MUTEX_INITIALIZER;
 static char succ_json[160];
+/* What status says of our options (common/dpopts.h). */
+static char dp_options[DPOPTS_HEX];
 static int ready_fd = -1;
 /*
  * Our control socket until control_install() renames it over --control
@@ -92,10 +95,16 @@ usage_exit(int rc)
 	    "               [--ready-fd N] [--user NAME] [--head-timeout S]\n"
 	    "               [--idle-timeout S] [--send-timeout S] "
 	    "[--max-conns N]\n"
+	    "               [--health-listen ADDR:PORT]\n"
 	    "       edge-dp --control PATH --status\n"
 	    "       edge-dp --version\n"
 	    "\n"
 	    "  --listen ADDR:PORT  serve HTTP/1.1 there (up to 16)\n"
+	    "  --health-listen ADDR:PORT\n"
+	    "                      answer /healthz there, also at\n"
+	    "                      --max-conns: for the anycast gate's probe\n"
+	    "                      (a loopback or node-local address; %d\n"
+	    "                      connections at once, no files)\n"
 	    "  --control PATH      control socket: status, takeover\n"
 	    "  --workers N         worker threads (default: one per CPU)\n"
 	    "  --root DIR          static files\n"
@@ -130,8 +139,8 @@ usage_exit(int rc)
 	    "                      queue until one closes (default %d, ~22 "
 	    "KiB\n"
 	    "                      each; lowered to fit RLIMIT_NOFILE)\n",
-	    DP_HEAD_TIMEOUT_S, DP_IDLE_TIMEOUT_S, DP_SEND_TIMEOUT_S,
-	    DP_MAX_CONNS);
+	    DP_HEALTH_CONNS, DP_HEAD_TIMEOUT_S, DP_IDLE_TIMEOUT_S,
+	    DP_SEND_TIMEOUT_S, DP_MAX_CONNS);
 	exit(rc);
 }
 
@@ -220,16 +229,31 @@ listen_one(const struct dp_listener *l, bool do_listen)
 	return fd;
 }
 
+/* The address is one of our --health-listen ones. */
+static bool
+listen_is_health(const char *text)
+{
+	size_t a;
+
+	for (a = 0; a < dp.nlisten; a++)
+		if (dp.listen[a].health && strcmp(dp.listen[a].text, text) == 0)
+			return true;
+	return false;
+}
+
 static void
 worker_add_lfd(struct dp_worker *w, int fd, const char *text)
 {
 	int *n = realloc(w->lfds, (w->nlfds + 1) * sizeof(int));
 	char **t = realloc(w->ltext, (w->nlfds + 1) * sizeof(char *));
+	bool *h = realloc(w->lhealth, (w->nlfds + 1) * sizeof(bool));
 
 	if (n != NULL)
 		w->lfds = n;
 	if (t != NULL)
 		w->ltext = t;
+	if (h != NULL)
+		w->lhealth = h;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
 	/*
@@ -237,10 +261,11 @@ worker_add_lfd(struct dp_worker *w, int fd, const char *text)
 	 * process's life; the analyzer loses track of it after the realloc
 	 * of ltext and reports it leaked.
 	 */
-	if (n == NULL || t == NULL ||
+	if (n == NULL || t == NULL || h == NULL ||
 	    (w->ltext[w->nlfds] = strdup(text)) == NULL)
 		fatalx("event=start_failed msg=\"out of memory\"");
 #pragma GCC diagnostic pop
+	w->lhealth[w->nlfds] = listen_is_health(text);
 	w->lfds[w->nlfds++] = fd;
 }
 
@@ -788,12 +813,14 @@ control_serve(int cfd)
 		    "{\"version\":\"%s\",\"pid\":%ld,\"workers\":%u,"
 		    "\"connections\":%lu,\"requests\":%llu,\"uid\":%u,"
 		    "\"max_connections\":%u,\"paused_workers\":%u,"
+		    "\"health_connections\":%u,\"options\":\"%s\","
 		    "\"limits\":{\"head_timeouts\":%llu,"
 		    "\"idle_timeouts\":%llu,\"send_timeouts\":%llu,"
 		    "\"limit_pauses\":%llu,\"accept_errors\":%llu},"
 		    "\"draining\":%s%s}\n",
 		    ef_version, (long)getpid(), dp.nworkers, conns_total(), req,
-		    (unsigned)getuid(), dp.max_conns, paused, head, idle, send,
+		    (unsigned)getuid(), dp.max_conns, paused,
+		    atomic_load(&dp.nhealth), dp_options, head, idle, send,
 		    pauses, aerr, atomic_load(&dp.draining) ? "true" : "false",
 		    succ);
 		(void)!write(cfd, out, strlen(out));
@@ -858,6 +885,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
+		{ "health-listen", required_argument, NULL, 'L' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "root", required_argument, NULL, 'r' },
@@ -884,7 +912,7 @@ main(int argc, char **argv)
 	int ch, csock = -1, lsock, sfd, proto = TAKEOVER_PROTO;
 	bool status = false, stop = false, max_given = false;
 	long ncpu;
-	unsigned i;
+	unsigned i, j;
 
 	log_init("edge-dp", LOG_INFO);
 	dp.drain_timeout_s = 30;
@@ -903,6 +931,16 @@ main(int argc, char **argv)
 				return 2;
 			}
 			dp.nlisten++;
+			break;
+		case 'L':
+			if (dp.nlisten == DP_MAX_LISTEN ||
+			    parse_addr(optarg, &dp.listen[dp.nlisten]) != 0) {
+				fprintf(stderr,
+				    "edge-dp: bad --health-listen %s\n",
+				    optarg);
+				return 2;
+			}
+			dp.listen[dp.nlisten++].health = true;
 			break;
 		case 'c':
 			dp.control = optarg;
@@ -966,6 +1004,17 @@ main(int argc, char **argv)
 		return control_status(dp.control);
 	if (optind != argc || dp.nlisten == 0 || dp.control == NULL)
 		usage();
+	dpopts_fingerprint((const char *const *)argv, dp_options);
+	/* One SO_REUSEPORT group would mix health and serving sockets. */
+	for (i = 0; i < dp.nlisten; i++)
+		for (j = i + 1; j < dp.nlisten; j++)
+			if (strcmp(dp.listen[i].text, dp.listen[j].text) == 0) {
+				fprintf(stderr,
+				    "edge-dp: %s given twice (--listen, "
+				    "--health-listen)\n",
+				    dp.listen[i].text);
+				return 2;
+			}
 	if (user_name != NULL) {
 		if (priv_user_lookup(user_name, &user, err, sizeof(err)) != 0) {
 			fprintf(stderr, "edge-dp: %s\n", err);
@@ -994,11 +1043,13 @@ main(int argc, char **argv)
 	 * --max-conns within the descriptors: each connection may hold two
 	 * (its socket, a file being sent); kept aside are the listeners
 	 * (ours, and as many again received in a takeover), each worker's
-	 * epoll and eventfd, and a margin for the control socket and logs.
+	 * epoll and eventfd, the health listeners' connections, and a margin
+	 * for the control socket and logs.
 	 */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
 	    rl.rlim_cur != RLIM_INFINITY) {
-		rlim_t keep = 64 + 2 * (rlim_t)dp.nworkers * (dp.nlisten + 1);
+		rlim_t keep = 64 + DP_HEALTH_CONNS +
+		    2 * (rlim_t)dp.nworkers * (dp.nlisten + 1);
 		rlim_t fit = rl.rlim_cur > keep ? (rl.rlim_cur - keep) / 2 : 1;
 
 		if (dp.max_conns > fit) {
@@ -1055,8 +1106,8 @@ main(int argc, char **argv)
 		    user.name, (unsigned)user.uid, (unsigned)user.gid);
 	}
 	for (i = 0; i < dp.nworkers; i++)
-		if (worker_start(&dp.workers[i], !dp.takeover, err,
-			sizeof(err)) != 0)
+		if (worker_start(
+			&dp.workers[i], !dp.takeover, err, sizeof(err)) != 0)
 			fatalx("event=start_failed msg=\"%s\"", err);
 	if (dp.takeover) {
 		/*

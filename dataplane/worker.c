@@ -33,7 +33,7 @@
 #define LIMITS_LOG_EVERY_MS 10000 /* a flood of slow clients: one line */
 #define PAUSE_ERROR_MS 1000       /* accept failed for want of resources */
 
-enum item_type { IT_LISTENER, IT_DOORBELL, IT_CONN };
+enum item_type { IT_LISTENER, IT_HEALTH_LISTENER, IT_DOORBELL, IT_CONN };
 
 struct item {
 	enum item_type type;
@@ -67,7 +67,8 @@ struct conn {
 	 */
 	int64_t since;
 	bool idle;
-	bool dead; /* freed this batch; its events are stale */
+	bool health; /* from a health listener: no slot, /healthz only */
+	bool dead;   /* freed this batch; its events are stale */
 	struct conn *prev, *next;
 };
 
@@ -103,6 +104,26 @@ static void
 slot_put(void)
 {
 	atomic_fetch_sub_explicit(&dp.nconns, 1, memory_order_relaxed);
+}
+
+/* The same for a health listener's connection (dp.h). */
+static bool
+health_slot_take(void)
+{
+	if (atomic_fetch_add_explicit(&dp.nhealth, 1, memory_order_relaxed) <
+	    DP_HEALTH_CONNS)
+		return true;
+	atomic_fetch_sub_explicit(&dp.nhealth, 1, memory_order_relaxed);
+	return false;
+}
+
+static void
+conn_slot_put(bool health)
+{
+	if (health)
+		atomic_fetch_sub_explicit(&dp.nhealth, 1, memory_order_relaxed);
+	else
+		slot_put();
 }
 
 static const char *
@@ -151,7 +172,7 @@ conn_free(struct wctx *x, struct conn *c, bool close_fd)
 	if (c->it.fd >= 0)
 		epoll_ctl(x->w->epfd, EPOLL_CTL_DEL, c->it.fd, NULL);
 	conn_unlink(x, c);
-	slot_put();
+	conn_slot_put(c->health);
 	if (c->ffd >= 0)
 		close(c->ffd);
 	if (close_fd && c->it.fd >= 0)
@@ -190,12 +211,13 @@ conn_bury(struct wctx *x)
 /*
  * A connection for fd, with len bytes already read, under the idle bound
  * or the head bound, which has run for age_ms.  The caller has a slot for
- * it (slot_take(), or worker_give()); the connection owns it from here,
- * and gives it back on failure too.
+ * it (slot_take(), health_slot_take() for a health listener's, or
+ * worker_give()); the connection owns it from here, and gives it back on
+ * failure too.
  */
 static struct conn *
 conn_new(struct wctx *x, int fd, const char *buf, size_t len, bool idle,
-    int64_t age_ms)
+    int64_t age_ms, bool health)
 {
 	struct conn *c;
 	struct epoll_event ev;
@@ -203,10 +225,11 @@ conn_new(struct wctx *x, int fd, const char *buf, size_t len, bool idle,
 
 	if (len > RBUF || (c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
-		slot_put();
+		conn_slot_put(health);
 		return NULL;
 	}
 	c->it.type = IT_CONN;
+	c->health = health;
 	c->it.fd = fd;
 	c->ffd = -1;
 	c->state = CS_READING;
@@ -220,7 +243,7 @@ conn_new(struct wctx *x, int fd, const char *buf, size_t len, bool idle,
 	if (epoll_ctl(x->w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		close(fd);
 		free(c);
-		slot_put();
+		conn_slot_put(health);
 		return NULL;
 	}
 	conn_link(x, c);
@@ -482,7 +505,11 @@ handle(struct wctx *x, struct conn *c, const struct http_request *rq)
 		    head);
 		return;
 	}
-	serve_file(x, c, rq);
+	/* A health listener serves no files: it is no way round the limit. */
+	if (c->health)
+		respond(x, c, 404, NULL, NULL, 0, NULL, head);
+	else
+		serve_file(x, c, rq);
 }
 
 /* Hand a connection at a request boundary to the successor. */
@@ -721,13 +748,16 @@ conn_readable(struct wctx *x, struct conn *c)
 		conn_write(x, c);
 }
 
+/* Listeners out of the epoll: all of them, or all but health ones. */
 static void
-listeners_off(struct wctx *x)
+listeners_off(struct wctx *x, bool all)
 {
 	size_t i;
 
 	for (i = 0; i < x->w->nlfds; i++)
-		epoll_ctl(x->w->epfd, EPOLL_CTL_DEL, x->w->lfds[i], NULL);
+		if (all || !x->w->lhealth[i])
+			epoll_ctl(
+			    x->w->epfd, EPOLL_CTL_DEL, x->w->lfds[i], NULL);
 }
 
 static int
@@ -756,7 +786,8 @@ listeners_on(struct dp_worker *w, char *err, size_t errlen)
 static void
 accept_pause(struct wctx *x, bool error)
 {
-	listeners_off(x);
+	/* A health listener's probes are still answered (dp.h). */
+	listeners_off(x, false);
 	x->paused = true;
 	x->paused_error = error;
 	x->paused_at = x->ms;
@@ -802,7 +833,7 @@ accept_all(struct wctx *x, int lfd)
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
 			/* A new connection's head bound runs from now. */
-			conn_new(x, fd, "", 0, false, 0);
+			conn_new(x, fd, "", 0, false, 0, false);
 			continue;
 		}
 		slot_put();
@@ -836,6 +867,33 @@ accept_all(struct wctx *x, int lfd)
 	}
 }
 
+/*
+ * A health listener (dp.h): not paused at --max-conns, its own bound of
+ * DP_HEALTH_CONNS, past which a connection is closed at once (the prober
+ * tries again).  Any other accept error ends this batch's accepting; the
+ * descriptors for DP_HEALTH_CONNS are kept aside from --max-conns
+ * (main.c), so running out of them is not the probes' doing.
+ */
+static void
+accept_health(struct wctx *x, int lfd)
+{
+	int fd;
+
+	while (!atomic_load(&x->w->stopped)) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;
+		}
+		if (!health_slot_take()) {
+			close(fd);
+			continue;
+		}
+		conn_new(x, fd, "", 0, false, 0, true);
+	}
+}
+
 /* Connections handed to us, and commands, through the inbox. */
 static void
 inbox(struct wctx *x)
@@ -861,8 +919,8 @@ inbox(struct wctx *x)
 	}
 	for (; h != NULL; h = next) {
 		next = h->next;
-		c = conn_new(
-		    x, h->fd, h->buf ? h->buf : "", h->len, h->idle, h->age_ms);
+		c = conn_new(x, h->fd, h->buf ? h->buf : "", h->len, h->idle,
+		    h->age_ms, false);
 		atomic_fetch_sub(&x->w->pending, 1);
 		free(h->buf);
 		free(h);
@@ -872,7 +930,7 @@ inbox(struct wctx *x)
 	}
 	if (atomic_load(&x->w->stop_accepting) &&
 	    !atomic_load(&x->w->stopped)) {
-		listeners_off(x);
+		listeners_off(x, true);
 		x->paused = false;
 		atomic_store(&x->w->paused, false);
 		/* Nothing accepted from here on: main may count what is left. */
@@ -981,6 +1039,8 @@ worker_main(void *arg)
 
 			if (it->type == IT_LISTENER)
 				accept_all(&x, it->fd);
+			else if (it->type == IT_HEALTH_LISTENER)
+				accept_health(&x, it->fd);
 			else if (it->type == IT_DOORBELL)
 				inbox(&x);
 			else if (((struct conn *)it)->dead)
@@ -1028,7 +1088,7 @@ worker_start(struct dp_worker *w, bool accept, char *err, size_t errlen)
 	}
 	w->litems = li;
 	for (i = 0; i < w->nlfds; i++) {
-		li[i].type = IT_LISTENER;
+		li[i].type = w->lhealth[i] ? IT_HEALTH_LISTENER : IT_LISTENER;
 		li[i].fd = w->lfds[i];
 	}
 	if (accept && listeners_on(w, err, errlen) != 0)

@@ -66,6 +66,7 @@ keeper_conf_load(struct keeper_conf *c, char *err, size_t errlen)
 	c->interval_s = 5;
 	c->trial_s = SELFUP_TRIAL_S;
 	util_strlcpy(c->user, KEEPER_USER, sizeof(c->user));
+	util_strlcpy(c->dp_user, KEEPER_DP_USER, sizeof(c->dp_user));
 	util_strlcpy(c->metrics, "127.0.0.1:9464", sizeof(c->metrics));
 	keeper_path(c, CONF_PATH, path, sizeof(path));
 	if (afile_read(path, 16384, &buf, &len) != 0) {
@@ -108,6 +109,15 @@ keeper_conf_load(struct keeper_conf *c, char *err, size_t errlen)
 			if (conf_set(c->user, sizeof(c->user), eq, line, err,
 				errlen) != 0)
 				goto out;
+		} else if (strcmp(line, "dataplane_user") == 0) {
+			if (conf_set(c->dp_user, sizeof(c->dp_user), eq, line,
+				err, errlen) != 0)
+				goto out;
+			if (!util_name_ok(c->dp_user)) {
+				snprintf(err, errlen,
+				    "%s: dataplane_user: a user name", path);
+				goto out;
+			}
 		} else if (strcmp(line, "write_allow") == 0) {
 			if (conf_set(c->write_allow, sizeof(c->write_allow), eq,
 				line, err, errlen) != 0 ||
@@ -158,7 +168,7 @@ int
 keeper_conf_save(const struct keeper_conf *c, char *err, size_t errlen)
 {
 	char path[KEEPER_PATH_MAX], buf[4096], trial[40] = "", user[96] = "";
-	char allow[sizeof(c->write_allow) + 16] = "";
+	char dpuser[96] = "", allow[sizeof(c->write_allow) + 16] = "";
 	int n;
 
 	keeper_path(c, CONF_PATH, path, sizeof(path));
@@ -167,16 +177,19 @@ keeper_conf_save(const struct keeper_conf *c, char *err, size_t errlen)
 		    (long long)c->trial_s);
 	if (c->user[0] != '\0' && strcmp(c->user, KEEPER_USER) != 0)
 		snprintf(user, sizeof(user), "user=%s\n", c->user);
+	if (c->dp_user[0] != '\0' && strcmp(c->dp_user, KEEPER_DP_USER) != 0)
+		snprintf(
+		    dpuser, sizeof(dpuser), "dataplane_user=%s\n", c->dp_user);
 	if (c->write_allow[0] != '\0')
 		snprintf(
 		    allow, sizeof(allow), "write_allow=%s\n", c->write_allow);
 	n = snprintf(buf, sizeof(buf),
 	    "# Written by edge-keeper enroll.\n"
 	    "server=%s\npin=%s\nnode_id=%s\ninterval_s=%lld\nmetrics=%s\n%s%s%"
-	    "s%s%s%s",
+	    "s%s%s%s%s",
 	    c->server, c->pin, c->node_id, (long long)c->interval_s, c->metrics,
 	    c->tool_path[0] ? "tool_path=" : "", c->tool_path,
-	    c->tool_path[0] ? "\n" : "", trial, user, allow);
+	    c->tool_path[0] ? "\n" : "", trial, user, dpuser, allow);
 	if (n < 0 || (size_t)n >= sizeof(buf) ||
 	    afile_write(path, buf, (size_t)n, 0644) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -253,6 +266,27 @@ mkdirs(const struct keeper_conf *c, const char *dir, mode_t mode, char *err,
 fail:
 	snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
 	return -1;
+}
+
+void
+keeper_sweep(const struct keeper_conf *c)
+{
+	static const char *const dirs[] = { "/etc/edge-keeper",
+		"/var/lib/edge-keeper", "/var/lib/edge-keeper/dataplane",
+		"/var/lib/edge-keeper/keeper", NULL };
+	char path[KEEPER_PATH_MAX];
+	size_t i;
+	int n;
+
+	for (i = 0; dirs[i] != NULL; i++) {
+		keeper_path(c, dirs[i], path, sizeof(path));
+		if ((n = afile_sweep(path)) > 0)
+			log_info("event=swept dir=%s files=%d msg=\"temporary "
+				 "files of an interrupted write\"",
+			    path, n);
+		else if (n < 0)
+			log_warn("event=sweep_failed dir=%s", path);
+	}
 }
 
 int

@@ -187,6 +187,7 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 	host[sizeof(host) - 1] = '\0';
 	if (keeper_dirs(conf, err, sizeof(err)) != 0)
 		goto fail;
+	keeper_sweep(conf);
 	if (util_strlcpy(c.id.server, server, sizeof(c.id.server)) >=
 		sizeof(c.id.server) ||
 	    util_strlcpy(c.id.pin, pin, sizeof(c.id.pin)) >= sizeof(c.id.pin)) {

@@ -4,12 +4,13 @@
  * Files (every path below is prefixed with --root, "" on a real host):
  *	/etc/edge-keeper/keeper.conf	key=value: server, pin, node_id,
  *					interval_s, metrics, tool_path, trial_s,
- *					user, write_allow
+ *					user, write_allow, dataplane_user
  *	/var/lib/edge-keeper/node.key	the node's Ed25519 secret key (0600)
  *	/var/lib/edge-keeper/release.pub  the release key pinned at
  *					enrollment (minisign format)
  *	/var/lib/edge-keeper/desired.json the last good desired state
  *	/var/lib/edge-keeper/last-pass.json the last pass, for `status`
+ *	/var/lib/edge-keeper/run.lock	flock'd by the one `run` (its pid)
  *
  * keeper.conf is written last at enrollment: it is the commit point, so a
  * node with a config is a node with a key.
@@ -29,6 +30,12 @@
  * there is no such user, nobody.  "root" keeps everything in one process.
  */
 #define KEEPER_USER "edge-keeper"
+/*
+ * Who edge-dp runs as when the profile's dataplane step names no user
+ * (steps/dataplane.c); "root" keeps it root.  The package and the
+ * bootstrap line make this user.
+ */
+#define KEEPER_DP_USER "edge-dp"
 
 struct keeper_conf {
 	char root[512];
@@ -40,6 +47,7 @@ struct keeper_conf {
 	char tool_path[512]; /* search path for external commands */
 	int64_t trial_s;     /* a new keeper's bound to report, default 120 */
 	char user[64];       /* the unprivileged part's, KEEPER_USER */
+	char dp_user[64];    /* dataplane_user: edge-dp's, KEEPER_DP_USER */
 	/*
 	 * Where the privileged part writes for the Steps: comma-separated
 	 * absolute paths, a directory when it ends in "/" (with all under
@@ -81,6 +89,13 @@ int keeper_enroll_save(const struct keeper_conf *c,
 
 /* Create the keeper's directories under root (0755 / 0700 for state). */
 int keeper_dirs(const struct keeper_conf *c, char *err, size_t errlen);
+/*
+ * Remove what afile_write() calls killed midway left behind (afile.h:
+ * afile_sweep) in the keeper's own directories: /etc/edge-keeper,
+ * /var/lib/edge-keeper and its dataplane/ and keeper/.  At the start of
+ * `enroll` and `run`.
+ */
+void keeper_sweep(const struct keeper_conf *c);
 
 /* Subcommands (keeper/enroll.c; run, check and status in keeper/run.c). */
 int keeper_enroll_main(struct keeper_conf *c, int argc, char **argv);

@@ -554,6 +554,7 @@ ps_release(struct priv_msg *m, struct priv_msg *a)
 
 static const char *const ps_dp_options[] = {
 	"--listen",
+	"--health-listen",
 	"--control",
 	"--workers",
 	"--root",

@@ -16,11 +16,13 @@
  * state, kept on disk, stays in force until edge-cp says otherwise.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +48,7 @@
 #define ETAG_FILE "/var/lib/edge-keeper/desired.etag"
 #define PASS_FILE "/var/lib/edge-keeper/last-pass.json"
 #define GATE_FILE "/var/lib/edge-keeper/anycast.addrs"
+#define LOCK_FILE "/var/lib/edge-keeper/run.lock"
 #define FULL_REPORT_S 300
 #define FETCH_BACKOFF_MAX 60
 
@@ -133,6 +136,7 @@ keeper_env(struct keeper *k, struct step_env *env)
 	env->now = util_now();
 	k->host.dataplane_version = k->d ? k->d->dataplane_version : "";
 	k->host.dataplane_rollback = k->d ? k->d->dataplane_rollback : false;
+	k->host.dataplane_user = k->conf->dp_user;
 	k->host.fetch_release = release_fetch;
 	k->host.verify_release = release_verify;
 	k->rel.cp = &k->cp;
@@ -577,6 +581,50 @@ keeper_launch_verify(
 }
 
 /*
+ * One `run` per node: a second would apply, report and move the anycast
+ * gate over the first.  An exclusive flock on LOCK_FILE, which holds the
+ * holder's pid for the message; the privileged part keeps it for its
+ * life.  Close-on-exec: a self-update's exec in place lets it go and the
+ * new image takes it again at once, and so does the watchdog's exec of
+ * the previous version after it killed the failed one.  -1 with err.
+ */
+static int run_lock_fd = -1;
+
+static int
+keeper_lock(const struct keeper_conf *conf, char *err, size_t errlen)
+{
+	char path[KEEPER_PATH_MAX], pid[24] = "";
+	ssize_t n;
+	int fd;
+
+	keeper_path(conf, LOCK_FILE, path, sizeof(path));
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) <
+	    0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		if ((n = pread(fd, pid, sizeof(pid) - 1, 0)) > 0)
+			pid[strcspn(pid, "\n")] = '\0';
+		snprintf(err, errlen, "%s: %s", path,
+		    e == EWOULDBLOCK ? "another edge-keeper run holds it"
+				     : strerror(e));
+		if (e == EWOULDBLOCK && pid[0] != '\0')
+			snprintf(err + strlen(err), errlen - strlen(err),
+			    " (pid %s)", pid);
+		close(fd);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("event=lock_write path=%s", path);
+	run_lock_fd = fd;
+	return 0;
+}
+
+/*
  * Open the client from keeper.conf and node.key.  For `run` (daemon):
  * first the version this node last committed to (after a reboot), then
  * the split into the privileged part and the unprivileged one that goes
@@ -586,7 +634,7 @@ static int
 keeper_open(
     struct keeper *k, struct keeper_conf *conf, long timeout_ms, bool daemon)
 {
-	char err[512];
+	char err[KEEPER_PATH_MAX + 128];
 
 	memset(k, 0, sizeof(*k));
 	k->conf = conf;
@@ -597,6 +645,11 @@ keeper_open(
 		return -1;
 	}
 	if (daemon) {
+		if (keeper_lock(conf, err, sizeof(err)) != 0) {
+			fprintf(stderr, "edge-keeper: %s\n", err);
+			return -1;
+		}
+		keeper_sweep(conf);
 		k->rel.conf = conf;
 		keeper_launch_ctx = &k->rel;
 		selfup_launch(conf, keeper_launch_verify);
@@ -604,8 +657,12 @@ keeper_open(
 			fprintf(stderr, "edge-keeper: %s\n", err);
 			return -1;
 		}
-		if (priv_client_fd() >= 0)
+		/* The unprivileged part: neither the key nor the lock. */
+		if (priv_client_fd() >= 0) {
 			sodium_memzero(k->cp.id.sk, sizeof(k->cp.id.sk));
+			close(run_lock_fd);
+			run_lock_fd = -1;
+		}
 	}
 	util_strlcpy(k->cp.id.server, conf->server, sizeof(k->cp.id.server));
 	util_strlcpy(k->cp.id.pin, conf->pin, sizeof(k->cp.id.pin));

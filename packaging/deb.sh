@@ -383,6 +383,13 @@ if [ "$1" = configure ]; then
 		    --no-create-home --gecos "edgefleet node agent" \
 		    edge-keeper
 	fi
+	# The user edge-dp runs as unless the profile names another
+	# (keeper.conf dataplane_user); a user of its own, so a dataplane
+	# taken over from the internet shares nothing with the keeper.
+	if ! getent passwd edge-dp >/dev/null; then
+		adduser --system --group --quiet --home /nonexistent \
+		    --no-create-home --gecos "edgefleet dataplane" edge-dp
+	fi
 fi
 EOF
 	# Enabled on installation; it starts once the node is enrolled

@@ -195,10 +195,11 @@ start() {
 	api PUT /v1/profile '{"steps":[
 	  {"name":"dataplane","kind":"dataplane","params":{
 	    "listen":["0.0.0.0:80"],"control":"/run/edge-dp/control.sock",
-	    "root":"/var/www","workers":1}},
+	    "root":"/var/www","workers":1,
+	    "health_listen":"127.0.0.1:8081"}},
 	  {"name":"bird","kind":"bird_config"},
 	  {"name":"anycast","kind":"anycast","after":["bird"],
-	    "params":{"probe":"http://127.0.0.1/healthz"}}]}' \
+	    "params":{"probe":"http://127.0.0.1:8081/healthz"}}]}' \
 	    >"$data/profile.json" || die "could not set the profile"
 	pv=$(jq -r .version "$data/profile.json")
 	api POST /v1/rollouts '{"component":"profile","version":"'$pv'","strategy":"all_at_once"}' \

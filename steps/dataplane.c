@@ -1,6 +1,10 @@
 /*
- * dataplane {listen, control, workers?, root?, drain_timeout?}: edge-dp at
- * the version the desired state names, running, upgraded by takeover.
+ * dataplane {listen, control, workers?, root?, drain_timeout?,
+ * ready_timeout?, user?, health_listen?}: edge-dp at the version the
+ * desired state names, running, upgraded by takeover.  health_listen is
+ * edge-dp's --health-listen (dataplane/dp.h), where this step's own
+ * /healthz check goes, and where the anycast step's probe should point:
+ * it is answered also when edge-dp is at --max-conns.
  *
  * check: the running edge-dp (asked on its control socket) has the wanted
  * version -> in_sync; otherwise needs_change (not installed, not running,
@@ -40,6 +44,7 @@
 
 #include <curl/curl.h>
 
+#include "common/dpopts.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/priv.h"
@@ -54,21 +59,47 @@
 struct dataplane_params {
 	char listen[DP_MAX_LISTEN][64];
 	size_t nlisten;
+	char health[64]; /* --health-listen ADDR:PORT, "" for none */
 	char control[108];
 	char root[256];
 	int64_t workers;
 	int64_t drain_timeout;
 	int64_t ready_timeout;
-	char user[33]; /* edge-dp --user: "" runs it as root */
+	/*
+	 * edge-dp --user: "" when the step names none (the node's default
+	 * then, dp_user()), "root" to keep it root.
+	 */
+	char user[33];
 };
+
+/* The control socket is in a directory of its own (/run/edge-dp/). */
+static bool
+ctl_own_dir(const char *control)
+{
+	const char *last = strrchr(control, '/');
+	size_t depth = 0;
+
+	for (; control < last; control++)
+		depth += *control == '/';
+	return depth >= 2;
+}
+
+/* ADDR:PORT as edge-dp takes it (it checks the rest itself). */
+static bool
+listen_addr_ok(const char *s)
+{
+	return strlen(s) < 64 && strchr(s, ':') != NULL &&
+	    strpbrk(s, " \t\n") == NULL;
+}
 
 static int
 dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "listen", "control", "workers",
-		"root", "drain_timeout", "ready_timeout", "user", NULL };
+		"root", "drain_timeout", "ready_timeout", "user",
+		"health_listen", NULL };
 	struct dataplane_params *p;
-	const char *control = NULL, *root = NULL, *user = NULL;
+	const char *control = NULL, *root = NULL, *user = NULL, *health = NULL;
 	json_t *listen, *v;
 	size_t i;
 
@@ -94,12 +125,13 @@ dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
 		&p->drain_timeout, err, errlen) ||
 	    jfield_int(params, "ready_timeout", false, 1, 600,
 		&p->ready_timeout, err, errlen) ||
-	    jfield_str(params, "user", false, 32, &user, err, errlen))
+	    jfield_str(params, "user", false, 32, &user, err, errlen) ||
+	    jfield_str(
+		params, "health_listen", false, 63, &health, err, errlen))
 		goto fail;
 	if (user != NULL) {
-		if (!util_name_ok(user) || strcmp(user, "root") == 0) {
-			snprintf(
-			    err, errlen, "user: a user name other than root");
+		if (!util_name_ok(user)) {
+			snprintf(err, errlen, "user: a user name");
 			goto fail;
 		}
 		util_strlcpy(p->user, user, sizeof(p->user));
@@ -112,12 +144,28 @@ dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
 	{
 		const char *s = json_string_value(v);
 
-		if (s == NULL || strlen(s) >= sizeof(p->listen[0]) ||
-		    strchr(s, ':') == NULL || strpbrk(s, " \t\n") != NULL) {
+		if (s == NULL || !listen_addr_ok(s)) {
 			snprintf(err, errlen, "listen[%zu]: want ADDR:PORT", i);
 			goto fail;
 		}
 		util_strlcpy(p->listen[p->nlisten++], s, sizeof(p->listen[0]));
+	}
+	if (health != NULL) {
+		if (!listen_addr_ok(health) || p->nlisten == DP_MAX_LISTEN) {
+			snprintf(err, errlen,
+			    "health_listen: want ADDR:PORT, with at most %d "
+			    "listen addresses",
+			    DP_MAX_LISTEN - 1);
+			goto fail;
+		}
+		for (i = 0; i < p->nlisten; i++)
+			if (strcmp(p->listen[i], health) == 0) {
+				snprintf(err, errlen,
+				    "health_listen: %s is a listen address",
+				    health);
+				goto fail;
+			}
+		util_strlcpy(p->health, health, sizeof(p->health));
 	}
 	if (control[0] != '/' || strstr(control, "..") != NULL) {
 		snprintf(err, errlen, "control: an absolute path");
@@ -128,13 +176,8 @@ dataplane_parse(const json_t *params, void **out, char *err, size_t errlen)
 	 * With a user, the socket's directory becomes that user's (0700):
 	 * one of its own, such as /run/edge-dp/, never /run or /tmp.
 	 */
-	if (p->user[0] != '\0') {
-		const char *last = strrchr(control, '/');
-		size_t depth = 0;
-
-		for (i = 0; control + i < last; i++)
-			depth += control[i] == '/';
-		if (depth < 2) {
+	if (p->user[0] != '\0' && strcmp(p->user, "root") != 0) {
+		if (!ctl_own_dir(control)) {
 			snprintf(err, errlen,
 			    "control: with user, a socket in a directory of "
 			    "its own (/run/edge-dp/ctl.sock)");
@@ -166,7 +209,8 @@ struct dp_state {
 	char version[80];
 	char successor[80]; /* the version taking over from it, or "" */
 	bool draining;
-	int64_t uid; /* it runs as; -1 when it does not say */
+	int64_t uid;              /* it runs as; -1 when it does not say */
+	char options[DPOPTS_HEX]; /* dpopts.h; "" when it does not say */
 	int64_t pid;
 };
 
@@ -205,6 +249,10 @@ dp_status(const char *path, struct dp_state *ds)
 	ds->uid = json_is_integer(json_object_get(o, "uid"))
 	    ? json_integer_value(json_object_get(o, "uid"))
 	    : -1;
+	if (json_is_string(json_object_get(o, "options")))
+		util_strlcpy(ds->options,
+		    json_string_value(json_object_get(o, "options")),
+		    sizeof(ds->options));
 	succ = json_object_get(json_object_get(o, "successor"), "version");
 	if (json_is_string(succ))
 		util_strlcpy(ds->successor, json_string_value(succ),
@@ -231,21 +279,119 @@ dp_paths(const struct dataplane_params *p, const struct step_env *env,
 	    : 0;
 }
 
-/* The ids edge-dp should run as: the user's, or root's.  -1: no user. */
+/* The ids of user, root's for "".  -1: no such user. */
 static int
-dp_uid(const struct dataplane_params *p, uid_t *uid, gid_t *gid)
+dp_uid(const char *user, uid_t *uid, gid_t *gid)
 {
 	struct passwd pw, *pp = NULL;
 	char buf[4096];
 
 	*uid = 0;
 	*gid = 0;
-	if (p->user[0] == '\0')
+	if (user[0] == '\0')
 		return 0;
-	if (getpwnam_r(p->user, &pw, buf, sizeof(buf), &pp) != 0 || pp == NULL)
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &pp) != 0 || pp == NULL)
 		return -1;
 	*uid = pp->pw_uid;
 	*gid = pp->pw_gid;
+	return 0;
+}
+
+/*
+ * Who edge-dp runs as (threat T46), into user ("" for root): the step's
+ * user; when it names none, the node's default (keeper.conf
+ * dataplane_user, "edge-dp") if that user exists here and the control
+ * socket is in a directory of its own, else root, and *note says which
+ * of those was missing so the step's reason shows it.  A user the step
+ * names and the node lacks is an error (dp_uid() fails later); a missing
+ * default is not: nodes made before the package made the user keep
+ * serving, as root, and say so.
+ */
+static void
+dp_user(const struct dataplane_params *p, const struct step_env *env,
+    char *user, size_t len, const char **note)
+{
+	const char *def = env->host != NULL ? env->host->dataplane_user : NULL;
+	uid_t uid;
+	gid_t gid;
+
+	*note = "";
+	user[0] = '\0';
+	if (p->user[0] != '\0') {
+		if (strcmp(p->user, "root") != 0)
+			util_strlcpy(user, p->user, len);
+		return;
+	}
+	if (def == NULL || def[0] == '\0' || strcmp(def, "root") == 0)
+		return;
+	if (dp_uid(def, &uid, &gid) != 0)
+		*note = " (as root: this node has no user for it)";
+	else if (!ctl_own_dir(p->control))
+		*note = " (as root: its control socket is not in a "
+			"directory of its own)";
+	else
+		util_strlcpy(user, def, len);
+}
+
+/* edge-dp's command line, NULL-terminated, without --takeover. */
+struct dp_argv {
+	const char *v[2 * DP_MAX_LISTEN + 18];
+	char wbuf[24], dbuf[24];
+	size_t n;
+};
+
+static void
+dp_argv(struct dp_argv *d, const struct dataplane_params *p, const char *user,
+    const char *bin, const char *ctl, const char *www)
+{
+	const char **argv = d->v;
+	size_t a = 0, i;
+
+	argv[a++] = bin;
+	for (i = 0; i < p->nlisten; i++) {
+		argv[a++] = "--listen";
+		argv[a++] = p->listen[i];
+	}
+	if (p->health[0] != '\0') {
+		argv[a++] = "--health-listen";
+		argv[a++] = p->health;
+	}
+	argv[a++] = "--control";
+	argv[a++] = ctl;
+	if (p->workers > 0) {
+		snprintf(
+		    d->wbuf, sizeof(d->wbuf), "%lld", (long long)p->workers);
+		argv[a++] = "--workers";
+		argv[a++] = d->wbuf;
+	}
+	if (www[0] != '\0') {
+		argv[a++] = "--root";
+		argv[a++] = www;
+	}
+	snprintf(d->dbuf, sizeof(d->dbuf), "%lld", (long long)p->drain_timeout);
+	argv[a++] = "--drain-timeout";
+	argv[a++] = d->dbuf;
+	if (user[0] != '\0') {
+		argv[a++] = "--user";
+		argv[a++] = user;
+	}
+	argv[a] = NULL;
+	d->n = a;
+}
+
+/* The fingerprint of the options edge-dp should run with (dpopts.h). */
+static int
+dp_want_options(const struct dataplane_params *p, const struct step_env *env,
+    const char *user, const char *bin, const char *ctl, char out[DPOPTS_HEX])
+{
+	struct dp_argv d;
+	char www[1024] = "";
+
+	if (p->root[0] != '\0' &&
+	    step_path(env, p->root, www, sizeof(www)) != 0)
+		return -1;
+	dp_argv(&d, p, user, bin, ctl, www);
+	dpopts_fingerprint(d.v, out);
 	return 0;
 }
 
@@ -254,9 +400,9 @@ dataplane_check(
     const void *vp, const struct step_env *env, struct step_result *res)
 {
 	const struct dataplane_params *p = vp;
-	char bin[1024], ctl[1024];
+	char bin[1024], ctl[1024], user[33], opts[DPOPTS_HEX];
 	struct dp_state ds;
-	const char *want;
+	const char *want, *note;
 	struct priv_stat st;
 	uid_t uid;
 	gid_t gid;
@@ -266,6 +412,7 @@ dataplane_check(
 		return;
 	}
 	want = env->host->dataplane_version;
+	dp_user(p, env, user, sizeof(user), &note);
 	if (dp_paths(p, env, bin, ctl, sizeof(bin)) != 0)
 		step_set(res, STEP_ERROR, "path too long");
 	else if (priv_lstat(bin, &st) != 0)
@@ -278,14 +425,21 @@ dataplane_check(
 	else if (strcmp(ds.version, want) != 0)
 		step_set(res, STEP_NEEDS_CHANGE, "running %s, want %s",
 		    ds.version, want);
-	else if (dp_uid(p, &uid, &gid) != 0)
-		step_set(res, STEP_ERROR, "user %s: no such user", p->user);
+	else if (dp_uid(user, &uid, &gid) != 0)
+		step_set(res, STEP_ERROR, "user %s: no such user", user);
 	else if (ds.uid >= 0 && ds.uid != (int64_t)uid)
 		step_set(res, STEP_NEEDS_CHANGE, "running as uid %lld, want %s",
-		    (long long)ds.uid, p->user[0] ? p->user : "root");
+		    (long long)ds.uid, user[0] ? user : "root");
+	else if (dp_want_options(p, env, user, bin, ctl, opts) != 0)
+		step_set(res, STEP_ERROR, "path too long");
+	/* One that does not say (an older release) is left as it is. */
+	else if (ds.options[0] != '\0' && strcmp(ds.options, opts) != 0)
+		step_set(res, STEP_NEEDS_CHANGE,
+		    "running with other options (listen, workers, root, "
+		    "drain_timeout, health_listen)");
 	else
-		step_set(res, STEP_IN_SYNC, "%s running%s", want,
-		    ds.draining ? " (draining)" : "");
+		step_set(res, STEP_IN_SYNC, "%s running%s%s", want,
+		    ds.draining ? " (draining)" : "", note);
 }
 
 /*
@@ -295,41 +449,18 @@ dataplane_check(
  * stopped; *readyfd is the read end of its --ready-fd pipe.
  */
 static int
-dp_spawn(const struct dataplane_params *p, const char *bin, const char *ctl,
-    const char *www, const char *log, bool takeover, pid_t *dpid, int *readyfd,
-    char *err, size_t errlen)
+dp_spawn(const struct dataplane_params *p, const char *user, const char *bin,
+    const char *ctl, const char *www, const char *log, bool takeover,
+    pid_t *dpid, int *readyfd, char *err, size_t errlen)
 {
-	const char *argv[2 * DP_MAX_LISTEN + 18];
-	char wbuf[24], dbuf[24];
-	size_t a = 0, i;
+	struct dp_argv d;
 
-	argv[a++] = bin;
-	for (i = 0; i < p->nlisten; i++) {
-		argv[a++] = "--listen";
-		argv[a++] = p->listen[i];
+	dp_argv(&d, p, user, bin, ctl, www);
+	if (takeover) {
+		d.v[d.n++] = "--takeover";
+		d.v[d.n] = NULL;
 	}
-	argv[a++] = "--control";
-	argv[a++] = ctl;
-	if (p->workers > 0) {
-		snprintf(wbuf, sizeof(wbuf), "%lld", (long long)p->workers);
-		argv[a++] = "--workers";
-		argv[a++] = wbuf;
-	}
-	if (www[0] != '\0') {
-		argv[a++] = "--root";
-		argv[a++] = www;
-	}
-	snprintf(dbuf, sizeof(dbuf), "%lld", (long long)p->drain_timeout);
-	argv[a++] = "--drain-timeout";
-	argv[a++] = dbuf;
-	if (p->user[0] != '\0') {
-		argv[a++] = "--user";
-		argv[a++] = p->user;
-	}
-	if (takeover)
-		argv[a++] = "--takeover";
-	argv[a] = NULL;
-	return priv_spawn(argv, log, dpid, readyfd, err, errlen);
+	return priv_spawn(d.v, log, dpid, readyfd, err, errlen);
 }
 
 /*
@@ -369,20 +500,20 @@ dp_stop_unready(pid_t pid, int readyfd)
 }
 
 /*
- * GET /healthz on the first listen address (a wildcard address is asked
- * on loopback): 0 when it answers 200.
+ * GET /healthz on the health listener, else the first listen address (a
+ * wildcard address is asked on loopback): 0 when it answers 200.
  */
 static int
 dp_healthz(const struct dataplane_params *p, char *why, size_t len)
 {
+	const char *at = p->health[0] != '\0' ? p->health : p->listen[0];
+	const char *port = strrchr(at, ':');
 	char url[128], host[64];
-	const char *port = strrchr(p->listen[0], ':');
 	long code = 0;
 	CURLcode rc;
 	CURL *c;
 
-	snprintf(host, sizeof(host), "%.*s", (int)(port - p->listen[0]),
-	    p->listen[0]);
+	snprintf(host, sizeof(host), "%.*s", (int)(port - at), at);
 	if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0')
 		util_strlcpy(host, "127.0.0.1", sizeof(host));
 	else if (strcmp(host, "[::]") == 0)
@@ -419,7 +550,8 @@ dataplane_apply(
 {
 	const struct dataplane_params *p = vp;
 	char bin[1024], ctl[1024], dir[1024], log[1024], www[1024], err[512];
-	const char *want;
+	char user[33];
+	const char *want, *note;
 	struct priv_stat st;
 	struct dp_state ds;
 	int64_t end, wait_s;
@@ -472,19 +604,20 @@ dataplane_apply(
 	 * edge-dp --user makes its control socket in a directory of the
 	 * user's own, and renames a successor's over it there.
 	 */
-	if (p->user[0] != '\0') {
+	dp_user(p, env, user, sizeof(user), &note);
+	if (user[0] != '\0') {
 		char full[1024];
 		uid_t uid;
 		gid_t gid;
 
-		if (dp_uid(p, &uid, &gid) != 0) {
+		if (dp_uid(user, &uid, &gid) != 0) {
 			step_set(
-			    res, STEP_ERROR, "user %s: no such user", p->user);
+			    res, STEP_ERROR, "user %s: no such user", user);
 			return -1;
 		}
 		if (step_path(env, dir, full, sizeof(full)) != 0 ||
 		    priv_ownmode(full, uid, gid, 0700) != 0) {
-			step_set(res, STEP_ERROR, "%s for %s: %s", dir, p->user,
+			step_set(res, STEP_ERROR, "%s for %s: %s", dir, user,
 			    strerror(errno));
 			return -1;
 		}
@@ -495,7 +628,7 @@ dataplane_apply(
 		sizeof(log)) != 0 ||
 	    (p->root[0] != '\0' &&
 		step_path(env, p->root, www, sizeof(www)) != 0) ||
-	    dp_spawn(p, bin, ctl, www, log, had, &pid, &rfd, err,
+	    dp_spawn(p, user, bin, ctl, www, log, had, &pid, &rfd, err,
 		sizeof(err)) != 0) {
 		step_set(res, STEP_ERROR, "start %s: %s", want, err);
 		return -1;

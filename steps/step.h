@@ -78,6 +78,11 @@ struct step_host {
 	/* The desired state allows going back to an older sequence. */
 	bool dataplane_rollback;
 	/*
+	 * Who edge-dp runs as when the dataplane step names no user
+	 * (keeper.conf dataplane_user); "root", "" or NULL: root.
+	 */
+	const char *dataplane_user;
+	/*
 	 * Download component@version to dest, verify its signature against
 	 * the pinned release key (component, version, size, sha256 and
 	 * sequence bound in the trusted comment; no sequence older than the

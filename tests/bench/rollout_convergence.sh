@@ -14,26 +14,12 @@ build=${1:-build}
 EF_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 EF_BIN="$EF_TOP/$build/bin"
 . "$EF_TOP/tests/integration/lib.sh"
-out="$EF_TOP/$build/bench"
+. "$EF_TOP/tests/bench/lib_fleet.sh"
 nodes=${NODES:-10000}
-setup rollout_convergence
-tmp=$T_DIR
-mkdir -p "$out"
-start_cp "$tmp/cp" --node-interval 5 --unauth-rate 0 ||
-    { echo "rollout_convergence: edge-cp did not start"; exit 1; }
-d=$CP_DIR url=$CP_URL tok=$CP_TOKEN
-# The body of the API's answer alone.
-apij() { api "$@" | cut -d' ' -f2-; }
-apij POST /v1/pops '{"name":"p1","region":"r"}' >/dev/null
-"$EF_BIN/fleetsim" --server "$url" --cert "$d/tls.crt" --token "$tok" \
-    --pop p1 --nodes "$nodes" --interval 5 --duration 600 -o json \
-    >"$tmp/fs" 2>"$tmp/fs.err" &
-FSP=$!
-T_PIDS="$T_PIDS $FSP"
-all_healthy() { [ "$(apij GET /v1/fleet | jq '.by_health.healthy // 0')" = "$nodes" ]; }
-await 600 all_healthy || { echo "rollout_convergence: nodes not healthy"; exit 1; }
+bench_start rollout_convergence
+fleet_up "$nodes" 600 ||
+    { echo "rollout_convergence: nodes not healthy"; exit 1; }
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # converge BODY: create the rollout, wait for completed; prints seconds.
 converge() {
 	pv=$(apij PUT /v1/profile '{"steps":[]}' | jq .version)

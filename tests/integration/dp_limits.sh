@@ -185,6 +185,19 @@ expect_eq "the three kept-alive connections are all served after the takeover" \
     "first 200 second 200"
 check "the successor logged the connections it received" \
     grep -q "event=takeover_done connections=4 complete=1" "$T_DIR/dp.log"
+# hold_slot N CTL PORT: a kept-alive client holds a connection of the
+# edge-dp at CTL (its second request once $T_DIR/goN exists, its answers
+# in $T_DIR/kaN); sets KA.
+hold_slot() {
+	in_ns "$SH" 127.0.0.1 "$3" twice /a.txt "$T_DIR/go$1" 60 \
+	    >"$T_DIR/ka$1" 2>&1 &
+	KA=$!
+	T_PIDS="$T_PIDS $KA"
+	HOLD_CTL=$2
+	one_conn() { [ "$(stat_of "$HOLD_CTL" connections)" = 1 ]; }
+	check "the kept-alive connection holds the only slot" await 10 one_conn
+}
+
 # A successor that dies before it is ready takes no connection with it:
 # it accepts nothing until its READY is out.  The old process is at its
 # --max-conns 1 (a kept-alive connection holds the slot), so a silent new
@@ -197,11 +210,7 @@ start_dp "$C4" --listen 127.0.0.1:8083 --workers 2 --max-conns 1 \
     --head-timeout 2 --idle-timeout 3600
 OLD=$DPID
 await 10 "$DP" --control "$C4" --status || { fail "a fourth edge-dp starts"; finish; exit 1; }
-in_ns "$SH" 127.0.0.1 8083 twice /a.txt "$T_DIR/go4" 60 >"$T_DIR/ka4" 2>&1 &
-KA=$!
-T_PIDS="$T_PIDS $KA"
-check "the kept-alive connection holds the only slot" await 10 sh -c \
-    "[ \"\$('$DP' --control '$C4' --status | sed -n 's/.*\"connections\":\([0-9]*\).*/\1/p')\" = 1 ]"
+hold_slot 4 "$C4" 8083
 in_ns "$SH" 127.0.0.1 8083 silent 30 >"$T_DIR/silent4" 2>&1 &
 SI=$!
 T_PIDS="$T_PIDS $SI"
@@ -219,4 +228,34 @@ wait "$SI"
 expect_eq "the queued client is closed..." "$(cat "$T_DIR/silent4")" "closed yes"
 expect_eq "...by the old process, at its head bound: the successor took nothing" \
     "$(stat_of "$C4" head_timeouts)" 1
+
+# The health listener (dataplane/dp.h): at --max-conns, while a new
+# client waits in the queue, /healthz there is answered; it serves no
+# files; it holds at most 64 connections at once, closing more at accept.
+C5="$T_DIR/ctl5"
+start_dp "$C5" --listen 127.0.0.1:8084 --health-listen 127.0.0.1:9084 \
+    --workers 2 --max-conns 1 --head-timeout 60 --idle-timeout 3600
+await 10 "$DP" --control "$C5" --status || { fail "a fifth edge-dp starts"; finish; exit 1; }
+hold_slot 5 "$C5" 8084
+expect_eq "at --max-conns, the health listener answers /healthz" \
+    "$(get http://127.0.0.1:9084/healthz)" 200
+expect_eq "...and serves no files" "$(get http://127.0.0.1:9084/a.txt)" 404
+# Started as "ip netns exec" directly, so $! is slowhttp itself.
+ip netns exec "$NS" "$SH" 127.0.0.1 9084 many 70 30 >"$T_DIR/many5" 2>&1 &
+MANY=$!
+T_PIDS="$T_PIDS $MANY"
+held64() { [ "$(stat_of "$C5" health_connections)" = 64 ]; }
+check "...holds 64 connections at once of 70 opened" await 10 held64
+kill "$MANY"
+wait "$MANY" 2>/dev/null
+T_PIDS=$(echo "$T_PIDS" | sed "s/ $MANY\b//")
+health_ok() { [ "$(get http://127.0.0.1:9084/healthz)" = 200 ]; }
+check "...and answers /healthz again once they are gone" await 10 health_ok
+touch "$T_DIR/go5"
+wait "$KA"
+expect_eq "the kept-alive connection is served on" "$(cat "$T_DIR/ka5")" \
+    "first 200 second 200"
+check "a health listener that is also a listen address is refused" sh -c \
+    "! '$DP' --listen 127.0.0.1:8085 --health-listen 127.0.0.1:8085 --control '$T_DIR/ctl6' 2>'$T_DIR/dup.err' &&
+     grep -q 'given twice' '$T_DIR/dup.err'"
 finish

@@ -91,6 +91,21 @@ completes() {
 	grep -E 'fail|error|refus' "$T_DIR/keeper.log" | tail -n 3 | sed 's/^/# /'
 }
 check "the 1.0.0 rollout completes" await 15 idle
+# No "user" in the step: the node's default, edge-dp, which this machine
+# has not got, so edge-dp runs as root and the step says why.
+step_reason() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
+    jq -r '.status.steps[] | select(.name == "dp") | .reason'; }
+if getent passwd edge-dp >/dev/null; then
+	ok "edge-dp as root for want of the user # SKIP this machine has a user edge-dp"
+else
+	as_root_said() {
+		"$EF_BIN/edge-dp" --control "$R/run/edge-dp/ctl.sock" --status |
+		    jq -e '.uid == 0' >/dev/null &&
+		    step_reason | grep -q 'as root: this node has no user for it'
+	}
+	check "without a user edge-dp here, edge-dp runs as root and says so" \
+	    await 15 as_root_said
+fi
 
 # Privilege separation (keeper/privsep.h): the part that talks to edge-cp
 # runs as an unprivileged user, without the node key, which only the root
@@ -113,6 +128,13 @@ expect_eq "...and nowhere in the unprivileged part's ($(cat "$T_DIR/memgrep"))" 
     "$?" 1
 expect_eq "nothing the keeper asked for was refused" \
     "$(grep -c event=priv_refused "$T_DIR/keeper.log")" 0
+
+# One run per node: a second is turned away, naming the first.
+timeout 20 ip netns exec "$NS" "$KEEPER" --root "$R" run >"$T_DIR/second" 2>&1
+expect_eq "a second edge-keeper run exits 1" "$?" 1
+check "...saying which keeper holds the node" \
+    grep -q "another edge-keeper run holds it (pid $KP)" "$T_DIR/second"
+check "...and the first serves on" serves 1.0.0
 
 # What a local unprivileged user on the node could reach (T42).
 mode_of() { stat -c %a "$R$1" 2>/dev/null; }
@@ -191,6 +213,47 @@ read -r _ req _ failed _ kac _ <"$T_DIR/load2"
 echo "# $(cat "$T_DIR/load2")"
 expect_eq "zero failed requests across the move ($req requests)" "$failed" 0
 expect_eq "...the kept-alive connections survived it (4 connects)" "$kac" 4
+
+# The node's default (keeper.conf dataplane_user) is who edge-dp runs as
+# when the step names no user: with it set to nobody, taking "user" out
+# of the profile moves nothing; "user": "root" in the profile is root.
+D2=$(dppid)
+kill -9 "$KP"
+wait "$KP" 2>/dev/null
+echo "dataplane_user=nobody" >>"$R/etc/edge-keeper/keeper.conf"
+ip netns exec "$NS" "$KEEPER" --root "$R" run >>"$T_DIR/keeper.log" 2>&1 &
+KP=$!
+T_PIDS="$T_PIDS $KP"
+expect_api "the profile without a user again" 201 PUT /v1/profile "$PROFILE"
+expect_api "roll it out" 201 POST /v1/rollouts \
+    "{\"component\":\"profile\",\"version\":\"$(echo "$LAST" | jq .version)\",\"strategy\":\"all_at_once\"}"
+completes "the profile rollout completes"
+check "edge-dp stays nobody, as the node's default says" \
+    sh -c "[ \"\$(\"$EF_BIN/edge-dp\" --control '$R/run/edge-dp/ctl.sock' --status | jq -r .uid)\" = 65534 ]"
+expect_eq "...the same process: nothing was moved" "$(dppid)" "$D2"
+RPROFILE=$(echo "$PROFILE" | jq -c '.steps[0].params.user = "root"')
+expect_api "the profile, edge-dp as root by name" 201 PUT /v1/profile "$RPROFILE"
+expect_api "roll it out" 201 POST /v1/rollouts \
+    "{\"component\":\"profile\",\"version\":\"$(echo "$LAST" | jq .version)\",\"strategy\":\"all_at_once\"}"
+as_root() { [ "$(dpuid)" = 0 ] && serves 2.0.0; }
+check "edge-dp moves back to root and serves" await 30 as_root
+completes "the profile rollout completes"
+
+# Options changed in the profile move a running edge-dp of the same
+# version to a successor that has them: here a health listener, which
+# answers /healthz beside the serving address (dataplane/dp.h).
+D3=$(dppid)
+HPROFILE=$(echo "$RPROFILE" | jq -c ".steps[0].params.health_listen = \"$NODE_IP:8081\"")
+expect_api "the profile, with a health listener" 201 PUT /v1/profile "$HPROFILE"
+expect_api "roll it out" 201 POST /v1/rollouts \
+    "{\"component\":\"profile\",\"version\":\"$(echo "$LAST" | jq .version)\",\"strategy\":\"all_at_once\"}"
+health_up() { in_ns curl -sf "http://$NODE_IP:8081/healthz" | grep -qx ok; }
+check "edge-dp answers /healthz on its health listener" await 30 health_up
+check "...a successor of the same version took over" sh -c \
+    "[ -n \"\$(\"$EF_BIN/edge-dp\" --control '$R/run/edge-dp/ctl.sock' --status | jq -r .pid)\" ] &&
+     [ \"\$(\"$EF_BIN/edge-dp\" --control '$R/run/edge-dp/ctl.sock' --status | jq -r .pid)\" != '$D3' ]"
+check "...and it serves" serves 2.0.0
+completes "the profile rollout completes"
 
 expect_api "roll out the tampered 3.0.0" 201 POST /v1/rollouts \
     '{"component":"dataplane","version":"3.0.0","strategy":"all_at_once"}'

@@ -206,9 +206,10 @@ check "edgefleet-cp: the state goes on purge only" sh -c "
 X="$T_DIR/kx"
 mkdir -p "$X"
 dpkg-deb -e "$OUT/edgefleet-keeper_${VER}_$ARCH.deb" "$X"
-check "edgefleet-keeper: postinst makes the unprivileged part's user" sh -c "
+check "edgefleet-keeper: postinst makes the users of the keeper's unprivileged part and of edge-dp" sh -c "
     grep -q 'adduser --system' '$X/postinst' &&
-    grep -q 'getent passwd edge-keeper' '$X/postinst'"
+    grep -q 'getent passwd edge-keeper' '$X/postinst' &&
+    grep -q 'getent passwd edge-dp' '$X/postinst'"
 X="$T_DIR/dpx"
 mkdir -p "$X"
 dpkg-deb -e "$OUT/edgefleet-dp_${VER}_$ARCH.deb" "$X"

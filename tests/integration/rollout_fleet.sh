@@ -5,8 +5,9 @@
 # installs every path (ECMP); edge-cp runs in the router's namespace.
 # While a client in the router keeps loading the anycast address:
 #   - a good release (2.0.0) goes wave by wave to every node, a wave
-#     moving only after the one before passed, and edge-cp killed -9 in
-#     the middle of it picks the rollout up where it was;
+#     moving only after the one before passed, each node's dataplane
+#     probed by edge-cp itself, and edge-cp killed -9 in the middle of it
+#     picks the rollout up where it was;
 #   - a signed release that exits at once (3.0.0) halts after the canary,
 #     which keeps serving 2.0.0; abort puts it back;
 #   - a profile with a failing step halts at the canary, naming the step;
@@ -230,7 +231,8 @@ T_PIDS="$T_PIDS $LOAD"
 
 # 1. A good release, wave by wave, with edge-cp killed in the middle.
 create '{"component":"dataplane","version":"2.0.0","bake_s":2,
- "min_reports":2,"deadline_s":120}' "roll out 2.0.0 in the default waves"
+ "min_reports":2,"deadline_s":120,"probe":{"port":8080}}' \
+    "roll out 2.0.0 in the default waves, probing every dataplane"
 R2=$RO
 echo "# waves: $(echo "$LAST" | jq -c '[.wave_list[] | [.name, .nodes]]')"
 past_canary() { [ "$(ro "$R2" | jq .wave)" -ge 1 ]; }
@@ -255,6 +257,11 @@ ordered=$(api GET "/v1/events?limit=1000" | cut -d' ' -f2- |
             .ok = (.ok and ($e.detail.wave == .passed + 1))
         else . end) | .ok and .passed >= 3')
 expect_eq "waves moved in order, each after the one before passed" "$ordered" true
+probed=$(api GET "/v1/events?limit=1000" | cut -d' ' -f2- |
+    jq --arg o "rollout/$R2" '[.events[] | select(.object == $o and
+    .action == "rollout.wave_passed") | .detail.probed == .detail.nodes] |
+    length >= 3 and all')
+expect_eq "...every node of every wave passed edge-cp's own probe" "$probed" true
 check "four paths at the router after it" await 30 four_paths
 
 # 2. A signed release that exits at once: halts after the canary.

@@ -7,15 +7,18 @@
  * (with a fresh key, as `edge-keeper enroll` makes one) works.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "common/afile.h"
+#include "common/util.h"
 #include "faultio.h"
 #include "keeper/keeper.h"
 #include "tmpdir.h"
@@ -141,6 +144,107 @@ TEST(killed_enroll_never_leaves_a_config_without_its_key)
 	CHECK(n > 8 && n < FAULTIO_MAX);
 }
 
+/*
+ * keeper.conf's dataplane_user: edge-dp by default, kept through a save
+ * when set, and a value that is no user name refused (threat T46).
+ */
+TEST(conf_dataplane_user)
+{
+	struct keeper_conf have;
+	char err[256], path[KEEPER_PATH_MAX];
+	FILE *f;
+
+	CHECK(node_setup() == 0);
+	CHECK(enroll_with(sk1) == 0);
+	memset(&have, 0, sizeof(have));
+	memcpy(have.root, conf.root, sizeof(have.root));
+	CHECK(keeper_conf_load(&have, err, sizeof(err)) == 0);
+	CHECK(strcmp(have.dp_user, KEEPER_DP_USER) == 0);
+	util_strlcpy(have.dp_user, "nobody", sizeof(have.dp_user));
+	CHECK(keeper_conf_save(&have, err, sizeof(err)) == 0);
+	memset(have.dp_user, 0, sizeof(have.dp_user));
+	CHECK(keeper_conf_load(&have, err, sizeof(err)) == 0);
+	CHECK(strcmp(have.dp_user, "nobody") == 0);
+	keeper_path(&have, "/etc/edge-keeper/keeper.conf", path, sizeof(path));
+	CHECK((f = fopen(path, "a")) != NULL);
+	if (f != NULL) {
+		fputs("dataplane_user=a b\n", f);
+		fclose(f);
+	}
+	CHECK(keeper_conf_load(&have, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "dataplane_user") != NULL);
+}
+
+/* A pid that is no process: a child that has exited and been reaped. */
+static pid_t
+dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+static bool
+exists(const char *rel)
+{
+	char path[KEEPER_PATH_MAX];
+
+	keeper_path(&conf, rel, path, sizeof(path));
+	return access(path, F_OK) == 0;
+}
+
+static void
+touch(const char *rel)
+{
+	char path[KEEPER_PATH_MAX];
+
+	keeper_path(&conf, rel, path, sizeof(path));
+	afile_write(path, "x", 1, 0600);
+}
+
+/*
+ * The temporary files of writes killed midway are swept from the keeper's
+ * directories; a live process's, and names that only look alike, stay.
+ */
+TEST(sweep_removes_what_killed_writes_left)
+{
+	char dead[96], dead2[96], live[96], own[96];
+
+	CHECK(node_setup() == 0);
+	snprintf(dead, sizeof(dead), "/etc/edge-keeper/keeper.conf.tmp.%ld",
+	    (long)dead_pid());
+	snprintf(dead2, sizeof(dead2),
+	    "/var/lib/edge-keeper/dataplane/edge-dp.tmp.%ld", (long)dead_pid());
+	snprintf(live, sizeof(live), "/var/lib/edge-keeper/node.key.tmp.%ld",
+	    (long)getppid());
+	snprintf(own, sizeof(own), "/var/lib/edge-keeper/desired.json.tmp.%ld",
+	    (long)getpid());
+	{
+		char path[KEEPER_PATH_MAX];
+
+		keeper_path(&conf, "/var/lib/edge-keeper/dataplane", path,
+		    sizeof(path));
+		CHECK(mkdir(path, 0700) == 0);
+	}
+	touch(dead);
+	touch(dead2);
+	touch(live);
+	touch(own);
+	touch("/var/lib/edge-keeper/a.tmp.12x");
+	touch("/var/lib/edge-keeper/.tmp.1");
+	CHECK(exists(dead) && exists(dead2));
+	keeper_sweep(&conf);
+	CHECK(!exists(dead));
+	CHECK(!exists(dead2));
+	CHECK(exists(live));
+	CHECK(exists(own));
+	CHECK(exists("/var/lib/edge-keeper/a.tmp.12x"));
+	CHECK(exists("/var/lib/edge-keeper/.tmp.1"));
+}
+
 int
 main(void)
 {
@@ -159,6 +263,8 @@ main(void)
 	RUN(enroll_writes_key_release_key_and_config);
 	RUN(failed_enroll_never_leaves_a_config_without_its_key);
 	RUN(killed_enroll_never_leaves_a_config_without_its_key);
+	RUN(conf_dataplane_user);
+	RUN(sweep_removes_what_killed_writes_left);
 	tmp_rmtree(conf.root);
 	tmp_cleanup();
 	return check_done();

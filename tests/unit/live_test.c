@@ -2,9 +2,12 @@
  * Unit tests of cp/live's node.health transitions: recorded where they
  * happen (a report, a drain, a check-in after a silence), silence found
  * by the sweep, the first state and "enrolled" kept silent, and a full
- * queue coalescing transitions without breaking a node's chain.
+ * queue coalescing transitions without breaking a node's chain; the
+ * source address a node is probed at, and when its report last changed.
  */
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,6 +148,35 @@ TEST(live_silence_found_by_sweep_ended_by_checkin)
 }
 
 /*
+ * A node that never checks in (an enrollment killed before its keeper
+ * ran) is enrolled for LIVE_ENROLL_GRACE intervals, then unreachable;
+ * one that checked in once but never reported goes by the usual 3.
+ */
+TEST(live_never_seen_turns_unreachable)
+{
+	int64_t now = util_now();
+	struct live_node *n = fresh_node("n-g", 0);
+
+	CHECK(n != NULL);
+	live_sweep(now);
+	CHECK(take() == 0);
+	CHECK(live_health(n, now + 3 * INTERVAL + 1, INTERVAL) ==
+	    HEALTH_ENROLLED);
+	CHECK(live_health(n, now + (LIVE_ENROLL_GRACE - 1) * INTERVAL,
+		  INTERVAL) == HEALTH_ENROLLED);
+	live_sweep(now + (LIVE_ENROLL_GRACE + 1) * INTERVAL);
+	CHECK(take() == 1);
+	CHECK(is(0, "n-g", HEALTH_ENROLLED, HEALTH_UNREACHABLE));
+	/* Its first check-in: enrolled again, until its first report. */
+	live_seen(n, now + (LIVE_ENROLL_GRACE + 2) * INTERVAL);
+	CHECK(live_health(n, now + (LIVE_ENROLL_GRACE + 2) * INTERVAL,
+		  INTERVAL) == HEALTH_ENROLLED);
+	CHECK(live_health(n, now + (LIVE_ENROLL_GRACE + 6) * INTERVAL,
+		  INTERVAL) == HEALTH_UNREACHABLE);
+	live_put(n);
+}
+
+/*
  * A full queue: what does not fit coalesces, each node's chain stays
  * consistent (every "from" is the previous "to"), and the sweep brings
  * the node's event log up to date once there is room.
@@ -191,6 +223,42 @@ TEST(live_full_queue_coalesces)
 	live_put(n);
 }
 
+TEST(live_addr_and_report_time)
+{
+	struct live_node *n = fresh_node("n-a", 1000);
+	struct sockaddr_in s4;
+	struct sockaddr_in6 s6;
+	struct sockaddr un = { .sa_family = AF_UNIX };
+	char was[LIVE_ADDR_MAX] = "";
+
+	CHECK(n != NULL);
+	CHECK(n->addr[0] == '\0' && n->report_at == 0);
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.7", &s4.sin_addr);
+	/* The first address replaces nothing. */
+	CHECK(live_set_addr(n, (struct sockaddr *)&s4, was) == 0);
+	CHECK_STR(n->addr, "192.0.2.7");
+	CHECK(live_set_addr(n, (struct sockaddr *)&s4, was) == 0);
+	/* A dual-stack listener's view of an IPv4 node: probed at IPv4. */
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "::ffff:198.51.100.9", &s6.sin6_addr);
+	CHECK(live_set_addr(n, (struct sockaddr *)&s6, was) == 1);
+	CHECK_STR(n->addr, "198.51.100.9");
+	CHECK_STR(was, "192.0.2.7");
+	inet_pton(AF_INET6, "2001:db8::5", &s6.sin6_addr);
+	CHECK(live_set_addr(n, (struct sockaddr *)&s6, was) == 1);
+	CHECK_STR(n->addr, "2001:db8::5");
+	/* Nothing else moves it. */
+	CHECK(live_set_addr(n, &un, was) == 0);
+	CHECK(live_set_addr(n, NULL, was) == 0);
+	CHECK_STR(n->addr, "2001:db8::5");
+	report(n, "in_sync", false, 1010);
+	CHECK(n->report_at == 1010);
+	live_put(n);
+}
+
 int
 main(void)
 {
@@ -199,7 +267,9 @@ main(void)
 	RUN(live_quick_transitions_all_recorded_in_order);
 	RUN(live_drain_undrain_transitions);
 	RUN(live_silence_found_by_sweep_ended_by_checkin);
+	RUN(live_never_seen_turns_unreachable);
 	RUN(live_full_queue_coalesces);
+	RUN(live_addr_and_report_time);
 	live_shutdown();
 	return check_done();
 }

@@ -1,7 +1,9 @@
 /*
  * Unit tests of the rollout planner (cp/rollout_plan.c): the default
  * waves, spreading across POPs, unhealthy nodes left out, custom waves,
- * all_at_once, determinism; and the parameters' defaults and refusals.
+ * all_at_once, determinism; and the parameters' defaults and refusals;
+ * the probe parameters and the gate's verdict on edge-cp's own probe of
+ * a node (rollout_probe_judge).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +239,150 @@ TEST(two_person_which_rollouts_wait)
 	json_decref(body);
 }
 
+TEST(params_probe)
+{
+	static const char *const bad[] = {
+		"{\"probe\":{}}",
+		"{\"probe\":{\"port\":0}}",
+		"{\"probe\":{\"port\":65536}}",
+		"{\"probe\":{\"port\":80,\"path\":\"healthz\"}}",
+		"{\"probe\":{\"port\":80,\"path\":\"/a b\"}}",
+		"{\"probe\":{\"port\":80,\"path\":\"/a#b\"}}",
+		"{\"probe\":{\"port\":80,\"timeout_s\":0}}",
+		"{\"probe\":{\"port\":80,\"timeout_s\":61}}",
+		"{\"probe\":{\"port\":80,\"host\":\"192.0.2.1\"}}",
+		"{\"probe\":true}",
+		NULL,
+	};
+	struct rollout_params p;
+	char err[200];
+	json_t *b = js("{}"), *o;
+	size_t i;
+
+	/* Off unless asked for: a rollout without it is judged as before. */
+	CHECK(rollout_params_parse(b, "waves", &p, err, sizeof(err)) == 0);
+	CHECK(p.probe_port == 0);
+	o = rollout_params_json(&p);
+	CHECK(json_object_get(o, "probe") == NULL);
+	json_decref(o);
+	json_decref(b);
+	b = js("{\"probe\":{\"port\":8080}}");
+	CHECK(rollout_params_parse(b, "waves", &p, err, sizeof(err)) == 0);
+	json_decref(b);
+	CHECK(p.probe_port == 8080 && p.probe_timeout_s == 5);
+	CHECK_STR(p.probe_path, "/healthz");
+	o = rollout_params_json(&p);
+	CHECK(json_integer_value(json_object_get(
+		  json_object_get(o, "probe"), "port")) == 8080);
+	json_decref(o);
+	b = js("{\"probe\":{\"port\":80,\"path\":\"/up?x=1\","
+	       "\"timeout_s\":2}}");
+	CHECK(
+	    rollout_params_parse(b, "all_at_once", &p, err, sizeof(err)) == 0);
+	json_decref(b);
+	CHECK_STR(p.probe_path, "/up?x=1");
+	CHECK(p.probe_timeout_s == 2);
+	for (i = 0; bad[i] != NULL; i++) {
+		b = js(bad[i]);
+		err[0] = '\0';
+		CHECK(rollout_params_parse(b, "waves", &p, err, sizeof(err)) ==
+		    -1);
+		json_decref(b);
+		CHECK(strncmp(err, "probe", 5) == 0);
+	}
+}
+
+/* A result of `run` probes with one outcome, the newest [started, at]. */
+static struct live_probe_result
+presult(bool ok, int64_t started, int64_t at, int64_t run_since, unsigned run)
+{
+	struct live_probe_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.ok = ok;
+	r.started = started;
+	r.at = at;
+	r.run_since = run_since;
+	r.run = run;
+	r.status = ok ? 200 : 0;
+	snprintf(
+	    r.error, sizeof(r.error), "%s", ok ? "" : "connection refused");
+	snprintf(r.url, sizeof(r.url), "http://192.0.2.7:80/healthz");
+	return r;
+}
+
+/* What the gate says of r at now: results fresh for 8 s; why in why. */
+static char why[300];
+
+static enum rollout_probe_verdict
+judge(const struct live_probe_result *r, int64_t now, int64_t report_at,
+    int64_t need, int64_t unhealthy_s)
+{
+	return rollout_probe_judge(
+	    r, now, 8, report_at, need, unhealthy_s, why, sizeof(why));
+}
+
+TEST(probe_judge_pass_needs_fresh_success_after_report)
+{
+	struct live_probe_result r = presult(true, 1002, 1002, 990, 3);
+
+	/* Fresh, after the report at 1000, three in a row: passes. */
+	CHECK(judge(&r, 1003, 1000, 3, 10) == ROLLOUT_PROBE_PASS);
+	/* A success begun before the report may precede the change. */
+	CHECK(judge(&r, 1003, 1002, 3, 10) == ROLLOUT_PROBE_WAIT);
+	CHECK_STR(why, "no probe since its report");
+	/* Too few in a row. */
+	CHECK(judge(&r, 1003, 1000, 4, 10) == ROLLOUT_PROBE_WAIT);
+	CHECK(strstr(why, "too few probes") != NULL);
+	/* min_reports 0 still takes one probe. */
+	r.run = 1;
+	CHECK(judge(&r, 1003, 1000, 0, 10) == ROLLOUT_PROBE_PASS);
+}
+
+TEST(probe_judge_failure_halts_after_grace)
+{
+	struct live_probe_result r = presult(false, 1004, 1004, 1000, 3);
+
+	/* Failing for 4 s of a 10 s grace: not a verdict yet. */
+	CHECK(judge(&r, 1004, 990, 1, 10) == ROLLOUT_PROBE_WAIT);
+	CHECK(strstr(why, "connection refused") != NULL);
+	/* Past the grace: halts, naming the address and the failure. */
+	r.started = r.at = 1010;
+	CHECK(judge(&r, 1010, 990, 1, 10) == ROLLOUT_PROBE_HALT);
+	CHECK_STR(why,
+	    "edge-cp's probe of http://192.0.2.7:80/healthz failed for 10 "
+	    "s: connection refused");
+	/* Failing since before the report: counted from the report... */
+	r = presult(false, 1005, 1005, 900, 20);
+	CHECK(judge(&r, 1005, 1000, 1, 10) == ROLLOUT_PROBE_WAIT);
+	CHECK(judge(&r, 1005, 1000, 1, 5) == ROLLOUT_PROBE_HALT);
+	CHECK(strstr(why, "failed for 5 s") != NULL);
+	/* ...and a failure begun before it is not the rollout's. */
+	CHECK(judge(&r, 1005, 1005, 1, 0) == ROLLOUT_PROBE_WAIT);
+	CHECK_STR(why, "no probe since its report");
+	/* A grace of 0: the first failure halts. */
+	r = presult(false, 1000, 1000, 1000, 1);
+	CHECK(judge(&r, 1000, 990, 1, 0) == ROLLOUT_PROBE_HALT);
+}
+
+TEST(probe_judge_stale_or_missing_waits)
+{
+	struct live_probe_result r;
+
+	memset(&r, 0, sizeof(r));
+	CHECK(judge(&r, 1000, 0, 1, 0) == ROLLOUT_PROBE_WAIT);
+	CHECK_STR(why, "no probe yet");
+	/* A stale success never passes... */
+	r = presult(true, 1000, 1000, 900, 50);
+	CHECK(judge(&r, 1009, 990, 1, 0) == ROLLOUT_PROBE_WAIT);
+	CHECK(strstr(why, "no fresh probe") != NULL);
+	/* ...and a stale failure never halts: the deadline does. */
+	r = presult(false, 1000, 1000, 900, 50);
+	CHECK(judge(&r, 1009, 990, 1, 0) == ROLLOUT_PROBE_WAIT);
+	/* Fresh by a second less. */
+	CHECK(judge(&r, 1008, 990, 1, 0) == ROLLOUT_PROBE_HALT);
+}
+
 int
 main(void)
 {
@@ -247,5 +393,9 @@ main(void)
 	RUN(plan_all_at_once);
 	RUN(params_defaults_and_refusals);
 	RUN(two_person_which_rollouts_wait);
+	RUN(params_probe);
+	RUN(probe_judge_pass_needs_fresh_success_after_report);
+	RUN(probe_judge_failure_halts_after_grace);
+	RUN(probe_judge_stale_or_missing_waits);
 	return check_done();
 }
