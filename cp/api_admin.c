@@ -489,7 +489,7 @@ api_rollouts_create(struct req *r)
 		    "%s version %s does not exist", comp, ver);
 	else if (rc == STORE_ROLLBACK)
 		ret = reply_error(r, 409, "rollback_required",
-		    "%s %s is older than the baseline release; say "
+		    "%s %s is older than the baseline's; say "
 		    "\"rollback\": true to go back to it",
 		    comp, ver);
 	else if (rc == STORE_CONFLICT)

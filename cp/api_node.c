@@ -15,6 +15,7 @@
 #include "cp/api.h"
 #include "cp/auth.h"
 #include "cp/desired.h"
+#include "cp/generation.h"
 #include "cp/live.h"
 #include "cp/metrics.h"
 #include "cp/session.h"
@@ -238,6 +239,25 @@ api_node_desired(struct req *r)
 	return 0;
 }
 
+/*
+ * What the node has admitted (validated already): a number above what
+ * edge-cp knows of raises its floor, so it never hands that number out
+ * again (a database restored from an old copy, T38).
+ */
+static void
+status_marks(const char *node_id, const json_t *status)
+{
+	const json_t *a = json_object_get(status, "admitted");
+	struct store_marks m;
+
+	if (a == NULL)
+		return;
+	m.dataplane = json_integer_value(json_object_get(a, "dataplane"));
+	m.keeper = json_integer_value(json_object_get(a, "keeper"));
+	m.profile = json_integer_value(json_object_get(a, "profile"));
+	gen_note_admitted(cp.store, node_id, &m);
+}
+
 int
 api_node_status(struct req *r)
 {
@@ -252,6 +272,7 @@ api_node_status(struct req *r)
 	if (validate_status(r->json, &status, err, sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	node_note_addr(r, r->node);
+	status_marks(r->node->id, status);
 	if ((txt = json_dump_canonical(status, &len)) == NULL) {
 		json_decref(status);
 		return reply_error(r, 500, "internal", "out of memory");

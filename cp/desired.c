@@ -34,6 +34,14 @@ desired_doc(struct live_node *n, const json_t *in)
 	    json_object_get(targets, "keeper"));
 	if (doc != NULL && rid != NULL && rid[0] != '\0')
 		json_object_set_new(doc, "router_id", json_string(rid));
+	/*
+	 * Only when said: a keeper keeps the highest profile version it
+	 * applied and goes below it only with this flag (T38).
+	 */
+	if (doc != NULL &&
+	    json_is_true(json_object_get(targets, "profile_rollback")))
+		json_object_set_new(json_object_get(doc, "profile"),
+		    "rollback", json_true());
 	return doc;
 }
 

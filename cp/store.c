@@ -41,6 +41,7 @@ struct store {
 	void (*on_event)(void);
 	struct store_reader r[STORE_READERS];
 	atomic_uint rr;
+	atomic_ullong commits; /* write transactions committed */
 	int version;
 };
 
@@ -391,6 +392,8 @@ store_wend(struct store *s, int rc)
 
 		if (c != SQLITE_OK)
 			rc = store_rc(s->w, c, "commit");
+		else
+			atomic_fetch_add(&s->commits, 1);
 	}
 	if (rc != STORE_OK && sqlite3_get_autocommit(s->w) == 0)
 		sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
@@ -631,6 +634,211 @@ store_meta_set(struct store *s, const char *key, const char *val,
 		rc = store_ev(db, actor, action, key, detail);
 	}
 	return store_wend(s, rc);
+}
+
+/* ---- the restore guard ----------------------------------------------- */
+
+/*
+ * The marks: per kind, the higher of what the table holds and the floor
+ * in meta.  One row, columns dataplane, keeper, profile.
+ */
+#define STORE_FLOOR(k)                                                         \
+	"coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = "       \
+	"'floor." k "'), 0)"
+#define STORE_MARKS_SQL                                                        \
+	"SELECT max(coalesce((SELECT max(seq) FROM releases WHERE "            \
+	"component = 'dataplane'), 0), " STORE_FLOOR("dataplane") "), "        \
+	"max(coalesce((SELECT max(seq) FROM releases WHERE component = "       \
+	"'keeper'), 0), " STORE_FLOOR("keeper") "), "                          \
+	"max(coalesce((SELECT max(version) FROM profiles), 0), "               \
+	STORE_FLOOR("profile") ")"
+
+static void
+store_row_marks(sqlite3_stmt *st, void *arg)
+{
+	struct store_marks *m = arg;
+
+	m->dataplane = sqlite3_column_int64(st, 0);
+	m->keeper = sqlite3_column_int64(st, 1);
+	m->profile = sqlite3_column_int64(st, 2);
+}
+
+/* The marks, read on db (the writer, inside its transaction). */
+static int
+store_marks_on(sqlite3 *db, struct store_marks *m)
+{
+	sqlite3_stmt *st = store_prep(db, STORE_MARKS_SQL, "");
+	int step;
+
+	memset(m, 0, sizeof(*m));
+	if (st == NULL)
+		return STORE_ERR;
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		store_row_marks(st, m);
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW ? STORE_OK : store_rc(db, step, "marks");
+}
+
+int
+store_marks(struct store *s, struct store_marks *m)
+{
+	memset(m, 0, sizeof(*m));
+	return store_row1(s, store_row_marks, m, "marks", STORE_MARKS_SQL, "");
+}
+
+int
+store_generation(struct store *s, int64_t *gen)
+{
+	*gen = 0;
+	return store_row1(s, store_row_int, gen, "generation",
+	    "SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
+	    "'generation'",
+	    "");
+}
+
+static int
+store_generation_set(sqlite3 *db, int64_t gen)
+{
+	char v[24];
+
+	snprintf(v, sizeof(v), "%lld", (long long)gen);
+	return store_exec(db, NULL,
+	    "INSERT INTO meta(key, value) VALUES ('generation', ?) "
+	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	    "s", v);
+}
+
+int
+store_generation_bump(
+    struct store *s, int64_t at_least, int64_t *gen, struct store_marks *m)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int64_t have = 0;
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	st = store_prep(db,
+	    "SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
+	    "'generation'",
+	    "");
+	if (st == NULL)
+		return store_wend(s, STORE_ERR);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		have = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (have < at_least)
+		have = at_least;
+	if (have == INT64_MAX)
+		return store_wend(s, STORE_ERR);
+	*gen = have + 1;
+	rc = store_generation_set(db, *gen);
+	if (rc == STORE_OK)
+		rc = store_marks_on(db, m);
+	return store_wend(s, rc);
+}
+
+/* Raise the floors (inside a write transaction); *raised when any. */
+static int
+store_floors_raise(
+    sqlite3 *db, const struct store_marks *m, const char *actor, bool *raised)
+{
+	static const char *const kinds[] = { "dataplane", "keeper", "profile" };
+	struct store_marks have;
+	int64_t want[3] = { m->dataplane, m->keeper, m->profile };
+	int64_t cur[3];
+	char key[32], v[24], detail[96];
+	int i, rc;
+
+	if ((rc = store_marks_on(db, &have)) != STORE_OK)
+		return rc;
+	cur[0] = have.dataplane;
+	cur[1] = have.keeper;
+	cur[2] = have.profile;
+	for (i = 0; i < 3 && rc == STORE_OK; i++) {
+		if (want[i] <= cur[i])
+			continue;
+		snprintf(key, sizeof(key), "floor.%s", kinds[i]);
+		snprintf(v, sizeof(v), "%lld", (long long)want[i]);
+		rc = store_exec(db, NULL,
+		    "INSERT INTO meta(key, value) VALUES (?, ?) "
+		    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+		    "ss", key, v);
+		snprintf(detail, sizeof(detail), "{\"from\":%lld,\"to\":%lld}",
+		    (long long)cur[i], (long long)want[i]);
+		if (rc == STORE_OK)
+			rc = store_ev(db, actor, "store.floor_raised", kinds[i],
+			    detail);
+		if (rc == STORE_OK && raised != NULL)
+			*raised = true;
+	}
+	return rc;
+}
+
+int
+store_marks_raise(struct store *s, const struct store_marks *m,
+    const char *actor, bool *raised)
+{
+	sqlite3 *db;
+	int rc;
+
+	if (raised != NULL)
+		*raised = false;
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_floors_raise(db, m, actor, raised);
+	return store_wend(s, rc);
+}
+
+int
+store_restore_accept(struct store *s, int64_t db_gen, int64_t file_gen,
+    const struct store_marks *file_marks, int64_t now, int64_t *revoked)
+{
+	char detail[256], fg[24] = "null";
+	int changes = 0, frozen = 0;
+	sqlite3 *db;
+	int rc;
+
+	*revoked = 0;
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	if (file_marks != NULL)
+		rc = store_floors_raise(db, file_marks, "edge-cp", NULL);
+	if (rc == STORE_OK)
+		rc = store_exec(db, &changes,
+		    "UPDATE enrollment_tokens SET revoked_at = ?, revoked_by "
+		    "= 'edge-cp' WHERE revoked_at IS NULL AND uses_left > 0 "
+		    "AND expires_at > ?",
+		    "ii", now, now);
+	*revoked = changes;
+	if (rc == STORE_OK)
+		rc = store_exec(db, &frozen,
+		    "INSERT INTO meta(key, value) VALUES ('freeze', "
+		    "'edge-cp') ON CONFLICT(key) DO UPDATE SET value = "
+		    "excluded.value WHERE meta.value = ''",
+		    "");
+	if (rc == STORE_OK && frozen > 0)
+		rc = store_ev(db, "edge-cp", "freeze.on", "freeze",
+		    "{\"value\":\"edge-cp\",\"reason\":\"restored\"}");
+	if (rc == STORE_OK && file_gen > db_gen)
+		rc = store_generation_set(db, file_gen);
+	if (file_gen >= 0)
+		snprintf(fg, sizeof(fg), "%lld", (long long)file_gen);
+	snprintf(detail, sizeof(detail),
+	    "{\"database_generation\":%lld,\"file_generation\":%s,"
+	    "\"enrollment_tokens_revoked\":%lld,\"frozen\":true}",
+	    (long long)db_gen, fg, (long long)*revoked);
+	if (rc == STORE_OK)
+		rc = store_ev(db, "edge-cp", "store.restored", "store", detail);
+	return store_wend(s, rc);
+}
+
+uint64_t
+store_commits(struct store *s)
+{
+	return atomic_load(&s->commits);
 }
 
 /* ---- API tokens ------------------------------------------------------ */
@@ -1289,8 +1497,9 @@ store_profile_put(
 		return rc;
 	rc = store_exec(db, NULL,
 	    "INSERT INTO profiles(version, doc, "
-	    "created_at, created_by) VALUES ((SELECT coalesce(max(version), "
-	    "0) + 1 FROM profiles), ?, ?, ?)",
+	    "created_at, created_by) VALUES ((SELECT max(coalesce("
+	    "max(version), 0), " STORE_FLOOR("profile") ") + 1 FROM "
+	    "profiles), ?, ?, ?)",
 	    "sis", doc, util_now(), actor);
 	if (rc == STORE_OK) {
 		*version = sqlite3_last_insert_rowid(db);
@@ -1350,6 +1559,10 @@ store_desired_inputs(struct store *s, const char *node_id, json_t **out)
 	    " 'profile', coalesce((SELECT version FROM node_targets WHERE "
 	    "  node_id = n.id AND component = 'profile'), (SELECT version "
 	    "  FROM baseline WHERE component = 'profile'), ''),"
+	    " 'profile_rollback', json(iif(coalesce((SELECT rollback FROM "
+	    "  node_targets WHERE node_id = n.id AND component = "
+	    "  'profile'), (SELECT rollback FROM baseline WHERE component = "
+	    "  'profile'), 0), 'true', 'false')),"
 	    " 'dataplane', " STORE_TARGET(
 		"dataplane") ","
 			     " 'keeper', " STORE_TARGET(
@@ -1434,8 +1647,9 @@ store_release_next_seq(struct store *s, const char *component, int64_t *seq)
 {
 	*seq = 0;
 	return store_row1(s, store_row_int, seq, "release_next_seq",
-	    "SELECT coalesce(max(seq), 0) + 1 FROM releases WHERE component = "
-	    "?",
+	    "SELECT max(coalesce(max(seq), 0), coalesce((SELECT CAST(value "
+	    "AS INTEGER) FROM meta WHERE key = 'floor.' || ?1), 0)) + 1 "
+	    "FROM releases WHERE component = ?1",
 	    "s", component);
 }
 
@@ -1527,6 +1741,17 @@ store_rollout_create(struct store *s, const struct store_rollout_new *ro,
 		    "AND b.component = ?1 AND o.component = ?1 "
 		    "AND o.version = b.version AND n.seq < o.seq",
 		    "ss", ro->component, ro->version);
+		if (rc == STORE_OK && json_array_size(older) > 0)
+			rc = STORE_ROLLBACK;
+		json_decref(older);
+		older = NULL;
+		/* Profiles: their versions are their order. */
+		if (rc == STORE_OK && strcmp(ro->component, "profile") == 0)
+			rc = store_query(db, &older,
+			    "SELECT 1 AS older FROM baseline WHERE component "
+			    "= 'profile' AND version != '' AND "
+			    "CAST(? AS INTEGER) < CAST(version AS INTEGER)",
+			    "s", ro->version);
 		if (rc == STORE_OK && json_array_size(older) > 0)
 			rc = STORE_ROLLBACK;
 		json_decref(older);

@@ -62,6 +62,56 @@ int store_meta_set(struct store *s, const char *key, const char *val,
     const char *action, const char *actor);
 
 /*
+ * The restore guard (cp/generation.h has the design).  The generation
+ * is a counter in meta ("generation") that edge-cp bumps at every start
+ * and after writes; DATA_DIR/generation holds a copy outside the
+ * database.  Marks are the highest numbers handed out or seen admitted:
+ * a release's seq per component, a profile's version.  Each is the
+ * higher of what the tables hold and a floor kept in meta
+ * ("floor.dataplane", "floor.keeper", "floor.profile"), so a database
+ * restored from an old copy, once told about newer numbers, never hands
+ * out one below them: store_release_next_seq and store_profile_put
+ * count from the marks.
+ */
+struct store_marks {
+	int64_t dataplane; /* release seq */
+	int64_t keeper;    /* release seq */
+	int64_t profile;   /* profile version */
+};
+
+/* *gen gets the database's generation; STORE_NOTFOUND (and 0): none. */
+int store_generation(struct store *s, int64_t *gen);
+/*
+ * One write transaction, no event: generation becomes one more than the
+ * higher of its value and at_least; *gen gets it and *m the marks it
+ * goes with.
+ */
+int store_generation_bump(
+    struct store *s, int64_t at_least, int64_t *gen, struct store_marks *m);
+int store_marks(struct store *s, struct store_marks *m);
+/*
+ * Raise the floors to m where m is above the marks ("store.floor_raised"
+ * event per kind raised, with actor: the node that reported having
+ * admitted it, or edge-cp).  Nothing is written when nothing is higher;
+ * *raised (NULL: not wanted) says whether anything was.
+ */
+int store_marks_raise(struct store *s, const struct store_marks *m,
+    const char *actor, bool *raised);
+/*
+ * `edge-cp serve --accept-restore` on a database older than the
+ * generation file (or without one), in one transaction: the floors
+ * raised to file_marks (NULL: no file to say), every enrollment token
+ * still able to enroll a node revoked (it may have been spent or revoked
+ * after the copy was taken; *revoked gets the count), the freeze set
+ * (rollouts of the copy wait for an operator), and the "store.restored"
+ * event with both generations (file_gen -1: no readable file).
+ */
+int store_restore_accept(struct store *s, int64_t db_gen, int64_t file_gen,
+    const struct store_marks *file_marks, int64_t now, int64_t *revoked);
+/* Write transactions committed since store_open (any thread). */
+uint64_t store_commits(struct store *s);
+
+/*
  * API tokens.  hash is the keyed BLAKE2b-256 of the token.  A token is in
  * force until it expires (expires_at, 0: never) or is revoked; a revoked
  * token keeps its row, so its hash never gets in again, and its name is
@@ -203,7 +253,10 @@ struct store_seen {
 int store_node_flush_seen(
     struct store *s, const struct store_seen *v, size_t n);
 
-/* Profiles: each put is a new version. */
+/*
+ * Profiles: each put is a new version, one more than the profile mark
+ * (the highest so far, or the floor when that is higher).
+ */
 int store_profile_put(
     struct store *s, const char *doc, const char *actor, int64_t *version);
 /* version 0: the newest.  STORE_NOTFOUND when there is none. */
@@ -212,9 +265,11 @@ int store_profile_get(struct store *s, int64_t version, json_t **out);
 /*
  * What a node's desired state is made of:
  *   {"pop":{name,region,bgp}, "drain":bool,
- *    "targets":{"profile":V,"dataplane":V,"keeper":V},
+ *    "targets":{"profile":V,"profile_rollback":B,"dataplane":T,
+ *               "keeper":T},
  *    "profile": {steps...} or null}
- * Target versions are "" when none was ever set.
+ * Target versions are "" when none was ever set; T is {version,
+ * rollback}; B says the profile target carries the rollback flag.
  */
 int store_desired_inputs(struct store *s, const char *node_id, json_t **out);
 
@@ -238,8 +293,9 @@ struct store_release {
 int store_release_exists(
     struct store *s, const char *component, const char *version);
 /*
- * The seq the next release of component gets: one more than the highest
- * so far, 1 for the first.  Callers serialise next_seq .. add per
+ * The seq the next release of component gets: one more than its mark
+ * (the highest so far, or the floor when that is higher; 1 for the
+ * first).  Callers serialise next_seq .. add per
  * component (the upload handler holds one lock over both); should two
  * calls race anyway, the later add fails with STORE_CONFLICT rather than
  * store a duplicate seq.
@@ -261,8 +317,8 @@ int store_release_list(struct store *s, json_t **out);
  * nothing moves until store_rollout_move writes planned nodes' targets.
  * STORE_CONFLICT: another rollout of this component is active.
  * STORE_INVALID: no such version of the component.
- * STORE_ROLLBACK: the release's sequence is older than the baseline's
- * and rollback is false.  With rollback true the nodes' targets (and the
+ * STORE_ROLLBACK: the release's sequence (a profile: its version) is
+ * older than the baseline's and rollback is false.  With rollback true the nodes' targets (and the
  * baseline, on completion) carry the flag that lets nodes go back.
  * Aborting a rollout sets the flag on the baseline it falls back to.
  */

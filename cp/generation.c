@@ -1,0 +1,317 @@
+/*
+ * generation: the restore guard (contract and state table in
+ * generation.h).
+ */
+#include "cp/generation.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/afile.h"
+#include "common/log.h"
+#include "common/util.h"
+
+static struct {
+	char path[600];
+	uint64_t commits; /* store_commits after the last bump */
+	bool bumped;
+	int64_t generation;
+} gen;
+
+/* The marks edge-cp knows of, for gen_note_admitted (any thread). */
+static atomic_llong gen_known[3];
+
+int
+gen_file_read(const char *path, struct gen_state *st, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "generation", "dataplane",
+		"keeper", "profile", NULL };
+	int64_t *dst[4];
+	bool seen[4] = { false, false, false, false };
+	char *txt = NULL, *line, *next;
+	size_t len;
+	int rc = GEN_FILE_GARBAGE, n = 0, k;
+
+	memset(st, 0, sizeof(*st));
+	dst[0] = &st->generation;
+	dst[1] = &st->marks.dataplane;
+	dst[2] = &st->marks.keeper;
+	dst[3] = &st->marks.profile;
+	if (afile_read(path, GEN_FILE_MAX, &txt, &len) != 0) {
+		if (errno == ENOENT)
+			return GEN_FILE_MISSING;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return GEN_FILE_UNREADABLE;
+	}
+	if (strlen(txt) != len || len == 0 || txt[len - 1] != '\n') {
+		snprintf(err, errlen, "%s: not lines of text", path);
+		goto out;
+	}
+	for (line = txt; *line != '\0'; line = next) {
+		char *sp;
+
+		next = strchr(line, '\n');
+		*next++ = '\0';
+		n++;
+		if ((sp = strchr(line, ' ')) == NULL) {
+			snprintf(err, errlen, "%s:%d: not \"key number\"", path,
+			    n);
+			goto out;
+		}
+		*sp = '\0';
+		for (k = 0; keys[k] != NULL && strcmp(keys[k], line) != 0; k++)
+			;
+		if (keys[k] == NULL || seen[k] ||
+		    util_parse_i64(sp + 1, k == 0 ? 1 : 0, INT64_MAX - 1,
+			dst[k]) != 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, n,
+			    keys[k] == NULL ? "unknown key"
+				: seen[k]   ? "key given twice"
+					    : "not a number in range");
+			goto out;
+		}
+		seen[k] = true;
+	}
+	if (!seen[0]) {
+		snprintf(err, errlen, "%s: no generation line", path);
+		goto out;
+	}
+	rc = GEN_FILE_OK;
+out:
+	free(txt);
+	return rc;
+}
+
+int
+gen_file_write(const char *path, const struct gen_state *st)
+{
+	char buf[GEN_FILE_MAX];
+	int n;
+
+	n = snprintf(buf, sizeof(buf),
+	    "generation %lld\ndataplane %lld\nkeeper %lld\nprofile %lld\n",
+	    (long long)st->generation, (long long)st->marks.dataplane,
+	    (long long)st->marks.keeper, (long long)st->marks.profile);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	return afile_write(path, buf, (size_t)n, 0600);
+}
+
+enum gen_verdict
+gen_judge(bool db_has, int64_t db_gen, int file_rc, int64_t file_gen)
+{
+	switch (file_rc) {
+	case GEN_FILE_MISSING:
+		return db_has ? GEN_FILE_LOST : GEN_FRESH;
+	case GEN_FILE_UNREADABLE:
+		return GEN_UNREADABLE;
+	case GEN_FILE_GARBAGE:
+		return GEN_FILE_BAD;
+	default:
+		break;
+	}
+	if (!db_has || db_gen < file_gen)
+		return GEN_RESTORED;
+	return db_gen == file_gen ? GEN_CURRENT : GEN_DB_AHEAD;
+}
+
+const char *
+gen_verdict_name(enum gen_verdict v)
+{
+	static const char *const names[] = { "fresh", "current", "db_ahead",
+		"restored", "file_lost", "file_bad", "unreadable" };
+
+	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v]
+							       : "?";
+}
+
+static void
+gen_known_set(const struct store_marks *m)
+{
+	const int64_t v[3] = { m->dataplane, m->keeper, m->profile };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		long long have = atomic_load(&gen_known[i]);
+
+		while (v[i] > have &&
+		    !atomic_compare_exchange_weak(&gen_known[i], &have, v[i]))
+			;
+	}
+}
+
+/* Database first, then the file (generation.h). */
+static int
+gen_bump(struct store *s, int64_t at_least)
+{
+	struct gen_state st;
+	uint64_t before = store_commits(s);
+	int rc;
+
+	if ((rc = store_generation_bump(
+		 s, at_least, &st.generation, &st.marks)) != STORE_OK) {
+		log_warnx("event=generation_bump_failed where=database rc=%d",
+		    rc);
+		return -1;
+	}
+	gen.generation = st.generation;
+	gen_known_set(&st.marks);
+	if (gen_file_write(gen.path, &st) != 0) {
+		log_warn("event=generation_bump_failed where=file file=%s",
+		    gen.path);
+		return -1;
+	}
+	/*
+	 * The bump is one commit; writes that raced it are counted again
+	 * and make the next tick bump once more, which costs nothing.
+	 */
+	gen.commits = before + 1;
+	gen.bumped = true;
+	return 0;
+}
+
+int
+gen_tick(struct store *s, bool force)
+{
+	if (!force && gen.bumped && store_commits(s) == gen.commits)
+		return 0;
+	return gen_bump(s, gen.generation);
+}
+
+int64_t
+gen_current(void)
+{
+	return gen.generation;
+}
+
+int
+gen_start(struct store *s, const char *dir, bool accept_restore, char *msg,
+    size_t msglen)
+{
+	struct gen_state f;
+	struct store_marks m;
+	enum gen_verdict v;
+	int64_t dbgen = 0, revoked = 0;
+	char err[300] = "";
+	int frc, rc;
+
+	memset(&gen, 0, sizeof(gen));
+	if ((size_t)snprintf(gen.path, sizeof(gen.path), "%s/%s", dir,
+		GEN_FILE) >= sizeof(gen.path)) {
+		snprintf(msg, msglen, "data dir path too long");
+		return -1;
+	}
+	rc = store_generation(s, &dbgen);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND) {
+		snprintf(msg, msglen, "generation: database error %d", rc);
+		return -1;
+	}
+	frc = gen_file_read(gen.path, &f, err, sizeof(err));
+	v = gen_judge(rc == STORE_OK, dbgen, frc, f.generation);
+	switch (v) {
+	case GEN_UNREADABLE:
+		snprintf(msg, msglen,
+		    "%s; edge-cp cannot tell whether its database was "
+		    "restored from an old copy. Make the file readable to "
+		    "edge-cp again (it is written by edge-cp, mode 0600)",
+		    err);
+		return -1;
+	case GEN_RESTORED:
+	case GEN_FILE_LOST:
+	case GEN_FILE_BAD:
+		if (!accept_restore) {
+			char dbs[24] = "none", fs[32] = "missing";
+
+			if (rc == STORE_OK)
+				snprintf(dbs, sizeof(dbs), "%lld",
+				    (long long)dbgen);
+			if (frc == GEN_FILE_OK)
+				snprintf(fs, sizeof(fs), "%lld",
+				    (long long)f.generation);
+			else if (frc == GEN_FILE_GARBAGE)
+				snprintf(fs, sizeof(fs), "unreadable content");
+			snprintf(msg, msglen,
+			    "the database is at generation %s but %s says %s%s%s: "
+			    "this database was restored from an older copy, "
+			    "or is not the one edge-cp last ran on. Starting "
+			    "on it brings back what changed since the copy "
+			    "was taken (removed nodes, spent or revoked "
+			    "tokens, an older profile). If this restore is "
+			    "what you want, start once with --accept-restore "
+			    "(docs/operator-guide.md, \"Back up and restore\")",
+			    dbs, gen.path, fs, err[0] ? ": " : "", err);
+			return GEN_REFUSED;
+		}
+		if (store_restore_accept(s, dbgen,
+			frc == GEN_FILE_OK ? f.generation : -1,
+			frc == GEN_FILE_OK ? &f.marks : NULL, util_now(),
+			&revoked) != STORE_OK) {
+			snprintf(msg, msglen,
+			    "accepting the restore: database error");
+			return -1;
+		}
+		log_warnx("event=restore_accepted verdict=%s db_generation=%lld "
+			  "file_generation=%lld enrollment_tokens_revoked=%lld "
+			  "frozen=1",
+		    gen_verdict_name(v), (long long)dbgen,
+		    (long long)(frc == GEN_FILE_OK ? f.generation : -1),
+		    (long long)revoked);
+		break;
+	case GEN_DB_AHEAD:
+		log_warnx("event=generation_file_behind db_generation=%lld "
+			  "file_generation=%lld msg=\"a stop between the two "
+			  "writes of a bump; the file is moved forward\"",
+		    (long long)dbgen, (long long)f.generation);
+		break;
+	case GEN_FRESH:
+		log_info("event=generation_created file=%s", gen.path);
+		break;
+	case GEN_CURRENT:
+		break;
+	}
+	if (accept_restore && v != GEN_RESTORED && v != GEN_FILE_LOST &&
+	    v != GEN_FILE_BAD)
+		log_warnx("event=accept_restore_unused verdict=%s msg=\"the "
+			  "database is the one edge-cp last ran on; "
+			  "--accept-restore changes nothing\"",
+		    gen_verdict_name(v));
+	/* The file's marks are floors, whatever else: a no-op normally. */
+	if (frc == GEN_FILE_OK &&
+	    store_marks_raise(s, &f.marks, "edge-cp", NULL) != STORE_OK)
+		log_warnx("event=generation_marks_not_raised");
+	if (store_marks(s, &m) == STORE_OK)
+		gen_known_set(&m);
+	gen.generation = dbgen;
+	if (frc == GEN_FILE_OK && f.generation > gen.generation)
+		gen.generation = f.generation;
+	(void)gen_bump(s, gen.generation);
+	return 0;
+}
+
+void
+gen_note_admitted(
+    struct store *s, const char *node_id, const struct store_marks *m)
+{
+	const int64_t v[3] = { m->dataplane, m->keeper, m->profile };
+	bool above = false, raised = false;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (v[i] > atomic_load(&gen_known[i]))
+			above = true;
+	if (!above)
+		return;
+	if (store_marks_raise(s, m, node_id, &raised) != STORE_OK)
+		return; /* logged; the node's next changed report tries again */
+	if (raised)
+		log_warnx("event=floor_raised node=%s dataplane=%lld "
+			  "keeper=%lld profile=%lld",
+		    node_id, (long long)m->dataplane, (long long)m->keeper,
+		    (long long)m->profile);
+	gen_known_set(m);
+}
