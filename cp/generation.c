@@ -43,6 +43,12 @@ gen_file_read(const char *path, struct gen_state *st, char *err, size_t errlen)
 	if (afile_read(path, GEN_FILE_MAX, &txt, &len) != 0) {
 		if (errno == ENOENT)
 			return GEN_FILE_MISSING;
+		/* Larger than edge-cp ever writes: not its file. */
+		if (errno == EFBIG) {
+			snprintf(err, errlen, "%s: larger than %d bytes", path,
+			    GEN_FILE_MAX);
+			return GEN_FILE_GARBAGE;
+		}
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return GEN_FILE_UNREADABLE;
 	}
@@ -201,6 +207,8 @@ gen_start(struct store *s, const char *dir, bool accept_restore, char *msg,
 	int frc, rc;
 
 	memset(&gen, 0, sizeof(gen));
+	for (frc = 0; frc < 3; frc++)
+		atomic_store(&gen_known[frc], 0);
 	if ((size_t)snprintf(gen.path, sizeof(gen.path), "%s/%s", dir,
 		GEN_FILE) >= sizeof(gen.path)) {
 		snprintf(msg, msglen, "data dir path too long");

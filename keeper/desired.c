@@ -51,6 +51,8 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 	static const char *const keys[] = { "schema", "node_id", "interval_s",
 		"pop", "drain", "profile", "dataplane", "keeper", "router_id",
 		NULL };
+	static const char *const pkeys[] = { "version", "steps", "rollback",
+		NULL };
 	struct kdesired *d = NULL;
 	json_t *doc = NULL, *prof, *steps, *dp, *kp, *pop, *bgp;
 	const char *s = NULL, *rid = "";
@@ -106,8 +108,11 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 		snprintf(err, errlen, "dataplane or keeper: bad version");
 		goto fail;
 	}
-	if (jfield_int(prof, "version", true, 0, INT64_MAX, &d->profile_version,
+	if (jfield_only(prof, pkeys, err, errlen) ||
+	    jfield_int(prof, "version", true, 0, INT64_MAX, &d->profile_version,
 		err, errlen) ||
+	    jfield_bool(prof, "rollback", false, &d->profile_rollback, err,
+		errlen) ||
 	    jfield_arr(
 		prof, "steps", true, STEPLIST_MAX, &steps, err, errlen) ||
 	    steplist_parse(steps, &d->steps, &d->nsteps, err, errlen) != 0)

@@ -21,6 +21,8 @@ struct kdesired {
 	char node_id[40];
 	int64_t interval_s;
 	int64_t profile_version;
+	/* The profile may be below the highest one applied (T38). */
+	bool profile_rollback;
 	bool drain;
 	char dataplane_version[65];
 	char keeper_version[65];

@@ -707,6 +707,26 @@ ps_self(struct priv_msg *m, struct priv_msg *a)
 	ps_answer_init(a, rc, EPERM, err);
 }
 
+/*
+ * The profile mark (keeper/release.h): the child says which profile
+ * version it applies; the mark only ever goes up, so a child that lies
+ * can make the node refuse older profiles, never accept one.
+ */
+static void
+ps_profile_mark(struct priv_msg *m, struct priv_msg *a)
+{
+	char err[512] = "";
+	int64_t v = priv_get_i64(m);
+	int rc;
+
+	if (m->bad || v < 0) {
+		m->bad = true;
+		return;
+	}
+	rc = release_profile_mark(ps.conf, v, err, sizeof(err));
+	ps_answer_init(a, rc, EIO, err);
+}
+
 /* One request; false when it broke the wire format. */
 static bool
 ps_handle(int chan, struct priv_msg *m, struct priv_msg *a)
@@ -759,6 +779,9 @@ ps_handle(int chan, struct priv_msg *m, struct priv_msg *a)
 	case PRIV_SELF_COMMIT:
 	case PRIV_SELF_FAILED:
 		ps_self(m, a);
+		break;
+	case PRIV_PROFILE_MARK:
+		ps_profile_mark(m, a);
 		break;
 	default:
 		m->bad = true;

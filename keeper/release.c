@@ -153,24 +153,23 @@ release_file_hash(
 }
 
 static void
-release_seq_file(
-    struct release_ctx *ctx, const char *component, char *file, size_t len)
+release_seq_file(const struct keeper_conf *c, const char *component,
+    char *file, size_t len)
 {
 	char path[256];
 
 	snprintf(path, sizeof(path), "/var/lib/edge-keeper/%s.seq", component);
-	keeper_path(ctx->conf, path, file, len);
+	keeper_path(c, path, file, len);
 }
 
-/* The highest sequence admitted for component; 0 when none. */
-static int64_t
-release_seq_have(struct release_ctx *ctx, const char *component)
+int64_t
+release_mark(const struct keeper_conf *c, const char *name)
 {
 	char file[KEEPER_PATH_MAX], *txt = NULL;
 	int64_t have = 0;
 	size_t len;
 
-	release_seq_file(ctx, component, file, sizeof(file));
+	release_seq_file(c, name, file, sizeof(file));
 	if (afile_read(file, 64, &txt, &len) == 0) {
 		txt[strcspn(txt, "\n")] = '\0';
 		if (util_parse_i64(txt, 0, INT64_MAX, &have) != 0)
@@ -178,6 +177,41 @@ release_seq_have(struct release_ctx *ctx, const char *component)
 	}
 	free(txt);
 	return have;
+}
+
+/* Write mark name = v when v is above it: the direct form. */
+static int
+release_mark_raise(const struct keeper_conf *c, const char *name, int64_t v,
+    char *err, size_t errlen)
+{
+	char file[KEEPER_PATH_MAX], num[32];
+
+	if (v <= release_mark(c, name))
+		return 0;
+	release_seq_file(c, name, file, sizeof(file));
+	snprintf(num, sizeof(num), "%lld\n", (long long)v);
+	if (afile_write(file, num, strlen(num), 0600) != 0) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+release_profile_mark(
+    const struct keeper_conf *c, int64_t version, char *err, size_t errlen)
+{
+	struct priv_msg req, ans;
+	int rc;
+
+	if (priv_client_fd() < 0)
+		return release_mark_raise(c, "profile", version, err, errlen);
+	priv_msg_init(&req, PRIV_PROFILE_MARK);
+	priv_put_i64(&req, version);
+	rc = priv_call(&req, &ans, err, errlen);
+	priv_msg_clear(&req);
+	priv_msg_clear(&ans);
+	return rc;
 }
 
 /*
@@ -215,7 +249,7 @@ release_admit(struct release_ctx *ctx, const char *component,
 		tc, component, version, size, hex, seq, err, errlen) != 0)
 		goto out;
 	rc = ADMIT_REFUSED;
-	have = release_seq_have(ctx, component);
+	have = release_mark(ctx->conf, component);
 	if (*seq < have && !allow_rollback) {
 		snprintf(err, errlen,
 		    "sequence %lld is older than the newest admitted %lld "
@@ -234,17 +268,7 @@ static int
 release_seq_note(struct release_ctx *ctx, const char *component, int64_t seq,
     char *err, size_t errlen)
 {
-	char file[KEEPER_PATH_MAX], num[32];
-
-	if (seq <= release_seq_have(ctx, component))
-		return 0;
-	release_seq_file(ctx, component, file, sizeof(file));
-	snprintf(num, sizeof(num), "%lld\n", (long long)seq);
-	if (afile_write(file, num, strlen(num), 0600) != 0) {
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return release_mark_raise(ctx->conf, component, seq, err, errlen);
 }
 
 /*

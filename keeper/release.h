@@ -29,7 +29,11 @@
  *
  * The highest admitted sequence per component is kept in
  * /var/lib/edge-keeper/<component>.seq; it never goes down, also not
- * after an allowed rollback.
+ * after an allowed rollback.  Beside them, profile.seq keeps the highest
+ * profile version the keeper applied (threat T38): keeper/run.c refuses
+ * a desired state below it unless the document says "rollback": true
+ * for its profile.  All three are trust anchors: only the privileged
+ * part writes them (keeper/privsep.c), and none ever goes down.
  *
  * Called from the reconcile thread (step_host).
  */
@@ -66,6 +70,20 @@ int release_install(struct release_ctx *ctx, const char *component,
     int fd, char *err, size_t errlen);
 int release_verify(void *ctx, const char *component, const char *version,
     const char *path, bool allow_rollback, char *err, size_t errlen);
+
+/*
+ * A mark: name "dataplane" or "keeper" (the highest release sequence
+ * admitted) or "profile" (the highest profile version applied); 0 when
+ * none was recorded or the file does not hold a number.
+ */
+int64_t release_mark(const struct keeper_conf *c, const char *name);
+/*
+ * Raise the profile mark to version when it is higher (never lowers
+ * it), through the privileged part when there is one
+ * (PRIV_PROFILE_MARK).  0, or -1 with err.
+ */
+int release_profile_mark(
+    const struct keeper_conf *c, int64_t version, char *err, size_t errlen);
 
 /*
  * Check a signature text's trusted comment against what was asked for;
