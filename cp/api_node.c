@@ -255,6 +255,7 @@ status_marks(const char *node_id, const json_t *status)
 	m.dataplane = json_integer_value(json_object_get(a, "dataplane"));
 	m.keeper = json_integer_value(json_object_get(a, "keeper"));
 	m.profile = json_integer_value(json_object_get(a, "profile"));
+	m.events = 0;
 	gen_note_admitted(cp.store, node_id, &m);
 }
 

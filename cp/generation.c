@@ -28,9 +28,9 @@ int
 gen_file_read(const char *path, struct gen_state *st, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "generation", "dataplane",
-		"keeper", "profile", NULL };
-	int64_t *dst[4];
-	bool seen[4] = { false, false, false, false };
+		"keeper", "profile", "events", NULL };
+	int64_t *dst[5];
+	bool seen[5] = { false, false, false, false, false };
 	char *txt = NULL, *line, *next;
 	size_t len;
 	int rc = GEN_FILE_GARBAGE, n = 0, k;
@@ -40,6 +40,7 @@ gen_file_read(const char *path, struct gen_state *st, char *err, size_t errlen)
 	dst[1] = &st->marks.dataplane;
 	dst[2] = &st->marks.keeper;
 	dst[3] = &st->marks.profile;
+	dst[4] = &st->marks.events;
 	if (afile_read(path, GEN_FILE_MAX, &txt, &len) != 0) {
 		if (errno == ENOENT)
 			return GEN_FILE_MISSING;
@@ -98,9 +99,11 @@ gen_file_write(const char *path, const struct gen_state *st)
 	int n;
 
 	n = snprintf(buf, sizeof(buf),
-	    "generation %lld\ndataplane %lld\nkeeper %lld\nprofile %lld\n",
+	    "generation %lld\ndataplane %lld\nkeeper %lld\nprofile %lld\n"
+	    "events %lld\n",
 	    (long long)st->generation, (long long)st->marks.dataplane,
-	    (long long)st->marks.keeper, (long long)st->marks.profile);
+	    (long long)st->marks.keeper, (long long)st->marks.profile,
+	    (long long)st->marks.events);
 	if (n < 0 || (size_t)n >= sizeof(buf)) {
 		errno = EOVERFLOW;
 		return -1;

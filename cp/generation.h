@@ -26,7 +26,8 @@
  * The file also records the marks (cp/store.h, struct store_marks) as
  * they were at the bump, so a restore accepted with --accept-restore
  * hands out release sequences and profile versions above them at once,
- * before any node has reported what it admitted.
+ * before any node has reported what it admitted, and event ids above
+ * every one given before.
  *
  * At start (gen_start), D is the database's generation, F the file's:
  *
@@ -79,8 +80,8 @@ enum gen_file_rc {
 
 /*
  * Read the file at path: "generation G\n" then optional lines
- * "dataplane N", "keeper N", "profile N" (numbers >= 0, G >= 1), each
- * key at most once, nothing else.
+ * "dataplane N", "keeper N", "profile N", "events N" (numbers >= 0,
+ * G >= 1), each key at most once, in any order, nothing else.
  */
 int gen_file_read(
     const char *path, struct gen_state *st, char *err, size_t errlen);

@@ -651,7 +651,9 @@ store_meta_set(struct store *s, const char *key, const char *val,
 	"max(coalesce((SELECT max(seq) FROM releases WHERE component = "       \
 	"'keeper'), 0), " STORE_FLOOR("keeper") "), "                          \
 	"max(coalesce((SELECT max(version) FROM profiles), 0), "               \
-	STORE_FLOOR("profile") ")"
+	STORE_FLOOR("profile") "), "                                           \
+	"max(coalesce((SELECT max(id) FROM events), 0), coalesce((SELECT "     \
+	"seq FROM sqlite_sequence WHERE name = 'events'), 0))"
 
 static void
 store_row_marks(sqlite3_stmt *st, void *arg)
@@ -661,6 +663,7 @@ store_row_marks(sqlite3_stmt *st, void *arg)
 	m->dataplane = sqlite3_column_int64(st, 0);
 	m->keeper = sqlite3_column_int64(st, 1);
 	m->profile = sqlite3_column_int64(st, 2);
+	m->events = sqlite3_column_int64(st, 3);
 }
 
 /* The marks, read on db (the writer, inside its transaction). */
@@ -806,6 +809,18 @@ store_restore_accept(struct store *s, int64_t db_gen, int64_t file_gen,
 		return rc;
 	if (file_marks != NULL)
 		rc = store_floors_raise(db, file_marks, "edge-cp", NULL);
+	/* AUTOINCREMENT counts from sqlite_sequence: move it on. */
+	if (rc == STORE_OK && file_marks != NULL)
+		rc = store_exec(db, NULL,
+		    "INSERT INTO sqlite_sequence(name, seq) SELECT 'events', 0 "
+		    "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE "
+		    "name = 'events')",
+		    "");
+	if (rc == STORE_OK && file_marks != NULL)
+		rc = store_exec(db, NULL,
+		    "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'events' "
+		    "AND seq < ?1",
+		    "i", file_marks->events);
 	if (rc == STORE_OK)
 		rc = store_exec(db, &changes,
 		    "UPDATE enrollment_tokens SET revoked_at = ?, revoked_by "

@@ -77,6 +77,7 @@ struct store_marks {
 	int64_t dataplane; /* release seq */
 	int64_t keeper;    /* release seq */
 	int64_t profile;   /* profile version */
+	int64_t events;    /* the newest event id (no floor: see below) */
 };
 
 /* *gen gets the database's generation; STORE_NOTFOUND (and 0): none. */
@@ -100,7 +101,9 @@ int store_marks_raise(struct store *s, const struct store_marks *m,
 /*
  * `edge-cp serve --accept-restore` on a database older than the
  * generation file (or without one), in one transaction: the floors
- * raised to file_marks (NULL: no file to say), every enrollment token
+ * raised to file_marks (NULL: no file to say), and the event ids moved
+ * past its events mark, so no event id is ever given twice (events
+ * ?after=ID readers see the new ones), every enrollment token
  * still able to enroll a node revoked (it may have been spent or revoked
  * after the copy was taken; *revoked gets the count), the freeze set
  * (rollouts of the copy wait for an operator), and the "store.restored"

@@ -74,6 +74,8 @@ expect_eq "node a reports having admitted dataplane seq 2" \
     "$(nc status --state "$T_DIR/a" \
         --body '{"admitted":{"dataplane":2,"keeper":0,"profile":2}}')" \
     '200 {"stored":true}'
+LAST_EV=$(api GET "/v1/events?limit=1000" | cut -d' ' -f2- |
+    jq '[.events[].id] | max')
 check "edge-cp stops cleanly" stop_cp TERM
 LIVE_GEN=$(gen_of "$D/generation")
 check "the generation moved past the copy's ($COPY_GEN -> $LIVE_GEN)" \
@@ -103,6 +105,8 @@ expect_eq "store.restored is recorded with both generations" \
     "$(echo "$R" | jq -c '[.detail.database_generation,.detail.file_generation,.actor]')" \
     "[$COPY_GEN,$LIVE_GEN,\"edge-cp\"]"
 expect_eq "...once" "$(echo "$R" | wc -l)" 1
+check "...with an id above every one given before the restore ($LAST_EV)" \
+    test "$(echo "$R" | jq .id)" -gt "$LAST_EV"
 check "the file moved past both" test "$(gen_of "$D/generation")" -gt "$LIVE_GEN"
 expect_eq "...and the database with it" "$(db_gen "$D/edge-cp.db")" \
     "$(gen_of "$D/generation")"

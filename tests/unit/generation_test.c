@@ -128,10 +128,11 @@ TEST(gen_file_parse_and_refuse)
 	fresh();
 	CHECK(st != NULL);
 	CHECK(gen_file_read(gfile, &f, err, sizeof(err)) == GEN_FILE_MISSING);
-	put_file("generation 7\ndataplane 3\nkeeper 2\nprofile 9\n");
+	put_file("generation 7\ndataplane 3\nkeeper 2\nprofile 9\nevents 11\n");
 	CHECK(gen_file_read(gfile, &f, err, sizeof(err)) == GEN_FILE_OK);
 	CHECK(f.generation == 7 && f.marks.dataplane == 3 &&
-	    f.marks.keeper == 2 && f.marks.profile == 9);
+	    f.marks.keeper == 2 && f.marks.profile == 9 &&
+	    f.marks.events == 11);
 	put_file("profile 4\ngeneration 2\n");
 	CHECK(gen_file_read(gfile, &f, err, sizeof(err)) == GEN_FILE_OK);
 	CHECK(f.generation == 2 && f.marks.profile == 4 &&
@@ -221,7 +222,8 @@ TEST(gen_restored_refused_then_accepted)
 	CHECK(store_enrolltoken_add(st, h, "p", 1, util_now() + 3600, "t",
 		  &id) == STORE_OK);
 	/* What the live edge-cp had reached after this copy was taken. */
-	put_file("generation 40\ndataplane 12\nkeeper 5\nprofile 30\n");
+	put_file("generation 40\ndataplane 12\nkeeper 5\nprofile 30\n"
+		 "events 500\n");
 	commits = store_commits(st);
 	CHECK(start(false, msg, sizeof(msg)) == GEN_REFUSED);
 	CHECK(strstr(msg, "generation 1 ") != NULL);
@@ -234,6 +236,8 @@ TEST(gen_restored_refused_then_accepted)
 	CHECK(start(true, msg, sizeof(msg)) == 0);
 	CHECK(events("store.restored") == 1);
 	CHECK(db_gen() == 41 && file_gen() == 41);
+	/* No event id is given twice: the new ones follow the file's. */
+	CHECK(store_last_event(st) > 500);
 	/* Above what the file says was handed out. */
 	CHECK(store_release_next_seq(st, "dataplane", &seq) == STORE_OK);
 	CHECK(seq == 13);
@@ -345,7 +349,7 @@ TEST(gen_db_without_generation)
 /* Nodes' admitted marks raise the floors, once, with no write else. */
 TEST(gen_nodes_raise_floors)
 {
-	struct store_marks m = { 0, 0, 0 };
+	struct store_marks m = { 0, 0, 0, 0 };
 	char msg[1200];
 	uint64_t commits;
 	int64_t seq;
