@@ -40,8 +40,8 @@ desired_doc(struct live_node *n, const json_t *in)
 	 */
 	if (doc != NULL &&
 	    json_is_true(json_object_get(targets, "profile_rollback")))
-		json_object_set_new(json_object_get(doc, "profile"),
-		    "rollback", json_true());
+		json_object_set_new(
+		    json_object_get(doc, "profile"), "rollback", json_true());
 	return doc;
 }
 

@@ -27,8 +27,8 @@ static atomic_llong gen_known[3];
 int
 gen_file_read(const char *path, struct gen_state *st, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "generation", "dataplane",
-		"keeper", "profile", "events", NULL };
+	static const char *const keys[] = { "generation", "dataplane", "keeper",
+		"profile", "events", NULL };
 	int64_t *dst[5];
 	bool seen[5] = { false, false, false, false, false };
 	char *txt = NULL, *line, *next;
@@ -60,20 +60,22 @@ gen_file_read(const char *path, struct gen_state *st, char *err, size_t errlen)
 	for (line = txt; *line != '\0'; line = next) {
 		char *sp;
 
-		next = strchr(line, '\n');
+		/* Every line ends in one: the text does. */
+		if ((next = strchr(line, '\n')) == NULL)
+			goto out;
 		*next++ = '\0';
 		n++;
 		if ((sp = strchr(line, ' ')) == NULL) {
-			snprintf(err, errlen, "%s:%d: not \"key number\"", path,
-			    n);
+			snprintf(
+			    err, errlen, "%s:%d: not \"key number\"", path, n);
 			goto out;
 		}
 		*sp = '\0';
 		for (k = 0; keys[k] != NULL && strcmp(keys[k], line) != 0; k++)
 			;
 		if (keys[k] == NULL || seen[k] ||
-		    util_parse_i64(sp + 1, k == 0 ? 1 : 0, INT64_MAX - 1,
-			dst[k]) != 0) {
+		    util_parse_i64(
+			sp + 1, k == 0 ? 1 : 0, INT64_MAX - 1, dst[k]) != 0) {
 			snprintf(err, errlen, "%s:%d: %s", path, n,
 			    keys[k] == NULL ? "unknown key"
 				: seen[k]   ? "key given twice"
@@ -135,8 +137,7 @@ gen_verdict_name(enum gen_verdict v)
 	static const char *const names[] = { "fresh", "current", "db_ahead",
 		"restored", "file_lost", "file_bad", "unreadable" };
 
-	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v]
-							       : "?";
+	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "?";
 }
 
 static void
@@ -164,8 +165,8 @@ gen_bump(struct store *s, int64_t at_least)
 
 	if ((rc = store_generation_bump(
 		 s, at_least, &st.generation, &st.marks)) != STORE_OK) {
-		log_warnx("event=generation_bump_failed where=database rc=%d",
-		    rc);
+		log_warnx(
+		    "event=generation_bump_failed where=database rc=%d", rc);
 		return -1;
 	}
 	gen.generation = st.generation;
@@ -239,15 +240,16 @@ gen_start(struct store *s, const char *dir, bool accept_restore, char *msg,
 			char dbs[24] = "none", fs[32] = "missing";
 
 			if (rc == STORE_OK)
-				snprintf(dbs, sizeof(dbs), "%lld",
-				    (long long)dbgen);
+				snprintf(
+				    dbs, sizeof(dbs), "%lld", (long long)dbgen);
 			if (frc == GEN_FILE_OK)
 				snprintf(fs, sizeof(fs), "%lld",
 				    (long long)f.generation);
 			else if (frc == GEN_FILE_GARBAGE)
 				snprintf(fs, sizeof(fs), "unreadable content");
 			snprintf(msg, msglen,
-			    "the database is at generation %s but %s says %s%s%s: "
+			    "the database is at generation %s but %s says "
+			    "%s%s%s: "
 			    "this database was restored from an older copy, "
 			    "or is not the one edge-cp last ran on. Starting "
 			    "on it brings back what changed since the copy "
@@ -266,9 +268,10 @@ gen_start(struct store *s, const char *dir, bool accept_restore, char *msg,
 			    "accepting the restore: database error");
 			return -1;
 		}
-		log_warnx("event=restore_accepted verdict=%s db_generation=%lld "
-			  "file_generation=%lld enrollment_tokens_revoked=%lld "
-			  "frozen=1",
+		log_warnx(
+		    "event=restore_accepted verdict=%s db_generation=%lld "
+		    "file_generation=%lld enrollment_tokens_revoked=%lld "
+		    "frozen=1",
 		    gen_verdict_name(v), (long long)dbgen,
 		    (long long)(frc == GEN_FILE_OK ? f.generation : -1),
 		    (long long)revoked);

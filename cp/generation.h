@@ -114,8 +114,8 @@ const char *gen_verdict_name(enum gen_verdict v);
  * be read, the database failed); msg says why.  accept_restore on a
  * database that needs nothing accepted is logged and ignored.
  */
-int gen_start(struct store *s, const char *dir, bool accept_restore,
-    char *msg, size_t msglen);
+int gen_start(struct store *s, const char *dir, bool accept_restore, char *msg,
+    size_t msglen);
 /*
  * Bump when a write committed since the last bump (force: anyway).
  * 0, or -1 (logged; the next call tries again).

@@ -647,13 +647,21 @@ store_meta_set(struct store *s, const char *key, const char *val,
 	"'floor." k "'), 0)"
 #define STORE_MARKS_SQL                                                        \
 	"SELECT max(coalesce((SELECT max(seq) FROM releases WHERE "            \
-	"component = 'dataplane'), 0), " STORE_FLOOR("dataplane") "), "        \
-	"max(coalesce((SELECT max(seq) FROM releases WHERE component = "       \
-	"'keeper'), 0), " STORE_FLOOR("keeper") "), "                          \
-	"max(coalesce((SELECT max(version) FROM profiles), 0), "               \
-	STORE_FLOOR("profile") "), "                                           \
-	"max(coalesce((SELECT max(id) FROM events), 0), coalesce((SELECT "     \
-	"seq FROM sqlite_sequence WHERE name = 'events'), 0))"
+	"component = 'dataplane'), 0), " STORE_FLOOR(                          \
+	    "dataplane") "), "                                                 \
+			 "max(coalesce((SELECT max(seq) FROM releases WHERE "  \
+			 "component = "                                        \
+			 "'keeper'), 0), " STORE_FLOOR(                        \
+			     "keeper") "), "                                   \
+				       "max(coalesce((SELECT max(version) "    \
+				       "FROM profiles), 0), " STORE_FLOOR(     \
+					   "profile") "), "                    \
+						      "max(coalesce((SELECT "  \
+						      "max(id) FROM events), " \
+						      "0), coalesce((SELECT "  \
+						      "seq FROM "              \
+						      "sqlite_sequence WHERE " \
+						      "name = 'events'), 0))"
 
 static void
 store_row_marks(sqlite3_stmt *st, void *arg)
@@ -772,8 +780,8 @@ store_floors_raise(
 		snprintf(detail, sizeof(detail), "{\"from\":%lld,\"to\":%lld}",
 		    (long long)cur[i], (long long)want[i]);
 		if (rc == STORE_OK)
-			rc = store_ev(db, actor, "store.floor_raised", kinds[i],
-			    detail);
+			rc = store_ev(
+			    db, actor, "store.floor_raised", kinds[i], detail);
 		if (rc == STORE_OK && raised != NULL)
 			*raised = true;
 	}
@@ -1514,7 +1522,7 @@ store_profile_put(
 	    "INSERT INTO profiles(version, doc, "
 	    "created_at, created_by) VALUES ((SELECT max(coalesce("
 	    "max(version), 0), " STORE_FLOOR("profile") ") + 1 FROM "
-	    "profiles), ?, ?, ?)",
+							"profiles), ?, ?, ?)",
 	    "sis", doc, util_now(), actor);
 	if (rc == STORE_OK) {
 		*version = sqlite3_last_insert_rowid(db);

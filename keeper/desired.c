@@ -111,8 +111,8 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 	if (jfield_only(prof, pkeys, err, errlen) ||
 	    jfield_int(prof, "version", true, 0, INT64_MAX, &d->profile_version,
 		err, errlen) ||
-	    jfield_bool(prof, "rollback", false, &d->profile_rollback, err,
-		errlen) ||
+	    jfield_bool(
+		prof, "rollback", false, &d->profile_rollback, err, errlen) ||
 	    jfield_arr(
 		prof, "steps", true, STEPLIST_MAX, &steps, err, errlen) ||
 	    steplist_parse(steps, &d->steps, &d->nsteps, err, errlen) != 0)

@@ -153,8 +153,8 @@ release_file_hash(
 }
 
 static void
-release_seq_file(const struct keeper_conf *c, const char *component,
-    char *file, size_t len)
+release_seq_file(
+    const struct keeper_conf *c, const char *component, char *file, size_t len)
 {
 	char path[256];
 

@@ -278,7 +278,8 @@ keeper_fetch(struct keeper *k)
 	k->last_sync = now;
 	if (r.status == 200) {
 		d = kdesired_parse(r.body, r.len, err, sizeof(err));
-		if (d != NULL && keeper_profile_refused(k, d, err, sizeof(err))) {
+		if (d != NULL &&
+		    keeper_profile_refused(k, d, err, sizeof(err))) {
 			kdesired_free(d);
 			d = NULL;
 		}
@@ -449,13 +450,13 @@ keeper_report(struct keeper *k, size_t *len)
 			}
 			break;
 		}
-	rep = json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:{s:I,s:I,s:I}}",
-	    "generation", k->etag, "versions", "profile", pv, "keeper",
-	    ef_version, "dataplane", dp_up ? dpv : "", "steps", steps,
-	    "admitted", "dataplane",
-	    (json_int_t)release_mark(k->conf, "dataplane"), "keeper",
-	    (json_int_t)release_mark(k->conf, "keeper"), "profile",
-	    (json_int_t)release_mark(k->conf, "profile"));
+	rep =
+	    json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:{s:I,s:I,s:I}}", "generation",
+		k->etag, "versions", "profile", pv, "keeper", ef_version,
+		"dataplane", dp_up ? dpv : "", "steps", steps, "admitted",
+		"dataplane", (json_int_t)release_mark(k->conf, "dataplane"),
+		"keeper", (json_int_t)release_mark(k->conf, "keeper"),
+		"profile", (json_int_t)release_mark(k->conf, "profile"));
 	if (rep == NULL)
 		return NULL;
 	keeper_report_gate(k, rep, &probe_ok);

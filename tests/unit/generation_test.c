@@ -106,18 +106,18 @@ TEST(gen_judge_table)
 TEST(gen_file_parse_and_refuse)
 {
 	static const char *const bad[] = {
-		"",				  /* empty */
-		"generation 3",			  /* no newline */
-		"generation\n",			  /* no number */
-		"generation 0\n",		  /* below 1 */
-		"generation -2\n",		  /* negative */
-		"generation 3x\n",		  /* trailing bytes */
-		"generation 3\ngeneration 4\n",	  /* twice */
-		"generation 3\nprofile -1\n",	  /* negative mark */
-		"generation 3\nflavour 1\n",	  /* unknown key */
-		"dataplane 3\n",		  /* no generation */
-		"generation 3\n\n",		  /* empty line */
-		"generation  3\n",		  /* two spaces */
+		"",                                  /* empty */
+		"generation 3",                      /* no newline */
+		"generation\n",                      /* no number */
+		"generation 0\n",                    /* below 1 */
+		"generation -2\n",                   /* negative */
+		"generation 3x\n",                   /* trailing bytes */
+		"generation 3\ngeneration 4\n",      /* twice */
+		"generation 3\nprofile -1\n",        /* negative mark */
+		"generation 3\nflavour 1\n",         /* unknown key */
+		"dataplane 3\n",                     /* no generation */
+		"generation 3\n\n",                  /* empty line */
+		"generation  3\n",                   /* two spaces */
 		"generation 99999999999999999999\n", /* out of range */
 		NULL,
 	};
@@ -161,8 +161,8 @@ TEST(gen_file_parse_and_refuse)
 	/* A directory where the file should be cannot be read. */
 	unlink(gfile);
 	CHECK(mkdir(gfile, 0700) == 0);
-	CHECK(gen_file_read(gfile, &f, err, sizeof(err)) ==
-	    GEN_FILE_UNREADABLE);
+	CHECK(
+	    gen_file_read(gfile, &f, err, sizeof(err)) == GEN_FILE_UNREADABLE);
 	rmdir(gfile);
 }
 
@@ -219,8 +219,8 @@ TEST(gen_restored_refused_then_accepted)
 	CHECK(start(false, msg, sizeof(msg)) == 0);
 	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
 	memset(h, 7, sizeof(h));
-	CHECK(store_enrolltoken_add(st, h, "p", 1, util_now() + 3600, "t",
-		  &id) == STORE_OK);
+	CHECK(store_enrolltoken_add(
+		  st, h, "p", 1, util_now() + 3600, "t", &id) == STORE_OK);
 	/* What the live edge-cp had reached after this copy was taken. */
 	put_file("generation 40\ndataplane 12\nkeeper 5\nprofile 30\n"
 		 "events 500\n");
@@ -247,8 +247,8 @@ TEST(gen_restored_refused_then_accepted)
 	CHECK(ver == 31);
 	/* The token of the copy may have been spent since: revoked. */
 	CHECK(store_enrolltoken_list(st, util_now(), true, &list) == STORE_OK);
-	CHECK_STR(json_string_value(json_object_get(
-		      json_array_get(list, 0), "state")),
+	CHECK_STR(json_string_value(
+		      json_object_get(json_array_get(list, 0), "state")),
 	    "revoked");
 	json_decref(list);
 	CHECK(store_meta_get(st, "freeze", v, sizeof(v)) == STORE_OK);
@@ -374,8 +374,8 @@ TEST(gen_nodes_raise_floors)
 		struct gen_state f;
 		char err[256];
 
-		CHECK(gen_file_read(gfile, &f, err, sizeof(err)) ==
-		    GEN_FILE_OK);
+		CHECK(
+		    gen_file_read(gfile, &f, err, sizeof(err)) == GEN_FILE_OK);
 		CHECK(f.marks.dataplane == 8);
 	}
 }

@@ -123,8 +123,8 @@ TEST(profile_rollback_only_when_said)
 		    "\"dataplane\":{\"version\":\"\"},"
 		    "\"keeper\":{\"version\":\"\"}}",
 		    bad[i]);
-		CHECK(kdesired_parse(doc, strlen(doc), err, sizeof(err)) ==
-		    NULL);
+		CHECK(
+		    kdesired_parse(doc, strlen(doc), err, sizeof(err)) == NULL);
 		CHECK(strstr(err, "rollba") != NULL);
 	}
 }
