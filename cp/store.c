@@ -674,22 +674,38 @@ store_row_marks(sqlite3_stmt *st, void *arg)
 	m->events = sqlite3_column_int64(st, 3);
 }
 
-/* The marks, read on db (the writer, inside its transaction). */
+/*
+ * A one-row read on db (the writer, inside its transaction): row(st,
+ * arg) on the row.  STORE_NOTFOUND when there is none.
+ */
 static int
-store_marks_on(sqlite3 *db, struct store_marks *m)
+store_row_on(sqlite3 *db, void (*row)(sqlite3_stmt *, void *), void *arg,
+    const char *sql)
 {
-	sqlite3_stmt *st = store_prep(db, STORE_MARKS_SQL, "");
+	sqlite3_stmt *st = store_prep(db, sql, "");
 	int step;
 
-	memset(m, 0, sizeof(*m));
 	if (st == NULL)
 		return STORE_ERR;
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
-		store_row_marks(st, m);
+		row(st, arg);
 	sqlite3_finalize(st);
-	return step == SQLITE_ROW ? STORE_OK : store_rc(db, step, "marks");
+	if (step == SQLITE_ROW)
+		return STORE_OK;
+	return step == SQLITE_DONE ? STORE_NOTFOUND
+				   : store_rc(db, step, "row_on");
 }
+
+static int
+store_marks_on(sqlite3 *db, struct store_marks *m)
+{
+	memset(m, 0, sizeof(*m));
+	return store_row_on(db, store_row_marks, m, STORE_MARKS_SQL);
+}
+
+#define STORE_GENERATION_SQL                                                   \
+	"SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'"
 
 int
 store_marks(struct store *s, struct store_marks *m)
@@ -702,10 +718,8 @@ int
 store_generation(struct store *s, int64_t *gen)
 {
 	*gen = 0;
-	return store_row1(s, store_row_int, gen, "generation",
-	    "SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
-	    "'generation'",
-	    "");
+	return store_row1(
+	    s, store_row_int, gen, "generation", STORE_GENERATION_SQL, "");
 }
 
 static int
@@ -724,22 +738,15 @@ int
 store_generation_bump(
     struct store *s, int64_t at_least, int64_t *gen, struct store_marks *m)
 {
-	sqlite3_stmt *st;
 	sqlite3 *db;
 	int64_t have = 0;
 	int rc;
 
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	st = store_prep(db,
-	    "SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
-	    "'generation'",
-	    "");
-	if (st == NULL)
-		return store_wend(s, STORE_ERR);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		have = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	rc = store_row_on(db, store_row_int, &have, STORE_GENERATION_SQL);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
+		return store_wend(s, rc);
 	if (have < at_least)
 		have = at_least;
 	if (have == INT64_MAX)
