@@ -28,6 +28,7 @@
 #include "common/util.h"
 #include "keeper/keeper.h"
 #include "keeper/privsep.h"
+#include "keeper/release.h"
 
 static char root[64];
 static struct keeper_conf conf;
@@ -231,6 +232,22 @@ TEST(privsep_release_paths)
 	priv_msg_clear(&ans);
 }
 
+/* profile.seq: only the privileged part writes it, and only upwards. */
+TEST(privsep_profile_mark_only_goes_up)
+{
+	char err[256];
+
+	CHECK(REFUSED(afile_write(
+	    P("/var/lib/edge-keeper/profile.seq"), "1\n", 2, 0600)));
+	CHECK(release_mark(&conf, "profile") == 0);
+	CHECK(release_profile_mark(&conf, 5, err, sizeof(err)) == 0);
+	CHECK(release_mark(&conf, "profile") == 5);
+	CHECK(release_profile_mark(&conf, 3, err, sizeof(err)) == 0);
+	CHECK(release_mark(&conf, "profile") == 5);
+	CHECK(REFUSED(priv_unlink(P("/var/lib/edge-keeper/profile.seq"))));
+	CHECK(release_mark(&conf, "profile") == 5);
+}
+
 TEST(privsep_ownmode_follows_no_symlink)
 {
 	struct priv_stat st;
@@ -281,6 +298,7 @@ child_tests(void)
 	RUN(privsep_dataplane_start_only_signed);
 	RUN(privsep_signs_only_handshakes);
 	RUN(privsep_release_paths);
+	RUN(privsep_profile_mark_only_goes_up);
 	RUN(privsep_ownmode_follows_no_symlink);
 }
 
