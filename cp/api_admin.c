@@ -11,6 +11,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "cp/api.h"
+#include "cp/generation.h"
 #include "cp/auth.h"
 #include "cp/embedded.h"
 #include "cp/live.h"
@@ -108,11 +109,14 @@ int
 api_apitokens_revoke(struct req *r)
 {
 	const char *name = r->params[0];
+	unsigned char hash[32];
+	bool have_hash;
 	int rc;
 
 	if (!util_name_ok(name))
 		return reply_error(
 		    r, 404, "not_found", "no API token by that name");
+	have_hash = store_apitoken_hash(cp.store, name, hash) == STORE_OK;
 	rc = store_apitoken_revoke(cp.store, name, util_now(), r->actor);
 	if (rc == STORE_NOTFOUND)
 		return reply_error(
@@ -124,6 +128,9 @@ api_apitokens_revoke(struct req *r)
 		    name);
 	if (rc != STORE_OK)
 		return reply_store_error(r, rc, "API token");
+	/* Outside the database too: a restored copy revokes it again. */
+	if (have_hash)
+		gen_revoked_add("api_token", hash);
 	/*
 	 * Requests with the token fail from now on (auth reads the store
 	 * every time); its open event streams end at their next wake-up,

@@ -5,10 +5,13 @@
 #include "cp/generation.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/afile.h"
 #include "common/log.h"
@@ -16,6 +19,7 @@
 
 static struct {
 	char path[600];
+	char rpath[600];  /* DATA_DIR/revoked */
 	uint64_t commits; /* store_commits after the last bump */
 	bool bumped;
 	int64_t generation;
@@ -23,6 +27,106 @@ static struct {
 
 /* The marks edge-cp knows of, for gen_note_admitted (any thread). */
 static atomic_llong gen_known[3];
+static pthread_mutex_t gen_revoked_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* What DATA_DIR/revoked lists, for store_restore_accept. */
+struct gen_revoked {
+	unsigned char (*nodes)[32], (*tokens)[32];
+	size_t nnodes, ntokens;
+};
+
+static void
+gen_revoked_free(struct gen_revoked *r)
+{
+	free(r->nodes);
+	free(r->tokens);
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * Read DATA_DIR/revoked: 0 (missing: nothing listed), or -1 with err
+ * when it cannot be read whole.  A last line without its newline (cut by
+ * a crash) and lines of neither kind are skipped, the latter logged.
+ */
+static int
+gen_revoked_read(struct gen_revoked *r, char *err, size_t errlen)
+{
+	char *txt = NULL, *line, *next, *end;
+	size_t len, n, skipped = 0;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (afile_read(gen.rpath, GEN_REVOKED_MAX, &txt, &len) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", gen.rpath, strerror(errno));
+		return -1;
+	}
+	/* A line is at least 70 bytes: a bound for either list. */
+	n = len / 70 + 1;
+	if ((r->nodes = calloc(n, 32)) == NULL ||
+	    (r->tokens = calloc(n, 32)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	end = txt + len;
+	for (line = txt; line < end; line = next) {
+		unsigned char key[32];
+		char *sp, *nl = memchr(line, '\n', (size_t)(end - line));
+
+		if (nl == NULL)
+			break;
+		*nl = '\0';
+		next = nl + 1;
+		if ((sp = strchr(line, ' ')) == NULL || strlen(sp + 1) != 64 ||
+		    util_unhex(key, sizeof(key), sp + 1) != 32) {
+			skipped++;
+			continue;
+		}
+		*sp = '\0';
+		if (strcmp(line, "node") == 0 && r->nnodes < n)
+			memcpy(r->nodes[r->nnodes++], key, 32);
+		else if (strcmp(line, "api_token") == 0 && r->ntokens < n)
+			memcpy(r->tokens[r->ntokens++], key, 32);
+		else
+			skipped++;
+	}
+	if (skipped > 0)
+		log_warnx("event=revoked_lines_skipped file=%s count=%zu",
+		    gen.rpath, skipped);
+	rc = 0;
+out:
+	free(txt);
+	if (rc != 0)
+		gen_revoked_free(r);
+	return rc;
+}
+
+int
+gen_revoked_add(const char *kind, const unsigned char key[32])
+{
+	char line[128], hex[65];
+	int fd, n, rc = -1;
+
+	if (gen.rpath[0] == '\0' ||
+	    (strcmp(kind, "node") != 0 && strcmp(kind, "api_token") != 0))
+		return -1;
+	util_hex(hex, sizeof(hex), key, 32);
+	n = snprintf(line, sizeof(line), "%s %s\n", kind, hex);
+	pthread_mutex_lock(&gen_revoked_mu);
+	fd = open(gen.rpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	/* One write: a crash leaves the line whole or cut, never mixed. */
+	if (fd >= 0 && afile_ops.write(fd, line, (size_t)n) == n &&
+	    afile_ops.fsync(fd) == 0)
+		rc = 0;
+	if (fd >= 0)
+		close(fd);
+	pthread_mutex_unlock(&gen_revoked_mu);
+	if (rc != 0)
+		log_warn("event=revoked_not_recorded file=%s kind=%s",
+		    gen.rpath, kind);
+	return rc;
+}
 
 int
 gen_file_read(const char *path, struct gen_state *st, char *err, size_t errlen)
@@ -199,6 +303,47 @@ gen_current(void)
 	return gen.generation;
 }
 
+/* --accept-restore on verdict v; f: the file, NULL when unreadable. */
+static int
+gen_accept(struct store *s, enum gen_verdict v, int64_t dbgen,
+    const struct gen_state *f, char *msg, size_t msglen)
+{
+	struct store_restore r;
+	struct gen_revoked rv;
+	char err[700];
+	int rc;
+
+	if (gen_revoked_read(&rv, err, sizeof(err)) != 0) {
+		snprintf(msg, msglen,
+		    "accepting the restore: %s; the removals it lists "
+		    "could not be made again",
+		    err);
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.db_gen = dbgen;
+	r.file_gen = f != NULL ? f->generation : -1;
+	r.now = util_now();
+	r.marks = f != NULL ? &f->marks : NULL;
+	r.nodes = (const unsigned char(*)[32])rv.nodes;
+	r.nnodes = rv.nnodes;
+	r.tokens = (const unsigned char(*)[32])rv.tokens;
+	r.ntokens = rv.ntokens;
+	rc = store_restore_accept(s, &r);
+	gen_revoked_free(&rv);
+	if (rc != STORE_OK) {
+		snprintf(msg, msglen, "accepting the restore: database error");
+		return -1;
+	}
+	log_warnx("event=restore_accepted verdict=%s db_generation=%lld "
+		  "file_generation=%lld enrollment_tokens_revoked=%lld "
+		  "nodes_removed=%lld api_tokens_revoked=%lld frozen=1",
+	    gen_verdict_name(v), (long long)dbgen, (long long)r.file_gen,
+	    (long long)r.enrolltokens_revoked, (long long)r.nodes_removed,
+	    (long long)r.apitokens_revoked);
+	return 0;
+}
+
 int
 gen_start(struct store *s, const char *dir, bool accept_restore, char *msg,
     size_t msglen)
@@ -206,7 +351,7 @@ gen_start(struct store *s, const char *dir, bool accept_restore, char *msg,
 	struct gen_state f;
 	struct store_marks m;
 	enum gen_verdict v;
-	int64_t dbgen = 0, revoked = 0;
+	int64_t dbgen = 0;
 	char err[300] = "";
 	int frc, rc;
 
@@ -214,7 +359,9 @@ gen_start(struct store *s, const char *dir, bool accept_restore, char *msg,
 	for (frc = 0; frc < 3; frc++)
 		atomic_store(&gen_known[frc], 0);
 	if ((size_t)snprintf(gen.path, sizeof(gen.path), "%s/%s", dir,
-		GEN_FILE) >= sizeof(gen.path)) {
+		GEN_FILE) >= sizeof(gen.path) ||
+	    (size_t)snprintf(gen.rpath, sizeof(gen.rpath), "%s/%s", dir,
+		GEN_REVOKED_FILE) >= sizeof(gen.rpath)) {
 		snprintf(msg, msglen, "data dir path too long");
 		return -1;
 	}
@@ -260,21 +407,9 @@ gen_start(struct store *s, const char *dir, bool accept_restore, char *msg,
 			    dbs, gen.path, fs, err[0] ? ": " : "", err);
 			return GEN_REFUSED;
 		}
-		if (store_restore_accept(s, dbgen,
-			frc == GEN_FILE_OK ? f.generation : -1,
-			frc == GEN_FILE_OK ? &f.marks : NULL, util_now(),
-			&revoked) != STORE_OK) {
-			snprintf(msg, msglen,
-			    "accepting the restore: database error");
+		if (gen_accept(s, v, dbgen, frc == GEN_FILE_OK ? &f : NULL, msg,
+			msglen) != 0)
 			return -1;
-		}
-		log_warnx(
-		    "event=restore_accepted verdict=%s db_generation=%lld "
-		    "file_generation=%lld enrollment_tokens_revoked=%lld "
-		    "frozen=1",
-		    gen_verdict_name(v), (long long)dbgen,
-		    (long long)(frc == GEN_FILE_OK ? f.generation : -1),
-		    (long long)revoked);
 		break;
 	case GEN_DB_AHEAD:
 		log_warnx("event=generation_file_behind db_generation=%lld "

@@ -45,9 +45,20 @@
  *	unreadable    any          GEN_UNREADABLE never: fix the file first
  *
  * Accepting a restore (cp/store.h store_restore_accept): the floors go up
- * to the file's marks, enrollment tokens still in force are revoked, the
- * freeze is set, "store.restored" is recorded with both numbers; then the
- * bump moves both past the file's generation.
+ * to the file's marks, nodes removed and API tokens revoked since the
+ * copy (DATA_DIR/revoked, below) are removed and revoked again,
+ * enrollment tokens still in force are revoked, the freeze is set,
+ * "store.restored" is recorded with both numbers; then the bump moves
+ * both past the file's generation.
+ *
+ * DATA_DIR/revoked, beside it: what a copy of the database cannot know
+ * was taken away after it.  One line per removed node ("node <hex of its
+ * Ed25519 public key>") and per revoked API token ("api_token <hex of
+ * its keyed hash>"), appended and fsynced once the removal or revocation
+ * has committed (gen_revoked_add).  It only grows, some 75 bytes a line;
+ * a last line cut by a crash is ignored, as is any line that is not one
+ * of the two (logged).  A kill between the commit and the append loses
+ * that line: the one window.
  *
  * Called from serve's start-up thread (gen_start), its ticker (gen_tick)
  * and its stop; not thread-safe otherwise.
@@ -62,8 +73,10 @@
 #include "cp/store.h"
 
 #define GEN_FILE "generation"
+#define GEN_REVOKED_FILE "revoked"
 #define GEN_BUMP_EVERY_S 10
 #define GEN_FILE_MAX 512
+#define GEN_REVOKED_MAX (16u << 20) /* some 200,000 revocations */
 
 /* What the file holds. */
 struct gen_state {
@@ -123,6 +136,14 @@ int gen_start(struct store *s, const char *dir, bool accept_restore, char *msg,
 int gen_tick(struct store *s, bool force);
 /* The generation of the last bump (0 before the first). */
 int64_t gen_current(void);
+
+/*
+ * Record a removal that has committed: kind "node" (key: its public key)
+ * or "api_token" (key: its keyed hash).  Any thread, after gen_start.
+ * 0, or -1 (logged: the removal stands, but a restore of an older copy
+ * would not know of it).
+ */
+int gen_revoked_add(const char *kind, const unsigned char key[32]);
 
 /*
  * A node reported its marks (status "admitted"): where one is above

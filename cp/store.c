@@ -810,39 +810,93 @@ store_marks_raise(struct store *s, const struct store_marks *m,
 	return store_wend(s, rc);
 }
 
-int
-store_restore_accept(struct store *s, int64_t db_gen, int64_t file_gen,
-    const struct store_marks *file_marks, int64_t now, int64_t *revoked)
+/* The replay of DATA_DIR/revoked (store_restore_accept). */
+static int
+store_restore_revocations(sqlite3 *db, struct store_restore *r)
 {
-	char detail[256], fg[24] = "null";
+	static const char reason[] =
+	    "{\"reason\":\"removed before the restore (DATA_DIR/revoked)\"}";
+	json_t *rows = NULL;
+	size_t i;
+	int rc = STORE_OK;
+
+	for (i = 0; rc == STORE_OK && i < r->nnodes; i++) {
+		const char *id;
+
+		rc = store_query(db, &rows,
+		    "SELECT id FROM nodes WHERE public_key = ?", "b",
+		    r->nodes[i]);
+		id = json_string_value(
+		    json_object_get(json_array_get(rows, 0), "id"));
+		if (rc == STORE_OK && id != NULL)
+			rc = store_exec(db, NULL,
+			    "DELETE FROM nodes WHERE id = ?", "s", id);
+		if (rc == STORE_OK && id != NULL) {
+			rc = store_ev(db, "edge-cp", "node.remove", id, reason);
+			r->nodes_removed++;
+		}
+		json_decref(rows);
+		rows = NULL;
+	}
+	for (i = 0; rc == STORE_OK && i < r->ntokens; i++) {
+		const char *name;
+
+		rc = store_query(db, &rows,
+		    "SELECT name FROM api_tokens WHERE hash = ? AND "
+		    "revoked_at IS NULL",
+		    "b", r->tokens[i]);
+		name = json_string_value(
+		    json_object_get(json_array_get(rows, 0), "name"));
+		if (rc == STORE_OK && name != NULL)
+			rc = store_exec(db, NULL,
+			    "UPDATE api_tokens SET revoked_at = ? WHERE hash "
+			    "= ?",
+			    "ib", r->now, r->tokens[i]);
+		if (rc == STORE_OK && name != NULL) {
+			rc = store_ev(
+			    db, "edge-cp", "api_token.revoke", name, reason);
+			r->apitokens_revoked++;
+		}
+		json_decref(rows);
+		rows = NULL;
+	}
+	return rc;
+}
+
+int
+store_restore_accept(struct store *s, struct store_restore *r)
+{
+	char detail[384], fg[24] = "null";
 	int changes = 0, frozen = 0;
 	sqlite3 *db;
 	int rc;
 
-	*revoked = 0;
+	r->enrolltokens_revoked = r->nodes_removed = r->apitokens_revoked = 0;
 	if ((db = store_wbegin(s, &rc)) == NULL)
 		return rc;
-	if (file_marks != NULL)
-		rc = store_floors_raise(db, file_marks, "edge-cp", NULL);
+	if (r->marks != NULL)
+		rc = store_floors_raise(db, r->marks, "edge-cp", NULL);
 	/* AUTOINCREMENT counts from sqlite_sequence: move it on. */
-	if (rc == STORE_OK && file_marks != NULL)
+	if (rc == STORE_OK && r->marks != NULL)
 		rc = store_exec(db, NULL,
 		    "INSERT INTO sqlite_sequence(name, seq) SELECT 'events', 0 "
 		    "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE "
 		    "name = 'events')",
 		    "");
-	if (rc == STORE_OK && file_marks != NULL)
+	if (rc == STORE_OK && r->marks != NULL)
 		rc = store_exec(db, NULL,
 		    "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'events' "
 		    "AND seq < ?1",
-		    "i", file_marks->events);
+		    "i", r->marks->events);
+	if (rc == STORE_OK)
+		rc = store_restore_revocations(db, r);
 	if (rc == STORE_OK)
 		rc = store_exec(db, &changes,
 		    "UPDATE enrollment_tokens SET revoked_at = ?, revoked_by "
 		    "= 'edge-cp' WHERE revoked_at IS NULL AND uses_left > 0 "
 		    "AND expires_at > ?",
-		    "ii", now, now);
-	*revoked = changes;
+		    "ii", r->now, r->now);
+	r->enrolltokens_revoked = changes;
 	if (rc == STORE_OK)
 		rc = store_exec(db, &frozen,
 		    "INSERT INTO meta(key, value) VALUES ('freeze', "
@@ -852,14 +906,16 @@ store_restore_accept(struct store *s, int64_t db_gen, int64_t file_gen,
 	if (rc == STORE_OK && frozen > 0)
 		rc = store_ev(db, "edge-cp", "freeze.on", "freeze",
 		    "{\"value\":\"edge-cp\",\"reason\":\"restored\"}");
-	if (rc == STORE_OK && file_gen > db_gen)
-		rc = store_generation_set(db, file_gen);
-	if (file_gen >= 0)
-		snprintf(fg, sizeof(fg), "%lld", (long long)file_gen);
+	if (rc == STORE_OK && r->file_gen > r->db_gen)
+		rc = store_generation_set(db, r->file_gen);
+	if (r->file_gen >= 0)
+		snprintf(fg, sizeof(fg), "%lld", (long long)r->file_gen);
 	snprintf(detail, sizeof(detail),
 	    "{\"database_generation\":%lld,\"file_generation\":%s,"
-	    "\"enrollment_tokens_revoked\":%lld,\"frozen\":true}",
-	    (long long)db_gen, fg, (long long)*revoked);
+	    "\"enrollment_tokens_revoked\":%lld,\"nodes_removed\":%lld,"
+	    "\"api_tokens_revoked\":%lld,\"frozen\":true}",
+	    (long long)r->db_gen, fg, (long long)r->enrolltokens_revoked,
+	    (long long)r->nodes_removed, (long long)r->apitokens_revoked);
 	if (rc == STORE_OK)
 		rc = store_ev(db, "edge-cp", "store.restored", "store", detail);
 	return store_wend(s, rc);
@@ -923,6 +979,25 @@ store_apitoken_find(
 	    "SELECT name, role, coalesce(expires_at, 0), last_used, "
 	    "coalesce(revoked_at, 0) FROM api_tokens WHERE hash = ?",
 	    "b", hash);
+}
+
+static void
+store_row_hash(sqlite3_stmt *st, void *arg)
+{
+	const void *b = sqlite3_column_blob(st, 0);
+
+	if (b != NULL && sqlite3_column_bytes(st, 0) == 32)
+		memcpy(arg, b, 32);
+}
+
+int
+store_apitoken_hash(struct store *s, const char *name, unsigned char hash[32])
+{
+	memset(hash, 0, 32);
+	return store_row1(s, store_row_hash, hash, "apitoken_hash",
+	    "SELECT hash FROM api_tokens WHERE name = ? AND revoked_at IS "
+	    "NULL",
+	    "s", name);
 }
 
 int

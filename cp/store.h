@@ -100,17 +100,31 @@ int store_marks_raise(struct store *s, const struct store_marks *m,
     const char *actor, bool *raised);
 /*
  * `edge-cp serve --accept-restore` on a database older than the
- * generation file (or without one), in one transaction: the floors
- * raised to file_marks (NULL: no file to say), and the event ids moved
- * past its events mark, so no event id is ever given twice (events
- * ?after=ID readers see the new ones), every enrollment token
- * still able to enroll a node revoked (it may have been spent or revoked
- * after the copy was taken; *revoked gets the count), the freeze set
- * (rollouts of the copy wait for an operator), and the "store.restored"
- * event with both generations (file_gen -1: no readable file).
+ * generation file (or without one), in one transaction:
+ *  - the floors raised to marks (NULL: no file to say), and the event
+ *    ids moved past its events mark, so no event id is ever given twice
+ *    (events ?after=ID readers see the new ones);
+ *  - the nodes whose public keys are in nodes removed again, and the API
+ *    tokens whose hashes are in tokens revoked again (DATA_DIR/revoked:
+ *    removed and revoked after the copy was taken), each with its
+ *    "node.remove" or "api_token.revoke" event;
+ *  - every enrollment token still able to enroll a node revoked (it may
+ *    have been spent or revoked after the copy was taken);
+ *  - the freeze set (rollouts of the copy wait for an operator);
+ *  - the "store.restored" event with both generations (file_gen -1: no
+ *    readable file) and the counts, which the out fields get too.
  */
-int store_restore_accept(struct store *s, int64_t db_gen, int64_t file_gen,
-    const struct store_marks *file_marks, int64_t now, int64_t *revoked);
+struct store_restore {
+	int64_t db_gen, file_gen, now;
+	const struct store_marks *marks;
+	const unsigned char (*nodes)[32]; /* public keys */
+	size_t nnodes;
+	const unsigned char (*tokens)[32]; /* keyed hashes */
+	size_t ntokens;
+	/* out */
+	int64_t enrolltokens_revoked, nodes_removed, apitokens_revoked;
+};
+int store_restore_accept(struct store *s, struct store_restore *r);
 /* Write transactions committed since store_open (any thread). */
 uint64_t store_commits(struct store *s);
 
@@ -140,6 +154,9 @@ int store_apitoken_add(struct store *s, const char *name, const char *role,
  */
 int store_apitoken_find(
     struct store *s, const unsigned char hash[32], struct store_apitoken *t);
+/* The hash of the token in force named name; STORE_NOTFOUND when none. */
+int store_apitoken_hash(
+    struct store *s, const char *name, unsigned char hash[32]);
 /* Record a use at now (no event; a no-op for a revoked token). */
 int store_apitoken_touch(
     struct store *s, const unsigned char hash[32], int64_t now);

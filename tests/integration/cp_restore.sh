@@ -57,6 +57,9 @@ A=$(node_id "$T_DIR/a")
 B=$(node_id "$T_DIR/b")
 check "two nodes enrolled" test -n "$A" -a -n "$B"
 SPARE=$(token fra1)
+expect_api "a viewer token" 201 POST /v1/api-tokens \
+    '{"name":"watcher","role":"viewer"}'
+VIEWER=$(echo "$LAST" | jq -r .token)
 expect_eq "dataplane 1.0 gets seq 1" "$(upload dataplane 1.0)" 1
 expect_api "profile 1" 201 PUT /v1/profile '{"steps":[]}'
 
@@ -66,6 +69,10 @@ COPY_GEN=$(db_gen "$T_DIR/copy.db")
 
 # What happens after the copy: all of it is what a restore brings back.
 expect_api "node b removed" 200 DELETE "/v1/nodes/$B"
+expect_api "the viewer token revoked" 200 DELETE /v1/api-tokens/watcher
+check "both are recorded outside the database (DATA_DIR/revoked)" \
+    test "$(grep -c '^node [0-9a-f]\{64\}$' "$D/revoked")" = 1 -a \
+    "$(grep -c '^api_token [0-9a-f]\{64\}$' "$D/revoked")" = 1
 expect_api "profile 2" 201 PUT /v1/profile '{"steps":[]}'
 expect_eq "dataplane 2.0 gets seq 2" "$(upload dataplane 2.0)" 2
 check "the spare token enrolls a node" sh -c \
@@ -110,6 +117,18 @@ check "...with an id above every one given before the restore ($LAST_EV)" \
 check "the file moved past both" test "$(gen_of "$D/generation")" -gt "$LIVE_GEN"
 expect_eq "...and the database with it" "$(db_gen "$D/edge-cp.db")" \
     "$(gen_of "$D/generation")"
+expect_eq "...having removed node b again and revoked the viewer token again" \
+    "$(echo "$R" | jq -c '[.detail.nodes_removed,.detail.api_tokens_revoked]')" \
+    '[1,1]'
+expect_api "node b, removed after the copy, is not back" 404 GET "/v1/nodes/$B"
+check "...and its key does not work" sh -c \
+    "! '$NC' status --server '$CP_URL' --pin '$CP_PIN' --state '$T_DIR/b' \
+        --body '{}' >/dev/null 2>&1"
+check "node a, which was not removed, is still there" \
+    sh -c "[ \"\$('$NC' status --server '$CP_URL' --pin '$CP_PIN' \
+        --state '$T_DIR/a' --body '{}' | cut -d' ' -f1)\" = 200 ]"
+expect_api "the viewer token, revoked after the copy, does not work" 401 \
+    GET /v1/nodes "" "$VIEWER"
 expect_api "rollouts are frozen" 200 GET /v1/fleet
 expect_eq "...(the fleet says frozen)" "$(echo "$LAST" | jq -r .frozen)" true
 check "the copy's unspent enrollment token no longer enrolls" \

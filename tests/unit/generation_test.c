@@ -4,6 +4,7 @@
  * temporary directory, with the file missing, unreadable, garbage, ahead
  * of and behind the database, and its write failing.
  */
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,6 +381,68 @@ TEST(gen_nodes_raise_floors)
 	}
 }
 
+/*
+ * DATA_DIR/revoked: what was removed after the copy is removed again when
+ * the restore is accepted; lines it cannot read are skipped.
+ */
+TEST(gen_revoked_replayed)
+{
+	struct store_new_node nn;
+	struct store_apitoken t;
+	unsigned char eh[32], pk[32], th[32], other[32];
+	char msg[1200], pop[40], path[160], junk[200];
+	json_t *node = NULL;
+	int fd;
+
+	fresh();
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, GEN_REVOKED_FILE);
+	unlink(path);
+	CHECK(start(false, msg, sizeof(msg)) == 0);
+	CHECK(store_pop_add(st, "p", "r", "{}", "t") == STORE_OK);
+	memset(eh, 1, sizeof(eh));
+	memset(pk, 2, sizeof(pk));
+	memset(th, 3, sizeof(th));
+	memset(other, 4, sizeof(other));
+	CHECK(store_enrolltoken_add(
+		  st, eh, "p", 1, util_now() + 60, "t", NULL) == STORE_OK);
+	memset(&nn, 0, sizeof(nn));
+	nn.id = "n-1";
+	nn.hostname = "h";
+	nn.facts = "{}";
+	memcpy(nn.public_key, pk, 32);
+	CHECK(store_enroll(st, eh, util_now(), &nn, pop, sizeof(pop)) ==
+	    STORE_OK);
+	CHECK(
+	    store_apitoken_add(st, "ops", "operator", th, 0, "t") == STORE_OK);
+	/* What the live edge-cp did after this copy of its database. */
+	CHECK(gen_revoked_add("node", pk) == 0);
+	CHECK(gen_revoked_add("api_token", th) == 0);
+	CHECK(gen_revoked_add("api_token", other) == 0); /* unknown here */
+	CHECK(gen_revoked_add("pop", pk) == -1);
+	fd = open(path, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0);
+	snprintf(junk, sizeof(junk), "node nothex\nflavour %064d\nnode 0a", 0);
+	CHECK(write(fd, junk, strlen(junk)) == (ssize_t)strlen(junk));
+	close(fd);
+	put_file("generation 9\n");
+	CHECK(start(true, msg, sizeof(msg)) == 0);
+	CHECK(store_node_get(st, "n-1", &node) == STORE_NOTFOUND);
+	CHECK(store_apitoken_find(st, th, &t) == STORE_OK);
+	CHECK(t.revoked_at != 0);
+	CHECK(events("node.remove") == 1);
+	CHECK(events("api_token.revoke") == 1);
+	/* A revoked token's hash is not in force: nothing to look up. */
+	CHECK(store_apitoken_hash(st, "ops", th) == STORE_NOTFOUND);
+	/* Unreadable (a directory): the restore is not accepted. */
+	put_file("generation 20\n");
+	unlink(path);
+	CHECK(mkdir(path, 0700) == 0);
+	CHECK(start(true, msg, sizeof(msg)) == -1);
+	CHECK(strstr(msg, path) != NULL);
+	CHECK(events("store.restored") == 1);
+	rmdir(path);
+}
+
 int
 main(void)
 {
@@ -396,6 +459,7 @@ main(void)
 	RUN(gen_file_unreadable);
 	RUN(gen_db_without_generation);
 	RUN(gen_nodes_raise_floors);
+	RUN(gen_revoked_replayed);
 	store_close(st);
 	tmp_cleanup();
 	return check_done();
