@@ -223,6 +223,14 @@ release_admit(struct release_ctx *ctx, const char *component,
 		    (long long)*seq, (long long)have);
 		goto out;
 	}
+	if (have > 0 && *seq - have > RELEASE_SEQ_JUMP_MAX) {
+		snprintf(err, errlen,
+		    "sequence %lld is more than %d above the newest admitted "
+		    "%lld; a signature that far ahead is not edge-cp's "
+		    "numbering",
+		    (long long)*seq, RELEASE_SEQ_JUMP_MAX, (long long)have);
+		goto out;
+	}
 	rc = 0;
 out:
 	free(pub);

@@ -29,7 +29,14 @@
  *
  * The highest admitted sequence per component is kept in
  * /var/lib/edge-keeper/<component>.seq; it never goes down, also not
- * after an allowed rollback.
+ * after an allowed rollback.  Nor may it jump: a release whose sequence is
+ * more than RELEASE_SEQ_JUMP_MAX above the watermark is refused, so a
+ * stolen release key that signs sequence 2^62 cannot make the node refuse
+ * every genuine release after it.  edge-cp numbers the uploads of a
+ * component one by one, so a genuine jump that large means a node that
+ * missed ten thousand releases of one component (at ten uploads a day,
+ * close to three years); such a node is re-enrolled.  A node that has
+ * admitted nothing yet (no watermark) has nothing to measure a jump from.
  *
  * Called from the reconcile thread (step_host).
  */
@@ -47,6 +54,8 @@
 #define RELEASE_LOW_SPEED_BPS 1024L
 #define RELEASE_LOW_SPEED_S 30L
 #define RELEASE_TIMEOUT_S 900L
+/* How far above the watermark a sequence may be (see above). */
+#define RELEASE_SEQ_JUMP_MAX 10000
 
 struct release_ctx {
 	struct cpclient *cp;

@@ -82,7 +82,8 @@ static char sig_new[MSIG_SIG_TEXT_MAX], sig_old[MSIG_SIG_TEXT_MAX];
 
 /* The signature edge-cp would make for data as dataplane 2.0.0, seq. */
 static int
-sign(const unsigned char *data, size_t len, int seq, char *out, size_t olen)
+sign(const unsigned char *data, size_t len, long long seq, char *out,
+    size_t olen)
 {
 	unsigned char h[32];
 	char hex[65], tc[256], err[256];
@@ -91,7 +92,7 @@ sign(const unsigned char *data, size_t len, int seq, char *out, size_t olen)
 	util_hex(hex, sizeof(hex), h, sizeof(h));
 	snprintf(tc, sizeof(tc),
 	    "edgefleet component=dataplane version=2.0.0 size=%zu sha256=%s "
-	    "seq=%d",
+	    "seq=%lld",
 	    len, hex, seq);
 	return msig_sign(&sec, data, len, tc, out, olen, err, sizeof(err));
 }
@@ -311,6 +312,46 @@ TEST(watermark_never_goes_down)
 	CHECK(access(dest, F_OK) != 0 && seq_on_disk() == 9);
 }
 
+/* Install art_new signed with seq over watermark 4; the error in err. */
+static int
+install_seq(long long seq, char *err, size_t errlen)
+{
+	char sig[MSIG_SIG_TEXT_MAX];
+	int fd, rc;
+
+	if (sign(art_new, ART_LEN, seq, sig, sizeof(sig)) != 0)
+		return -2;
+	fd = memfd_of(art_new, ART_LEN);
+	rc = release_install(
+	    &ctx, "dataplane", "2.0.0", dest, false, sig, fd, err, errlen);
+	close(fd);
+	return rc;
+}
+
+/*
+ * A stolen key's signature far ahead is refused and moves nothing; the
+ * bound itself is admitted.
+ */
+TEST(sequence_jump_is_bounded)
+{
+	char err[256];
+
+	CHECK(root_setup(0) == 0);
+	CHECK(install_seq(4LL + RELEASE_SEQ_JUMP_MAX + 1, err, sizeof(err)) ==
+	    -1);
+	CHECK(strstr(err, "more than 10000 above the newest admitted 4") !=
+	    NULL);
+	CHECK(install_seq(INT64_MAX, err, sizeof(err)) == -1);
+	CHECK(access(dest, F_OK) != 0 && seq_on_disk() == 4);
+	CHECK(install_seq(4LL + RELEASE_SEQ_JUMP_MAX, err, sizeof(err)) == 0);
+	CHECK(seq_on_disk() == 4 + RELEASE_SEQ_JUMP_MAX);
+	/* Nothing admitted yet: nothing to measure a jump from. */
+	CHECK(root_setup(0) == 0);
+	CHECK(unlink(seqf) == 0);
+	CHECK(install_seq(50000, err, sizeof(err)) == 0);
+	CHECK(seq_on_disk() == 50000);
+}
+
 int
 main(void)
 {
@@ -332,6 +373,7 @@ main(void)
 	RUN(failed_install_leaves_a_signed_binary_or_none);
 	RUN(killed_install_leaves_a_signed_binary_or_none);
 	RUN(watermark_never_goes_down);
+	RUN(sequence_jump_is_bounded);
 	tmp_rmtree(conf.root);
 	tmp_cleanup();
 	return check_done();
