@@ -77,6 +77,7 @@ enum priv_type {
 	PRIV_SELF_BEGIN,      /* version */
 	PRIV_SELF_COMMIT,     /* - */
 	PRIV_SELF_FAILED,     /* version -> failed */
+	PRIV_RELEASE_KEY,     /* public key text, statement -> installed */
 	PRIV_TYPE_MAX,
 };
 

@@ -58,6 +58,9 @@ int api_artifacts_get(struct req *r);
  * files removed, or -1.
  */
 int api_releases_sweep(void);
+/* GET and POST /v1/release-keys (cp/api_release_keys.c). */
+int api_release_keys_get(struct req *r);
+int api_release_keys_post(struct req *r);
 int api_rollouts_create(struct req *r);
 int api_rollouts_list(struct req *r);
 int api_rollouts_show(struct req *r);

@@ -29,6 +29,7 @@
 #include "common/util.h"
 #include "cp/api.h"
 #include "cp/artifact.h"
+#include "cp/release_keys.h"
 #include "cp/store.h"
 
 /* Uploads received at once; each may hold ARTIFACT_MAX_SIZE of disk. */
@@ -148,7 +149,7 @@ static int
 release_key_load(struct msig_sec *sec, char *err, size_t errlen)
 {
 	char path[600], *txt = NULL;
-	struct msig_pub pub;
+	struct msig_pub pub, cur;
 	size_t len = 0;
 	int rc;
 
@@ -167,7 +168,8 @@ release_key_load(struct msig_sec *sec, char *err, size_t errlen)
 	if (rc != 0)
 		return -1;
 	msig_sec_pub(sec, &pub);
-	if (sodium_memcmp(&pub, &cp.release_pub, sizeof(pub)) != 0) {
+	release_keys_current(&cur, NULL, 0);
+	if (sodium_memcmp(&pub, &cur, sizeof(pub)) != 0) {
 		sodium_memzero(sec, sizeof(*sec));
 		snprintf(err, errlen, "release.key does not match release.pub");
 		return -1;

@@ -15,8 +15,10 @@
 #include "common/afile.h"
 #include "common/httpc.h"
 #include "common/json.h"
+#include "common/relkey.h"
 #include "common/util.h"
 #include "cp/artifact.h"
+#include "cp/cli_keys.h"
 #include "cp/tls.h"
 #include "cp/validate.h"
 
@@ -71,6 +73,13 @@ usage(void)
 	    "  node set ID --router-id A.B.C.D|auto\n"
 	    "  profile show [--version N] | profile set FILE\n"
 	    "  release list | release add --component C --version V FILE\n"
+	    "  release sign --key FILE --component C --version V --seq N "
+	    "[--out SIG] FILE\n"
+	    "      (offline: connects to nothing)\n"
+	    "  release-key show | release-key add PUB ROTATION\n"
+	    "  release-key rotate --key OLD.key --out PREFIX --dataplane-seq N "
+	    "--keeper-seq N\n"
+	    "      (offline: a new key pair and its rotation statement)\n"
 	    "  rollout create|plan COMPONENT VERSION [--strategy "
 	    "waves|all_at_once]\n"
 	    "      [--waves JSON] [--bake-s S] [--min-reports N] "
@@ -961,6 +970,76 @@ out:
 	return output(c, res, NULL, NULL);
 }
 
+/* The offline commands (cp/cli_keys.h); nothing is connected. */
+static int
+cmd_offline(struct cli *c, const char *noun)
+{
+	const char *key = flag(c, "--key"), *out = flag(c, "--out");
+	const char *comp = flag(c, "--component"), *ver = flag(c, "--version");
+	const char *seq = flag(c, "--seq"), *dps = flag(c, "--dataplane-seq");
+	const char *kps = flag(c, "--keeper-seq");
+	int64_t n = 0, dp = 0, kp = 0;
+
+	if (flags_all_used(c) != 0 || key == NULL)
+		return usage();
+	if (strcmp(noun, "release") == 0) {
+		if (c->npos != 3 || comp == NULL || ver == NULL ||
+		    seq == NULL || util_parse_i64(seq, 1, INT64_MAX, &n) != 0)
+			return usage();
+		return cli_keys_sign(key, comp, ver, n, c->pos[2], out);
+	}
+	if (c->npos != 2 || out == NULL || dps == NULL || kps == NULL ||
+	    util_parse_i64(dps, 0, INT64_MAX, &dp) != 0 ||
+	    util_parse_i64(kps, 0, INT64_MAX, &kp) != 0)
+		return usage();
+	return cli_keys_rotate(key, out, dp, kp);
+}
+
+/* release-key show | add PUB ROTATION */
+static int
+cmd_release_key(struct cli *c, const char *verb)
+{
+	char *pub = NULL, *stmt = NULL;
+	json_t *body, *res;
+	size_t n;
+
+	if (flags_all_used(c) != 0)
+		return 2;
+	if (strcmp(verb, "show") == 0) {
+		if (c->npos != 2)
+			return usage();
+		res = api(c, "GET", "/v1/release-keys", NULL);
+		if (res != NULL && !c->json) {
+			printf("%s", json_string_value(
+					 json_object_get(res, "public_key")));
+			printf("rotations: %zu\n",
+			    json_array_size(json_object_get(res, "rotations")));
+			json_decref(res);
+			return 0;
+		}
+		return output(c, res, NULL, NULL);
+	}
+	if (c->npos != 4)
+		return usage();
+	if (afile_read(c->pos[2], RELKEY_PUB_TEXT_MAX, &pub, &n) != 0 ||
+	    afile_read(c->pos[3], MSIG_SIG_MAX, &stmt, &n) != 0) {
+		fprintf(stderr, "edge-cp: %s: %s\n",
+		    pub == NULL ? c->pos[2] : c->pos[3], strerror(errno));
+		free(pub);
+		return 1;
+	}
+	body = json_pack("{s:s,s:s}", "public_key", pub, "statement", stmt);
+	free(pub);
+	free(stmt);
+	if (body == NULL) {
+		fprintf(stderr, "edge-cp: the files are not text\n");
+		return 1;
+	}
+	res = api(c, "POST", "/v1/release-keys", body);
+	json_decref(body);
+	return output(c, res, NULL, NULL);
+}
+
 static int
 cmd_release(struct cli *c, const char *verb)
 {
@@ -1069,6 +1148,10 @@ cli_known(const char *noun, const char *verb)
 		"profile set",
 		"release list",
 		"release add",
+		"release sign",
+		"release-key show",
+		"release-key add",
+		"release-key rotate",
 		"rollout create",
 		"rollout list",
 		"rollout show",
@@ -1112,6 +1195,8 @@ cli_main(int argc, char **argv)
 		noun = "token";
 	if (!cli_known(noun, verb))
 		return usage();
+	if (strcmp(verb, "sign") == 0 || strcmp(verb, "rotate") == 0)
+		return cmd_offline(&c, noun);
 	if (strcmp(noun, "release") == 0 && strcmp(verb, "add") == 0)
 		c.timeout_ms = CLI_UPLOAD_TIMEOUT_MS;
 	if (cli_connect(&c) != 0)
@@ -1130,6 +1215,8 @@ cli_main(int argc, char **argv)
 		rc = cmd_rollout(&c, verb);
 	else if (strcmp(noun, "release") == 0)
 		rc = cmd_release(&c, verb);
+	else if (strcmp(noun, "release-key") == 0)
+		rc = cmd_release_key(&c, verb);
 	else if (strcmp(noun, "freeze") == 0)
 		rc = cmd_freeze(&c, verb);
 	else if (strcmp(noun, "fleet") == 0)

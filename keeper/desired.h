@@ -32,6 +32,8 @@ struct kdesired {
 	json_t *pop; /* the POP section */
 	json_t *bgp; /* its "bgp", validated again here; NULL when none */
 	char router_id[16]; /* this node's BGP router id; "" when unknown */
+	/* The release key id edge-cp signs with now; "" when it names none. */
+	char release_key[17];
 };
 
 struct kdesired *kdesired_parse(

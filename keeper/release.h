@@ -48,6 +48,7 @@
 #include <stdint.h>
 
 #include "common/cpclient.h"
+#include "common/minisign.h"
 #include "keeper/keeper.h"
 
 #define RELEASE_MAX_BYTES (512u << 20)
@@ -60,6 +61,8 @@
 struct release_ctx {
 	struct cpclient *cp;
 	const struct keeper_conf *conf;
+	/* The release key id last synced (keeper/release_keys.h). */
+	char key_synced[MSIG_KEYIDHEX];
 };
 
 int release_fetch(void *ctx, const char *component, const char *version,

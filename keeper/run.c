@@ -39,6 +39,7 @@
 #include "keeper/privsep.h"
 #include "keeper/reconcile.h"
 #include "keeper/release.h"
+#include "keeper/release_keys.h"
 #include "keeper/selfup.h"
 #include "steps/kinds.h"
 
@@ -251,6 +252,10 @@ keeper_fetch(struct keeper *k)
 		}
 	}
 	httpc_resp_clear(&r);
+	/* A new release key is installed before a release it signed. */
+	if (k->d != NULL &&
+	    release_keys_sync(&k->rel, k->d->release_key, err, sizeof(err)) < 0)
+		log_warnx("event=release_key_sync_failed msg=\"%s\"", err);
 }
 
 /* The first step of a kind in the desired state, or NULL. */
