@@ -12,6 +12,18 @@ static const char *const relkey_names[RELKEY_NCOMP] = { "dataplane",
 	"keeper" };
 
 int
+relkey_release_comment(char *out, size_t len, const char *component,
+    const char *version, uint64_t size, const char *sha256, int64_t seq)
+{
+	int n = snprintf(out, len,
+	    "edgefleet component=%s version=%s size=%llu sha256=%s seq=%lld",
+	    component, version, (unsigned long long)size, sha256,
+	    (long long)seq);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
 relkey_component(const char *name)
 {
 	int i;

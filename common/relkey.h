@@ -50,6 +50,12 @@
 /* One retired line, and a whole retired list. */
 #define RELKEY_LINE_MAX 128
 #define RELKEY_RETIRED_MAX (RELKEY_CHAIN_MAX * RELKEY_LINE_MAX)
+/*
+ * How far above the newest admitted sequence a release may be: a node
+ * refuses more (keeper/release.h), and edge-cp refuses an offline
+ * signature further than this ahead of its own numbering.
+ */
+#define RELKEY_SEQ_JUMP_MAX 10000
 /* relkey_verify(): the statement is by a key other than the one given. */
 #define RELKEY_OTHER_SIGNER 1
 
@@ -62,6 +68,15 @@ struct relkey_retired {
 	struct msig_pub key;
 	int64_t cutoff[RELKEY_NCOMP];
 };
+
+/*
+ * The trusted comment of a release signature, as edge-cp signs it and
+ * keeper/release.h checks it:
+ *	edgefleet component=C version=V size=N sha256=HEX seq=N
+ * -1 when out is too small.
+ */
+int relkey_release_comment(char *out, size_t len, const char *component,
+    const char *version, uint64_t size, const char *sha256, int64_t seq);
 
 /* 0 for "dataplane", 1 for "keeper", -1 for anything else. */
 int relkey_component(const char *name);

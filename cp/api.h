@@ -50,6 +50,8 @@ int api_releases_list(struct req *r);
 /* PUT /v1/releases/{c}/{v}: a streaming route, with this body stream. */
 int api_releases_put(struct req *r);
 extern const struct body_stream api_release_upload;
+/* GET /v1/releases/{c}/next-seq: the sequence the next upload gets. */
+int api_releases_next_seq(struct req *r);
 /* GET /v1/artifacts/{c}/{v} and /v1/artifacts/{c}/{v}.minisig */
 int api_artifacts_get(struct req *r);
 /*

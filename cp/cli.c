@@ -43,6 +43,7 @@ struct cli {
 	long timeout_ms; /* 0: httpc's default */
 	struct httpc *h;
 	char auth[256];
+	char *extra_hdr; /* one more request header, or NULL (malloc'd) */
 };
 
 struct column {
@@ -72,7 +73,9 @@ usage(void)
 	    "  node drain ID | node undrain ID | node remove ID\n"
 	    "  node set ID --router-id A.B.C.D|auto\n"
 	    "  profile show [--version N] | profile set FILE\n"
-	    "  release list | release add --component C --version V FILE\n"
+	    "  release list | release add --component C --version V "
+	    "[--signature SIG] FILE\n"
+	    "  release next-seq COMPONENT\n"
 	    "  release sign --key FILE --component C --version V --seq N "
 	    "[--out SIG] FILE\n"
 	    "      (offline: connects to nothing)\n"
@@ -249,7 +252,7 @@ api_send(struct cli *c, const char *method, const char *path, const char *ctype,
     const void *body, size_t len)
 {
 	char cthdr[64];
-	const char *hdrs[3] = { c->auth, NULL, NULL };
+	const char *hdrs[4] = { c->auth, NULL, NULL, NULL };
 	struct httpc_resp resp;
 	char err[512];
 	json_t *out = NULL;
@@ -258,6 +261,7 @@ api_send(struct cli *c, const char *method, const char *path, const char *ctype,
 		snprintf(cthdr, sizeof(cthdr), "Content-Type: %s", ctype);
 		hdrs[1] = cthdr;
 	}
+	hdrs[ctype != NULL ? 2 : 1] = c->extra_hdr;
 	if (httpc_request(c->h, method, path, hdrs, body, len, &resp, err,
 		sizeof(err)) != 0) {
 		fprintf(stderr, "edge-cp: %s\n", err);
@@ -915,11 +919,40 @@ cmd_freeze(struct cli *c, const char *verb)
  * release add: the file is mapped, not read, so libcurl sends it from the
  * page cache whatever its size (up to edge-cp's limit).
  */
+/*
+ * The Edgefleet-Signature header of an upload signed offline: the
+ * signature file's text in base64 (cp/api_releases.c).
+ */
+static int
+cli_sig_header(struct cli *c, const char *sigf)
+{
+	static const char name[] = "Edgefleet-Signature: ";
+	char *txt = NULL;
+	size_t len, cap;
+
+	if (afile_read(sigf, MSIG_SIG_MAX, &txt, &len) != 0) {
+		fprintf(stderr, "edge-cp: %s: %s\n", sigf, strerror(errno));
+		return -1;
+	}
+	cap = sizeof(name) + sodium_base64_ENCODED_LEN(
+				 len, sodium_base64_VARIANT_ORIGINAL);
+	if ((c->extra_hdr = malloc(cap)) == NULL) {
+		free(txt);
+		return -1;
+	}
+	memcpy(c->extra_hdr, name, sizeof(name));
+	util_b64(c->extra_hdr + sizeof(name) - 1, cap - sizeof(name) + 1, txt,
+	    len);
+	free(txt);
+	return 0;
+}
+
 static int
 cmd_release_add(struct cli *c)
 {
 	const char *comp = flag(c, "--component"), *ver = flag(c, "--version");
 	const char *file = c->npos == 3 ? c->pos[2] : NULL;
+	const char *sigf = flag(c, "--signature");
 	char path[160];
 	struct stat st;
 	void *data = MAP_FAILED;
@@ -951,6 +984,8 @@ cmd_release_add(struct cli *c)
 		    file, ARTIFACT_MAX_SIZE >> 20);
 		goto out;
 	}
+	if (sigf != NULL && cli_sig_header(c, sigf) != 0)
+		goto out;
 	data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (data == MAP_FAILED) {
 		fprintf(stderr, "edge-cp: %s: %s\n", file, strerror(errno));
@@ -1045,6 +1080,27 @@ cmd_release(struct cli *c, const char *verb)
 {
 	if (strcmp(verb, "add") == 0)
 		return cmd_release_add(c);
+	if (strcmp(verb, "next-seq") == 0) {
+		char path[160];
+		json_t *res;
+
+		if (flags_all_used(c) != 0 || c->npos != 3 ||
+		    strlen(c->pos[2]) > 32 ||
+		    strspn(c->pos[2], "abcdefghijklmnopqrstuvwxyz") !=
+			strlen(c->pos[2]))
+			return usage();
+		snprintf(path, sizeof(path), "/v1/releases/%s/next-seq",
+		    c->pos[2]);
+		if ((res = api(c, "GET", path, NULL)) == NULL)
+			return 1;
+		if (c->json)
+			return output(c, res, NULL, NULL);
+		printf("%lld\n",
+		    (long long)json_integer_value(
+			json_object_get(res, "next_seq")));
+		json_decref(res);
+		return 0;
+	}
 	if (flags_all_used(c) != 0)
 		return 2;
 	return output(
@@ -1149,6 +1205,7 @@ cli_known(const char *noun, const char *verb)
 		"release list",
 		"release add",
 		"release sign",
+		"release next-seq",
 		"release-key show",
 		"release-key add",
 		"release-key rotate",
@@ -1228,6 +1285,7 @@ cli_main(int argc, char **argv)
 	else
 		rc = usage();
 	httpc_free(c.h);
+	free(c.extra_hdr);
 	sodium_memzero(c.auth, sizeof(c.auth));
 	return rc;
 }

@@ -171,9 +171,8 @@ cli_keys_sign(const char *keyfile, const char *component,
 	}
 	crypto_hash_sha256_final(&st, h);
 	util_hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(tc, sizeof(tc),
-	    "edgefleet component=%s version=%s size=%llu sha256=%s seq=%lld",
-	    component, version, (unsigned long long)size, hex, (long long)seq);
+	relkey_release_comment(
+	    tc, sizeof(tc), component, version, size, hex, seq);
 	if (ck_load(keyfile, &sec) != 0)
 		return 1;
 	if (msig_sign_file(&sec, binary, tc, sig, sizeof(sig), err,

@@ -79,6 +79,8 @@ const struct route server_routes[] = {
 	    "profile" },
 	{ "GET", "/v1/releases", AUTH_VIEWER, false, api_releases_list,
 	    "releases" },
+	{ "GET", "/v1/releases/{}/next-seq", AUTH_VIEWER, false,
+	    api_releases_next_seq, "release_next_seq" },
 	/* Release binaries stream to disk, up to their own limit. */
 	{ "PUT", "/v1/releases/{}/{}", AUTH_ADMIN, false, api_releases_put,
 	    "release_upload", ARTIFACT_MAX_SIZE, &api_release_upload },

@@ -49,6 +49,7 @@
 
 #include "common/cpclient.h"
 #include "common/minisign.h"
+#include "common/relkey.h"
 #include "keeper/keeper.h"
 
 #define RELEASE_MAX_BYTES (512u << 20)
@@ -56,7 +57,7 @@
 #define RELEASE_LOW_SPEED_S 30L
 #define RELEASE_TIMEOUT_S 900L
 /* How far above the watermark a sequence may be (see above). */
-#define RELEASE_SEQ_JUMP_MAX 10000
+#define RELEASE_SEQ_JUMP_MAX RELKEY_SEQ_JUMP_MAX
 
 struct release_ctx {
 	struct cpclient *cp;
