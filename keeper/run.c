@@ -252,8 +252,19 @@ keeper_fetch(struct keeper *k)
 		}
 	}
 	httpc_resp_clear(&r);
-	/* A new release key is installed before a release it signed. */
-	if (k->d != NULL &&
+}
+
+/*
+ * After a fetch, in `run` only (`check` changes nothing): a release key
+ * the desired state names and this node does not pin yet is followed
+ * before the pass, so it is in place before a release it signed.
+ */
+static void
+keeper_release_keys(struct keeper *k)
+{
+	char err[512];
+
+	if (k->reachable && k->d != NULL &&
 	    release_keys_sync(&k->rel, k->d->release_key, err, sizeof(err)) < 0)
 		log_warnx("event=release_key_sync_failed msg=\"%s\"", err);
 }
@@ -675,6 +686,7 @@ keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 
 		if (sig != SIGUSR1) {
 			keeper_fetch(&k);
+			keeper_release_keys(&k);
 			keeper_pass(&k, false);
 			/* interval ± 10 %, so a fleet spreads its check-ins. */
 			ms = conf->interval_s * 900 +

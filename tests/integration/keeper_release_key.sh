@@ -57,7 +57,7 @@ check "the node pinned the first key" cmp -s "$R/var/lib/edge-keeper/release.pub
 mkdir -p "$R/srv/www"
 PROFILE="{\"steps\":[{\"name\":\"dp\",\"kind\":\"dataplane\",\"params\":{
  \"listen\":[\"$NODE_IP:8080\"],\"control\":\"/run/edge-dp/ctl.sock\",
- \"root\":\"/srv/www\",\"workers\":1,\"drain_timeout\":5,
+ \"root\":\"/srv/www\",\"workers\":2,\"drain_timeout\":5,
  \"ready_timeout\":3}}]}"
 expect_api "a profile with a dataplane step" 201 PUT /v1/profile "$PROFILE"
 PV=$(echo "$LAST" | jq .version)
