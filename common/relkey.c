@@ -8,8 +8,7 @@
 
 #define RELKEY_PREFIX "edgefleet-release-key "
 
-static const char *const relkey_names[RELKEY_NCOMP] = { "dataplane",
-	"keeper" };
+static const char *const relkey_names[RELKEY_NCOMP] = { "dataplane", "keeper" };
 
 int
 relkey_release_comment(char *out, size_t len, const char *component,
@@ -44,8 +43,10 @@ relkey_comment(const struct msig_pub *next, const int64_t cutoff[RELKEY_NCOMP],
 
 	if (msig_keyid_hex(next->keyid, id, sizeof(id)) != 0)
 		return -1;
-	n = snprintf(out, len, RELKEY_PREFIX "next=%s dataplane_seq=%lld "
-	    "keeper_seq=%lld", id, (long long)cutoff[0], (long long)cutoff[1]);
+	n = snprintf(out, len,
+	    RELKEY_PREFIX "next=%s dataplane_seq=%lld "
+			  "keeper_seq=%lld",
+	    id, (long long)cutoff[0], (long long)cutoff[1]);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
@@ -84,8 +85,8 @@ relkey_make(const struct msig_sec *old, const struct msig_pub *next,
 		snprintf(err, errlen, "output buffer too small");
 		return -1;
 	}
-	return msig_sign(old, pub_text, strlen(pub_text), tc, stmt, stmtlen,
-	    err, errlen);
+	return msig_sign(
+	    old, pub_text, strlen(pub_text), tc, stmt, stmtlen, err, errlen);
 }
 
 /*
@@ -155,7 +156,8 @@ relkey_verify(const struct msig_pub *signer, const char *pub_text,
 	}
 	if (memcmp(out->next.keyid, signer->keyid, MSIG_KEYIDBYTES) == 0 ||
 	    sodium_memcmp(out->next.pk, signer->pk, MSIG_PKBYTES) == 0) {
-		snprintf(err, errlen, "rotation statement announces its signer");
+		snprintf(
+		    err, errlen, "rotation statement announces its signer");
 		goto fail;
 	}
 	return 0;
@@ -167,9 +169,8 @@ fail:
 }
 
 int
-relkey_retired_parse(const char *text, size_t len,
-    struct relkey_retired *out, size_t max, size_t *n, char *err,
-    size_t errlen)
+relkey_retired_parse(const char *text, size_t len, struct relkey_retired *out,
+    size_t max, size_t *n, char *err, size_t errlen)
 {
 	const char *p = text, *end = text + len;
 	char line[RELKEY_LINE_MAX], b64[80], again[RELKEY_LINE_MAX];
@@ -188,8 +189,10 @@ relkey_retired_parse(const char *text, size_t len,
 		k = (size_t)((nl != NULL ? nl : end) - p);
 		if (nl == NULL || k == 0 || k >= sizeof(line) ||
 		    memchr(p, '\0', k) != NULL) {
-			snprintf(err, errlen, "retired key list line %zu: "
-			    "malformed", *n + 1);
+			snprintf(err, errlen,
+			    "retired key list line %zu: "
+			    "malformed",
+			    *n + 1);
 			return -1;
 		}
 		memcpy(line, p, k);
@@ -213,12 +216,15 @@ relkey_retired_parse(const char *text, size_t len,
 		    strlen(again) != strlen(line) + 1)
 			goto bad;
 		if (relkey_retired_find(out, *n, r.key.keyid) != NULL) {
-			snprintf(err, errlen, "retired key list line %zu: the "
-			    "key is there twice", *n + 1);
+			snprintf(err, errlen,
+			    "retired key list line %zu: the "
+			    "key is there twice",
+			    *n + 1);
 			return -1;
 		}
 		if (*n == max) {
-			snprintf(err, errlen, "more than %zu retired keys", max);
+			snprintf(
+			    err, errlen, "more than %zu retired keys", max);
 			return -1;
 		}
 		out[(*n)++] = r;
@@ -230,8 +236,7 @@ bad:
 }
 
 int
-relkey_retired_append(
-    char *buf, size_t bufsize, const struct relkey_retired *r)
+relkey_retired_append(char *buf, size_t bufsize, const struct relkey_retired *r)
 {
 	char b64[80];
 	size_t used = strnlen(buf, bufsize);

@@ -309,11 +309,10 @@ release_publish(struct req *r, const char *sha, uint64_t size)
 		rc = artifact_upload_publish(
 		    r->stream, NULL, NULL, sig, sizeof(sig), err, sizeof(err));
 	} else {
-		relkey_release_comment(comment, sizeof(comment), comp, ver,
-		    size, sha, rel.seq);
+		relkey_release_comment(
+		    comment, sizeof(comment), comp, ver, size, sha, rel.seq);
 		if (release_key_load(&sec, err, sizeof(err)) != 0) {
-			log_warnx(
-			    "event=release_sign_failed msg=\"%s\"", err);
+			log_warnx("event=release_sign_failed msg=\"%s\"", err);
 			reply_error(r, 409, "signature_required",
 			    "edge-cp cannot sign (%s): upload with a "
 			    "signature made offline",

@@ -934,15 +934,15 @@ cli_sig_header(struct cli *c, const char *sigf)
 		fprintf(stderr, "edge-cp: %s: %s\n", sigf, strerror(errno));
 		return -1;
 	}
-	cap = sizeof(name) + sodium_base64_ENCODED_LEN(
-				 len, sodium_base64_VARIANT_ORIGINAL);
+	cap = sizeof(name) +
+	    sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
 	if ((c->extra_hdr = malloc(cap)) == NULL) {
 		free(txt);
 		return -1;
 	}
 	memcpy(c->extra_hdr, name, sizeof(name));
-	util_b64(c->extra_hdr + sizeof(name) - 1, cap - sizeof(name) + 1, txt,
-	    len);
+	util_b64(
+	    c->extra_hdr + sizeof(name) - 1, cap - sizeof(name) + 1, txt, len);
 	free(txt);
 	return 0;
 }
@@ -1045,8 +1045,9 @@ cmd_release_key(struct cli *c, const char *verb)
 			return usage();
 		res = api(c, "GET", "/v1/release-keys", NULL);
 		if (res != NULL && !c->json) {
-			printf("%s", json_string_value(
-					 json_object_get(res, "public_key")));
+			printf("%s",
+			    json_string_value(
+				json_object_get(res, "public_key")));
 			printf("rotations: %zu\n",
 			    json_array_size(json_object_get(res, "rotations")));
 			json_decref(res);
@@ -1089,8 +1090,8 @@ cmd_release(struct cli *c, const char *verb)
 		    strspn(c->pos[2], "abcdefghijklmnopqrstuvwxyz") !=
 			strlen(c->pos[2]))
 			return usage();
-		snprintf(path, sizeof(path), "/v1/releases/%s/next-seq",
-		    c->pos[2]);
+		snprintf(
+		    path, sizeof(path), "/v1/releases/%s/next-seq", c->pos[2]);
 		if ((res = api(c, "GET", path, NULL)) == NULL)
 			return 1;
 		if (c->json)

@@ -42,8 +42,8 @@ ck_create(const char *path, const char *data, mode_t mode)
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    mode);
+	fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0) {
 		fprintf(stderr, "edge-cp: %s: %s\n", path, strerror(errno));
 		return -1;
@@ -67,8 +67,8 @@ ck_create(const char *path, const char *data, mode_t mode)
 }
 
 int
-cli_keys_rotate(const char *keyfile, const char *prefix, int64_t dp_seq,
-    int64_t keeper_seq)
+cli_keys_rotate(
+    const char *keyfile, const char *prefix, int64_t dp_seq, int64_t keeper_seq)
 {
 	char kp[600], pp[600], sp[600], err[256], oid[MSIG_KEYIDHEX];
 	char nid[MSIG_KEYIDHEX], sectxt[MSIG_SEC_TEXT_MAX];
@@ -122,8 +122,8 @@ out:
 }
 
 int
-cli_keys_sign(const char *keyfile, const char *component,
-    const char *version, int64_t seq, const char *binary, const char *out)
+cli_keys_sign(const char *keyfile, const char *component, const char *version,
+    int64_t seq, const char *binary, const char *out)
 {
 	char tc[MSIG_TRUSTED_MAX], sig[MSIG_SIG_TEXT_MAX], err[512], hex[65];
 	char sp[600], buf[65536];
@@ -175,8 +175,8 @@ cli_keys_sign(const char *keyfile, const char *component,
 	    tc, sizeof(tc), component, version, size, hex, seq);
 	if (ck_load(keyfile, &sec) != 0)
 		return 1;
-	if (msig_sign_file(&sec, binary, tc, sig, sizeof(sig), err,
-		sizeof(err)) != 0) {
+	if (msig_sign_file(
+		&sec, binary, tc, sig, sizeof(sig), err, sizeof(err)) != 0) {
 		fprintf(stderr, "edge-cp: %s\n", err);
 		goto out;
 	}

@@ -63,8 +63,8 @@ rk_chain_read(json_t **out, char *err, size_t errlen)
 		if (!json_is_object(e) || jfield_only(e, keys, err, errlen) ||
 		    jfield_str(e, "public_key", true, RELKEY_PUB_TEXT_MAX, &s,
 			err, errlen) ||
-		    jfield_str(e, "statement", true, MSIG_SIG_MAX, &s, err,
-			errlen))
+		    jfield_str(
+			e, "statement", true, MSIG_SIG_MAX, &s, err, errlen))
 			goto fail;
 	}
 	*out = json_incref(arr);
@@ -171,8 +171,8 @@ release_keys_load(const char *data_dir, char *err, size_t errlen)
 		goto out;
 	if ((n = json_array_size(rk.chain)) > 0) {
 		e = json_array_get(rk.chain, n - 1);
-		if (msig_pub_decode(rk_str(e, "public_key"), &last, err,
-			errlen) != 0)
+		if (msig_pub_decode(
+			rk_str(e, "public_key"), &last, err, errlen) != 0)
 			goto out;
 		if (sodium_memcmp(&last, &rk.pub, sizeof(last)) != 0) {
 			/* A rotation cut short between its two writes. */

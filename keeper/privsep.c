@@ -563,7 +563,8 @@ ps_release(struct priv_msg *m, struct priv_msg *a)
 static void
 ps_release_key(struct priv_msg *m, struct priv_msg *a)
 {
-	char pub[RELKEY_PUB_TEXT_MAX + 1], stmt[MSIG_SIG_MAX + 1], err[512] = "";
+	char pub[RELKEY_PUB_TEXT_MAX + 1], stmt[MSIG_SIG_MAX + 1],
+	    err[512] = "";
 	bool installed = false;
 	int rc;
 

@@ -200,8 +200,8 @@ release_admit(struct release_ctx *ctx, const char *component,
 	struct msig_pub key;
 	int64_t have, cutoff;
 
-	if (release_key_for(
-		ctx, component, sig, &key, &cutoff, err, errlen) != 0)
+	if (release_key_for(ctx, component, sig, &key, &cutoff, err, errlen) !=
+	    0)
 		return ADMIT_REFUSED;
 	if (msig_verify_file(&key, path, sig, tc, sizeof(tc), err, errlen) !=
 		0 ||

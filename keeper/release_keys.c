@@ -18,8 +18,8 @@
 #define RK_CHAIN_BODY_MAX (RELKEY_CHAIN_MAX * 2048)
 
 static int
-rk_pinned(struct release_ctx *ctx, struct msig_pub *key, char *err,
-    size_t errlen)
+rk_pinned(
+    struct release_ctx *ctx, struct msig_pub *key, char *err, size_t errlen)
 {
 	char file[KEEPER_PATH_MAX], *txt = NULL;
 	size_t len;
@@ -62,9 +62,8 @@ rk_retired(struct release_ctx *ctx, struct relkey_retired *out, size_t *n,
 }
 
 int
-release_key_for(struct release_ctx *ctx, const char *component,
-    const char *sig, struct msig_pub *key, int64_t *cutoff, char *err,
-    size_t errlen)
+release_key_for(struct release_ctx *ctx, const char *component, const char *sig,
+    struct msig_pub *key, int64_t *cutoff, char *err, size_t errlen)
 {
 	struct relkey_retired ret[RELKEY_CHAIN_MAX];
 	const struct relkey_retired *r;
@@ -210,8 +209,8 @@ rk_walk(struct release_ctx *ctx, const struct httpc_resp *r, char *err,
 }
 
 int
-release_keys_sync(struct release_ctx *ctx, const char *announced, char *err,
-    size_t errlen)
+release_keys_sync(
+    struct release_ctx *ctx, const char *announced, char *err, size_t errlen)
 {
 	struct httpc_resp r = { 0 };
 	int rc = -1;

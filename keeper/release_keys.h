@@ -72,7 +72,7 @@ int release_key_rotate(struct release_ctx *ctx, const char *pub_text,
  * once, not fetched every pass); an unreachable edge-cp is tried again at
  * the next call.  Returns the number of keys installed, or -1 with err.
  */
-int release_keys_sync(struct release_ctx *ctx, const char *announced,
-    char *err, size_t errlen);
+int release_keys_sync(
+    struct release_ctx *ctx, const char *announced, char *err, size_t errlen);
 
 #endif

@@ -341,8 +341,8 @@ TEST(sequence_jump_is_bounded)
 	CHECK(root_setup(0) == 0);
 	CHECK(install_seq(4LL + RELEASE_SEQ_JUMP_MAX + 1, err, sizeof(err)) ==
 	    -1);
-	CHECK(strstr(err, "more than 10000 above the newest admitted 4") !=
-	    NULL);
+	CHECK(
+	    strstr(err, "more than 10000 above the newest admitted 4") != NULL);
 	CHECK(install_seq(INT64_MAX, err, sizeof(err)) == -1);
 	CHECK(access(dest, F_OK) != 0 && seq_on_disk() == 4);
 	CHECK(install_seq(4LL + RELEASE_SEQ_JUMP_MAX, err, sizeof(err)) == 0);
@@ -384,8 +384,8 @@ file_has(const char *rel, const char *needle)
 	char path[1100], *txt = NULL;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/var/lib/edge-keeper/%s", conf.root,
-	    rel);
+	snprintf(
+	    path, sizeof(path), "%s/var/lib/edge-keeper/%s", conf.root, rel);
 	rc = afile_read(path, 1 << 16, &txt, NULL) == 0 &&
 	    strstr(txt, needle) != NULL;
 	free(txt);
@@ -402,7 +402,8 @@ TEST(rotation_keeps_the_old_key_to_its_cutoff)
 	struct msig_sec k2s, k3s;
 	struct msig_pub k2p, k3p, k1p;
 	char pub[MSIG_PUB_TEXT_MAX], st[MSIG_SIG_TEXT_MAX], err[256];
-	char back[MSIG_PUB_TEXT_MAX], bst[MSIG_SIG_TEXT_MAX], sig[MSIG_SIG_TEXT_MAX];
+	char back[MSIG_PUB_TEXT_MAX], bst[MSIG_SIG_TEXT_MAX],
+	    sig[MSIG_SIG_TEXT_MAX];
 	char k2pub[MSIG_PUB_TEXT_MAX];
 	const int64_t cut[RELKEY_NCOMP] = { 5, 0 };
 	bool inst;
@@ -419,8 +420,8 @@ TEST(rotation_keeps_the_old_key_to_its_cutoff)
 	CHECK(file_has("release.pub", k2pub));
 	CHECK(file_has("release.retired", "dataplane_seq=5 keeper_seq=0\n"));
 	/* Installed before, signed by k1 at 5: still starts. */
-	CHECK(release_verify(
-		  &ctx, "dataplane", "2.0.0", dest, true, err, sizeof(err)) == 0);
+	CHECK(release_verify(&ctx, "dataplane", "2.0.0", dest, true, err,
+		  sizeof(err)) == 0);
 	/* The same statement again: by a key no longer pinned, skipped. */
 	CHECK(release_key_rotate(&ctx, pub, st, &inst, err, sizeof(err)) == 0);
 	CHECK(!inst && file_has("release.pub", k2pub));
@@ -437,18 +438,19 @@ TEST(rotation_keeps_the_old_key_to_its_cutoff)
 	CHECK(install_sig(sig, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "signed by another key") != NULL);
 	/* k2 -> k1 again: the pin never goes back to a retired key. */
-	CHECK(relkey_make(&k2s, &k1p, cut, back, sizeof(back), bst,
-		  sizeof(bst), err, sizeof(err)) == 0);
-	CHECK(release_key_rotate(&ctx, back, bst, &inst, err, sizeof(err)) ==
-	    -1);
+	CHECK(relkey_make(&k2s, &k1p, cut, back, sizeof(back), bst, sizeof(bst),
+		  err, sizeof(err)) == 0);
+	CHECK(
+	    release_key_rotate(&ctx, back, bst, &inst, err, sizeof(err)) == -1);
 	CHECK(!inst && file_has("release.pub", k2pub));
 	/* k2 -> k3: a chain; k1 and k2 both retired, each with its cut-off. */
-	CHECK(relkey_make(&k2s, &k3p, (const int64_t[]) { 6, 0 }, back,
+	CHECK(relkey_make(&k2s, &k3p, (const int64_t[]){ 6, 0 }, back,
 		  sizeof(back), bst, sizeof(bst), err, sizeof(err)) == 0);
-	CHECK(release_key_rotate(&ctx, back, bst, &inst, err, sizeof(err)) ==
-	    0 && inst);
-	CHECK(release_verify(
-		  &ctx, "dataplane", "2.0.0", dest, true, err, sizeof(err)) == 0);
+	CHECK(
+	    release_key_rotate(&ctx, back, bst, &inst, err, sizeof(err)) == 0 &&
+	    inst);
+	CHECK(release_verify(&ctx, "dataplane", "2.0.0", dest, true, err,
+		  sizeof(err)) == 0);
 	CHECK(sign_with(&k2s, 7, sig, sizeof(sig)) == 0);
 	CHECK(install_sig(sig, err, sizeof(err)) == -1);
 	CHECK(sign_with(&k3s, 7, sig, sizeof(sig)) == 0);

@@ -17,8 +17,8 @@ static const int64_t cut[RELKEY_NCOMP] = { 7, 3 };
 
 /* A statement by sec over pub_text with trusted comment tc. */
 static int
-raw(const struct msig_sec *sec, const char *pub_text, const char *tc,
-    char *out, size_t len)
+raw(const struct msig_sec *sec, const char *pub_text, const char *tc, char *out,
+    size_t len)
 {
 	char err[256];
 
@@ -61,7 +61,8 @@ TEST(other_signer_is_skipped_not_verified)
 
 TEST(forged_statements_refused)
 {
-	char pub[MSIG_PUB_TEXT_MAX], pub3[MSIG_PUB_TEXT_MAX], own[MSIG_PUB_TEXT_MAX];
+	char pub[MSIG_PUB_TEXT_MAX], pub3[MSIG_PUB_TEXT_MAX],
+	    own[MSIG_PUB_TEXT_MAX];
 	char st[MSIG_SIG_TEXT_MAX], bad[MSIG_SIG_TEXT_MAX], err[256];
 	char id2[MSIG_KEYIDHEX], id3[MSIG_KEYIDHEX], tc[200], *p;
 	struct relkey_rotation rot;
@@ -118,8 +119,8 @@ TEST(forged_statements_refused)
 	CHECK(relkey_verify(&p1, own, bad, &rot, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "announces its signer") != NULL);
 	/* Garbage, and a negative cut-off at making. */
-	CHECK(relkey_verify(&p1, pub, "nonsense", &rot, err, sizeof(err)) ==
-	    -1);
+	CHECK(
+	    relkey_verify(&p1, pub, "nonsense", &rot, err, sizeof(err)) == -1);
 	CHECK(relkey_verify(&p1, "nonsense", st, &rot, err, sizeof(err)) == -1);
 	{
 		const int64_t neg[RELKEY_NCOMP] = { -1, 0 };
@@ -182,8 +183,8 @@ TEST(retired_list_round_trip)
 	{
 		char small[40] = "x";
 
-		CHECK(relkey_retired_append(small, sizeof(small), &in[0]) ==
-		    -1);
+		CHECK(
+		    relkey_retired_append(small, sizeof(small), &in[0]) == -1);
 		CHECK_STR(small, "x");
 	}
 }
@@ -200,31 +201,31 @@ TEST(retired_list_malformed_refused)
 	CHECK(relkey_retired_append(line, sizeof(line), &in) == 0);
 	len = strlen(line);
 	/* Without its "\n"; twice; more than max. */
-	CHECK(relkey_retired_parse(line, len - 1, out, 4, &n, err,
-		  sizeof(err)) == -1);
+	CHECK(relkey_retired_parse(
+		  line, len - 1, out, 4, &n, err, sizeof(err)) == -1);
 	snprintf(text, sizeof(text), "%s%s", line, line);
-	CHECK(relkey_retired_parse(text, strlen(text), out, 4, &n, err,
-		  sizeof(err)) == -1);
+	CHECK(relkey_retired_parse(
+		  text, strlen(text), out, 4, &n, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "twice") != NULL);
 	CHECK(relkey_retired_parse(line, len, out, 0, &n, err, sizeof(err)) ==
 	    -1);
 	/* Edited numbers, fields and keys. */
 	snprintf(text, sizeof(text), "%.*s dataplane_seq=07 keeper_seq=0\n",
 	    (int)strcspn(line, " "), line);
-	CHECK(relkey_retired_parse(text, strlen(text), out, 4, &n, err,
-		  sizeof(err)) == -1);
+	CHECK(relkey_retired_parse(
+		  text, strlen(text), out, 4, &n, err, sizeof(err)) == -1);
 	snprintf(text, sizeof(text), "%.*s keeper_seq=0 dataplane_seq=7\n",
 	    (int)strcspn(line, " "), line);
-	CHECK(relkey_retired_parse(text, strlen(text), out, 4, &n, err,
-		  sizeof(err)) == -1);
+	CHECK(relkey_retired_parse(
+		  text, strlen(text), out, 4, &n, err, sizeof(err)) == -1);
 	snprintf(text, sizeof(text), "%.*s extra\n", (int)(len - 1), line);
-	CHECK(relkey_retired_parse(text, strlen(text), out, 4, &n, err,
-		  sizeof(err)) == -1);
+	CHECK(relkey_retired_parse(
+		  text, strlen(text), out, 4, &n, err, sizeof(err)) == -1);
 	snprintf(text, sizeof(text), "AAAA dataplane_seq=7 keeper_seq=0\n");
-	CHECK(relkey_retired_parse(text, strlen(text), out, 4, &n, err,
-		  sizeof(err)) == -1);
-	CHECK(relkey_retired_parse("\n", 1, out, 4, &n, err, sizeof(err)) ==
-	    -1);
+	CHECK(relkey_retired_parse(
+		  text, strlen(text), out, 4, &n, err, sizeof(err)) == -1);
+	CHECK(
+	    relkey_retired_parse("\n", 1, out, 4, &n, err, sizeof(err)) == -1);
 	CHECK(relkey_retired_parse(line, RELKEY_RETIRED_MAX + 1, out, 4, &n,
 		  err, sizeof(err)) == -1);
 }
