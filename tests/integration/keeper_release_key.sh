@@ -10,6 +10,7 @@
 # rotation that the current key did not sign is refused by edge-cp; the
 # chain survives a restart and a crash between its two writes.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_dp.sh"
 KEEPER="$EF_BIN/edge-keeper"
 HOST_IP=198.51.100.117
 NODE_IP=198.51.100.118
@@ -18,18 +19,9 @@ KEEPER=$(keeper_cmd "$KEEPER")
 R="$T_DIR/node"
 K="$T_DIR/keys"
 mkdir -p "$K"
-cleanup_extra() {
-	p=$(dp_pid "$R/run/edge-dp/ctl.sock")
-	[ -n "$p" ] && kill "$p" 2>/dev/null
-}
 node_link "$NS" "$HOST_IP" "$NODE_IP" || { fail "namespace link"; finish; exit 1; }
 
-for v in 1.0.0 2.0.0; do
-	make -s -C "$EF_TOP" BUILD="$T_DIR/b$v" VERSION=$v \
-	    "$T_DIR/b$v/bin/edge-dp" >"$T_DIR/build$v.log" 2>&1 ||
-	    { fail "build edge-dp $v"; finish; exit 1; }
-done
-ok "built edge-dp 1.0.0 and 2.0.0"
+dp_build 1.0.0 2.0.0
 B1="$T_DIR/b1.0.0/bin/edge-dp"
 B2="$T_DIR/b2.0.0/bin/edge-dp"
 
@@ -39,36 +31,17 @@ A="$CP_DIR/artifacts"
 # The first key, as an operator keeps it offline.
 cp "$CP_DIR/release.key" "$K/k1.key"
 cp "$CP_DIR/release.pub" "$K/k1.pub"
-add_release() { # COMPONENT VERSION FILE
-	"$CP" --data-dir "$CP_DIR" release add --component "$1" --version "$2" \
-	    "$3" >/dev/null
-}
-add_release dataplane 1.0.0 "$B1"
+dp_add dataplane 1.0.0 "$B1"
 expect_eq "upload dataplane 1.0.0 (seq 1, the first key)" "$?" 0
 
-expect_api "a POP" 201 POST /v1/pops '{"name":"p1","region":"r"}'
-TOKEN=$(api POST /v1/enrollment-tokens '{"pop":"p1"}' | cut -d' ' -f2- | jq -r .token)
-in_ns "$KEEPER" --root "$R" enroll --server "$CP_URL" --pin "$CP_PIN" \
-    --token "$TOKEN" >/dev/null
-expect_eq "the node enrolls" "$?" 0
-NODE=$(sed -n 's/^node_id=//p' "$R/etc/edge-keeper/keeper.conf")
-sed -i 's/^metrics=.*/metrics=off/' "$R/etc/edge-keeper/keeper.conf"
+dp_enroll
 check "the node pinned the first key" cmp -s "$R/var/lib/edge-keeper/release.pub" "$K/k1.pub"
-mkdir -p "$R/srv/www"
-PROFILE="{\"steps\":[{\"name\":\"dp\",\"kind\":\"dataplane\",\"params\":{
- \"listen\":[\"$NODE_IP:8080\"],\"control\":\"/run/edge-dp/ctl.sock\",
- \"root\":\"/srv/www\",\"workers\":2,\"drain_timeout\":5,
- \"ready_timeout\":3}}]}"
-expect_api "a profile with a dataplane step" 201 PUT /v1/profile "$PROFILE"
-PV=$(echo "$LAST" | jq .version)
-expect_api "roll out the profile" 201 POST /v1/rollouts \
-    "{\"component\":\"profile\",\"version\":\"$PV\",\"strategy\":\"all_at_once\"}"
 expect_api "roll out dataplane 1.0.0" 201 POST /v1/rollouts \
     '{"component":"dataplane","version":"1.0.0","strategy":"all_at_once"}'
 ip netns exec "$NS" "$KEEPER" --root "$R" run >"$T_DIR/keeper.log" 2>&1 &
 T_PIDS="$T_PIDS $!"
-serves() { in_ns curl -sf "http://$NODE_IP:8080/version" | grep -qx "edge-dp $1"; }
-check "the keeper installs and starts edge-dp 1.0.0" await 30 serves 1.0.0
+check "the keeper installs and starts edge-dp 1.0.0" await 30 dp_serves 1.0.0
+check "...and the rollout completes" await 30 dp_idle
 
 # Two rotations, made offline: k1 -> k2 -> k3.  Releases the first key
 # signed stay valid up to dataplane seq 1.
@@ -125,57 +98,46 @@ expect_eq "...and nothing it asked for was refused" \
     "$(grep -c event=priv_refused "$T_DIR/keeper.log")" 0
 
 # A release signed by the new key is admitted and runs.
-add_release dataplane 2.0.0 "$B2"
+dp_add dataplane 2.0.0 "$B2"
 expect_eq "upload dataplane 2.0.0 (seq 2)" "$?" 0
 check "...signed by k3 (minisign -V)" \
     minisign -Vq -p "$K/k3.pub" -m "$A/dataplane/2.0.0"
-abort_active() {
-	id=$(api GET /v1/rollouts | cut -d' ' -f2- |
-	    jq -r '.rollouts[] | select(.component == "dataplane" and
-	        (.state | IN("running", "halted", "paused", "approval"))) | .id')
-	[ -n "$id" ] && api POST "/v1/rollouts/$id/abort" '{}' >/dev/null
-}
-healthy_again() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
-    jq -e '.health == "healthy"' >/dev/null; }
-rollout() { # VERSION [EXTRA_JSON]
-	abort_active
-	await 30 healthy_again
-	api POST /v1/rollouts "{\"component\":\"dataplane\",\"version\":\"$1\",\"strategy\":\"all_at_once\"${2:+,$2}}" |
-	    cut -d' ' -f1
-}
-expect_eq "roll out 2.0.0" "$(rollout 2.0.0)" 201
+expect_eq "roll out 2.0.0" "$(dp_rollout 2.0.0)" 201
 check "the node admits the release signed by the new key: 2.0.0 serves" \
-    await 40 serves 2.0.0
+    await 40 dp_serves 2.0.0
+check "...and the rollout completes" await 30 dp_idle
 # What k1 signed inside its cut-off still verifies before it starts.
 expect_eq "roll back to 1.0.0 (signed by k1 at seq 1)" \
-    "$(rollout 1.0.0 '"rollback":true')" 201
+    "$(dp_rollout 1.0.0 '"rollback":true')" 201
 check "1.0.0, signed by the retired k1 within its cut-off, starts" \
-    await 40 serves 1.0.0
-expect_eq "roll forward to 2.0.0" "$(rollout 2.0.0)" 201
-check "2.0.0 serves again" await 40 serves 2.0.0
+    await 40 dp_serves 1.0.0
+check "...and the rollback completes" await 30 dp_idle
+expect_eq "roll forward to 2.0.0" "$(dp_rollout 2.0.0)" 201
+check "2.0.0 serves again" await 40 dp_serves 2.0.0
+check "...and the rollout completes" await 30 dp_idle
 
-step_says() { api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
-    jq -e --arg re "$1" '.status.steps[] | select(.name == "dp") |
-        (.state == "error" and (.reason | test($re)))' >/dev/null; }
 refuses() { # VERSION REASON_REGEX WHAT
-	expect_eq "roll out $1 ($3)" "$(rollout "$1")" 201
-	check "$3: refused, the reason reported" await 30 step_says "$2"
+	expect_eq "roll out $1 ($3)" "$(dp_rollout "$1")" 201
+	check "$3: refused, the reason reported" await 30 dp_step_says "$2"
 	echo "# dp step: $(api GET "/v1/nodes/$NODE" | cut -d' ' -f2- |
 	    jq -c '.status.steps[] | select(.name == "dp") | [.state, .reason]')"
-	check "...and 2.0.0 keeps serving" serves 2.0.0
+	if dp_serves 2.0.0; then ok "...and 2.0.0 keeps serving"; else
+		fail "...and 2.0.0 keeps serving" "$(in_ns curl -sv "http://$NODE_IP:8080/version" 2>&1 | tail -n 5)"
+		tail -n 40 "$T_DIR/keeper.log" | sed 's/^/# /'
+	fi
 	check "...and $1 was never installed" \
 	    test ! -e "$R/var/lib/edge-keeper/dataplane/$1/edge-dp"
 }
 # The stolen k1 signs a new release (seq 3, above its cut-off 1); the
 # thief also holds edge-cp's disk, where the signature is swapped.
-add_release dataplane 3.0.0 "$B1"
+dp_add dataplane 3.0.0 "$B1"
 "$CP" release sign --key "$K/k1.key" --component dataplane --version 3.0.0 \
     --seq 3 --out "$A/dataplane/3.0.0.minisig" "$A/dataplane/3.0.0" >/dev/null
 expect_eq "the stolen k1 signs 3.0.0 at seq 3 (edge-cp release sign)" "$?" 0
 refuses 3.0.0 "retired release key .* only up to sequence 1; this one is 3" \
     "signed by the retired k1 above its cut-off"
 # The current key signs a sequence far ahead.
-add_release dataplane 4.0.0 "$B1"
+dp_add dataplane 4.0.0 "$B1"
 "$CP" release sign --key "$K/k3.key" --component dataplane --version 4.0.0 \
     --seq 10003 --out "$A/dataplane/4.0.0.minisig" "$A/dataplane/4.0.0" >/dev/null
 refuses 4.0.0 "sequence 10003 is more than 10000 above the newest admitted 2" \
