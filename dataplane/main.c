@@ -1055,8 +1055,8 @@ main(int argc, char **argv)
 		    user.name, (unsigned)user.uid, (unsigned)user.gid);
 	}
 	for (i = 0; i < dp.nworkers; i++)
-		if (worker_start(
-			&dp.workers[i], !dp.takeover, err, sizeof(err)) != 0)
+		if (worker_start(&dp.workers[i], !dp.takeover, err,
+			sizeof(err)) != 0)
 			fatalx("event=start_failed msg=\"%s\"", err);
 	if (dp.takeover) {
 		/*
