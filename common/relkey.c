@@ -254,6 +254,167 @@ relkey_retired_append(char *buf, size_t bufsize, const struct relkey_retired *r)
 	return 0;
 }
 
+/* One entry line, written canonically; -1 when it does not fit. */
+static int
+relkey_revoked_line(const struct relkey_revoked *r, size_t i, char *out,
+    size_t len)
+{
+	int n;
+
+	if (r->e[i].seq > 0)
+		n = snprintf(out, len, "%s seq=%lld\n", relkey_names[r->e[i].comp],
+		    (long long)r->e[i].seq);
+	else
+		n = snprintf(out, len, "%s version=%s\n",
+		    relkey_names[r->e[i].comp], r->e[i].version);
+	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+int
+relkey_revoked_parse(const char *text, size_t len, struct relkey_revoked *out,
+    char *err, size_t errlen)
+{
+	const char *p = text, *end = text + len, *nl, *q;
+	char line[128];
+	size_t k;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	if (len > RELKEY_REVOKED_TEXT_MAX || memchr(text, '\0', len) != NULL) {
+		snprintf(err, errlen, "revocation list: too long or not text");
+		return -1;
+	}
+	for (n = 0; p < end; n++) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
+		    (k = (size_t)(nl - p)) == 0 || k >= sizeof(line))
+			goto bad;
+		memcpy(line, p, k);
+		line[k] = '\0';
+		p = nl + 1;
+		q = line;
+		if (n == 0) {
+			if (strncmp(q, "edgefleet-revoked ", 18) != 0)
+				goto bad;
+			q += 18;
+			if (relkey_num(&q, "serial", &out->serial) != 0 ||
+			    *q != '\0' || out->serial < 1)
+				goto bad;
+			continue;
+		}
+		if (out->n == RELKEY_REVOKED_MAX) {
+			snprintf(err, errlen, "revocation list: more than %d "
+			    "entries", RELKEY_REVOKED_MAX);
+			goto fail;
+		}
+		k = strcspn(q, " ");
+		if (line[k] != ' ')
+			goto bad;
+		line[k] = '\0';
+		if ((out->e[out->n].comp = relkey_component(line)) < 0)
+			goto bad;
+		q = line + k + 1;
+		if (strncmp(q, "version=", 8) == 0) {
+			if (!util_version_ok(q + 8) ||
+			    strlen(q + 8) >= sizeof(out->e[0].version))
+				goto bad;
+			util_strlcpy(out->e[out->n].version, q + 8,
+			    sizeof(out->e[0].version));
+		} else if (relkey_num(&q, "seq", &out->e[out->n].seq) != 0 ||
+		    *q != '\0' || out->e[out->n].seq < 1)
+			goto bad;
+		out->n++;
+	}
+	if (n == 0)
+		goto bad;
+	/* Canonical: each entry written back is its line. */
+	{
+		char again[RELKEY_REVOKED_TEXT_MAX + 1];
+		size_t used;
+		size_t i;
+		int w;
+
+		w = snprintf(again, sizeof(again), "edgefleet-revoked "
+		    "serial=%lld\n", (long long)out->serial);
+		used = (size_t)w;
+		for (i = 0; i < out->n; i++) {
+			if ((w = relkey_revoked_line(out, i, again + used,
+				 sizeof(again) - used)) < 0)
+				goto bad;
+			used += (size_t)w;
+		}
+		if (used != len || memcmp(again, text, len) != 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "revocation list line %d: malformed", n + 1);
+fail:
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+int
+relkey_revoked_verify(const struct msig_pub *key, const char *text,
+    const char *sig, struct relkey_revoked *out, char *err, size_t errlen)
+{
+	char tc[MSIG_TRUSTED_MAX + 1], want[64];
+
+	memset(out, 0, sizeof(*out));
+	if (msig_verify(key, text, strlen(text), sig, tc, sizeof(tc), err,
+		errlen) != 0 ||
+	    relkey_revoked_parse(text, strlen(text), out, err, errlen) != 0)
+		return -1;
+	snprintf(want, sizeof(want), "edgefleet-revoked serial=%lld",
+	    (long long)out->serial);
+	if (strcmp(tc, want) != 0) {
+		snprintf(err, errlen,
+		    "the signature's comment is not \"%s\"", want);
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	return 0;
+}
+
+int
+relkey_revoked_text(int64_t serial, const char *const *entries, size_t n,
+    char *text, size_t len, char *err, size_t errlen)
+{
+	struct relkey_revoked chk;
+	size_t used, i;
+	int w;
+
+	w = snprintf(text, len, "edgefleet-revoked serial=%lld\n",
+	    (long long)serial);
+	if (w < 0 || (size_t)w >= len)
+		goto small;
+	used = (size_t)w;
+	for (i = 0; i < n; i++) {
+		w = snprintf(text + used, len - used, "%s\n", entries[i]);
+		if (w < 0 || (size_t)w >= len - used)
+			goto small;
+		used += (size_t)w;
+	}
+	return relkey_revoked_parse(text, used, &chk, err, errlen);
+small:
+	snprintf(err, errlen, "revocation list too long");
+	return -1;
+}
+
+int
+relkey_revoked_has(const struct relkey_revoked *r, const char *component,
+    const char *version, int64_t seq)
+{
+	int c = relkey_component(component);
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->e[i].comp == c &&
+		    (r->e[i].seq > 0 ? r->e[i].seq == seq
+				     : strcmp(r->e[i].version, version) == 0))
+			return 1;
+	return 0;
+}
+
 const struct relkey_retired *
 relkey_retired_find(const struct relkey_retired *list, size_t n,
     const unsigned char keyid[MSIG_KEYIDBYTES])

@@ -56,6 +56,33 @@
  * signature further than this ahead of its own numbering.
  */
 #define RELKEY_SEQ_JUMP_MAX 10000
+/*
+ * A revocation list: releases nodes refuse to install or start, signed
+ * by the release key (minisign, over the whole text), with the trusted
+ * comment "edgefleet-revoked serial=N".  The text:
+ *
+ *	edgefleet-revoked serial=<N>
+ *	<component> seq=<N>		one line per revoked release,
+ *	<component> version=<V>		by sequence or by version
+ *
+ * The serial is the same in the text and the comment and only grows: a
+ * node never takes a list older than the one it has, so an old list
+ * cannot be replayed to lift a revocation.  Check with the stock tool:
+ *	minisign -V -p release.pub -m LIST -x LIST.minisig
+ */
+#define RELKEY_REVOKED_MAX 128
+#define RELKEY_REVOKED_TEXT_MAX 16384
+
+struct relkey_revoked {
+	int64_t serial;
+	size_t n;
+	struct {
+		int comp;      /* relkey_component() */
+		int64_t seq;   /* 0 when by version */
+		char version[72]; /* "" when by sequence */
+	} e[RELKEY_REVOKED_MAX];
+};
+
 /* relkey_verify(): the statement is by a key other than the one given. */
 #define RELKEY_OTHER_SIGNER 1
 
@@ -115,6 +142,32 @@ int relkey_retired_parse(const char *text, size_t len,
  */
 int relkey_retired_append(
     char *buf, size_t bufsize, const struct relkey_retired *r);
+
+/*
+ * Parse a revocation list text (strict, canonical, as above).  0, or -1
+ * with err and *out emptied.
+ */
+int relkey_revoked_parse(
+    const char *text, size_t len, struct relkey_revoked *out, char *err,
+    size_t errlen);
+
+/*
+ * Verify a list's signature (sig) under key and parse the list; the
+ * comment's serial must be the text's.  0, or -1 with err.
+ */
+int relkey_revoked_verify(const struct msig_pub *key, const char *text,
+    const char *sig, struct relkey_revoked *out, char *err, size_t errlen);
+
+/*
+ * The list text for serial and entries ("dataplane seq=5", ...), into
+ * text (RELKEY_REVOKED_TEXT_MAX), checked by relkey_revoked_parse().
+ */
+int relkey_revoked_text(int64_t serial, const char *const *entries,
+    size_t n, char *text, size_t len, char *err, size_t errlen);
+
+/* Is this release on the list? */
+int relkey_revoked_has(const struct relkey_revoked *r, const char *component,
+    const char *version, int64_t seq);
 
 /* The entry for keyid in list[0..n), or NULL. */
 const struct relkey_retired *relkey_retired_find(

@@ -63,6 +63,9 @@ int api_releases_sweep(void);
 /* GET and POST /v1/release-keys (cp/api_release_keys.c). */
 int api_release_keys_get(struct req *r);
 int api_release_keys_post(struct req *r);
+/* GET and POST /v1/release-revocations (cp/api_release_keys.c). */
+int api_release_revocations_get(struct req *r);
+int api_release_revocations_post(struct req *r);
 int api_rollouts_create(struct req *r);
 int api_rollouts_list(struct req *r);
 int api_rollouts_show(struct req *r);

@@ -5,6 +5,7 @@
  * state and its files are cp/release_keys.h's.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "common/json.h"
 #include "common/log.h"
@@ -20,6 +21,51 @@ api_release_keys_get(struct req *r)
 	if (v == NULL)
 		return reply_error(r, 500, "internal", "out of memory");
 	return reply_json(r, 200, v);
+}
+
+int
+api_release_revocations_get(struct req *r)
+{
+	json_t *v = release_revoked_view();
+
+	if (v == NULL)
+		return reply_error(
+		    r, 404, "not_found", "no revocation list was added");
+	return reply_json(r, 200, v);
+}
+
+int
+api_release_revocations_post(struct req *r)
+{
+	static const char *const keys[] = { "list", "signature", NULL };
+	struct relkey_revoked *rv;
+	const char *list = NULL, *sig = NULL;
+	char err[512], obj[32];
+
+	if (jfield_only(r->json, keys, err, sizeof(err)) ||
+	    jfield_str(r->json, "list", true, RELKEY_REVOKED_TEXT_MAX, &list,
+		err, sizeof(err)) ||
+	    jfield_str(r->json, "signature", true, MSIG_SIG_MAX, &sig, err,
+		sizeof(err)))
+		return reply_error(r, 400, "invalid_field", "%s", err);
+	if ((rv = malloc(sizeof(*rv))) == NULL)
+		return reply_error(r, 500, "internal", "out of memory");
+	if (release_revoked_add(list, sig, rv, err, sizeof(err)) != 0) {
+		free(rv);
+		return reply_error(r, 400, "invalid_revocations", "%s", err);
+	}
+	snprintf(obj, sizeof(obj), "%lld", (long long)rv->serial);
+	log_info("event=release_revocations_added actor=%s serial=%lld "
+		 "entries=%zu",
+	    r->actor, (long long)rv->serial, rv->n);
+	if (store_event_add(cp.store, r->actor, "release.revoke", obj, list) !=
+	    STORE_OK)
+		log_warnx("event=event_not_recorded action=release.revoke");
+	reply_json(r, 201,
+	    json_pack("{s:I,s:I}", "serial", (json_int_t)rv->serial,
+		"entries", (json_int_t)rv->n));
+	free(rv);
+	return 0;
 }
 
 int

@@ -80,6 +80,11 @@ usage(void)
 	    "[--out SIG] FILE\n"
 	    "      (offline: connects to nothing)\n"
 	    "  release-key show | release-key add PUB ROTATION\n"
+	    "  revocation show | revocation add LIST LIST.minisig\n"
+	    "  revocation sign --key FILE --serial N --out LIST "
+	    "ENTRY...\n"
+	    "      (offline; ENTRY: \"dataplane seq=5\", \"keeper "
+	    "version=1.2.0\")\n"
 	    "  release-key rotate --key OLD.key --out PREFIX --dataplane-seq N "
 	    "--keeper-seq N\n"
 	    "      (offline: a new key pair and its rotation statement)\n"
@@ -1015,6 +1020,16 @@ cmd_offline(struct cli *c, const char *noun)
 	const char *kps = flag(c, "--keeper-seq");
 	int64_t n = 0, dp = 0, kp = 0;
 
+	if (strcmp(noun, "revocation") == 0) {
+		const char *ser = flag(c, "--serial");
+
+		if (flags_all_used(c) != 0 || key == NULL || out == NULL ||
+		    ser == NULL || util_parse_i64(ser, 1, INT64_MAX, &n) != 0 ||
+		    c->npos < 3)
+			return usage();
+		return cli_keys_revoke(key, n, c->pos + 2,
+		    (size_t)c->npos - 2, out);
+	}
 	if (flags_all_used(c) != 0 || key == NULL)
 		return usage();
 	if (strcmp(noun, "release") == 0) {
@@ -1028,6 +1043,49 @@ cmd_offline(struct cli *c, const char *noun)
 	    util_parse_i64(kps, 0, INT64_MAX, &kp) != 0)
 		return usage();
 	return cli_keys_rotate(key, out, dp, kp);
+}
+
+/* revocation show | add LIST SIG */
+static int
+cmd_revocation(struct cli *c, const char *verb)
+{
+	char *list = NULL, *sig = NULL;
+	json_t *body, *res;
+	size_t n;
+
+	if (flags_all_used(c) != 0)
+		return 2;
+	if (strcmp(verb, "show") == 0) {
+		if (c->npos != 2)
+			return usage();
+		res = api(c, "GET", "/v1/release-revocations", NULL);
+		if (res != NULL && !c->json) {
+			printf("%s", json_string_value(
+					 json_object_get(res, "list")));
+			json_decref(res);
+			return 0;
+		}
+		return output(c, res, NULL, NULL);
+	}
+	if (c->npos != 4)
+		return usage();
+	if (afile_read(c->pos[2], RELKEY_REVOKED_TEXT_MAX, &list, &n) != 0 ||
+	    afile_read(c->pos[3], MSIG_SIG_MAX, &sig, &n) != 0) {
+		fprintf(stderr, "edge-cp: %s: %s\n",
+		    list == NULL ? c->pos[2] : c->pos[3], strerror(errno));
+		free(list);
+		return 1;
+	}
+	body = json_pack("{s:s,s:s}", "list", list, "signature", sig);
+	free(list);
+	free(sig);
+	if (body == NULL) {
+		fprintf(stderr, "edge-cp: the files are not text\n");
+		return 1;
+	}
+	res = api(c, "POST", "/v1/release-revocations", body);
+	json_decref(body);
+	return output(c, res, NULL, NULL);
 }
 
 /* release-key show | add PUB ROTATION */
@@ -1210,6 +1268,9 @@ cli_known(const char *noun, const char *verb)
 		"release-key show",
 		"release-key add",
 		"release-key rotate",
+		"revocation show",
+		"revocation add",
+		"revocation sign",
 		"rollout create",
 		"rollout list",
 		"rollout show",
@@ -1275,6 +1336,8 @@ cli_main(int argc, char **argv)
 		rc = cmd_release(&c, verb);
 	else if (strcmp(noun, "release-key") == 0)
 		rc = cmd_release_key(&c, verb);
+	else if (strcmp(noun, "revocation") == 0)
+		rc = cmd_revocation(&c, verb);
 	else if (strcmp(noun, "freeze") == 0)
 		rc = cmd_freeze(&c, verb);
 	else if (strcmp(noun, "fleet") == 0)

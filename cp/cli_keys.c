@@ -122,6 +122,44 @@ out:
 }
 
 int
+cli_keys_revoke(const char *keyfile, int64_t serial,
+    const char *const *entries, size_t n, const char *out)
+{
+	char text[RELKEY_REVOKED_TEXT_MAX], tc[64], sig[MSIG_SIG_TEXT_MAX];
+	char sp[600], err[256];
+	struct msig_sec sec;
+	int rc = 1;
+
+	if ((size_t)snprintf(sp, sizeof(sp), "%s.minisig", out) >=
+	    sizeof(sp))
+		return 2;
+	if (relkey_revoked_text(
+		serial, entries, n, text, sizeof(text), err, sizeof(err)) != 0) {
+		fprintf(stderr, "edge-cp: %s\n", err);
+		return 2;
+	}
+	snprintf(tc, sizeof(tc), "edgefleet-revoked serial=%lld",
+	    (long long)serial);
+	if (ck_load(keyfile, &sec) != 0)
+		return 1;
+	if (msig_sign(&sec, text, strlen(text), tc, sig, sizeof(sig), err,
+		sizeof(err)) != 0) {
+		fprintf(stderr, "edge-cp: %s\n", err);
+		goto out;
+	}
+	if (afile_write(out, text, strlen(text), 0644) != 0 ||
+	    afile_write(sp, sig, strlen(sig), 0644) != 0) {
+		fprintf(stderr, "edge-cp: %s: %s\n", out, strerror(errno));
+		goto out;
+	}
+	printf("%s\n%s\n", out, sp);
+	rc = 0;
+out:
+	sodium_memzero(&sec, sizeof(sec));
+	return rc;
+}
+
+int
 cli_keys_sign(const char *keyfile, const char *component, const char *version,
     int64_t seq, const char *binary, const char *out)
 {

@@ -38,8 +38,11 @@ desired_doc(struct live_node *n, const json_t *in)
 		json_object_set_new(doc, "router_id", json_string(rid));
 	/* A rotation changes every document (cp/release_keys.h). */
 	release_keys_current_id(kid);
-	if (doc != NULL)
+	if (doc != NULL) {
 		json_object_set_new(doc, "release_key", json_string(kid));
+		json_object_set_new(doc, "revocations",
+		    json_integer((json_int_t)release_revoked_serial()));
+	}
 	return doc;
 }
 

@@ -21,6 +21,8 @@ static struct {
 	struct msig_pub pub;
 	char text[MSIG_PUB_TEXT_MAX];
 	json_t *chain; /* the "rotations" array */
+	json_t *revoked; /* {"serial","list","signature"}, or NULL */
+	int64_t revoked_serial;
 } rk = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static int
@@ -146,6 +148,44 @@ rk_used(const struct msig_pub *key)
 	return memcmp(rk.pub.keyid, key->keyid, MSIG_KEYIDBYTES) == 0;
 }
 
+/* The list on disk, if any, into rk.revoked; it was verified when added. */
+static int
+rk_revoked_read(char *err, size_t errlen)
+{
+	char lp[600], sp[600], *list = NULL, *sig = NULL;
+	struct relkey_revoked *r = NULL;
+	size_t len, slen;
+	int rc = -1;
+
+	if (rk_path(lp, sizeof(lp), "release.revoked") != 0 ||
+	    rk_path(sp, sizeof(sp), "release.revoked.minisig") != 0)
+		return -1;
+	if (afile_read(lp, RELKEY_REVOKED_TEXT_MAX, &list, &len) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "release.revoked: %s", strerror(errno));
+		return -1;
+	}
+	if (afile_read(sp, MSIG_SIG_MAX, &sig, &slen) != 0) {
+		snprintf(err, errlen, "release.revoked.minisig: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if ((r = malloc(sizeof(*r))) == NULL ||
+	    relkey_revoked_parse(list, len, r, err, errlen) != 0)
+		goto out;
+	json_decref(rk.revoked);
+	rk.revoked = json_pack("{s:I,s:s,s:s}", "serial",
+	    (json_int_t)r->serial, "list", list, "signature", sig);
+	rk.revoked_serial = r->serial;
+	rc = rk.revoked != NULL ? 0 : -1;
+out:
+	free(r);
+	free(list);
+	free(sig);
+	return rc;
+}
+
 int
 release_keys_load(const char *data_dir, char *err, size_t errlen)
 {
@@ -189,7 +229,7 @@ release_keys_load(const char *data_dir, char *err, size_t errlen)
 			log_info("event=release_key_rotation_finished");
 		}
 	}
-	rc = 0;
+	rc = rk_revoked_read(err, errlen);
 out:
 	pthread_mutex_unlock(&rk.mu);
 	free(txt);
@@ -268,6 +308,71 @@ out:
 	if (rc == 0)
 		live_bump_global();
 	return rc;
+}
+
+int
+release_revoked_add(const char *text, const char *sig,
+    struct relkey_revoked *out, char *err, size_t errlen)
+{
+	char lp[600], sp[600];
+	json_t *v;
+	int rc = -1;
+
+	pthread_mutex_lock(&rk.mu);
+	if (relkey_revoked_verify(&rk.pub, text, sig, out, err, errlen) != 0)
+		goto out;
+	if (out->serial <= rk.revoked_serial) {
+		snprintf(err, errlen,
+		    "serial %lld is not above the list in force, %lld",
+		    (long long)out->serial, (long long)rk.revoked_serial);
+		goto out;
+	}
+	if ((v = json_pack("{s:I,s:s,s:s}", "serial",
+		 (json_int_t)out->serial, "list", text, "signature", sig)) ==
+	    NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	/* The signature first: a list is never beside another's. */
+	if (rk_path(lp, sizeof(lp), "release.revoked") != 0 ||
+	    rk_path(sp, sizeof(sp), "release.revoked.minisig") != 0 ||
+	    afile_write(sp, sig, strlen(sig), 0644) != 0 ||
+	    afile_write(lp, text, strlen(text), 0644) != 0) {
+		snprintf(err, errlen, "release.revoked: %s", strerror(errno));
+		json_decref(v);
+		goto out;
+	}
+	json_decref(rk.revoked);
+	rk.revoked = v;
+	rk.revoked_serial = out->serial;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&rk.mu);
+	if (rc == 0)
+		live_bump_global();
+	return rc;
+}
+
+int64_t
+release_revoked_serial(void)
+{
+	int64_t s;
+
+	pthread_mutex_lock(&rk.mu);
+	s = rk.revoked_serial;
+	pthread_mutex_unlock(&rk.mu);
+	return s;
+}
+
+json_t *
+release_revoked_view(void)
+{
+	json_t *v;
+
+	pthread_mutex_lock(&rk.mu);
+	v = rk.revoked != NULL ? json_deep_copy(rk.revoked) : NULL;
+	pthread_mutex_unlock(&rk.mu);
+	return v;
 }
 
 json_t *

@@ -17,6 +17,10 @@
  * release_keys_load() finishes at the next start (the last statement
  * verifies under release.pub); any other disagreement stops edge-cp.
  *
+ *	release.revoked		the newest revocation list (common/relkey.h),
+ *	release.revoked.minisig	its signature by the key current when it was
+ *				added
+ *
  * The desired state names the current key id ("release_key"), so a
  * rotation changes every node's document; a keeper whose key differs
  * fetches the chain (GET /v1/release-keys) and follows it.
@@ -62,5 +66,19 @@ int release_keys_add(const char *pub_text, const char *stmt,
  * owns, or NULL when out of memory.
  */
 json_t *release_keys_view(void);
+
+/*
+ * A revocation list: verified under the current key, its serial above the
+ * one edge-cp has; written (signature first, then the list) and every
+ * node's desired state bumped ("revocations").  0, or -1 with err.
+ */
+int release_revoked_add(const char *text, const char *sig,
+    struct relkey_revoked *out, char *err, size_t errlen);
+
+/* The serial of the list in force; 0 when there is none. */
+int64_t release_revoked_serial(void);
+
+/* {"serial","list","signature"}, or NULL when there is no list. */
+json_t *release_revoked_view(void);
 
 #endif

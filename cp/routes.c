@@ -89,6 +89,11 @@ const struct route server_routes[] = {
 	    api_release_keys_get, "release_keys" },
 	{ "POST", "/v1/release-keys", AUTH_ADMIN, true, api_release_keys_post,
 	    "release_keys" },
+	/* Releases nodes refuse to install or start. */
+	{ "GET", "/v1/release-revocations", AUTH_NODE_OR_VIEWER, false,
+	    api_release_revocations_get, "release_revocations" },
+	{ "POST", "/v1/release-revocations", AUTH_ADMIN, true,
+	    api_release_revocations_post, "release_revocations" },
 	/* Also serves "{version}.minisig": the matcher has no suffixes. */
 	{ "GET", "/v1/artifacts/{}/{}", AUTH_NODE_OR_VIEWER, false,
 	    api_artifacts_get, "artifact" },

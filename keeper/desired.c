@@ -50,7 +50,7 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "schema", "node_id", "interval_s",
 		"pop", "drain", "profile", "dataplane", "keeper", "router_id",
-		"release_key", NULL };
+		"release_key", "revocations", NULL };
 	struct kdesired *d = NULL;
 	json_t *doc = NULL, *prof, *steps, *dp, *kp, *pop, *bgp;
 	const char *s = NULL, *rid = "", *rk = "";
@@ -75,7 +75,9 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 	    jfield_obj(doc, "dataplane", true, &dp, err, errlen) ||
 	    jfield_obj(doc, "keeper", true, &kp, err, errlen) ||
 	    jfield_str(doc, "router_id", false, 15, &rid, err, errlen) ||
-	    jfield_str(doc, "release_key", false, 16, &rk, err, errlen))
+	    jfield_str(doc, "release_key", false, 16, &rk, err, errlen) ||
+	    jfield_int(doc, "revocations", false, 0, INT64_MAX,
+		&d->revocations, err, errlen))
 		goto fail;
 	if (strspn(rk, "0123456789ABCDEF") != strlen(rk)) {
 		snprintf(err, errlen, "release_key: not a key id");

@@ -34,6 +34,8 @@ struct kdesired {
 	char router_id[16]; /* this node's BGP router id; "" when unknown */
 	/* The release key id edge-cp signs with now; "" when it names none. */
 	char release_key[17];
+	/* The serial of edge-cp's revocation list; 0 when it has none. */
+	int64_t revocations;
 };
 
 struct kdesired *kdesired_parse(

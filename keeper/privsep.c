@@ -59,6 +59,7 @@ static const char *const ps_anchor_files[] = {
 	"/var/lib/edge-keeper/node.key",
 	"/var/lib/edge-keeper/release.pub",
 	"/var/lib/edge-keeper/release.retired",
+	"/var/lib/edge-keeper/release.revoked",
 	NULL,
 };
 
@@ -578,6 +579,29 @@ ps_release_key(struct priv_msg *m, struct priv_msg *a)
 	priv_put_u32(a, installed);
 }
 
+/* A revocation list: only one the pinned key signed, newer than ours. */
+static void
+ps_release_revoked(struct priv_msg *m, struct priv_msg *a)
+{
+	char *text, sig[MSIG_SIG_MAX + 1], err[512] = "";
+	bool installed = false;
+	int rc;
+
+	if ((text = malloc(RELKEY_REVOKED_TEXT_MAX + 1)) == NULL) {
+		m->bad = true;
+		return;
+	}
+	priv_get_str(m, text, RELKEY_REVOKED_TEXT_MAX + 1);
+	priv_get_str(m, sig, sizeof(sig));
+	if (!m->bad) {
+		rc = release_revoked_install(
+		    &ps.rel, text, sig, &installed, err, sizeof(err));
+		ps_answer_init(a, rc, EPERM, err);
+		priv_put_u32(a, installed);
+	}
+	free(text);
+}
+
 static const char *const ps_dp_options[] = {
 	"--listen",
 	"--control",
@@ -776,6 +800,9 @@ ps_handle(int chan, struct priv_msg *m, struct priv_msg *a)
 		break;
 	case PRIV_RELEASE_KEY:
 		ps_release_key(m, a);
+		break;
+	case PRIV_RELEASE_REVOKED:
+		ps_release_revoked(m, a);
 		break;
 	case PRIV_DP_START:
 		ps_dp_start(m, a);

@@ -208,6 +208,8 @@ release_admit(struct release_ctx *ctx, const char *component,
 	    release_check_comment(
 		tc, component, version, size, hex, seq, err, errlen) != 0)
 		return ADMIT_BAD;
+	if (release_revoked(ctx, component, version, *seq, err, errlen))
+		return ADMIT_REFUSED;
 	if (cutoff >= 0 && *seq > cutoff) {
 		msig_keyid_hex(key.keyid, id, sizeof(id));
 		snprintf(err, errlen,

@@ -64,6 +64,8 @@ struct release_ctx {
 	const struct keeper_conf *conf;
 	/* The release key id last synced (keeper/release_keys.h). */
 	char key_synced[MSIG_KEYIDHEX];
+	/* The revocation list serial last synced. */
+	int64_t revoked_synced;
 };
 
 int release_fetch(void *ctx, const char *component, const char *version,

@@ -14,6 +14,7 @@
 
 #define RK_PUB "/var/lib/edge-keeper/release.pub"
 #define RK_RETIRED "/var/lib/edge-keeper/release.retired"
+#define RK_REVOKED "/var/lib/edge-keeper/release.revoked"
 /* GET /v1/release-keys: the chain at most, with room for its JSON. */
 #define RK_CHAIN_BODY_MAX (RELKEY_CHAIN_MAX * 2048)
 
@@ -206,6 +207,137 @@ rk_walk(struct release_ctx *ctx, const struct httpc_resp *r, char *err,
 	}
 	json_decref(doc);
 	return done;
+}
+
+/* The installed list into r; -1 when there is none or it is unreadable. */
+static int
+rk_revoked_load(struct release_ctx *ctx, struct relkey_revoked *r)
+{
+	char file[KEEPER_PATH_MAX], *txt = NULL, why[256];
+	size_t len;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	keeper_path(ctx->conf, RK_REVOKED, file, sizeof(file));
+	if (afile_read(file, RELKEY_REVOKED_TEXT_MAX, &txt, &len) != 0) {
+		if (errno != ENOENT)
+			log_warn("event=release_revoked_unreadable");
+		return -1;
+	}
+	if ((rc = relkey_revoked_parse(txt, len, r, why, sizeof(why))) != 0)
+		log_warnx("event=release_revoked_unreadable msg=\"%s\"", why);
+	free(txt);
+	return rc;
+}
+
+int
+release_revoked(struct release_ctx *ctx, const char *component,
+    const char *version, int64_t seq, char *err, size_t errlen)
+{
+	struct relkey_revoked *r;
+	int rc = 0;
+
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return 0;
+	if (rk_revoked_load(ctx, r) == 0 &&
+	    relkey_revoked_has(r, component, version, seq)) {
+		snprintf(err, errlen,
+		    "%s %s (sequence %lld) is revoked (revocation list %lld)",
+		    component, version, (long long)seq, (long long)r->serial);
+		rc = 1;
+	}
+	free(r);
+	return rc;
+}
+
+int
+release_revoked_install(struct release_ctx *ctx, const char *text,
+    const char *sig, bool *installed, char *err, size_t errlen)
+{
+	struct relkey_revoked *have = NULL, *r = NULL;
+	char file[KEEPER_PATH_MAX];
+	struct msig_pub key;
+	int rc = -1;
+
+	*installed = false;
+	if (rk_pinned(ctx, &key, err, errlen) != 0)
+		return -1;
+	if ((have = malloc(sizeof(*have))) == NULL ||
+	    (r = malloc(sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (relkey_revoked_verify(&key, text, sig, r, err, errlen) != 0)
+		goto out;
+	rc = 0;
+	if (rk_revoked_load(ctx, have) == 0 && r->serial <= have->serial)
+		goto out;
+	keeper_path(ctx->conf, RK_REVOKED, file, sizeof(file));
+	if (afile_write(file, text, strlen(text), 0644) != 0) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	log_info("event=release_revocations_installed serial=%lld entries=%zu",
+	    (long long)r->serial, r->n);
+	*installed = true;
+out:
+	free(have);
+	free(r);
+	return rc;
+}
+
+int
+release_revoked_sync(
+    struct release_ctx *ctx, int64_t serial, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "serial", "list", "signature",
+		NULL };
+	struct httpc_resp r = { 0 };
+	struct priv_msg req, ans;
+	const char *list, *sig;
+	json_t *doc = NULL;
+	bool installed = false;
+	int64_t n;
+	int rc = -1;
+
+	if (serial <= ctx->revoked_synced)
+		return 0;
+	if (cpclient_request(ctx->cp, "GET", "/v1/release-revocations", NULL,
+		NULL, 0, &r, err, errlen) != 0)
+		goto out;
+	ctx->revoked_synced = serial;
+	if (r.status != 200) {
+		snprintf(err, errlen, "revocation list: HTTP %ld", r.status);
+		goto out;
+	}
+	if (json_parse_strict(r.body, r.len, 2 * RELKEY_REVOKED_TEXT_MAX,
+		JSON_DEFAULT_DEPTH, &doc, err, errlen) != 0 ||
+	    jfield_only(doc, keys, err, errlen) ||
+	    jfield_int(doc, "serial", true, 0, INT64_MAX, &n, err, errlen) ||
+	    jfield_str(doc, "list", true, RELKEY_REVOKED_TEXT_MAX, &list, err,
+		errlen) ||
+	    jfield_str(doc, "signature", true, MSIG_SIG_MAX, &sig, err,
+		errlen))
+		goto out;
+	if (priv_client_fd() < 0) {
+		rc = release_revoked_install(
+		    ctx, list, sig, &installed, err, errlen);
+	} else {
+		priv_msg_init(&req, PRIV_RELEASE_REVOKED);
+		priv_put_str(&req, list);
+		priv_put_str(&req, sig);
+		rc = priv_call(&req, &ans, err, errlen);
+		installed = rc == 0 && priv_get_u32(&ans) != 0;
+		priv_msg_clear(&req);
+		priv_msg_clear(&ans);
+	}
+	if (rc == 0)
+		rc = installed;
+out:
+	json_decref(doc);
+	httpc_resp_clear(&r);
+	return rc;
 }
 
 int

@@ -10,6 +10,10 @@
  *						rotation
  *	/var/lib/edge-keeper/release.retired	the keys rotated away, each
  *						with its cut-off sequences
+ *	/var/lib/edge-keeper/release.revoked	the newest revocation list
+ *						(common/relkey.h), verified
+ *						under the pinned key before
+ *						it was written
  *
  * A rotation goes:
  *
@@ -74,5 +78,32 @@ int release_key_rotate(struct release_ctx *ctx, const char *pub_text,
  */
 int release_keys_sync(
     struct release_ctx *ctx, const char *announced, char *err, size_t errlen);
+
+/*
+ * Is this release revoked by the installed list?  1 with the reason in
+ * err, 0 when not (also when there is no list; a list that does not parse
+ * is ignored with a warning: only the privileged part writes it, after
+ * verifying it).
+ */
+int release_revoked(struct release_ctx *ctx, const char *component,
+    const char *version, int64_t seq, char *err, size_t errlen);
+
+/*
+ * Install a revocation list (text, sig) when it verifies under the pinned
+ * key and its serial is above the installed one's: 0 with *installed
+ * true; 0 with false for a list not newer (nothing changed); -1 with err.
+ * The privileged part's side of PRIV_RELEASE_REVOKED.
+ */
+int release_revoked_install(struct release_ctx *ctx, const char *text,
+    const char *sig, bool *installed, char *err, size_t errlen);
+
+/*
+ * The desired state names revocation list serial (0: none): when it is
+ * above the one last synced, fetch GET /v1/release-revocations and
+ * install it (through the privileged part when there is one).  1 when a
+ * list was installed, 0 when nothing was to do, -1 with err.
+ */
+int release_revoked_sync(
+    struct release_ctx *ctx, int64_t serial, char *err, size_t errlen);
 
 #endif

@@ -264,9 +264,14 @@ keeper_release_keys(struct keeper *k)
 {
 	char err[512];
 
-	if (k->reachable && k->d != NULL &&
-	    release_keys_sync(&k->rel, k->d->release_key, err, sizeof(err)) < 0)
+	if (!k->reachable || k->d == NULL)
+		return;
+	if (release_keys_sync(&k->rel, k->d->release_key, err, sizeof(err)) <
+	    0)
 		log_warnx("event=release_key_sync_failed msg=\"%s\"", err);
+	if (release_revoked_sync(&k->rel, k->d->revocations, err,
+		sizeof(err)) < 0)
+		log_warnx("event=release_revoked_sync_failed msg=\"%s\"", err);
 }
 
 /* The first step of a kind in the desired state, or NULL. */

@@ -499,6 +499,53 @@ TEST(rotation_cut_short_is_finished)
 	sodium_memzero(&k2s, sizeof(k2s));
 }
 
+/*
+ * A revocation list the pinned key signed: the release it names is not
+ * installed and no longer starts; an older list does not replace it; one
+ * by another key is refused.
+ */
+TEST(revoked_release_refused)
+{
+	static const char *const ents[] = { "dataplane seq=5" };
+	static const char *const none[] = { "keeper seq=1" };
+	char text[RELKEY_REVOKED_TEXT_MAX], sig[MSIG_SIG_TEXT_MAX], err[256];
+	struct msig_sec other;
+	struct msig_pub op;
+	bool inst;
+
+	CHECK(msig_keygen(&op, &other) == 0);
+	CHECK(root_setup(0) == 0);
+	CHECK(install_new(NULL) == 0); /* seq 5 */
+	CHECK(relkey_revoked_text(
+		  2, ents, 1, text, sizeof(text), err, sizeof(err)) == 0);
+	CHECK(msig_sign(&other, text, strlen(text), "edgefleet-revoked serial=2",
+		  sig, sizeof(sig), err, sizeof(err)) == 0);
+	CHECK(release_revoked_install(&ctx, text, sig, &inst, err,
+		  sizeof(err)) == -1);
+	CHECK(release_verify(
+		  &ctx, "dataplane", "2.0.0", dest, true, err, sizeof(err)) == 0);
+	CHECK(msig_sign(&sec, text, strlen(text), "edgefleet-revoked serial=2",
+		  sig, sizeof(sig), err, sizeof(err)) == 0);
+	CHECK(release_revoked_install(&ctx, text, sig, &inst, err,
+		  sizeof(err)) == 0 &&
+	    inst);
+	CHECK(release_verify(&ctx, "dataplane", "2.0.0", dest, true, err,
+		  sizeof(err)) == -1);
+	CHECK(strstr(err, "is revoked (revocation list 2)") != NULL);
+	CHECK(install_sig(sig_new, err, sizeof(err)) == -1);
+	CHECK(file_has("release.revoked", "dataplane seq=5\n"));
+	/* An older list, validly signed, does not lift the revocation. */
+	CHECK(relkey_revoked_text(
+		  1, none, 1, text, sizeof(text), err, sizeof(err)) == 0);
+	CHECK(msig_sign(&sec, text, strlen(text), "edgefleet-revoked serial=1",
+		  sig, sizeof(sig), err, sizeof(err)) == 0);
+	CHECK(release_revoked_install(&ctx, text, sig, &inst, err,
+		  sizeof(err)) == 0 &&
+	    !inst);
+	CHECK(file_has("release.revoked", "dataplane seq=5\n"));
+	sodium_memzero(&other, sizeof(other));
+}
+
 int
 main(void)
 {
@@ -523,6 +570,7 @@ main(void)
 	RUN(sequence_jump_is_bounded);
 	RUN(rotation_keeps_the_old_key_to_its_cutoff);
 	RUN(rotation_cut_short_is_finished);
+	RUN(revoked_release_refused);
 	tmp_rmtree(conf.root);
 	tmp_cleanup();
 	return check_done();

@@ -230,6 +230,71 @@ TEST(retired_list_malformed_refused)
 		  err, sizeof(err)) == -1);
 }
 
+/* A signed revocation list: parsed strictly, matched by seq or version. */
+TEST(revocation_list_signed_and_matched)
+{
+	static const char *const ents[] = { "dataplane seq=5",
+		"keeper version=1.2.0" };
+	static struct relkey_revoked r;
+	char text[RELKEY_REVOKED_TEXT_MAX], sig[MSIG_SIG_TEXT_MAX], err[256];
+
+	CHECK(relkey_revoked_text(
+		  3, ents, 2, text, sizeof(text), err, sizeof(err)) == 0);
+	CHECK_STR(text,
+	    "edgefleet-revoked serial=3\ndataplane seq=5\nkeeper "
+	    "version=1.2.0\n");
+	CHECK(raw(&s1, text, "edgefleet-revoked serial=3", sig, sizeof(sig)) ==
+	    0);
+	CHECK(relkey_revoked_verify(&p1, text, sig, &r, err, sizeof(err)) == 0);
+	CHECK(r.serial == 3 && r.n == 2);
+	CHECK(relkey_revoked_has(&r, "dataplane", "9.9", 5));
+	CHECK(!relkey_revoked_has(&r, "dataplane", "9.9", 6));
+	CHECK(!relkey_revoked_has(&r, "keeper", "9.9", 5));
+	CHECK(relkey_revoked_has(&r, "keeper", "1.2.0", 77));
+	CHECK(!relkey_revoked_has(&r, "dataplane", "1.2.0", 77));
+	/* Another key, another serial in the comment, an edited list. */
+	CHECK(relkey_revoked_verify(&p2, text, sig, &r, err, sizeof(err)) ==
+	    -1);
+	CHECK(raw(&s1, text, "edgefleet-revoked serial=4", sig, sizeof(sig)) ==
+	    0);
+	CHECK(relkey_revoked_verify(&p1, text, sig, &r, err, sizeof(err)) ==
+	    -1);
+	CHECK(r.n == 0 && r.serial == 0);
+	CHECK(raw(&s1, text, "edgefleet-revoked serial=3", sig, sizeof(sig)) ==
+	    0);
+	text[strlen(text) - 2] = '1';
+	CHECK(relkey_revoked_verify(&p1, text, sig, &r, err, sizeof(err)) ==
+	    -1);
+}
+
+TEST(revocation_list_malformed_refused)
+{
+	static const char *const bad[] = {
+		"",
+		"edgefleet-revoked serial=0\n",
+		"edgefleet-revoked serial=01\n",
+		"edgefleet-revoked serial=1",
+		"edgefleet-revoked serial=1\nprofile seq=1\n",
+		"edgefleet-revoked serial=1\ndataplane seq=0\n",
+		"edgefleet-revoked serial=1\ndataplane\n",
+		"edgefleet-revoked serial=1\ndataplane seq=1 \n",
+		"edgefleet-revoked serial=1\ndataplane version=../x\n",
+		"edgefleet-revoked serial=1\n\n",
+		"revoked serial=1\n",
+		NULL,
+	};
+	static struct relkey_revoked r;
+	char err[256];
+	size_t i;
+
+	for (i = 0; bad[i] != NULL; i++)
+		CHECK(relkey_revoked_parse(
+			  bad[i], strlen(bad[i]), &r, err, sizeof(err)) == -1);
+	CHECK(relkey_revoked_parse("edgefleet-revoked serial=1\n", 27, &r, err,
+		  sizeof(err)) == 0);
+	CHECK(r.serial == 1 && r.n == 0);
+}
+
 int
 main(void)
 {
@@ -242,6 +307,8 @@ main(void)
 	RUN(chain_followed_link_by_link);
 	RUN(retired_list_round_trip);
 	RUN(retired_list_malformed_refused);
+	RUN(revocation_list_signed_and_matched);
+	RUN(revocation_list_malformed_refused);
 	sodium_memzero(&s1, sizeof(s1));
 	sodium_memzero(&s2, sizeof(s2));
 	sodium_memzero(&s3, sizeof(s3));
