@@ -143,6 +143,32 @@ dp_add dataplane 4.0.0 "$B1"
 refuses 4.0.0 "sequence 10003 is more than 10000 above the newest admitted 2" \
     "a sequence 10,001 ahead of the newest admitted"
 
+# A revocation list, signed offline by the current key: the node installs
+# it and neither installs nor starts what it names.
+"$CP" revocation sign --key "$K/k3.key" --serial 1 --out "$T_DIR/revoked" \
+    "dataplane seq=1" >/dev/null
+expect_eq "edge-cp revocation sign revokes dataplane seq 1 (1.0.0), offline" "$?" 0
+check "...minisign verifies the list under k3" \
+    minisign -Vq -p "$K/k3.pub" -m "$T_DIR/revoked"
+"$CP" revocation sign --key "$K/k1.key" --serial 2 --out "$T_DIR/byk1" \
+    "dataplane seq=2" >/dev/null
+"$CP" --data-dir "$CP_DIR" revocation add "$T_DIR/byk1" "$T_DIR/byk1.minisig" \
+    >/dev/null 2>&1
+expect_eq "a list signed by the retired k1 is refused" "$?" 1
+"$CP" --data-dir "$CP_DIR" revocation add "$T_DIR/revoked" \
+    "$T_DIR/revoked.minisig" >/dev/null
+expect_eq "edge-cp revocation add" "$?" 0
+"$CP" --data-dir "$CP_DIR" revocation add "$T_DIR/revoked" \
+    "$T_DIR/revoked.minisig" >/dev/null 2>&1
+expect_eq "...the same serial again is refused" "$?" 1
+check "the node installs the list" \
+    await 30 grep -qx "dataplane seq=1" "$R/var/lib/edge-keeper/release.revoked"
+expect_eq "roll back to the revoked 1.0.0" \
+    "$(dp_rollout 1.0.0 '"rollback":true')" 201
+check "the revoked 1.0.0 does not start, the reason reported" \
+    await 30 dp_step_says "1.0.0 \\(sequence 1\\) is revoked"
+check "...and 2.0.0 keeps serving" dp_serves 2.0.0
+
 # The chain outlives edge-cp: a restart, and a crash between the chain's
 # write and release.pub's (release.pub still k2) which the start finishes.
 stop_cp TERM
