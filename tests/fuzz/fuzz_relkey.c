@@ -1,6 +1,7 @@
 /*
  * fuzz_relkey: release key rotation (common/relkey.c) on one input each:
- * relkey_retired_parse() over the whole input (a node's retired list),
+ * relkey_retired_parse() and relkey_revoked_parse() over the whole input
+ * (a node's retired keys, a revocation list),
  * and relkey_verify() of the text after the first NUL byte (a rotation
  * statement) over the text before it (the announced public key), against
  * a fixed signer so that the corpus can hold statements that verify.
@@ -9,6 +10,9 @@
  *   - a retired list that parses is the canonical text of what it parsed
  *     to (written back entry by entry, it is the input byte for byte),
  *     holds no key twice and no more than the bound;
+ *   - a revocation list that parses has a serial of 1 or more, at most
+ *     the bound of entries, each by sequence (1 or more) or by version
+ *     (a valid one), and matches each of its entries;
  *   - a statement that verifies announces a key other than its signer,
  *     with cut-offs of 0 or more; made again with the same key and
  *     cut-offs it verifies to the same; and it fails against a key with
@@ -57,6 +61,28 @@ check_retired(const uint8_t *data, size_t size)
 }
 
 static void
+check_revoked(const uint8_t *data, size_t size)
+{
+	static struct relkey_revoked r;
+	char err[256] = "";
+	size_t i;
+
+	if (relkey_revoked_parse((const char *)data, size, &r, err,
+		sizeof(err)) != 0) {
+		FUZZ_REQUIRE(err[0] != '\0' && r.n == 0 && r.serial == 0);
+		return;
+	}
+	FUZZ_REQUIRE(r.serial >= 1 && r.n <= RELKEY_REVOKED_MAX);
+	for (i = 0; i < r.n; i++) {
+		FUZZ_REQUIRE(r.e[i].comp == 0 || r.e[i].comp == 1);
+		FUZZ_REQUIRE((r.e[i].seq > 0) != (r.e[i].version[0] != '\0'));
+		FUZZ_REQUIRE(relkey_revoked_has(&r,
+		    r.e[i].comp == 0 ? "dataplane" : "keeper", r.e[i].version,
+		    r.e[i].seq));
+	}
+}
+
+static void
 check_statement(const char *pub_text, const char *stmt)
 {
 	struct relkey_rotation rot, again;
@@ -88,6 +114,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t k;
 
 	check_retired(data, size);
+	check_revoked(data, size);
 	if (nul == NULL)
 		return 0;
 	k = (size_t)(nul - data);
