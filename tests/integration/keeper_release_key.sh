@@ -178,6 +178,9 @@ start_cp "$CP_DIR"
 expect_eq "edge-cp restarts after a rotation cut short" "$?" 0
 check "...and finishes it: release.pub is k3" cmp -s "$CP_DIR/release.pub" "$K/k3.pub"
 expect_eq "...the chain is kept: k3 after two rotations" "$(keys_view)" "$K3 2"
+expect_eq "...and the revocation list" "$(curl -sfk --pinnedpubkey "$CP_PIN" \
+    -H "Authorization: Bearer $CP_TOKEN" "$CP_URL/v1/release-revocations" |
+    jq -r .serial)" 1
 stop_cp TERM
 cp "$K/k1.pub" "$CP_DIR/release.pub"
 "$CP" serve --listen 127.0.0.1:0 --data-dir "$CP_DIR" >"$T_DIR/bad.log" 2>&1 &
