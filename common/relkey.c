@@ -256,14 +256,14 @@ relkey_retired_append(char *buf, size_t bufsize, const struct relkey_retired *r)
 
 /* One entry line, written canonically; -1 when it does not fit. */
 static int
-relkey_revoked_line(const struct relkey_revoked *r, size_t i, char *out,
-    size_t len)
+relkey_revoked_line(
+    const struct relkey_revoked *r, size_t i, char *out, size_t len)
 {
 	int n;
 
 	if (r->e[i].seq > 0)
-		n = snprintf(out, len, "%s seq=%lld\n", relkey_names[r->e[i].comp],
-		    (long long)r->e[i].seq);
+		n = snprintf(out, len, "%s seq=%lld\n",
+		    relkey_names[r->e[i].comp], (long long)r->e[i].seq);
 	else
 		n = snprintf(out, len, "%s version=%s\n",
 		    relkey_names[r->e[i].comp], r->e[i].version);
@@ -302,8 +302,10 @@ relkey_revoked_parse(const char *text, size_t len, struct relkey_revoked *out,
 			continue;
 		}
 		if (out->n == RELKEY_REVOKED_MAX) {
-			snprintf(err, errlen, "revocation list: more than %d "
-			    "entries", RELKEY_REVOKED_MAX);
+			snprintf(err, errlen,
+			    "revocation list: more than %d "
+			    "entries",
+			    RELKEY_REVOKED_MAX);
 			goto fail;
 		}
 		k = strcspn(q, " ");
@@ -333,8 +335,10 @@ relkey_revoked_parse(const char *text, size_t len, struct relkey_revoked *out,
 		size_t i;
 		int w;
 
-		w = snprintf(again, sizeof(again), "edgefleet-revoked "
-		    "serial=%lld\n", (long long)out->serial);
+		w = snprintf(again, sizeof(again),
+		    "edgefleet-revoked "
+		    "serial=%lld\n",
+		    (long long)out->serial);
 		used = (size_t)w;
 		for (i = 0; i < out->n; i++) {
 			if ((w = relkey_revoked_line(out, i, again + used,
@@ -367,8 +371,8 @@ relkey_revoked_verify(const struct msig_pub *key, const char *text,
 	snprintf(want, sizeof(want), "edgefleet-revoked serial=%lld",
 	    (long long)out->serial);
 	if (strcmp(tc, want) != 0) {
-		snprintf(err, errlen,
-		    "the signature's comment is not \"%s\"", want);
+		snprintf(
+		    err, errlen, "the signature's comment is not \"%s\"", want);
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
@@ -383,8 +387,8 @@ relkey_revoked_text(int64_t serial, const char *const *entries, size_t n,
 	size_t used, i;
 	int w;
 
-	w = snprintf(text, len, "edgefleet-revoked serial=%lld\n",
-	    (long long)serial);
+	w = snprintf(
+	    text, len, "edgefleet-revoked serial=%lld\n", (long long)serial);
 	if (w < 0 || (size_t)w >= len)
 		goto small;
 	used = (size_t)w;

@@ -77,8 +77,8 @@ struct relkey_revoked {
 	int64_t serial;
 	size_t n;
 	struct {
-		int comp;      /* relkey_component() */
-		int64_t seq;   /* 0 when by version */
+		int comp;         /* relkey_component() */
+		int64_t seq;      /* 0 when by version */
 		char version[72]; /* "" when by sequence */
 	} e[RELKEY_REVOKED_MAX];
 };
@@ -147,9 +147,8 @@ int relkey_retired_append(
  * Parse a revocation list text (strict, canonical, as above).  0, or -1
  * with err and *out emptied.
  */
-int relkey_revoked_parse(
-    const char *text, size_t len, struct relkey_revoked *out, char *err,
-    size_t errlen);
+int relkey_revoked_parse(const char *text, size_t len,
+    struct relkey_revoked *out, char *err, size_t errlen);
 
 /*
  * Verify a list's signature (sig) under key and parse the list; the
@@ -162,8 +161,8 @@ int relkey_revoked_verify(const struct msig_pub *key, const char *text,
  * The list text for serial and entries ("dataplane seq=5", ...), into
  * text (RELKEY_REVOKED_TEXT_MAX), checked by relkey_revoked_parse().
  */
-int relkey_revoked_text(int64_t serial, const char *const *entries,
-    size_t n, char *text, size_t len, char *err, size_t errlen);
+int relkey_revoked_text(int64_t serial, const char *const *entries, size_t n,
+    char *text, size_t len, char *err, size_t errlen);
 
 /* Is this release on the list? */
 int relkey_revoked_has(const struct relkey_revoked *r, const char *component,

@@ -62,8 +62,8 @@ api_release_revocations_post(struct req *r)
 	    STORE_OK)
 		log_warnx("event=event_not_recorded action=release.revoke");
 	reply_json(r, 201,
-	    json_pack("{s:I,s:I}", "serial", (json_int_t)rv->serial,
-		"entries", (json_int_t)rv->n));
+	    json_pack("{s:I,s:I}", "serial", (json_int_t)rv->serial, "entries",
+		(json_int_t)rv->n));
 	free(rv);
 	return 0;
 }

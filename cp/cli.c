@@ -1027,8 +1027,8 @@ cmd_offline(struct cli *c, const char *noun)
 		    ser == NULL || util_parse_i64(ser, 1, INT64_MAX, &n) != 0 ||
 		    c->npos < 3)
 			return usage();
-		return cli_keys_revoke(key, n, c->pos + 2,
-		    (size_t)c->npos - 2, out);
+		return cli_keys_revoke(
+		    key, n, c->pos + 2, (size_t)c->npos - 2, out);
 	}
 	if (flags_all_used(c) != 0 || key == NULL)
 		return usage();
@@ -1060,8 +1060,8 @@ cmd_revocation(struct cli *c, const char *verb)
 			return usage();
 		res = api(c, "GET", "/v1/release-revocations", NULL);
 		if (res != NULL && !c->json) {
-			printf("%s", json_string_value(
-					 json_object_get(res, "list")));
+			printf("%s",
+			    json_string_value(json_object_get(res, "list")));
 			json_decref(res);
 			return 0;
 		}

@@ -122,24 +122,23 @@ out:
 }
 
 int
-cli_keys_revoke(const char *keyfile, int64_t serial,
-    const char *const *entries, size_t n, const char *out)
+cli_keys_revoke(const char *keyfile, int64_t serial, const char *const *entries,
+    size_t n, const char *out)
 {
 	char text[RELKEY_REVOKED_TEXT_MAX], tc[64], sig[MSIG_SIG_TEXT_MAX];
 	char sp[600], err[256];
 	struct msig_sec sec;
 	int rc = 1;
 
-	if ((size_t)snprintf(sp, sizeof(sp), "%s.minisig", out) >=
-	    sizeof(sp))
+	if ((size_t)snprintf(sp, sizeof(sp), "%s.minisig", out) >= sizeof(sp))
 		return 2;
-	if (relkey_revoked_text(
-		serial, entries, n, text, sizeof(text), err, sizeof(err)) != 0) {
+	if (relkey_revoked_text(serial, entries, n, text, sizeof(text), err,
+		sizeof(err)) != 0) {
 		fprintf(stderr, "edge-cp: %s\n", err);
 		return 2;
 	}
-	snprintf(tc, sizeof(tc), "edgefleet-revoked serial=%lld",
-	    (long long)serial);
+	snprintf(
+	    tc, sizeof(tc), "edgefleet-revoked serial=%lld", (long long)serial);
 	if (ck_load(keyfile, &sec) != 0)
 		return 1;
 	if (msig_sign(&sec, text, strlen(text), tc, sig, sizeof(sig), err,

@@ -20,7 +20,7 @@ static struct {
 	char dir[512];
 	struct msig_pub pub;
 	char text[MSIG_PUB_TEXT_MAX];
-	json_t *chain; /* the "rotations" array */
+	json_t *chain;   /* the "rotations" array */
 	json_t *revoked; /* {"serial","list","signature"}, or NULL */
 	int64_t revoked_serial;
 } rk = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -175,8 +175,8 @@ rk_revoked_read(char *err, size_t errlen)
 	    relkey_revoked_parse(list, len, r, err, errlen) != 0)
 		goto out;
 	json_decref(rk.revoked);
-	rk.revoked = json_pack("{s:I,s:s,s:s}", "serial",
-	    (json_int_t)r->serial, "list", list, "signature", sig);
+	rk.revoked = json_pack("{s:I,s:s,s:s}", "serial", (json_int_t)r->serial,
+	    "list", list, "signature", sig);
 	rk.revoked_serial = r->serial;
 	rc = rk.revoked != NULL ? 0 : -1;
 out:
@@ -327,9 +327,8 @@ release_revoked_add(const char *text, const char *sig,
 		    (long long)out->serial, (long long)rk.revoked_serial);
 		goto out;
 	}
-	if ((v = json_pack("{s:I,s:s,s:s}", "serial",
-		 (json_int_t)out->serial, "list", text, "signature", sig)) ==
-	    NULL) {
+	if ((v = json_pack("{s:I,s:s,s:s}", "serial", (json_int_t)out->serial,
+		 "list", text, "signature", sig)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}

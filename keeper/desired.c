@@ -76,8 +76,8 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 	    jfield_obj(doc, "keeper", true, &kp, err, errlen) ||
 	    jfield_str(doc, "router_id", false, 15, &rid, err, errlen) ||
 	    jfield_str(doc, "release_key", false, 16, &rk, err, errlen) ||
-	    jfield_int(doc, "revocations", false, 0, INT64_MAX,
-		&d->revocations, err, errlen))
+	    jfield_int(doc, "revocations", false, 0, INT64_MAX, &d->revocations,
+		err, errlen))
 		goto fail;
 	if (strspn(rk, "0123456789ABCDEF") != strlen(rk)) {
 		snprintf(err, errlen, "release_key: not a key id");

@@ -317,8 +317,7 @@ release_revoked_sync(
 	    jfield_int(doc, "serial", true, 0, INT64_MAX, &n, err, errlen) ||
 	    jfield_str(doc, "list", true, RELKEY_REVOKED_TEXT_MAX, &list, err,
 		errlen) ||
-	    jfield_str(doc, "signature", true, MSIG_SIG_MAX, &sig, err,
-		errlen))
+	    jfield_str(doc, "signature", true, MSIG_SIG_MAX, &sig, err, errlen))
 		goto out;
 	if (priv_client_fd() < 0) {
 		rc = release_revoked_install(

@@ -266,11 +266,10 @@ keeper_release_keys(struct keeper *k)
 
 	if (!k->reachable || k->d == NULL)
 		return;
-	if (release_keys_sync(&k->rel, k->d->release_key, err, sizeof(err)) <
-	    0)
+	if (release_keys_sync(&k->rel, k->d->release_key, err, sizeof(err)) < 0)
 		log_warnx("event=release_key_sync_failed msg=\"%s\"", err);
-	if (release_revoked_sync(&k->rel, k->d->revocations, err,
-		sizeof(err)) < 0)
+	if (release_revoked_sync(&k->rel, k->d->revocations, err, sizeof(err)) <
+	    0)
 		log_warnx("event=release_revoked_sync_failed msg=\"%s\"", err);
 }
 

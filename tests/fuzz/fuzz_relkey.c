@@ -54,8 +54,8 @@ check_retired(const uint8_t *data, size_t size)
 	for (i = 0; i < n; i++) {
 		FUZZ_REQUIRE(r[i].cutoff[0] >= 0 && r[i].cutoff[1] >= 0);
 		FUZZ_REQUIRE(relkey_retired_find(r, i, r[i].key.keyid) == NULL);
-		FUZZ_REQUIRE(relkey_retired_append(text, sizeof(text), &r[i]) ==
-		    0);
+		FUZZ_REQUIRE(
+		    relkey_retired_append(text, sizeof(text), &r[i]) == 0);
 	}
 	FUZZ_REQUIRE(strlen(text) == size && memcmp(text, data, size) == 0);
 }
@@ -67,8 +67,8 @@ check_revoked(const uint8_t *data, size_t size)
 	char err[256] = "";
 	size_t i;
 
-	if (relkey_revoked_parse((const char *)data, size, &r, err,
-		sizeof(err)) != 0) {
+	if (relkey_revoked_parse(
+		(const char *)data, size, &r, err, sizeof(err)) != 0) {
 		FUZZ_REQUIRE(err[0] != '\0' && r.n == 0 && r.serial == 0);
 		return;
 	}

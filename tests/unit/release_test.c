@@ -518,16 +518,17 @@ TEST(revoked_release_refused)
 	CHECK(install_new(NULL) == 0); /* seq 5 */
 	CHECK(relkey_revoked_text(
 		  2, ents, 1, text, sizeof(text), err, sizeof(err)) == 0);
-	CHECK(msig_sign(&other, text, strlen(text), "edgefleet-revoked serial=2",
-		  sig, sizeof(sig), err, sizeof(err)) == 0);
-	CHECK(release_revoked_install(&ctx, text, sig, &inst, err,
-		  sizeof(err)) == -1);
-	CHECK(release_verify(
-		  &ctx, "dataplane", "2.0.0", dest, true, err, sizeof(err)) == 0);
+	CHECK(
+	    msig_sign(&other, text, strlen(text), "edgefleet-revoked serial=2",
+		sig, sizeof(sig), err, sizeof(err)) == 0);
+	CHECK(release_revoked_install(
+		  &ctx, text, sig, &inst, err, sizeof(err)) == -1);
+	CHECK(release_verify(&ctx, "dataplane", "2.0.0", dest, true, err,
+		  sizeof(err)) == 0);
 	CHECK(msig_sign(&sec, text, strlen(text), "edgefleet-revoked serial=2",
 		  sig, sizeof(sig), err, sizeof(err)) == 0);
-	CHECK(release_revoked_install(&ctx, text, sig, &inst, err,
-		  sizeof(err)) == 0 &&
+	CHECK(release_revoked_install(
+		  &ctx, text, sig, &inst, err, sizeof(err)) == 0 &&
 	    inst);
 	CHECK(release_verify(&ctx, "dataplane", "2.0.0", dest, true, err,
 		  sizeof(err)) == -1);
@@ -539,8 +540,8 @@ TEST(revoked_release_refused)
 		  1, none, 1, text, sizeof(text), err, sizeof(err)) == 0);
 	CHECK(msig_sign(&sec, text, strlen(text), "edgefleet-revoked serial=1",
 		  sig, sizeof(sig), err, sizeof(err)) == 0);
-	CHECK(release_revoked_install(&ctx, text, sig, &inst, err,
-		  sizeof(err)) == 0 &&
+	CHECK(release_revoked_install(
+		  &ctx, text, sig, &inst, err, sizeof(err)) == 0 &&
 	    !inst);
 	CHECK(file_has("release.revoked", "dataplane seq=5\n"));
 	sodium_memzero(&other, sizeof(other));

@@ -253,18 +253,18 @@ TEST(revocation_list_signed_and_matched)
 	CHECK(relkey_revoked_has(&r, "keeper", "1.2.0", 77));
 	CHECK(!relkey_revoked_has(&r, "dataplane", "1.2.0", 77));
 	/* Another key, another serial in the comment, an edited list. */
-	CHECK(relkey_revoked_verify(&p2, text, sig, &r, err, sizeof(err)) ==
-	    -1);
+	CHECK(
+	    relkey_revoked_verify(&p2, text, sig, &r, err, sizeof(err)) == -1);
 	CHECK(raw(&s1, text, "edgefleet-revoked serial=4", sig, sizeof(sig)) ==
 	    0);
-	CHECK(relkey_revoked_verify(&p1, text, sig, &r, err, sizeof(err)) ==
-	    -1);
+	CHECK(
+	    relkey_revoked_verify(&p1, text, sig, &r, err, sizeof(err)) == -1);
 	CHECK(r.n == 0 && r.serial == 0);
 	CHECK(raw(&s1, text, "edgefleet-revoked serial=3", sig, sizeof(sig)) ==
 	    0);
 	text[strlen(text) - 2] = '1';
-	CHECK(relkey_revoked_verify(&p1, text, sig, &r, err, sizeof(err)) ==
-	    -1);
+	CHECK(
+	    relkey_revoked_verify(&p1, text, sig, &r, err, sizeof(err)) == -1);
 }
 
 TEST(revocation_list_malformed_refused)
