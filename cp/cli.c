@@ -1045,11 +1045,28 @@ cmd_offline(struct cli *c, const char *noun)
 	return cli_keys_rotate(key, out, dp, kp);
 }
 
-/* revocation show | add LIST SIG */
+/*
+ * A signed document edge-cp keeps: `NOUN show` prints its text, `NOUN add
+ * FILE1 FILE2` posts the two files' texts as the members k1 and k2.
+ */
+struct cli_signed {
+	const char *path;     /* GET and POST */
+	const char *show_key; /* the text `show` prints */
+	const char *k1, *k2;
+	size_t max1, max2;
+};
+
+static const struct cli_signed cli_release_keys = { "/v1/release-keys",
+	"public_key", "public_key", "statement", RELKEY_PUB_TEXT_MAX,
+	MSIG_SIG_MAX };
+static const struct cli_signed cli_revocations = { "/v1/release-revocations",
+	"list", "list", "signature", RELKEY_REVOKED_TEXT_MAX, MSIG_SIG_MAX };
+
 static int
-cmd_revocation(struct cli *c, const char *verb)
+cmd_signed(struct cli *c, const char *verb, const struct cli_signed *d)
 {
-	char *list = NULL, *sig = NULL;
+	char *t1 = NULL, *t2 = NULL;
+	const json_t *rot;
 	json_t *body, *res;
 	size_t n;
 
@@ -1058,78 +1075,33 @@ cmd_revocation(struct cli *c, const char *verb)
 	if (strcmp(verb, "show") == 0) {
 		if (c->npos != 2)
 			return usage();
-		res = api(c, "GET", "/v1/release-revocations", NULL);
-		if (res != NULL && !c->json) {
-			printf("%s",
-			    json_string_value(json_object_get(res, "list")));
-			json_decref(res);
-			return 0;
-		}
-		return output(c, res, NULL, NULL);
+		res = api(c, "GET", d->path, NULL);
+		if (res == NULL || c->json)
+			return output(c, res, NULL, NULL);
+		printf(
+		    "%s", json_string_value(json_object_get(res, d->show_key)));
+		if ((rot = json_object_get(res, "rotations")) != NULL)
+			printf("rotations: %zu\n", json_array_size(rot));
+		json_decref(res);
+		return 0;
 	}
 	if (c->npos != 4)
 		return usage();
-	if (afile_read(c->pos[2], RELKEY_REVOKED_TEXT_MAX, &list, &n) != 0 ||
-	    afile_read(c->pos[3], MSIG_SIG_MAX, &sig, &n) != 0) {
+	if (afile_read(c->pos[2], d->max1, &t1, &n) != 0 ||
+	    afile_read(c->pos[3], d->max2, &t2, &n) != 0) {
 		fprintf(stderr, "edge-cp: %s: %s\n",
-		    list == NULL ? c->pos[2] : c->pos[3], strerror(errno));
-		free(list);
+		    t1 == NULL ? c->pos[2] : c->pos[3], strerror(errno));
+		free(t1);
 		return 1;
 	}
-	body = json_pack("{s:s,s:s}", "list", list, "signature", sig);
-	free(list);
-	free(sig);
+	body = json_pack("{s:s,s:s}", d->k1, t1, d->k2, t2);
+	free(t1);
+	free(t2);
 	if (body == NULL) {
 		fprintf(stderr, "edge-cp: the files are not text\n");
 		return 1;
 	}
-	res = api(c, "POST", "/v1/release-revocations", body);
-	json_decref(body);
-	return output(c, res, NULL, NULL);
-}
-
-/* release-key show | add PUB ROTATION */
-static int
-cmd_release_key(struct cli *c, const char *verb)
-{
-	char *pub = NULL, *stmt = NULL;
-	json_t *body, *res;
-	size_t n;
-
-	if (flags_all_used(c) != 0)
-		return 2;
-	if (strcmp(verb, "show") == 0) {
-		if (c->npos != 2)
-			return usage();
-		res = api(c, "GET", "/v1/release-keys", NULL);
-		if (res != NULL && !c->json) {
-			printf("%s",
-			    json_string_value(
-				json_object_get(res, "public_key")));
-			printf("rotations: %zu\n",
-			    json_array_size(json_object_get(res, "rotations")));
-			json_decref(res);
-			return 0;
-		}
-		return output(c, res, NULL, NULL);
-	}
-	if (c->npos != 4)
-		return usage();
-	if (afile_read(c->pos[2], RELKEY_PUB_TEXT_MAX, &pub, &n) != 0 ||
-	    afile_read(c->pos[3], MSIG_SIG_MAX, &stmt, &n) != 0) {
-		fprintf(stderr, "edge-cp: %s: %s\n",
-		    pub == NULL ? c->pos[2] : c->pos[3], strerror(errno));
-		free(pub);
-		return 1;
-	}
-	body = json_pack("{s:s,s:s}", "public_key", pub, "statement", stmt);
-	free(pub);
-	free(stmt);
-	if (body == NULL) {
-		fprintf(stderr, "edge-cp: the files are not text\n");
-		return 1;
-	}
-	res = api(c, "POST", "/v1/release-keys", body);
+	res = api(c, "POST", d->path, body);
 	json_decref(body);
 	return output(c, res, NULL, NULL);
 }
@@ -1335,9 +1307,9 @@ cli_main(int argc, char **argv)
 	else if (strcmp(noun, "release") == 0)
 		rc = cmd_release(&c, verb);
 	else if (strcmp(noun, "release-key") == 0)
-		rc = cmd_release_key(&c, verb);
+		rc = cmd_signed(&c, verb, &cli_release_keys);
 	else if (strcmp(noun, "revocation") == 0)
-		rc = cmd_revocation(&c, verb);
+		rc = cmd_signed(&c, verb, &cli_revocations);
 	else if (strcmp(noun, "freeze") == 0)
 		rc = cmd_freeze(&c, verb);
 	else if (strcmp(noun, "fleet") == 0)

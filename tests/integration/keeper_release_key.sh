@@ -168,6 +168,12 @@ expect_eq "roll back to the revoked 1.0.0" \
 check "the revoked 1.0.0 does not start, the reason reported" \
     await 30 dp_step_says "1.0.0 \\(sequence 1\\) is revoked"
 check "...and 2.0.0 keeps serving" dp_serves 2.0.0
+expect_eq "edge-cp release-key show: k3, after two rotations" \
+    "$("$CP" --data-dir "$CP_DIR" release-key show | tr '\n' ' ')" \
+    "untrusted comment: edgefleet release key $K3 $(sed -n 2p "$K/k3.pub") rotations: 2 "
+expect_eq "edge-cp revocation show: the list" \
+    "$("$CP" --data-dir "$CP_DIR" revocation show)" \
+    "$(cat "$T_DIR/revoked")"
 
 # The chain outlives edge-cp: a restart, and a crash between the chain's
 # write and release.pub's (release.pub still k2) which the start finishes.
