@@ -96,6 +96,14 @@ release_begin(struct req *r)
 	char err[256];
 	int rc;
 
+	if (!artifact_name_ok(comp, ver)) {
+		reply_error(r, 400, "invalid_field",
+		    "component must be dataplane or keeper, version must "
+		    "match [A-Za-z0-9][A-Za-z0-9._+-]{0,63} and not end in "
+		    "%s",
+		    ARTIFACT_SIG_SUFFIX);
+		return -1;
+	}
 	if (req_header(r, RELEASE_SIG_HEADER) == NULL &&
 	    !release_key_present()) {
 		reply_error(r, 409, "signature_required",
@@ -104,14 +112,6 @@ release_begin(struct req *r)
 		    "/v1/releases/%s/next-seq) and upload it with its "
 		    "signature (edge-cp release add --signature)",
 		    comp);
-		return -1;
-	}
-	if (!artifact_name_ok(comp, ver)) {
-		reply_error(r, 400, "invalid_field",
-		    "component must be dataplane or keeper, version must "
-		    "match [A-Za-z0-9][A-Za-z0-9._+-]{0,63} and not end in "
-		    "%s",
-		    ARTIFACT_SIG_SUFFIX);
 		return -1;
 	}
 	rc = store_release_exists(cp.store, comp, ver);
