@@ -344,6 +344,8 @@ release_keys_sync(
     struct release_ctx *ctx, const char *announced, char *err, size_t errlen)
 {
 	struct httpc_resp r = { 0 };
+	char id[MSIG_KEYIDHEX];
+	struct msig_pub key;
 	int rc = -1;
 
 	if (announced[0] == '\0' || strcmp(announced, ctx->key_synced) == 0)
@@ -357,6 +359,18 @@ release_keys_sync(
 		goto out;
 	}
 	rc = rk_walk(ctx, &r, err, errlen);
+	/* Followed, the chain must end at the key edge-cp names. */
+	if (rc >= 0 && rk_pinned(ctx, &key, err, errlen) == 0) {
+		msig_keyid_hex(key.keyid, id, sizeof(id));
+		if (strcmp(id, announced) != 0) {
+			snprintf(err, errlen,
+			    "edge-cp signs with release key %s, but its "
+			    "rotations do not lead there from the pinned key "
+			    "%s",
+			    announced, id);
+			rc = -1;
+		}
+	}
 out:
 	httpc_resp_clear(&r);
 	return rc;

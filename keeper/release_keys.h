@@ -74,7 +74,8 @@ int release_key_rotate(struct release_ctx *ctx, const char *pub_text,
  * part when there is one).  Once edge-cp has answered, the id counts as
  * synced whatever the outcome (a chain that does not lead to it is logged
  * once, not fetched every pass); an unreachable edge-cp is tried again at
- * the next call.  Returns the number of keys installed, or -1 with err.
+ * the next call.  Returns the number of keys installed, or -1 with err,
+ * also when the chain, followed, does not end at the announced key.
  */
 int release_keys_sync(
     struct release_ctx *ctx, const char *announced, char *err, size_t errlen);
