@@ -50,6 +50,8 @@ int api_releases_list(struct req *r);
 /* PUT /v1/releases/{c}/{v}: a streaming route, with this body stream. */
 int api_releases_put(struct req *r);
 extern const struct body_stream api_release_upload;
+/* GET /v1/releases/{c}/next-seq: the sequence the next upload gets. */
+int api_releases_next_seq(struct req *r);
 /* GET /v1/artifacts/{c}/{v} and /v1/artifacts/{c}/{v}.minisig */
 int api_artifacts_get(struct req *r);
 /*
@@ -58,6 +60,12 @@ int api_artifacts_get(struct req *r);
  * files removed, or -1.
  */
 int api_releases_sweep(void);
+/* GET and POST /v1/release-keys (cp/api_release_keys.c). */
+int api_release_keys_get(struct req *r);
+int api_release_keys_post(struct req *r);
+/* GET and POST /v1/release-revocations (cp/api_release_keys.c). */
+int api_release_revocations_get(struct req *r);
+int api_release_revocations_post(struct req *r);
 int api_rollouts_create(struct req *r);
 int api_rollouts_list(struct req *r);
 int api_rollouts_show(struct req *r);

@@ -18,6 +18,7 @@
 #include "cp/generation.h"
 #include "cp/live.h"
 #include "cp/metrics.h"
+#include "cp/release_keys.h"
 #include "cp/session.h"
 #include "cp/store.h"
 #include "cp/validate.h"
@@ -32,7 +33,7 @@ api_enroll(struct req *r)
 	struct store_new_node nn;
 	json_t *facts = NULL;
 	char err[256], msg[512], id[40], pop[40], hex[16];
-	char *facts_txt = NULL;
+	char rpub[MSIG_PUB_TEXT_MAX], *facts_txt = NULL;
 	int n, rc = STORE_ERR, attempt;
 
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
@@ -101,10 +102,11 @@ api_enroll(struct req *r)
 	if (live_add(id, pop, pk, false, 0) != 0)
 		log_warnx("event=live_add_failed node=%s", id);
 	log_info("event=enrolled node=%s pop=%s", id, pop);
+	release_keys_current(NULL, rpub, sizeof(rpub));
 	return reply_json(r, 201,
 	    json_pack("{s:s,s:s,s:I,s:s,s:I}", "node_id", id, "pop", pop,
 		"interval_s", (json_int_t)cp.interval_s, "release_public_key",
-		cp.release_pub_text, "server_time", (json_int_t)util_now()));
+		rpub, "server_time", (json_int_t)util_now()));
 }
 
 /*

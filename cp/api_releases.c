@@ -14,6 +14,16 @@
  *
  * The signing key is read from DATA_DIR/release.key for each upload and
  * wiped right after; it is never kept in memory between uploads.
+ *
+ * Offline signing: an upload may carry a signature made elsewhere (`edge-cp
+ * release sign`, or minisign with the same trusted comment), base64 in
+ * the Edgefleet-Signature header.  edge-cp then signs nothing: it checks
+ * the signature against the current release key (cp/release_keys.h) and
+ * the comment against what arrived, takes the sequence the signature
+ * names (not below the next, at most RELKEY_SEQ_JUMP_MAX above it), and
+ * stores the signature as it came.  Without release.key in the data
+ * directory, every upload must carry one; the header check refuses one
+ * that does not before its body is read.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,14 +32,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/afile.h"
 #include "common/log.h"
 #include "common/minisign.h"
+#include "common/relkey.h"
 #include "common/util.h"
 #include "cp/api.h"
 #include "cp/artifact.h"
+#include "cp/release_keys.h"
 #include "cp/store.h"
+
+#define RELEASE_SIG_HEADER "Edgefleet-Signature"
 
 /* Uploads received at once; each may hold ARTIFACT_MAX_SIZE of disk. */
 #define RELEASE_UPLOADS_MAX 4
@@ -61,6 +76,17 @@ release_io_error(struct req *r, int err, const char *what)
 	return reply_error(r, 500, "internal", "cannot %s the release", what);
 }
 
+/* Is there a release.key to sign with online? */
+static bool
+release_key_present(void)
+{
+	char path[600];
+
+	return (size_t)snprintf(path, sizeof(path), "%s/release.key",
+		   cp.data_dir) < sizeof(path) &&
+	    access(path, F_OK) == 0;
+}
+
 /* On the headers: refuse early what would be refused at the end. */
 static int
 release_begin(struct req *r)
@@ -76,6 +102,16 @@ release_begin(struct req *r)
 		    "match [A-Za-z0-9][A-Za-z0-9._+-]{0,63} and not end in "
 		    "%s",
 		    ARTIFACT_SIG_SUFFIX);
+		return -1;
+	}
+	if (req_header(r, RELEASE_SIG_HEADER) == NULL &&
+	    !release_key_present()) {
+		reply_error(r, 409, "signature_required",
+		    "edge-cp holds no release.key: sign the release offline "
+		    "(edge-cp release sign, seq from GET "
+		    "/v1/releases/%s/next-seq) and upload it with its "
+		    "signature (edge-cp release add --signature)",
+		    comp);
 		return -1;
 	}
 	rc = store_release_exists(cp.store, comp, ver);
@@ -148,7 +184,7 @@ static int
 release_key_load(struct msig_sec *sec, char *err, size_t errlen)
 {
 	char path[600], *txt = NULL;
-	struct msig_pub pub;
+	struct msig_pub pub, cur;
 	size_t len = 0;
 	int rc;
 
@@ -167,9 +203,70 @@ release_key_load(struct msig_sec *sec, char *err, size_t errlen)
 	if (rc != 0)
 		return -1;
 	msig_sec_pub(sec, &pub);
-	if (sodium_memcmp(&pub, &cp.release_pub, sizeof(pub)) != 0) {
+	release_keys_current(&cur, NULL, 0);
+	if (sodium_memcmp(&pub, &cur, sizeof(pub)) != 0) {
 		sodium_memzero(sec, sizeof(*sec));
 		snprintf(err, errlen, "release.key does not match release.pub");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * An offline signature from the header: into sig, verified over the
+ * upload by the current release key, its comment exactly the one edge-cp
+ * would sign but for the sequence, which goes to *seq.  0, or -1 after
+ * the reply.
+ */
+static int
+release_offline_sig(struct req *r, const char *hdr, const char *sha,
+    uint64_t size, int64_t next, char *sig, size_t siglen, int64_t *seq)
+{
+	const char *comp = r->params[0], *ver = r->params[1], *p;
+	char tc[MSIG_TRUSTED_MAX + 1], want[MSIG_TRUSTED_MAX], err[512];
+	char id[MSIG_KEYIDHEX];
+	struct msig_pub pub;
+	int n;
+
+	if ((n = util_unb64(sig, siglen - 1, hdr)) <= 0 ||
+	    memchr(sig, '\0', (size_t)n) != NULL) {
+		reply_error(r, 400, "invalid_signature",
+		    RELEASE_SIG_HEADER ": not the base64 of a signature text "
+				       "of at most %zu bytes",
+		    siglen - 1);
+		return -1;
+	}
+	sig[n] = '\0';
+	release_keys_current(&pub, NULL, 0);
+	msig_keyid_hex(pub.keyid, id, sizeof(id));
+	if (artifact_upload_verify(
+		r->stream, &pub, sig, tc, sizeof(tc), err, sizeof(err)) != 0) {
+		reply_error(r, 400, "invalid_signature",
+		    "%s (the current release key is %s)", err, id);
+		return -1;
+	}
+	p = strstr(tc, " seq=");
+	if (p == NULL || util_parse_i64(p + 5, 1, INT64_MAX, seq) != 0 ||
+	    relkey_release_comment(
+		want, sizeof(want), comp, ver, size, sha, *seq) != 0 ||
+	    strcmp(tc, want) != 0) {
+		relkey_release_comment(
+		    want, sizeof(want), comp, ver, size, sha, next);
+		reply_error(r, 400, "invalid_signature",
+		    "the trusted comment must be \"%s\"", want);
+		return -1;
+	}
+	if (*seq < next) {
+		reply_error(r, 409, "conflict",
+		    "sequence %lld is taken; sign again with seq %lld",
+		    (long long)*seq, (long long)next);
+		return -1;
+	}
+	if (*seq - next > RELKEY_SEQ_JUMP_MAX) {
+		reply_error(r, 400, "invalid_signature",
+		    "sequence %lld is more than %d above the next, %lld: "
+		    "nodes would refuse it",
+		    (long long)*seq, RELKEY_SEQ_JUMP_MAX, (long long)next);
 		return -1;
 	}
 	return 0;
@@ -185,7 +282,9 @@ release_publish(struct req *r, const char *sha, uint64_t size)
 	const char *comp = r->params[0], *ver = r->params[1];
 	struct store_release rel = { comp, ver, sha, (int64_t)size, 0 };
 	char comment[MSIG_TRUSTED_MAX], sig[MSIG_SIG_TEXT_MAX], err[512];
+	const char *hdr = req_header(r, RELEASE_SIG_HEADER);
 	struct msig_sec sec;
+	int64_t next;
 	int rc;
 
 	pthread_mutex_lock(&release_mu);
@@ -198,22 +297,32 @@ release_publish(struct req *r, const char *sha, uint64_t size)
 		goto out;
 	}
 	if (rc != STORE_NOTFOUND ||
-	    (rc = store_release_next_seq(cp.store, comp, &rel.seq)) !=
-		STORE_OK) {
+	    (rc = store_release_next_seq(cp.store, comp, &next)) != STORE_OK) {
 		reply_store_error(r, rc, "release");
 		goto out;
 	}
-	snprintf(comment, sizeof(comment),
-	    "edgefleet component=%s version=%s size=%llu sha256=%s seq=%lld",
-	    comp, ver, (unsigned long long)size, sha, (long long)rel.seq);
-	if (release_key_load(&sec, err, sizeof(err)) != 0) {
-		log_warnx("event=release_sign_failed msg=\"%s\"", err);
-		reply_error(r, 500, "internal", "cannot sign the release");
-		goto out;
+	rel.seq = next;
+	if (hdr != NULL) {
+		if (release_offline_sig(r, hdr, sha, size, next, sig,
+			sizeof(sig), &rel.seq) != 0)
+			goto out;
+		rc = artifact_upload_publish(
+		    r->stream, NULL, NULL, sig, sizeof(sig), err, sizeof(err));
+	} else {
+		relkey_release_comment(
+		    comment, sizeof(comment), comp, ver, size, sha, rel.seq);
+		if (release_key_load(&sec, err, sizeof(err)) != 0) {
+			log_warnx("event=release_sign_failed msg=\"%s\"", err);
+			reply_error(r, 409, "signature_required",
+			    "edge-cp cannot sign (%s): upload with a "
+			    "signature made offline",
+			    err);
+			goto out;
+		}
+		rc = artifact_upload_publish(r->stream, &sec, comment, sig,
+		    sizeof(sig), err, sizeof(err));
+		sodium_memzero(&sec, sizeof(sec));
 	}
-	rc = artifact_upload_publish(
-	    r->stream, &sec, comment, sig, sizeof(sig), err, sizeof(err));
-	sodium_memzero(&sec, sizeof(sec));
 	if (rc != 0) {
 		int e = errno;
 
@@ -229,9 +338,9 @@ release_publish(struct req *r, const char *sha, uint64_t size)
 		goto out;
 	}
 	log_info("event=release_added component=%s version=%s seq=%lld "
-		 "size=%llu sha256=%s actor=%s",
+		 "size=%llu sha256=%s actor=%s signed=%s",
 	    comp, ver, (long long)rel.seq, (unsigned long long)size, sha,
-	    r->actor);
+	    r->actor, hdr != NULL ? "offline" : "online");
 	reply_json(r, 201,
 	    json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "component", comp, "version",
 		ver, "sha256", sha, "size", (json_int_t)size, "seq",
@@ -261,6 +370,23 @@ api_releases_put(struct req *r)
 		return release_io_error(r, e, "store");
 	}
 	return release_publish(r, sha, size);
+}
+
+int
+api_releases_next_seq(struct req *r)
+{
+	int64_t next;
+	int rc;
+
+	if (relkey_component(r->params[0]) < 0)
+		return reply_error(r, 404, "not_found",
+		    "component must be dataplane or keeper");
+	if ((rc = store_release_next_seq(cp.store, r->params[0], &next)) !=
+	    STORE_OK)
+		return reply_store_error(r, rc, "release");
+	return reply_json(r, 200,
+	    json_pack("{s:s,s:I}", "component", r->params[0], "next_seq",
+		(json_int_t)next));
 }
 
 int

@@ -44,6 +44,7 @@
 #include "cp/live.h"
 #include "cp/probe.h"
 #include "cp/ratelimit.h"
+#include "cp/release_keys.h"
 #include "cp/retention.h"
 #include "cp/rollout.h"
 #include "cp/sse.h"
@@ -199,10 +200,10 @@ serve_release_key(const char *dir)
 		if (afile_read(pp, 4096, &txt, &len) != 0)
 			fatal("event=start_failed file=%s", pp);
 	}
-	if (msig_pub_decode(txt, &cp.release_pub, err, sizeof(err)) != 0)
-		fatalx("event=start_failed file=%s msg=\"%s\"", pp, err);
-	util_strlcpy(cp.release_pub_text, txt, sizeof(cp.release_pub_text));
 	free(txt);
+	/* release.pub, and the rotations that led to it. */
+	if (release_keys_load(dir, err, sizeof(err)) != 0)
+		fatalx("event=start_failed file=%s msg=\"%s\"", pp, err);
 }
 
 /*

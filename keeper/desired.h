@@ -34,6 +34,10 @@ struct kdesired {
 	json_t *pop; /* the POP section */
 	json_t *bgp; /* its "bgp", validated again here; NULL when none */
 	char router_id[16]; /* this node's BGP router id; "" when unknown */
+	/* The release key id edge-cp signs with now; "" when it names none. */
+	char release_key[17];
+	/* The serial of edge-cp's revocation list; 0 when it has none. */
+	int64_t revocations;
 };
 
 struct kdesired *kdesired_parse(

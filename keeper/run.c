@@ -41,6 +41,7 @@
 #include "keeper/privsep.h"
 #include "keeper/reconcile.h"
 #include "keeper/release.h"
+#include "keeper/release_keys.h"
 #include "keeper/selfup.h"
 #include "steps/kinds.h"
 
@@ -301,6 +302,25 @@ keeper_fetch(struct keeper *k)
 		}
 	}
 	httpc_resp_clear(&r);
+}
+
+/*
+ * After a fetch, in `run` only (`check` changes nothing): a release key
+ * the desired state names and this node does not pin yet is followed
+ * before the pass, so it is in place before a release it signed.
+ */
+static void
+keeper_release_keys(struct keeper *k)
+{
+	char err[512];
+
+	if (!k->reachable || k->d == NULL)
+		return;
+	if (release_keys_sync(&k->rel, k->d->release_key, err, sizeof(err)) < 0)
+		log_warnx("event=release_key_sync_failed msg=\"%s\"", err);
+	if (release_revoked_sync(&k->rel, k->d->revocations, err, sizeof(err)) <
+	    0)
+		log_warnx("event=release_revoked_sync_failed msg=\"%s\"", err);
 }
 
 /* The first step of a kind in the desired state, or NULL. */
@@ -777,6 +797,7 @@ keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 
 		if (sig != SIGUSR1) {
 			keeper_fetch(&k);
+			keeper_release_keys(&k);
 			keeper_pass(&k, false);
 			/* interval ± 10 %, so a fleet spreads its check-ins. */
 			ms = conf->interval_s * 900 +

@@ -100,6 +100,8 @@ TEST(privsep_trust_anchors_are_not_changed)
 	CHECK(REFUSED(afile_write(
 	    P("/var/lib/edge-keeper/release.pub"), "evil", 4, 0644)));
 	CHECK(REFUSED(afile_write(
+	    P("/var/lib/edge-keeper/release.retired"), "evil\n", 5, 0644)));
+	CHECK(REFUSED(afile_write(
 	    P("/etc/edge-keeper/keeper.conf"), "user=root\n", 10, 0644)));
 	CHECK(REFUSED(afile_write(
 	    P("/var/lib/edge-keeper/dataplane.seq"), "0\n", 2, 0600)));
@@ -227,6 +229,13 @@ TEST(privsep_release_paths)
 	priv_msg_clear(&ans);
 	priv_msg_init(&req, PRIV_SELF_BEGIN);
 	priv_put_str(&req, "../../../tmp");
+	CHECK(REFUSED(priv_call(&req, &ans, err, sizeof(err))));
+	priv_msg_clear(&req);
+	priv_msg_clear(&ans);
+	/* A key "rotation" that nothing signed moves no pin. */
+	priv_msg_init(&req, PRIV_RELEASE_KEY);
+	priv_put_str(&req, "untrusted comment: evil\nRWQ\n");
+	priv_put_str(&req, "not a statement");
 	CHECK(REFUSED(priv_call(&req, &ans, err, sizeof(err))));
 	priv_msg_clear(&req);
 	priv_msg_clear(&ans);
