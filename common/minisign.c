@@ -573,22 +573,14 @@ msig_sign_file(const struct msig_sec *sec, const char *path,
 	    sec, hash, trusted_comment, out, outlen, err, errlen);
 }
 
-/*
- * Parse a signature text strictly and check that it was made by pub's key.
- * Nothing cryptographic yet: that needs the data.
- */
+/* Parse a signature text strictly.  Nothing cryptographic yet. */
 static int
-msig_verify_begin(const struct msig_pub *pub, const char *text,
-    struct msig_sig *s, char *trusted_out, size_t trusted_len, char *err,
-    size_t errlen)
+msig_sig_parse(const char *text, struct msig_sig *s, char *err, size_t errlen)
 {
 	unsigned char blob[MSIG_SIGBLOB_LEN];
-	char sid[MSIG_KEYIDHEX], pid[MSIG_KEYIDHEX];
 	struct msig_line l[4];
 	size_t tlen, plen = strlen(MSIG_TRUSTED);
 
-	if (trusted_out != NULL && trusted_len > 0)
-		trusted_out[0] = '\0';
 	if (msig_init(err, errlen) != 0)
 		return -1;
 	tlen = strnlen(text, MSIG_SIG_MAX + 1);
@@ -639,6 +631,37 @@ msig_verify_begin(const struct msig_pub *pub, const char *text,
 		    MSIG_SIGBYTES);
 		return -1;
 	}
+	return 0;
+}
+
+int
+msig_sig_keyid(const char *sig_text, unsigned char keyid[MSIG_KEYIDBYTES],
+    char *err, size_t errlen)
+{
+	struct msig_sig s;
+
+	memset(keyid, 0, MSIG_KEYIDBYTES);
+	if (msig_sig_parse(sig_text, &s, err, errlen) != 0)
+		return -1;
+	memcpy(keyid, s.keyid, MSIG_KEYIDBYTES);
+	return 0;
+}
+
+/*
+ * Parse a signature text strictly and check that it was made by pub's key.
+ * Nothing cryptographic yet: that needs the data.
+ */
+static int
+msig_verify_begin(const struct msig_pub *pub, const char *text,
+    struct msig_sig *s, char *trusted_out, size_t trusted_len, char *err,
+    size_t errlen)
+{
+	char sid[MSIG_KEYIDHEX], pid[MSIG_KEYIDHEX];
+
+	if (trusted_out != NULL && trusted_len > 0)
+		trusted_out[0] = '\0';
+	if (msig_sig_parse(text, s, err, errlen) != 0)
+		return -1;
 	if (memcmp(s->keyid, pub->keyid, MSIG_KEYIDBYTES) != 0) {
 		msig_keyid_hex(s->keyid, sid, sizeof(sid));
 		msig_keyid_hex(pub->keyid, pid, sizeof(pid));

@@ -172,6 +172,14 @@ int msig_verify(const struct msig_pub *pub, const void *data, size_t len,
     size_t errlen);
 
 /*
+ * The key id a signature text names, after the same checks of its shape
+ * as msig_verify() makes; nothing is verified.  For choosing which of
+ * several keys to verify with.  On -1 keyid is zeroed.
+ */
+int msig_sig_keyid(const char *sig_text, unsigned char keyid[MSIG_KEYIDBYTES],
+    char *err, size_t errlen);
+
+/*
  * As msig_verify(), for the file at path.  "ED" signatures are checked
  * while streaming the file; a legacy "Ed" signature needs the whole file
  * in memory (freed before returning) and is refused above

@@ -77,6 +77,9 @@ enum priv_type {
 	PRIV_SELF_BEGIN,      /* version */
 	PRIV_SELF_COMMIT,     /* - */
 	PRIV_SELF_FAILED,     /* version -> failed */
+	PRIV_PROFILE_MARK,    /* version: raise profile.seq, never lower */
+	PRIV_RELEASE_KEY,     /* public key text, statement -> installed */
+	PRIV_RELEASE_REVOKED, /* list text, signature -> installed */
 	PRIV_TYPE_MAX,
 };
 

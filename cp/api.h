@@ -63,6 +63,8 @@ int api_releases_discard(struct req *r);
  */
 int api_second_person(struct req *r, const char *by, const char *action,
     const char *object, const char *what);
+/* GET /v1/releases/{c}/next-seq: the sequence the next upload gets. */
+int api_releases_next_seq(struct req *r);
 /* GET /v1/artifacts/{c}/{v} and /v1/artifacts/{c}/{v}.minisig */
 int api_artifacts_get(struct req *r);
 /*
@@ -71,6 +73,12 @@ int api_artifacts_get(struct req *r);
  * files removed, or -1.
  */
 int api_releases_sweep(void);
+/* GET and POST /v1/release-keys (cp/api_release_keys.c). */
+int api_release_keys_get(struct req *r);
+int api_release_keys_post(struct req *r);
+/* GET and POST /v1/release-revocations (cp/api_release_keys.c). */
+int api_release_revocations_get(struct req *r);
+int api_release_revocations_post(struct req *r);
 int api_rollouts_create(struct req *r);
 int api_rollouts_list(struct req *r);
 int api_rollouts_show(struct req *r);

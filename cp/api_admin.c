@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "cp/api.h"
+#include "cp/generation.h"
 #include "cp/auth.h"
 #include "cp/embedded.h"
 #include "cp/live.h"
@@ -117,11 +118,14 @@ int
 api_apitokens_revoke(struct req *r)
 {
 	const char *name = r->params[0];
+	unsigned char hash[32];
+	bool have_hash;
 	int rc;
 
 	if (!util_name_ok(name))
 		return reply_error(
 		    r, 404, "not_found", "no API token by that name");
+	have_hash = store_apitoken_hash(cp.store, name, hash) == STORE_OK;
 	rc = store_apitoken_revoke(cp.store, name, util_now(), r->actor);
 	if (rc == STORE_NOTFOUND)
 		return reply_error(
@@ -133,6 +137,9 @@ api_apitokens_revoke(struct req *r)
 		    name);
 	if (rc != STORE_OK)
 		return reply_store_error(r, rc, "API token");
+	/* Outside the database too: a restored copy revokes it again. */
+	if (have_hash)
+		gen_revoked_add("api_token", hash);
 	/*
 	 * Requests with the token fail from now on (auth reads the store
 	 * every time); its open event streams end at their next wake-up,
@@ -543,7 +550,7 @@ api_rollouts_create(struct req *r)
 		    "%s version %s does not exist", comp, ver);
 	else if (rc == STORE_ROLLBACK)
 		ret = reply_error(r, 409, "rollback_required",
-		    "%s %s is older than the baseline release; say "
+		    "%s %s is older than the baseline's; say "
 		    "\"rollback\": true to go back to it",
 		    comp, ver);
 	else if (rc == STORE_CONFLICT)

@@ -15,8 +15,10 @@
 #include "cp/api.h"
 #include "cp/auth.h"
 #include "cp/desired.h"
+#include "cp/generation.h"
 #include "cp/live.h"
 #include "cp/metrics.h"
+#include "cp/release_keys.h"
 #include "cp/session.h"
 #include "cp/store.h"
 #include "cp/validate.h"
@@ -31,7 +33,7 @@ api_enroll(struct req *r)
 	struct store_new_node nn;
 	json_t *facts = NULL;
 	char err[256], msg[512], id[40], pop[40], hex[16];
-	char *facts_txt = NULL;
+	char rpub[MSIG_PUB_TEXT_MAX], *facts_txt = NULL;
 	int n, rc = STORE_ERR, attempt;
 
 	if (jfield_only(r->json, keys, err, sizeof(err)) != 0 ||
@@ -100,10 +102,11 @@ api_enroll(struct req *r)
 	if (live_add(id, pop, pk, false, 0) != 0)
 		log_warnx("event=live_add_failed node=%s", id);
 	log_info("event=enrolled node=%s pop=%s", id, pop);
+	release_keys_current(NULL, rpub, sizeof(rpub));
 	return reply_json(r, 201,
 	    json_pack("{s:s,s:s,s:I,s:s,s:I}", "node_id", id, "pop", pop,
 		"interval_s", (json_int_t)cp.interval_s, "release_public_key",
-		cp.release_pub_text, "server_time", (json_int_t)util_now()));
+		rpub, "server_time", (json_int_t)util_now()));
 }
 
 /*
@@ -238,6 +241,26 @@ api_node_desired(struct req *r)
 	return 0;
 }
 
+/*
+ * What the node has admitted (validated already): a number above what
+ * edge-cp knows of raises its floor, so it never hands that number out
+ * again (a database restored from an old copy, T38).
+ */
+static void
+status_marks(const char *node_id, const json_t *status)
+{
+	const json_t *a = json_object_get(status, "admitted");
+	struct store_marks m;
+
+	if (a == NULL)
+		return;
+	m.dataplane = json_integer_value(json_object_get(a, "dataplane"));
+	m.keeper = json_integer_value(json_object_get(a, "keeper"));
+	m.profile = json_integer_value(json_object_get(a, "profile"));
+	m.events = 0;
+	gen_note_admitted(cp.store, node_id, &m);
+}
+
 int
 api_node_status(struct req *r)
 {
@@ -252,6 +275,7 @@ api_node_status(struct req *r)
 	if (validate_status(r->json, &status, err, sizeof(err)) != 0)
 		return reply_error(r, 400, "invalid_field", "%s", err);
 	node_note_addr(r, r->node);
+	status_marks(r->node->id, status);
 	if ((txt = json_dump_canonical(status, &len)) == NULL) {
 		json_decref(status);
 		return reply_error(r, 500, "internal", "out of memory");

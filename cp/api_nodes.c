@@ -4,6 +4,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "cp/api.h"
+#include "cp/generation.h"
 #include "cp/live.h"
 #include "cp/probe.h"
 #include "cp/rollout.h"
@@ -169,13 +170,23 @@ int
 api_nodes_delete(struct req *r)
 {
 	struct live_node *n;
+	unsigned char pk[32];
+	bool have_pk = false;
 	int rc;
 
 	if (!util_name_ok(r->params[0]))
 		return reply_error(r, 404, "not_found", "no such node");
+	if ((n = live_get(r->params[0])) != NULL) {
+		memcpy(pk, n->public_key, sizeof(pk));
+		have_pk = true;
+		live_put(n);
+	}
 	if ((rc = store_node_delete(cp.store, r->params[0], r->actor)) !=
 	    STORE_OK)
 		return reply_store_error(r, rc, "node");
+	/* Outside the database too: a restored copy removes it again. */
+	if (have_pk)
+		gen_revoked_add("node", pk);
 	/* Revocation is immediate: the next request of any session fails. */
 	if ((n = live_get(r->params[0])) != NULL) {
 		session_close_node(n);

@@ -15,10 +15,23 @@
  * The signing key is read from DATA_DIR/release.key for each upload and
  * wiped right after; it is never kept in memory between uploads.
  *
- * Under the two-person rule (cp.two_person) an upload is parked unsigned
- * (202, state "pending") and signed only when a second admin approves it
- * (POST .../approve): the seq is given then too, so seqs follow the order
- * in which releases became usable.  Why at approval: see cp/artifact.h.
+ * Offline signing: an upload may carry a signature made elsewhere (`edge-cp
+ * release sign`, or minisign with the same trusted comment), base64 in
+ * the Edgefleet-Signature header.  edge-cp then signs nothing: it checks
+ * the signature against the current release key (cp/release_keys.h) and
+ * the comment against what arrived, takes the sequence the signature
+ * names (not below the next, at most RELKEY_SEQ_JUMP_MAX above it), and
+ * stores the signature as it came.  Without release.key in the data
+ * directory, every upload must carry one; the header check refuses one
+ * that does not before its body is read.
+ *
+ * Under the two-person rule (cp.two_person) an upload without an offline
+ * signature is parked unsigned (202, state "pending") and signed only
+ * when a second admin approves it (POST .../approve): the seq is given
+ * then too, so seqs follow the order in which releases became usable.
+ * Why at approval: see cp/artifact.h.  An upload with an offline
+ * signature is published at once, rule or not: that signature was made
+ * with a key edge-cp does not hold, so the token alone did not make it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,14 +40,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/afile.h"
 #include "common/log.h"
 #include "common/minisign.h"
+#include "common/relkey.h"
 #include "common/util.h"
 #include "cp/api.h"
 #include "cp/artifact.h"
+#include "cp/release_keys.h"
 #include "cp/store.h"
+
+#define RELEASE_SIG_HEADER "Edgefleet-Signature"
 
 /* Uploads received at once; each may hold ARTIFACT_MAX_SIZE of disk. */
 #define RELEASE_UPLOADS_MAX 4
@@ -64,6 +82,17 @@ release_io_error(struct req *r, int err, const char *what)
 		return 0;
 	}
 	return reply_error(r, 500, "internal", "cannot %s the release", what);
+}
+
+/* Is there a release.key to sign with online? */
+static bool
+release_key_present(void)
+{
+	char path[600];
+
+	return (size_t)snprintf(path, sizeof(path), "%s/release.key",
+		   cp.data_dir) < sizeof(path) &&
+	    access(path, F_OK) == 0;
 }
 
 /*
@@ -112,6 +141,16 @@ release_begin(struct req *r)
 		    "match [A-Za-z0-9][A-Za-z0-9._+-]{0,63} and not end in "
 		    "%s",
 		    ARTIFACT_SIG_SUFFIX);
+		return -1;
+	}
+	if (req_header(r, RELEASE_SIG_HEADER) == NULL &&
+	    !release_key_present()) {
+		reply_error(r, 409, "signature_required",
+		    "edge-cp holds no release.key: sign the release offline "
+		    "(edge-cp release sign, seq from GET "
+		    "/v1/releases/%s/next-seq) and upload it with its "
+		    "signature (edge-cp release add --signature)",
+		    comp);
 		return -1;
 	}
 	if (release_taken(r, comp, ver) != 0)
@@ -174,7 +213,7 @@ static int
 release_key_load(struct msig_sec *sec, char *err, size_t errlen)
 {
 	char path[600], *txt = NULL;
-	struct msig_pub pub;
+	struct msig_pub pub, cur;
 	size_t len = 0;
 	int rc;
 
@@ -193,7 +232,8 @@ release_key_load(struct msig_sec *sec, char *err, size_t errlen)
 	if (rc != 0)
 		return -1;
 	msig_sec_pub(sec, &pub);
-	if (sodium_memcmp(&pub, &cp.release_pub, sizeof(pub)) != 0) {
+	release_keys_current(&cur, NULL, 0);
+	if (sodium_memcmp(&pub, &cur, sizeof(pub)) != 0) {
 		sodium_memzero(sec, sizeof(*sec));
 		snprintf(err, errlen, "release.key does not match release.pub");
 		return -1;
@@ -202,30 +242,86 @@ release_key_load(struct msig_sec *sec, char *err, size_t errlen)
 }
 
 /*
- * Sign u as rel (component, version, sha256, size; rel->seq is filled
- * with the next seq) and put it in place; sig gets the signature.  0, or
- * -1 with the reply made.  The caller holds release_mu.
+ * An offline signature from the header: into sig, verified over the
+ * upload by the current release key, its comment exactly the one edge-cp
+ * would sign but for the sequence, which goes to *seq.  0, or -1 after
+ * the reply.
+ */
+static int
+release_offline_sig(struct req *r, const char *hdr, const char *sha,
+    uint64_t size, int64_t next, char *sig, size_t siglen, int64_t *seq)
+{
+	const char *comp = r->params[0], *ver = r->params[1], *p;
+	char tc[MSIG_TRUSTED_MAX + 1], want[MSIG_TRUSTED_MAX], err[512];
+	char id[MSIG_KEYIDHEX];
+	struct msig_pub pub;
+	int n;
+
+	if ((n = util_unb64(sig, siglen - 1, hdr)) <= 0 ||
+	    memchr(sig, '\0', (size_t)n) != NULL) {
+		reply_error(r, 400, "invalid_signature",
+		    RELEASE_SIG_HEADER ": not the base64 of a signature text "
+				       "of at most %zu bytes",
+		    siglen - 1);
+		return -1;
+	}
+	sig[n] = '\0';
+	release_keys_current(&pub, NULL, 0);
+	msig_keyid_hex(pub.keyid, id, sizeof(id));
+	if (artifact_upload_verify(
+		r->stream, &pub, sig, tc, sizeof(tc), err, sizeof(err)) != 0) {
+		reply_error(r, 400, "invalid_signature",
+		    "%s (the current release key is %s)", err, id);
+		return -1;
+	}
+	p = strstr(tc, " seq=");
+	if (p == NULL || util_parse_i64(p + 5, 1, INT64_MAX, seq) != 0 ||
+	    relkey_release_comment(
+		want, sizeof(want), comp, ver, size, sha, *seq) != 0 ||
+	    strcmp(tc, want) != 0) {
+		relkey_release_comment(
+		    want, sizeof(want), comp, ver, size, sha, next);
+		reply_error(r, 400, "invalid_signature",
+		    "the trusted comment must be \"%s\"", want);
+		return -1;
+	}
+	if (*seq < next) {
+		reply_error(r, 409, "conflict",
+		    "sequence %lld is taken; sign again with seq %lld",
+		    (long long)*seq, (long long)next);
+		return -1;
+	}
+	if (*seq - next > RELKEY_SEQ_JUMP_MAX) {
+		reply_error(r, 400, "invalid_signature",
+		    "sequence %lld is more than %d above the next, %lld: "
+		    "nodes would refuse it",
+		    (long long)*seq, RELKEY_SEQ_JUMP_MAX, (long long)next);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Sign u online as rel (component, version, sha256, size, seq) and put it
+ * in place; sig gets the signature.  0, or -1 with the reply made.  The
+ * caller holds release_mu.
  */
 static int
 release_sign(struct req *r, struct artifact_upload *u,
-    struct store_release *rel, char *sig, size_t siglen)
+    const struct store_release *rel, char *sig, size_t siglen)
 {
 	char comment[MSIG_TRUSTED_MAX], err[512];
 	struct msig_sec sec;
 	int rc;
 
-	if ((rc = store_release_next_seq(
-		 cp.store, rel->component, &rel->seq)) != STORE_OK) {
-		reply_store_error(r, rc, "release");
-		return -1;
-	}
-	snprintf(comment, sizeof(comment),
-	    "edgefleet component=%s version=%s size=%llu sha256=%s seq=%lld",
-	    rel->component, rel->version, (unsigned long long)rel->size,
-	    rel->sha256, (long long)rel->seq);
+	relkey_release_comment(comment, sizeof(comment), rel->component,
+	    rel->version, (uint64_t)rel->size, rel->sha256, rel->seq);
 	if (release_key_load(&sec, err, sizeof(err)) != 0) {
 		log_warnx("event=release_sign_failed msg=\"%s\"", err);
-		reply_error(r, 500, "internal", "cannot sign the release");
+		reply_error(r, 409, "signature_required",
+		    "edge-cp cannot sign (%s): upload with a "
+		    "signature made offline",
+		    err);
 		return -1;
 	}
 	rc = artifact_upload_publish(
@@ -256,20 +352,43 @@ release_reply(struct req *r, unsigned status, const struct store_release *rel,
 }
 
 /*
- * Sign, put in place and record the finished upload; all under release_mu
- * (see the top of this file).  Makes the reply.
+ * Sign (or take the offline signature), put in place and record the
+ * finished upload; all under release_mu (see the top of this file).
+ * Makes the reply.
  */
 static int
 release_publish(struct req *r, const char *sha, uint64_t size)
 {
 	const char *comp = r->params[0], *ver = r->params[1];
 	struct store_release rel = { comp, ver, sha, (int64_t)size, 0 };
-	char sig[MSIG_SIG_TEXT_MAX];
+	char sig[MSIG_SIG_TEXT_MAX], err[512];
+	const char *hdr = req_header(r, RELEASE_SIG_HEADER);
+	int64_t next;
 	int rc;
 
 	pthread_mutex_lock(&release_mu);
-	if (release_taken(r, comp, ver) != 0 ||
-	    release_sign(r, r->stream, &rel, sig, sizeof(sig)) != 0)
+	if (release_taken(r, comp, ver) != 0)
+		goto out;
+	if ((rc = store_release_next_seq(cp.store, comp, &next)) != STORE_OK) {
+		reply_store_error(r, rc, "release");
+		goto out;
+	}
+	rel.seq = next;
+	if (hdr != NULL) {
+		if (release_offline_sig(r, hdr, sha, size, next, sig,
+			sizeof(sig), &rel.seq) != 0)
+			goto out;
+		if (artifact_upload_publish(r->stream, NULL, NULL, sig,
+			sizeof(sig), err, sizeof(err)) != 0) {
+			int e = errno;
+
+			log_warnx("event=release_publish_failed component=%s "
+				  "version=%s msg=\"%s\"",
+			    comp, ver, err);
+			release_io_error(r, e, "store");
+			goto out;
+		}
+	} else if (release_sign(r, r->stream, &rel, sig, sizeof(sig)) != 0)
 		goto out;
 	if ((rc = store_release_add(cp.store, &rel, r->actor)) != STORE_OK) {
 		artifact_unpublish(cp.data_dir, comp, ver);
@@ -277,9 +396,9 @@ release_publish(struct req *r, const char *sha, uint64_t size)
 		goto out;
 	}
 	log_info("event=release_added component=%s version=%s seq=%lld "
-		 "size=%llu sha256=%s actor=%s",
+		 "size=%llu sha256=%s actor=%s signed=%s",
 	    comp, ver, (long long)rel.seq, (unsigned long long)size, sha,
-	    r->actor);
+	    r->actor, hdr != NULL ? "offline" : "online");
 	release_reply(r, 201, &rel, sig);
 out:
 	pthread_mutex_unlock(&release_mu);
@@ -418,6 +537,11 @@ api_releases_approve(struct req *r)
 		goto out;
 	}
 	rel.size = (int64_t)size;
+	if ((rc = store_release_next_seq(cp.store, comp, &rel.seq)) !=
+	    STORE_OK) {
+		reply_store_error(r, rc, "release");
+		goto out;
+	}
 	if (release_sign(r, u, &rel, sig, sizeof(sig)) != 0)
 		goto out;
 	if ((rc = store_release_approve(cp.store, &rel, r->actor)) !=
@@ -487,8 +611,27 @@ api_releases_put(struct req *r)
 		    r->params[0], r->params[1], err);
 		return release_io_error(r, e, "store");
 	}
-	return cp.two_person ? release_park(r, sha, size)
-			     : release_publish(r, sha, size);
+	/* An offline signature is a key edge-cp does not hold: see above. */
+	return cp.two_person && req_header(r, RELEASE_SIG_HEADER) == NULL
+	    ? release_park(r, sha, size)
+	    : release_publish(r, sha, size);
+}
+
+int
+api_releases_next_seq(struct req *r)
+{
+	int64_t next;
+	int rc;
+
+	if (relkey_component(r->params[0]) < 0)
+		return reply_error(r, 404, "not_found",
+		    "component must be dataplane or keeper");
+	if ((rc = store_release_next_seq(cp.store, r->params[0], &next)) !=
+	    STORE_OK)
+		return reply_store_error(r, rc, "release");
+	return reply_json(r, 200,
+	    json_pack("{s:s,s:I}", "component", r->params[0], "next_seq",
+		(json_int_t)next));
 }
 
 int
@@ -538,8 +681,7 @@ release_known(
 
 	(void)arg;
 	if (pending) {
-		rc = store_release_pending_get(
-		    cp.store, component, version, &up);
+		rc = store_release_pending_get(cp.store, component, version, &up);
 		json_decref(up);
 	} else
 		rc = store_release_exists(cp.store, component, version);

@@ -249,7 +249,8 @@ artifact_upload_publish(struct artifact_upload *u, const struct msig_sec *sec,
 		snprintf(err, errlen, "%s: path too long", u->dir);
 		return -1;
 	}
-	if (msig_sign_file(
+	if (sec != NULL &&
+	    msig_sign_file(
 		sec, u->tmp, trusted_comment, sig, siglen, err, errlen) != 0) {
 		errno = EIO;
 		return -1;
@@ -291,6 +292,13 @@ fail:
 	sodium_memzero(sig, siglen);
 	sig[0] = '\0';
 	return -1;
+}
+
+int
+artifact_upload_verify(struct artifact_upload *u, const struct msig_pub *pub,
+    const char *sig_text, char *tc, size_t tclen, char *err, size_t errlen)
+{
+	return msig_verify_file(pub, u->tmp, sig_text, tc, tclen, err, errlen);
 }
 
 void

@@ -116,11 +116,22 @@ int artifact_upload_finish(struct artifact_upload *u,
  * signature and the binary in place (the order above).  On success the
  * signature text is in sig (MSIG_SIG_TEXT_MAX bytes suffice) and the
  * temporary file is gone; on failure nothing of this release is left in
- * place (the temporary file stays until artifact_upload_free()).
+ * place (the temporary file stays until artifact_upload_free()).  With
+ * sec NULL, sig already holds a signature made elsewhere, which the
+ * caller verified (artifact_upload_verify()): it is put in place as it
+ * is, and trusted_comment is not used.
  */
 int artifact_upload_publish(struct artifact_upload *u,
     const struct msig_sec *sec, const char *trusted_comment, char *sig,
     size_t siglen, char *err, size_t errlen);
+
+/*
+ * Verify sig_text (made elsewhere) over the finished upload with pub; its
+ * trusted comment goes to tc.  0, or -1 with err (msig_verify_file()).
+ */
+int artifact_upload_verify(struct artifact_upload *u,
+    const struct msig_pub *pub, const char *sig_text, char *tc, size_t tclen,
+    char *err, size_t errlen);
 
 /*
  * Remove a published release's binary and signature (when adding its row

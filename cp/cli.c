@@ -15,8 +15,10 @@
 #include "common/afile.h"
 #include "common/httpc.h"
 #include "common/json.h"
+#include "common/relkey.h"
 #include "common/util.h"
 #include "cp/artifact.h"
+#include "cp/cli_keys.h"
 #include "cp/tls.h"
 #include "cp/validate.h"
 
@@ -41,6 +43,7 @@ struct cli {
 	long timeout_ms; /* 0: httpc's default */
 	struct httpc *h;
 	char auth[256];
+	char *extra_hdr; /* one more request header, or NULL (malloc'd) */
 };
 
 struct column {
@@ -72,6 +75,21 @@ usage(void)
 	    "  profile show [--version N] | profile set FILE\n"
 	    "  release list | release add --component C --version V FILE\n"
 	    "  release approve|discard COMPONENT VERSION   (two-person rule)\n"
+	    "  release list | release add --component C --version V "
+	    "[--signature SIG] FILE\n"
+	    "  release next-seq COMPONENT\n"
+	    "  release sign --key FILE --component C --version V --seq N "
+	    "[--out SIG] FILE\n"
+	    "      (offline: connects to nothing)\n"
+	    "  release-key show | release-key add PUB ROTATION\n"
+	    "  revocation show | revocation add LIST LIST.minisig\n"
+	    "  revocation sign --key FILE --serial N --out LIST "
+	    "ENTRY...\n"
+	    "      (offline; ENTRY: \"dataplane seq=5\", \"keeper "
+	    "version=1.2.0\")\n"
+	    "  release-key rotate --key OLD.key --out PREFIX --dataplane-seq N "
+	    "--keeper-seq N\n"
+	    "      (offline: a new key pair and its rotation statement)\n"
 	    "  rollout create|plan COMPONENT VERSION [--strategy "
 	    "waves|all_at_once]\n"
 	    "      [--waves JSON] [--bake-s S] [--min-reports N] "
@@ -243,7 +261,7 @@ api_send(struct cli *c, const char *method, const char *path, const char *ctype,
     const void *body, size_t len)
 {
 	char cthdr[64];
-	const char *hdrs[3] = { c->auth, NULL, NULL };
+	const char *hdrs[4] = { c->auth, NULL, NULL, NULL };
 	struct httpc_resp resp;
 	char err[512];
 	json_t *out = NULL;
@@ -252,6 +270,7 @@ api_send(struct cli *c, const char *method, const char *path, const char *ctype,
 		snprintf(cthdr, sizeof(cthdr), "Content-Type: %s", ctype);
 		hdrs[1] = cthdr;
 	}
+	hdrs[ctype != NULL ? 2 : 1] = c->extra_hdr;
 	if (httpc_request(c->h, method, path, hdrs, body, len, &resp, err,
 		sizeof(err)) != 0) {
 		fprintf(stderr, "edge-cp: %s\n", err);
@@ -948,11 +967,40 @@ cmd_freeze(struct cli *c, const char *verb)
  * release add: the file is mapped, not read, so libcurl sends it from the
  * page cache whatever its size (up to edge-cp's limit).
  */
+/*
+ * The Edgefleet-Signature header of an upload signed offline: the
+ * signature file's text in base64 (cp/api_releases.c).
+ */
+static int
+cli_sig_header(struct cli *c, const char *sigf)
+{
+	static const char name[] = "Edgefleet-Signature: ";
+	char *txt = NULL;
+	size_t len, cap;
+
+	if (afile_read(sigf, MSIG_SIG_MAX, &txt, &len) != 0) {
+		fprintf(stderr, "edge-cp: %s: %s\n", sigf, strerror(errno));
+		return -1;
+	}
+	cap = sizeof(name) +
+	    sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	if ((c->extra_hdr = malloc(cap)) == NULL) {
+		free(txt);
+		return -1;
+	}
+	memcpy(c->extra_hdr, name, sizeof(name));
+	util_b64(
+	    c->extra_hdr + sizeof(name) - 1, cap - sizeof(name) + 1, txt, len);
+	free(txt);
+	return 0;
+}
+
 static int
 cmd_release_add(struct cli *c)
 {
 	const char *comp = flag(c, "--component"), *ver = flag(c, "--version");
 	const char *file = c->npos == 3 ? c->pos[2] : NULL;
+	const char *sigf = flag(c, "--signature");
 	char path[160];
 	struct stat st;
 	void *data = MAP_FAILED;
@@ -984,6 +1032,8 @@ cmd_release_add(struct cli *c)
 		    file, ARTIFACT_MAX_SIZE >> 20);
 		goto out;
 	}
+	if (sigf != NULL && cli_sig_header(c, sigf) != 0)
+		goto out;
 	data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (data == MAP_FAILED) {
 		fprintf(stderr, "edge-cp: %s: %s\n", file, strerror(errno));
@@ -1003,6 +1053,102 @@ out:
 	return output(c, res, NULL, NULL);
 }
 
+/* The offline commands (cp/cli_keys.h); nothing is connected. */
+static int
+cmd_offline(struct cli *c, const char *noun)
+{
+	const char *key = flag(c, "--key"), *out = flag(c, "--out");
+	const char *comp = flag(c, "--component"), *ver = flag(c, "--version");
+	const char *seq = flag(c, "--seq"), *dps = flag(c, "--dataplane-seq");
+	const char *kps = flag(c, "--keeper-seq");
+	int64_t n = 0, dp = 0, kp = 0;
+
+	if (strcmp(noun, "revocation") == 0) {
+		const char *ser = flag(c, "--serial");
+
+		if (flags_all_used(c) != 0 || key == NULL || out == NULL ||
+		    ser == NULL || util_parse_i64(ser, 1, INT64_MAX, &n) != 0 ||
+		    c->npos < 3)
+			return usage();
+		return cli_keys_revoke(
+		    key, n, c->pos + 2, (size_t)c->npos - 2, out);
+	}
+	if (flags_all_used(c) != 0 || key == NULL)
+		return usage();
+	if (strcmp(noun, "release") == 0) {
+		if (c->npos != 3 || comp == NULL || ver == NULL ||
+		    seq == NULL || util_parse_i64(seq, 1, INT64_MAX, &n) != 0)
+			return usage();
+		return cli_keys_sign(key, comp, ver, n, c->pos[2], out);
+	}
+	if (c->npos != 2 || out == NULL || dps == NULL || kps == NULL ||
+	    util_parse_i64(dps, 0, INT64_MAX, &dp) != 0 ||
+	    util_parse_i64(kps, 0, INT64_MAX, &kp) != 0)
+		return usage();
+	return cli_keys_rotate(key, out, dp, kp);
+}
+
+/*
+ * A signed document edge-cp keeps: `NOUN show` prints its text, `NOUN add
+ * FILE1 FILE2` posts the two files' texts as the members k1 and k2.
+ */
+struct cli_signed {
+	const char *path;     /* GET and POST */
+	const char *show_key; /* the text `show` prints */
+	const char *k1, *k2;
+	size_t max1, max2;
+};
+
+static const struct cli_signed cli_release_keys = { "/v1/release-keys",
+	"public_key", "public_key", "statement", RELKEY_PUB_TEXT_MAX,
+	MSIG_SIG_MAX };
+static const struct cli_signed cli_revocations = { "/v1/release-revocations",
+	"list", "list", "signature", RELKEY_REVOKED_TEXT_MAX, MSIG_SIG_MAX };
+
+static int
+cmd_signed(struct cli *c, const char *verb, const struct cli_signed *d)
+{
+	char *t1 = NULL, *t2 = NULL;
+	const json_t *rot;
+	json_t *body, *res;
+	size_t n;
+
+	if (flags_all_used(c) != 0)
+		return 2;
+	if (strcmp(verb, "show") == 0) {
+		if (c->npos != 2)
+			return usage();
+		res = api(c, "GET", d->path, NULL);
+		if (res == NULL || c->json)
+			return output(c, res, NULL, NULL);
+		printf(
+		    "%s", json_string_value(json_object_get(res, d->show_key)));
+		if ((rot = json_object_get(res, "rotations")) != NULL)
+			printf("rotations: %zu\n", json_array_size(rot));
+		json_decref(res);
+		return 0;
+	}
+	if (c->npos != 4)
+		return usage();
+	if (afile_read(c->pos[2], d->max1, &t1, &n) != 0 ||
+	    afile_read(c->pos[3], d->max2, &t2, &n) != 0) {
+		fprintf(stderr, "edge-cp: %s: %s\n",
+		    t1 == NULL ? c->pos[2] : c->pos[3], strerror(errno));
+		free(t1);
+		return 1;
+	}
+	body = json_pack("{s:s,s:s}", d->k1, t1, d->k2, t2);
+	free(t1);
+	free(t2);
+	if (body == NULL) {
+		fprintf(stderr, "edge-cp: the files are not text\n");
+		return 1;
+	}
+	res = api(c, "POST", d->path, body);
+	json_decref(body);
+	return output(c, res, NULL, NULL);
+}
+
 static int
 cmd_release(struct cli *c, const char *verb)
 {
@@ -1012,6 +1158,24 @@ cmd_release(struct cli *c, const char *verb)
 
 	if (strcmp(verb, "add") == 0)
 		return cmd_release_add(c);
+	if (strcmp(verb, "next-seq") == 0) {
+		if (flags_all_used(c) != 0 || c->npos != 3 ||
+		    strlen(c->pos[2]) > 32 ||
+		    strspn(c->pos[2], "abcdefghijklmnopqrstuvwxyz") !=
+			strlen(c->pos[2]))
+			return usage();
+		snprintf(
+		    path, sizeof(path), "/v1/releases/%s/next-seq", c->pos[2]);
+		if ((res = api(c, "GET", path, NULL)) == NULL)
+			return 1;
+		if (c->json)
+			return output(c, res, NULL, NULL);
+		printf("%lld\n",
+		    (long long)json_integer_value(
+			json_object_get(res, "next_seq")));
+		json_decref(res);
+		return 0;
+	}
 	if (flags_all_used(c) != 0)
 		return 2;
 	/* approve|discard COMPONENT VERSION: names checked as for add. */
@@ -1128,6 +1292,14 @@ cli_known(const char *noun, const char *verb)
 		"release add",
 		"release approve",
 		"release discard",
+		"release sign",
+		"release next-seq",
+		"release-key show",
+		"release-key add",
+		"release-key rotate",
+		"revocation show",
+		"revocation add",
+		"revocation sign",
 		"rollout create",
 		"rollout list",
 		"rollout show",
@@ -1171,6 +1343,8 @@ cli_main(int argc, char **argv)
 		noun = "token";
 	if (!cli_known(noun, verb))
 		return usage();
+	if (strcmp(verb, "sign") == 0 || strcmp(verb, "rotate") == 0)
+		return cmd_offline(&c, noun);
 	if (strcmp(noun, "release") == 0 && strcmp(verb, "add") == 0)
 		c.timeout_ms = CLI_UPLOAD_TIMEOUT_MS;
 	if (cli_connect(&c) != 0)
@@ -1189,6 +1363,10 @@ cli_main(int argc, char **argv)
 		rc = cmd_rollout(&c, verb);
 	else if (strcmp(noun, "release") == 0)
 		rc = cmd_release(&c, verb);
+	else if (strcmp(noun, "release-key") == 0)
+		rc = cmd_signed(&c, verb, &cli_release_keys);
+	else if (strcmp(noun, "revocation") == 0)
+		rc = cmd_signed(&c, verb, &cli_revocations);
 	else if (strcmp(noun, "freeze") == 0)
 		rc = cmd_freeze(&c, verb);
 	else if (strcmp(noun, "fleet") == 0)
@@ -1200,6 +1378,7 @@ cli_main(int argc, char **argv)
 	else
 		rc = usage();
 	httpc_free(c.h);
+	free(c.extra_hdr);
 	sodium_memzero(c.auth, sizeof(c.auth));
 	return rc;
 }

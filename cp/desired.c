@@ -7,6 +7,7 @@
 
 #include "common/json.h"
 #include "common/util.h"
+#include "cp/release_keys.h"
 #include "cp/server.h"
 #include "cp/store.h"
 
@@ -14,6 +15,7 @@ static json_t *
 desired_doc(struct live_node *n, const json_t *in)
 {
 	const char *rid = json_string_value(json_object_get(in, "router_id"));
+	char kid[MSIG_KEYIDHEX];
 	json_t *doc;
 
 	const json_t *targets = json_object_get(in, "targets");
@@ -34,6 +36,21 @@ desired_doc(struct live_node *n, const json_t *in)
 	    json_object_get(targets, "keeper"));
 	if (doc != NULL && rid != NULL && rid[0] != '\0')
 		json_object_set_new(doc, "router_id", json_string(rid));
+	/*
+	 * Only when said: a keeper keeps the highest profile version it
+	 * applied and goes below it only with this flag (T38).
+	 */
+	if (doc != NULL &&
+	    json_is_true(json_object_get(targets, "profile_rollback")))
+		json_object_set_new(
+		    json_object_get(doc, "profile"), "rollback", json_true());
+	/* A rotation changes every document (cp/release_keys.h). */
+	release_keys_current_id(kid);
+	if (doc != NULL) {
+		json_object_set_new(doc, "release_key", json_string(kid));
+		json_object_set_new(doc, "revocations",
+		    json_integer((json_int_t)release_revoked_serial()));
+	}
 	return doc;
 }
 

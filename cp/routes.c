@@ -79,6 +79,8 @@ const struct route server_routes[] = {
 	    "profile" },
 	{ "GET", "/v1/releases", AUTH_VIEWER, false, api_releases_list,
 	    "releases" },
+	{ "GET", "/v1/releases/{}/next-seq", AUTH_VIEWER, false,
+	    api_releases_next_seq, "release_next_seq" },
 	/* Release binaries stream to disk, up to their own limit. */
 	{ "PUT", "/v1/releases/{}/{}", AUTH_ADMIN, false, api_releases_put,
 	    "release_upload", ARTIFACT_MAX_SIZE, &api_release_upload },
@@ -87,6 +89,16 @@ const struct route server_routes[] = {
 	    api_releases_approve, "release_approve" },
 	{ "DELETE", "/v1/releases/{}/{}", AUTH_ADMIN, false,
 	    api_releases_discard, "release_discard" },
+	/* The current release key and the rotations that led to it. */
+	{ "GET", "/v1/release-keys", AUTH_NODE_OR_VIEWER, false,
+	    api_release_keys_get, "release_keys" },
+	{ "POST", "/v1/release-keys", AUTH_ADMIN, true, api_release_keys_post,
+	    "release_keys" },
+	/* Releases nodes refuse to install or start. */
+	{ "GET", "/v1/release-revocations", AUTH_NODE_OR_VIEWER, false,
+	    api_release_revocations_get, "release_revocations" },
+	{ "POST", "/v1/release-revocations", AUTH_ADMIN, true,
+	    api_release_revocations_post, "release_revocations" },
 	/* Also serves "{version}.minisig": the matcher has no suffixes. */
 	{ "GET", "/v1/artifacts/{}/{}", AUTH_NODE_OR_VIEWER, false,
 	    api_artifacts_get, "artifact" },

@@ -11,6 +11,8 @@
  *	release.key	release-signing secret key, minisign format (0600)
  *	release.pub	its public key, minisign format
  *	hash.key	the key of the token hashes (0600)
+ *	generation	the restore guard's counter and marks, outside the
+ *			database (0600; cp/generation.h)
  *	admin.token	the first admin API token (0600)
  *	server.url	where the local CLI finds this server
  *	artifacts/	release binaries and their signatures
@@ -38,9 +40,11 @@
 #include "cp/api.h"
 #include "cp/artifact.h"
 #include "cp/auth.h"
+#include "cp/generation.h"
 #include "cp/live.h"
 #include "cp/probe.h"
 #include "cp/ratelimit.h"
+#include "cp/release_keys.h"
 #include "cp/retention.h"
 #include "cp/rollout.h"
 #include "cp/sse.h"
@@ -196,10 +200,10 @@ serve_release_key(const char *dir)
 		if (afile_read(pp, 4096, &txt, &len) != 0)
 			fatal("event=start_failed file=%s", pp);
 	}
-	if (msig_pub_decode(txt, &cp.release_pub, err, sizeof(err)) != 0)
-		fatalx("event=start_failed file=%s msg=\"%s\"", pp, err);
-	util_strlcpy(cp.release_pub_text, txt, sizeof(cp.release_pub_text));
 	free(txt);
+	/* release.pub, and the rotations that led to it. */
+	if (release_keys_load(dir, err, sizeof(err)) != 0)
+		fatalx("event=start_failed file=%s msg=\"%s\"", pp, err);
 }
 
 /*
@@ -405,6 +409,7 @@ static void *
 serve_ticker(void *arg)
 {
 	int64_t last_flush = util_now(), last_expire = util_now();
+	int64_t last_gen = util_now();
 	struct health_flush hw = { 0 };
 
 	(void)arg;
@@ -439,6 +444,10 @@ serve_ticker(void *arg)
 			session_expire(now);
 			last_expire = now;
 		}
+		if (now - last_gen >= GEN_BUMP_EVERY_S) {
+			gen_tick(cp.store, false);
+			last_gen = now;
+		}
 		pthread_mutex_lock(&tick_mu);
 	}
 	pthread_mutex_unlock(&tick_mu);
@@ -465,7 +474,7 @@ usage_serve_exit(int rc)
 	    "[--unauth-rate N] [--unauth-burst N]\n"
 	    "       [--keeper-binary PATH] [--event-streams N]\n"
 	    "       [--event-retention DAYS|0] [--metrics-auth none|viewer]\n"
-	    "       [--two-person]\n");
+	    "       [--accept-restore] [--two-person]\n");
 	exit(rc);
 }
 
@@ -511,6 +520,7 @@ serve_main(int argc, char **argv)
 		{ "event-retention", required_argument, NULL, 'E' },
 		{ "metrics-auth", required_argument, NULL, 'M' },
 		{ "two-person", no_argument, NULL, '2' },
+		{ "accept-restore", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -527,8 +537,9 @@ serve_main(int argc, char **argv)
 	unsigned streams = SSE_MAX_STREAMS;
 	int64_t retention = RETENTION_DEFAULT_S;
 	const char *dir = "/var/lib/edge-cp", *keeper_bin = NULL;
-	char path[600], err[512], *key = NULL, *crt = NULL;
+	char path[600], err[1200], *key = NULL, *crt = NULL;
 	struct rlimit rl;
+	bool accept_restore = false;
 	pthread_t ticker;
 	sigset_t set;
 	long ncpu;
@@ -617,6 +628,9 @@ serve_main(int argc, char **argv)
 		case '2':
 			cp.two_person = true;
 			break;
+		case 'A':
+			accept_restore = true;
+			break;
 		case 'h':
 			usage_serve_exit(0);
 			break;
@@ -651,6 +665,18 @@ serve_main(int argc, char **argv)
 	if ((cp.store = store_open(path, err, sizeof(err))) == NULL)
 		fatalx("event=start_failed msg=\"store: %s\"", err);
 	serve_key_file(dir, "hash.key", cp.hash_key, sizeof(cp.hash_key));
+	/* Before anything acts on the database: is it the one we left? */
+	switch (gen_start(cp.store, dir, accept_restore, err, sizeof(err))) {
+	case 0:
+		break;
+	case GEN_REFUSED:
+		log_warnx("event=start_refused reason=restored");
+		fprintf(stderr, "edge-cp: %s\n", err);
+		store_close(cp.store);
+		exit(GEN_REFUSED);
+	default:
+		fatalx("event=start_failed msg=\"%s\"", err);
+	}
 	serve_tls(dir, so.listen, &key, &crt);
 	serve_release_key(dir);
 	serve_admin_token(dir);
@@ -710,6 +736,8 @@ serve_main(int argc, char **argv)
 	sse_stop();
 	server_stop(10000);
 	serve_flush_seen(true);
+	/* What was written since the last bump makes every copy old. */
+	gen_tick(cp.store, false);
 	session_shutdown();
 	live_shutdown();
 	store_close(cp.store);

@@ -88,9 +88,7 @@ enum auth_need {
 struct cp_ctx {
 	struct store *store;
 	unsigned char hash_key[32]; /* keys the token hashes */
-	struct msig_pub release_pub;
-	char release_pub_text[256];
-	char pin[128]; /* sha256//... of our certificate */
+	char pin[128];              /* sha256//... of our certificate */
 	bool self_signed;
 	char public_url[256]; /* "" = from the Host header */
 	char data_dir[512];

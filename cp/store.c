@@ -41,6 +41,7 @@ struct store {
 	void (*on_event)(void);
 	struct store_reader r[STORE_READERS];
 	atomic_uint rr;
+	atomic_ullong commits; /* write transactions committed */
 	int version;
 };
 
@@ -391,6 +392,8 @@ store_wend(struct store *s, int rc)
 
 		if (c != SQLITE_OK)
 			rc = store_rc(s->w, c, "commit");
+		else
+			atomic_fetch_add(&s->commits, 1);
 	}
 	if (rc != STORE_OK && sqlite3_get_autocommit(s->w) == 0)
 		sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
@@ -640,6 +643,297 @@ store_meta_set(struct store *s, const char *key, const char *val,
 	return store_wend(s, rc);
 }
 
+/* ---- the restore guard ----------------------------------------------- */
+
+/*
+ * The marks: per kind, the higher of what the table holds and the floor
+ * in meta.  One row, columns dataplane, keeper, profile.
+ */
+#define STORE_FLOOR(k)                                                         \
+	"coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = "       \
+	"'floor." k "'), 0)"
+#define STORE_MARKS_SQL                                                        \
+	"SELECT max(coalesce((SELECT max(seq) FROM releases WHERE "            \
+	"component = 'dataplane'), 0), " STORE_FLOOR(                          \
+	    "dataplane") "), "                                                 \
+			 "max(coalesce((SELECT max(seq) FROM releases WHERE "  \
+			 "component = "                                        \
+			 "'keeper'), 0), " STORE_FLOOR(                        \
+			     "keeper") "), "                                   \
+				       "max(coalesce((SELECT max(version) "    \
+				       "FROM profiles), 0), " STORE_FLOOR(     \
+					   "profile") "), "                    \
+						      "max(coalesce((SELECT "  \
+						      "max(id) FROM events), " \
+						      "0), coalesce((SELECT "  \
+						      "seq FROM "              \
+						      "sqlite_sequence WHERE " \
+						      "name = 'events'), 0))"
+
+static void
+store_row_marks(sqlite3_stmt *st, void *arg)
+{
+	struct store_marks *m = arg;
+
+	m->dataplane = sqlite3_column_int64(st, 0);
+	m->keeper = sqlite3_column_int64(st, 1);
+	m->profile = sqlite3_column_int64(st, 2);
+	m->events = sqlite3_column_int64(st, 3);
+}
+
+/*
+ * A one-row read on db (the writer, inside its transaction): row(st,
+ * arg) on the row.  STORE_NOTFOUND when there is none.
+ */
+static int
+store_row_on(sqlite3 *db, void (*row)(sqlite3_stmt *, void *), void *arg,
+    const char *sql)
+{
+	sqlite3_stmt *st = store_prep(db, sql, "");
+	int step;
+
+	if (st == NULL)
+		return STORE_ERR;
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		row(st, arg);
+	sqlite3_finalize(st);
+	if (step == SQLITE_ROW)
+		return STORE_OK;
+	return step == SQLITE_DONE ? STORE_NOTFOUND
+				   : store_rc(db, step, "row_on");
+}
+
+static int
+store_marks_on(sqlite3 *db, struct store_marks *m)
+{
+	memset(m, 0, sizeof(*m));
+	return store_row_on(db, store_row_marks, m, STORE_MARKS_SQL);
+}
+
+#define STORE_GENERATION_SQL                                                   \
+	"SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'"
+
+int
+store_marks(struct store *s, struct store_marks *m)
+{
+	memset(m, 0, sizeof(*m));
+	return store_row1(s, store_row_marks, m, "marks", STORE_MARKS_SQL, "");
+}
+
+int
+store_generation(struct store *s, int64_t *gen)
+{
+	*gen = 0;
+	return store_row1(
+	    s, store_row_int, gen, "generation", STORE_GENERATION_SQL, "");
+}
+
+static int
+store_generation_set(sqlite3 *db, int64_t gen)
+{
+	char v[24];
+
+	snprintf(v, sizeof(v), "%lld", (long long)gen);
+	return store_exec(db, NULL,
+	    "INSERT INTO meta(key, value) VALUES ('generation', ?) "
+	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	    "s", v);
+}
+
+int
+store_generation_bump(
+    struct store *s, int64_t at_least, int64_t *gen, struct store_marks *m)
+{
+	sqlite3 *db;
+	int64_t have = 0;
+	int rc;
+
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_row_on(db, store_row_int, &have, STORE_GENERATION_SQL);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
+		return store_wend(s, rc);
+	if (have < at_least)
+		have = at_least;
+	if (have == INT64_MAX)
+		return store_wend(s, STORE_ERR);
+	*gen = have + 1;
+	rc = store_generation_set(db, *gen);
+	if (rc == STORE_OK)
+		rc = store_marks_on(db, m);
+	return store_wend(s, rc);
+}
+
+/* Raise the floors (inside a write transaction); *raised when any. */
+static int
+store_floors_raise(
+    sqlite3 *db, const struct store_marks *m, const char *actor, bool *raised)
+{
+	static const char *const kinds[] = { "dataplane", "keeper", "profile" };
+	struct store_marks have;
+	int64_t want[3] = { m->dataplane, m->keeper, m->profile };
+	int64_t cur[3];
+	char key[32], v[24], detail[96];
+	int i, rc;
+
+	if ((rc = store_marks_on(db, &have)) != STORE_OK)
+		return rc;
+	cur[0] = have.dataplane;
+	cur[1] = have.keeper;
+	cur[2] = have.profile;
+	for (i = 0; i < 3 && rc == STORE_OK; i++) {
+		if (want[i] <= cur[i])
+			continue;
+		snprintf(key, sizeof(key), "floor.%s", kinds[i]);
+		snprintf(v, sizeof(v), "%lld", (long long)want[i]);
+		rc = store_exec(db, NULL,
+		    "INSERT INTO meta(key, value) VALUES (?, ?) "
+		    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+		    "ss", key, v);
+		snprintf(detail, sizeof(detail), "{\"from\":%lld,\"to\":%lld}",
+		    (long long)cur[i], (long long)want[i]);
+		if (rc == STORE_OK)
+			rc = store_ev(
+			    db, actor, "store.floor_raised", kinds[i], detail);
+		if (rc == STORE_OK && raised != NULL)
+			*raised = true;
+	}
+	return rc;
+}
+
+int
+store_marks_raise(struct store *s, const struct store_marks *m,
+    const char *actor, bool *raised)
+{
+	sqlite3 *db;
+	int rc;
+
+	if (raised != NULL)
+		*raised = false;
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	rc = store_floors_raise(db, m, actor, raised);
+	return store_wend(s, rc);
+}
+
+/* The replay of DATA_DIR/revoked (store_restore_accept). */
+static int
+store_restore_revocations(sqlite3 *db, struct store_restore *r)
+{
+	static const char reason[] =
+	    "{\"reason\":\"removed before the restore (DATA_DIR/revoked)\"}";
+	json_t *rows = NULL;
+	size_t i;
+	int rc = STORE_OK;
+
+	for (i = 0; rc == STORE_OK && i < r->nnodes; i++) {
+		const char *id;
+
+		rc = store_query(db, &rows,
+		    "SELECT id FROM nodes WHERE public_key = ?", "b",
+		    r->nodes[i]);
+		id = json_string_value(
+		    json_object_get(json_array_get(rows, 0), "id"));
+		if (rc == STORE_OK && id != NULL)
+			rc = store_exec(db, NULL,
+			    "DELETE FROM nodes WHERE id = ?", "s", id);
+		if (rc == STORE_OK && id != NULL) {
+			rc = store_ev(db, "edge-cp", "node.remove", id, reason);
+			r->nodes_removed++;
+		}
+		json_decref(rows);
+		rows = NULL;
+	}
+	for (i = 0; rc == STORE_OK && i < r->ntokens; i++) {
+		const char *name;
+
+		rc = store_query(db, &rows,
+		    "SELECT name FROM api_tokens WHERE hash = ? AND "
+		    "revoked_at IS NULL",
+		    "b", r->tokens[i]);
+		name = json_string_value(
+		    json_object_get(json_array_get(rows, 0), "name"));
+		if (rc == STORE_OK && name != NULL)
+			rc = store_exec(db, NULL,
+			    "UPDATE api_tokens SET revoked_at = ? WHERE hash "
+			    "= ?",
+			    "ib", r->now, r->tokens[i]);
+		if (rc == STORE_OK && name != NULL) {
+			rc = store_ev(
+			    db, "edge-cp", "api_token.revoke", name, reason);
+			r->apitokens_revoked++;
+		}
+		json_decref(rows);
+		rows = NULL;
+	}
+	return rc;
+}
+
+int
+store_restore_accept(struct store *s, struct store_restore *r)
+{
+	char detail[384], fg[24] = "null";
+	int changes = 0, frozen = 0;
+	sqlite3 *db;
+	int rc;
+
+	r->enrolltokens_revoked = r->nodes_removed = r->apitokens_revoked = 0;
+	if ((db = store_wbegin(s, &rc)) == NULL)
+		return rc;
+	if (r->marks != NULL)
+		rc = store_floors_raise(db, r->marks, "edge-cp", NULL);
+	/* AUTOINCREMENT counts from sqlite_sequence: move it on. */
+	if (rc == STORE_OK && r->marks != NULL)
+		rc = store_exec(db, NULL,
+		    "INSERT INTO sqlite_sequence(name, seq) SELECT 'events', 0 "
+		    "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE "
+		    "name = 'events')",
+		    "");
+	if (rc == STORE_OK && r->marks != NULL)
+		rc = store_exec(db, NULL,
+		    "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'events' "
+		    "AND seq < ?1",
+		    "i", r->marks->events);
+	if (rc == STORE_OK)
+		rc = store_restore_revocations(db, r);
+	if (rc == STORE_OK)
+		rc = store_exec(db, &changes,
+		    "UPDATE enrollment_tokens SET revoked_at = ?, revoked_by "
+		    "= 'edge-cp' WHERE revoked_at IS NULL AND uses_left > 0 "
+		    "AND expires_at > ?",
+		    "ii", r->now, r->now);
+	r->enrolltokens_revoked = changes;
+	if (rc == STORE_OK)
+		rc = store_exec(db, &frozen,
+		    "INSERT INTO meta(key, value) VALUES ('freeze', "
+		    "'edge-cp') ON CONFLICT(key) DO UPDATE SET value = "
+		    "excluded.value WHERE meta.value = ''",
+		    "");
+	if (rc == STORE_OK && frozen > 0)
+		rc = store_ev(db, "edge-cp", "freeze.on", "freeze",
+		    "{\"value\":\"edge-cp\",\"reason\":\"restored\"}");
+	if (rc == STORE_OK && r->file_gen > r->db_gen)
+		rc = store_generation_set(db, r->file_gen);
+	if (r->file_gen >= 0)
+		snprintf(fg, sizeof(fg), "%lld", (long long)r->file_gen);
+	snprintf(detail, sizeof(detail),
+	    "{\"database_generation\":%lld,\"file_generation\":%s,"
+	    "\"enrollment_tokens_revoked\":%lld,\"nodes_removed\":%lld,"
+	    "\"api_tokens_revoked\":%lld,\"frozen\":true}",
+	    (long long)r->db_gen, fg, (long long)r->enrolltokens_revoked,
+	    (long long)r->nodes_removed, (long long)r->apitokens_revoked);
+	if (rc == STORE_OK)
+		rc = store_ev(db, "edge-cp", "store.restored", "store", detail);
+	return store_wend(s, rc);
+}
+
+uint64_t
+store_commits(struct store *s)
+{
+	return atomic_load(&s->commits);
+}
+
 /* ---- API tokens ------------------------------------------------------ */
 
 int
@@ -692,6 +986,25 @@ store_apitoken_find(
 	    "SELECT name, role, coalesce(expires_at, 0), last_used, "
 	    "coalesce(revoked_at, 0) FROM api_tokens WHERE hash = ?",
 	    "b", hash);
+}
+
+static void
+store_row_hash(sqlite3_stmt *st, void *arg)
+{
+	const void *b = sqlite3_column_blob(st, 0);
+
+	if (b != NULL && sqlite3_column_bytes(st, 0) == 32)
+		memcpy(arg, b, 32);
+}
+
+int
+store_apitoken_hash(struct store *s, const char *name, unsigned char hash[32])
+{
+	memset(hash, 0, 32);
+	return store_row1(s, store_row_hash, hash, "apitoken_hash",
+	    "SELECT hash FROM api_tokens WHERE name = ? AND revoked_at IS "
+	    "NULL",
+	    "s", name);
 }
 
 int
@@ -1335,8 +1648,9 @@ store_profile_put(
 		return rc;
 	rc = store_exec(db, NULL,
 	    "INSERT INTO profiles(version, doc, "
-	    "created_at, created_by) VALUES ((SELECT coalesce(max(version), "
-	    "0) + 1 FROM profiles), ?, ?, ?)",
+	    "created_at, created_by) VALUES ((SELECT max(coalesce("
+	    "max(version), 0), " STORE_FLOOR("profile") ") + 1 FROM "
+							"profiles), ?, ?, ?)",
 	    "sis", doc, util_now(), actor);
 	if (rc == STORE_OK) {
 		*version = sqlite3_last_insert_rowid(db);
@@ -1396,6 +1710,10 @@ store_desired_inputs(struct store *s, const char *node_id, json_t **out)
 	    " 'profile', coalesce((SELECT version FROM node_targets WHERE "
 	    "  node_id = n.id AND component = 'profile'), (SELECT version "
 	    "  FROM baseline WHERE component = 'profile'), ''),"
+	    " 'profile_rollback', json(iif(coalesce((SELECT rollback FROM "
+	    "  node_targets WHERE node_id = n.id AND component = "
+	    "  'profile'), (SELECT rollback FROM baseline WHERE component = "
+	    "  'profile'), 0), 'true', 'false')),"
 	    " 'dataplane', " STORE_TARGET(
 		"dataplane") ","
 			     " 'keeper', " STORE_TARGET(
@@ -1480,8 +1798,9 @@ store_release_next_seq(struct store *s, const char *component, int64_t *seq)
 {
 	*seq = 0;
 	return store_row1(s, store_row_int, seq, "release_next_seq",
-	    "SELECT coalesce(max(seq), 0) + 1 FROM releases WHERE component = "
-	    "?",
+	    "SELECT max(coalesce(max(seq), 0), coalesce((SELECT CAST(value "
+	    "AS INTEGER) FROM meta WHERE key = 'floor.' || ?1), 0)) + 1 "
+	    "FROM releases WHERE component = ?1",
 	    "s", component);
 }
 
@@ -1696,6 +2015,17 @@ store_rollout_create(struct store *s, const struct store_rollout_new *ro,
 		    "AND b.component = ?1 AND o.component = ?1 "
 		    "AND o.version = b.version AND n.seq < o.seq",
 		    "ss", ro->component, ro->version);
+		if (rc == STORE_OK && json_array_size(older) > 0)
+			rc = STORE_ROLLBACK;
+		json_decref(older);
+		older = NULL;
+		/* Profiles: their versions are their order. */
+		if (rc == STORE_OK && strcmp(ro->component, "profile") == 0)
+			rc = store_query(db, &older,
+			    "SELECT 1 AS older FROM baseline WHERE component "
+			    "= 'profile' AND version != '' AND "
+			    "CAST(? AS INTEGER) < CAST(version AS INTEGER)",
+			    "s", ro->version);
 		if (rc == STORE_OK && json_array_size(older) > 0)
 			rc = STORE_ROLLBACK;
 		json_decref(older);

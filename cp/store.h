@@ -62,6 +62,73 @@ int store_meta_set(struct store *s, const char *key, const char *val,
     const char *action, const char *actor);
 
 /*
+ * The restore guard (cp/generation.h has the design).  The generation
+ * is a counter in meta ("generation") that edge-cp bumps at every start
+ * and after writes; DATA_DIR/generation holds a copy outside the
+ * database.  Marks are the highest numbers handed out or seen admitted:
+ * a release's seq per component, a profile's version.  Each is the
+ * higher of what the tables hold and a floor kept in meta
+ * ("floor.dataplane", "floor.keeper", "floor.profile"), so a database
+ * restored from an old copy, once told about newer numbers, never hands
+ * out one below them: store_release_next_seq and store_profile_put
+ * count from the marks.
+ */
+struct store_marks {
+	int64_t dataplane; /* release seq */
+	int64_t keeper;    /* release seq */
+	int64_t profile;   /* profile version */
+	int64_t events;    /* the newest event id (no floor: see below) */
+};
+
+/* *gen gets the database's generation; STORE_NOTFOUND (and 0): none. */
+int store_generation(struct store *s, int64_t *gen);
+/*
+ * One write transaction, no event: generation becomes one more than the
+ * higher of its value and at_least; *gen gets it and *m the marks it
+ * goes with.
+ */
+int store_generation_bump(
+    struct store *s, int64_t at_least, int64_t *gen, struct store_marks *m);
+int store_marks(struct store *s, struct store_marks *m);
+/*
+ * Raise the floors to m where m is above the marks ("store.floor_raised"
+ * event per kind raised, with actor: the node that reported having
+ * admitted it, or edge-cp).  Nothing is written when nothing is higher;
+ * *raised (NULL: not wanted) says whether anything was.
+ */
+int store_marks_raise(struct store *s, const struct store_marks *m,
+    const char *actor, bool *raised);
+/*
+ * `edge-cp serve --accept-restore` on a database older than the
+ * generation file (or without one), in one transaction:
+ *  - the floors raised to marks (NULL: no file to say), and the event
+ *    ids moved past its events mark, so no event id is ever given twice
+ *    (events ?after=ID readers see the new ones);
+ *  - the nodes whose public keys are in nodes removed again, and the API
+ *    tokens whose hashes are in tokens revoked again (DATA_DIR/revoked:
+ *    removed and revoked after the copy was taken), each with its
+ *    "node.remove" or "api_token.revoke" event;
+ *  - every enrollment token still able to enroll a node revoked (it may
+ *    have been spent or revoked after the copy was taken);
+ *  - the freeze set (rollouts of the copy wait for an operator);
+ *  - the "store.restored" event with both generations (file_gen -1: no
+ *    readable file) and the counts, which the out fields get too.
+ */
+struct store_restore {
+	int64_t db_gen, file_gen, now;
+	const struct store_marks *marks;
+	const unsigned char (*nodes)[32]; /* public keys */
+	size_t nnodes;
+	const unsigned char (*tokens)[32]; /* keyed hashes */
+	size_t ntokens;
+	/* out */
+	int64_t enrolltokens_revoked, nodes_removed, apitokens_revoked;
+};
+int store_restore_accept(struct store *s, struct store_restore *r);
+/* Write transactions committed since store_open (any thread). */
+uint64_t store_commits(struct store *s);
+
+/*
  * API tokens.  hash is the keyed BLAKE2b-256 of the token.  A token is in
  * force until it expires (expires_at, 0: never) or is revoked; a revoked
  * token keeps its row, so its hash never gets in again, and its name is
@@ -87,6 +154,9 @@ int store_apitoken_add(struct store *s, const char *name, const char *role,
  */
 int store_apitoken_find(
     struct store *s, const unsigned char hash[32], struct store_apitoken *t);
+/* The hash of the token in force named name; STORE_NOTFOUND when none. */
+int store_apitoken_hash(
+    struct store *s, const char *name, unsigned char hash[32]);
 /* Record a use at now (no event; a no-op for a revoked token). */
 int store_apitoken_touch(
     struct store *s, const unsigned char hash[32], int64_t now);
@@ -217,7 +287,10 @@ struct store_seen {
 int store_node_flush_seen(
     struct store *s, const struct store_seen *v, size_t n);
 
-/* Profiles: each put is a new version. */
+/*
+ * Profiles: each put is a new version, one more than the profile mark
+ * (the highest so far, or the floor when that is higher).
+ */
 int store_profile_put(
     struct store *s, const char *doc, const char *actor, int64_t *version);
 /* version 0: the newest.  STORE_NOTFOUND when there is none. */
@@ -226,9 +299,11 @@ int store_profile_get(struct store *s, int64_t version, json_t **out);
 /*
  * What a node's desired state is made of:
  *   {"pop":{name,region,bgp}, "drain":bool,
- *    "targets":{"profile":V,"dataplane":V,"keeper":V},
+ *    "targets":{"profile":V,"profile_rollback":B,"dataplane":T,
+ *               "keeper":T},
  *    "profile": {steps...} or null}
- * Target versions are "" when none was ever set.
+ * Target versions are "" when none was ever set; T is {version,
+ * rollback}; B says the profile target carries the rollback flag.
  */
 int store_desired_inputs(struct store *s, const char *node_id, json_t **out);
 
@@ -252,8 +327,9 @@ struct store_release {
 int store_release_exists(
     struct store *s, const char *component, const char *version);
 /*
- * The seq the next release of component gets: one more than the highest
- * so far, 1 for the first.  Callers serialise next_seq .. add per
+ * The seq the next release of component gets: one more than its mark
+ * (the highest so far, or the floor when that is higher; 1 for the
+ * first).  Callers serialise next_seq .. add per
  * component (the upload handler holds one lock over both); should two
  * calls race anyway, the later add fails with STORE_CONFLICT rather than
  * store a duplicate seq.
@@ -313,8 +389,8 @@ int store_release_pending_drop(struct store *s, const char *component,
  * nothing moves until store_rollout_move writes planned nodes' targets.
  * STORE_CONFLICT: another rollout of this component is active.
  * STORE_INVALID: no such version of the component.
- * STORE_ROLLBACK: the release's sequence is older than the baseline's
- * and rollback is false.  With rollback true the nodes' targets (and the
+ * STORE_ROLLBACK: the release's sequence (a profile: its version) is
+ * older than the baseline's and rollback is false.  With rollback true the nodes' targets (and the
  * baseline, on completion) carry the flag that lets nodes go back.
  * Aborting a rollout sets the flag on the baseline it falls back to.
  */

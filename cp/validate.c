@@ -191,9 +191,11 @@ validate_status(const json_t *in, json_t **out, char *err, size_t errlen)
 {
 	static const char *const top[] = { "generation", "versions", "steps",
 		"dataplane", "announced", "drained", "bgp_sessions", "anycast",
-		NULL };
+		"admitted", NULL };
 	static const char *const vkeys[] = { "profile", "dataplane", "keeper",
 		NULL };
+	json_t *admitted;
+	int64_t mark;
 	static const char *const dkeys[] = { "healthy", "version", "reason",
 		NULL };
 	static const char *const bkeys[] = { "neighbor", "state", NULL };
@@ -213,8 +215,18 @@ validate_status(const json_t *in, json_t **out, char *err, size_t errlen)
 	    validate_string_list(
 		in, "announced", MAX_ANYCAST, 64, err, errlen) != 0 ||
 	    jfield_arr(in, "bgp_sessions", false, MAX_NEIGHBORS, &sessions, err,
-		errlen) != 0)
+		errlen) != 0 ||
+	    jfield_obj(in, "admitted", false, &admitted, err, errlen) != 0)
 		return -1;
+	if (admitted != NULL) {
+		/* The same three kinds as versions, each a mark >= 0. */
+		if (jfield_only(admitted, vkeys, sub, sizeof(sub)) != 0)
+			goto sub_admitted;
+		for (k = 0; vkeys[k] != NULL; k++)
+			if (jfield_int(admitted, vkeys[k], false, 0, INT64_MAX,
+				&mark, sub, sizeof(sub)) != 0)
+				goto sub_admitted;
+	}
 	if (versions != NULL) {
 		if (jfield_only(versions, vkeys, sub, sizeof(sub)) != 0)
 			goto sub_versions;
@@ -253,6 +265,9 @@ validate_status(const json_t *in, json_t **out, char *err, size_t errlen)
 	return *out ? 0 : -1;
 sub_versions:
 	snprintf(err, errlen, "versions.%s", sub);
+	return -1;
+sub_admitted:
+	snprintf(err, errlen, "admitted.%s", sub);
 	return -1;
 }
 

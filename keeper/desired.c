@@ -50,10 +50,12 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "schema", "node_id", "interval_s",
 		"pop", "drain", "profile", "dataplane", "keeper", "router_id",
+		"release_key", "revocations", NULL };
+	static const char *const pkeys[] = { "version", "steps", "rollback",
 		NULL };
 	struct kdesired *d = NULL;
 	json_t *doc = NULL, *prof, *steps, *dp, *kp, *pop, *bgp;
-	const char *s = NULL, *rid = "";
+	const char *s = NULL, *rid = "", *rk = "";
 	unsigned char bin[4];
 	int64_t n = 0;
 
@@ -74,8 +76,16 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 	    jfield_obj(doc, "profile", true, &prof, err, errlen) ||
 	    jfield_obj(doc, "dataplane", true, &dp, err, errlen) ||
 	    jfield_obj(doc, "keeper", true, &kp, err, errlen) ||
-	    jfield_str(doc, "router_id", false, 15, &rid, err, errlen))
+	    jfield_str(doc, "router_id", false, 15, &rid, err, errlen) ||
+	    jfield_str(doc, "release_key", false, 16, &rk, err, errlen) ||
+	    jfield_int(doc, "revocations", false, 0, INT64_MAX, &d->revocations,
+		err, errlen))
 		goto fail;
+	if (strspn(rk, "0123456789ABCDEF") != strlen(rk)) {
+		snprintf(err, errlen, "release_key: not a key id");
+		goto fail;
+	}
+	util_strlcpy(d->release_key, rk, sizeof(d->release_key));
 	util_strlcpy(d->node_id, s, sizeof(d->node_id));
 	d->pop = json_incref(pop);
 	if (rid[0] != '\0' && inet_pton(AF_INET, rid, bin) != 1) {
@@ -106,8 +116,11 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 		snprintf(err, errlen, "dataplane or keeper: bad version");
 		goto fail;
 	}
-	if (jfield_int(prof, "version", true, 0, INT64_MAX, &d->profile_version,
+	if (jfield_only(prof, pkeys, err, errlen) ||
+	    jfield_int(prof, "version", true, 0, INT64_MAX, &d->profile_version,
 		err, errlen) ||
+	    jfield_bool(
+		prof, "rollback", false, &d->profile_rollback, err, errlen) ||
 	    jfield_arr(
 		prof, "steps", true, STEPLIST_MAX, &steps, err, errlen) ||
 	    steplist_parse(steps, &d->steps, &d->nsteps, err, errlen) != 0)

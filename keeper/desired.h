@@ -21,6 +21,8 @@ struct kdesired {
 	char node_id[40];
 	int64_t interval_s;
 	int64_t profile_version;
+	/* The profile may be below the highest one applied (T38). */
+	bool profile_rollback;
 	bool drain;
 	char dataplane_version[65];
 	char keeper_version[65];
@@ -32,6 +34,10 @@ struct kdesired {
 	json_t *pop; /* the POP section */
 	json_t *bgp; /* its "bgp", validated again here; NULL when none */
 	char router_id[16]; /* this node's BGP router id; "" when unknown */
+	/* The release key id edge-cp signs with now; "" when it names none. */
+	char release_key[17];
+	/* The serial of edge-cp's revocation list; 0 when it has none. */
+	int64_t revocations;
 };
 
 struct kdesired *kdesired_parse(

@@ -28,8 +28,10 @@
 #include "common/nladdr.h"
 #include "common/nodeauth.h"
 #include "common/priv.h"
+#include "common/relkey.h"
 #include "common/util.h"
 #include "keeper/release.h"
+#include "keeper/release_keys.h"
 #include "keeper/selfup.h"
 
 #define PS_SPAWNED_MAX 8
@@ -56,6 +58,8 @@ static const char *const ps_anchor_files[] = {
 	"/etc/edge-keeper/keeper.conf",
 	"/var/lib/edge-keeper/node.key",
 	"/var/lib/edge-keeper/release.pub",
+	"/var/lib/edge-keeper/release.retired",
+	"/var/lib/edge-keeper/release.revoked",
 	NULL,
 };
 
@@ -552,6 +556,52 @@ ps_release(struct priv_msg *m, struct priv_msg *a)
 	ps_answer_init(a, rc, EPERM, err);
 }
 
+/*
+ * A release key rotation: only what verifies under the pinned key moves
+ * the pin (keeper/release_keys.h); the texts are parsed here, not in the
+ * unprivileged part's JSON.
+ */
+static void
+ps_release_key(struct priv_msg *m, struct priv_msg *a)
+{
+	char pub[RELKEY_PUB_TEXT_MAX + 1], stmt[MSIG_SIG_MAX + 1],
+	    err[512] = "";
+	bool installed = false;
+	int rc;
+
+	priv_get_str(m, pub, sizeof(pub));
+	priv_get_str(m, stmt, sizeof(stmt));
+	if (m->bad)
+		return;
+	rc = release_key_rotate(
+	    &ps.rel, pub, stmt, &installed, err, sizeof(err));
+	ps_answer_init(a, rc, EPERM, err);
+	priv_put_u32(a, installed);
+}
+
+/* A revocation list: only one the pinned key signed, newer than ours. */
+static void
+ps_release_revoked(struct priv_msg *m, struct priv_msg *a)
+{
+	char *text, sig[MSIG_SIG_MAX + 1], err[512] = "";
+	bool installed = false;
+	int rc;
+
+	if ((text = malloc(RELKEY_REVOKED_TEXT_MAX + 1)) == NULL) {
+		m->bad = true;
+		return;
+	}
+	priv_get_str(m, text, RELKEY_REVOKED_TEXT_MAX + 1);
+	priv_get_str(m, sig, sizeof(sig));
+	if (!m->bad) {
+		rc = release_revoked_install(
+		    &ps.rel, text, sig, &installed, err, sizeof(err));
+		ps_answer_init(a, rc, EPERM, err);
+		priv_put_u32(a, installed);
+	}
+	free(text);
+}
+
 static const char *const ps_dp_options[] = {
 	"--listen",
 	"--health-listen",
@@ -707,6 +757,26 @@ ps_self(struct priv_msg *m, struct priv_msg *a)
 	ps_answer_init(a, rc, EPERM, err);
 }
 
+/*
+ * The profile mark (keeper/release.h): the child says which profile
+ * version it applies; the mark only ever goes up, so a child that lies
+ * can make the node refuse older profiles, never accept one.
+ */
+static void
+ps_profile_mark(struct priv_msg *m, struct priv_msg *a)
+{
+	char err[512] = "";
+	int64_t v = priv_get_i64(m);
+	int rc;
+
+	if (m->bad || v < 0) {
+		m->bad = true;
+		return;
+	}
+	rc = release_profile_mark(ps.conf, v, err, sizeof(err));
+	ps_answer_init(a, rc, EIO, err);
+}
+
 /* One request; false when it broke the wire format. */
 static bool
 ps_handle(int chan, struct priv_msg *m, struct priv_msg *a)
@@ -749,6 +819,12 @@ ps_handle(int chan, struct priv_msg *m, struct priv_msg *a)
 	case PRIV_RELEASE_VERIFY:
 		ps_release(m, a);
 		break;
+	case PRIV_RELEASE_KEY:
+		ps_release_key(m, a);
+		break;
+	case PRIV_RELEASE_REVOKED:
+		ps_release_revoked(m, a);
+		break;
 	case PRIV_DP_START:
 		ps_dp_start(m, a);
 		break;
@@ -759,6 +835,9 @@ ps_handle(int chan, struct priv_msg *m, struct priv_msg *a)
 	case PRIV_SELF_COMMIT:
 	case PRIV_SELF_FAILED:
 		ps_self(m, a);
+		break;
+	case PRIV_PROFILE_MARK:
+		ps_profile_mark(m, a);
 		break;
 	default:
 		m->bad = true;

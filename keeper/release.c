@@ -14,6 +14,7 @@
 #include "common/minisign.h"
 #include "common/priv.h"
 #include "common/util.h"
+#include "keeper/release_keys.h"
 
 /* The value of " key=" in a trusted comment, copied into out. */
 static int
@@ -154,23 +155,22 @@ release_file_hash(
 
 static void
 release_seq_file(
-    struct release_ctx *ctx, const char *component, char *file, size_t len)
+    const struct keeper_conf *c, const char *component, char *file, size_t len)
 {
 	char path[256];
 
 	snprintf(path, sizeof(path), "/var/lib/edge-keeper/%s.seq", component);
-	keeper_path(ctx->conf, path, file, len);
+	keeper_path(c, path, file, len);
 }
 
-/* The highest sequence admitted for component; 0 when none. */
-static int64_t
-release_seq_have(struct release_ctx *ctx, const char *component)
+int64_t
+release_mark(const struct keeper_conf *c, const char *name)
 {
 	char file[KEEPER_PATH_MAX], *txt = NULL;
 	int64_t have = 0;
 	size_t len;
 
-	release_seq_file(ctx, component, file, sizeof(file));
+	release_seq_file(c, name, file, sizeof(file));
 	if (afile_read(file, 64, &txt, &len) == 0) {
 		txt[strcspn(txt, "\n")] = '\0';
 		if (util_parse_i64(txt, 0, INT64_MAX, &have) != 0)
@@ -180,12 +180,48 @@ release_seq_have(struct release_ctx *ctx, const char *component)
 	return have;
 }
 
+/* Write mark name = v when v is above it: the direct form. */
+static int
+release_mark_raise(const struct keeper_conf *c, const char *name, int64_t v,
+    char *err, size_t errlen)
+{
+	char file[KEEPER_PATH_MAX], num[32];
+
+	if (v <= release_mark(c, name))
+		return 0;
+	release_seq_file(c, name, file, sizeof(file));
+	snprintf(num, sizeof(num), "%lld\n", (long long)v);
+	if (afile_write(file, num, strlen(num), 0600) != 0) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+release_profile_mark(
+    const struct keeper_conf *c, int64_t version, char *err, size_t errlen)
+{
+	struct priv_msg req, ans;
+	int rc;
+
+	if (priv_client_fd() < 0)
+		return release_mark_raise(c, "profile", version, err, errlen);
+	priv_msg_init(&req, PRIV_PROFILE_MARK);
+	priv_put_i64(&req, version);
+	rc = priv_call(&req, &ans, err, errlen);
+	priv_msg_clear(&req);
+	priv_msg_clear(&ans);
+	return rc;
+}
+
 /*
  * Everything but the bytes: the signature over the file at path (whose
  * SHA-256 and size are known), its trusted comment, and the sequence.
  * 0; ADMIT_BAD when the file is not what edge-cp signed for this
  * component and version; ADMIT_REFUSED when it is but may not run here
- * (no pinned key, a rollback not allowed).
+ * (no pinned key, a retired key past its cut-off, a rollback not allowed,
+ * a sequence too far ahead).
  */
 enum { ADMIT_BAD = -1, ADMIT_REFUSED = -2 };
 
@@ -194,39 +230,45 @@ release_admit(struct release_ctx *ctx, const char *component,
     const char *version, const char *path, const char *sig, const char *hex,
     size_t size, bool allow_rollback, int64_t *seq, char *err, size_t errlen)
 {
-	char file[KEEPER_PATH_MAX], tc[MSIG_TRUSTED_MAX + 1], *pub = NULL;
+	char tc[MSIG_TRUSTED_MAX + 1], id[MSIG_KEYIDHEX];
 	struct msig_pub key;
-	int64_t have;
-	size_t len;
-	int rc = ADMIT_REFUSED;
+	int64_t have, cutoff;
 
-	keeper_path(
-	    ctx->conf, "/var/lib/edge-keeper/release.pub", file, sizeof(file));
-	if (afile_read(file, 4096, &pub, &len) != 0) {
-		snprintf(err, errlen, "no pinned release key");
-		goto out;
-	}
-	if (msig_pub_decode(pub, &key, err, errlen) != 0)
-		goto out;
-	rc = ADMIT_BAD;
+	if (release_key_for(ctx, component, sig, &key, &cutoff, err, errlen) !=
+	    0)
+		return ADMIT_REFUSED;
 	if (msig_verify_file(&key, path, sig, tc, sizeof(tc), err, errlen) !=
 		0 ||
 	    release_check_comment(
 		tc, component, version, size, hex, seq, err, errlen) != 0)
-		goto out;
-	rc = ADMIT_REFUSED;
-	have = release_seq_have(ctx, component);
+		return ADMIT_BAD;
+	if (release_revoked(ctx, component, version, *seq, err, errlen))
+		return ADMIT_REFUSED;
+	if (cutoff >= 0 && *seq > cutoff) {
+		msig_keyid_hex(key.keyid, id, sizeof(id));
+		snprintf(err, errlen,
+		    "signed by the retired release key %s, which signs %s "
+		    "releases only up to sequence %lld; this one is %lld",
+		    id, component, (long long)cutoff, (long long)*seq);
+		return ADMIT_REFUSED;
+	}
+	have = release_mark(ctx->conf, component);
 	if (*seq < have && !allow_rollback) {
 		snprintf(err, errlen,
 		    "sequence %lld is older than the newest admitted %lld "
 		    "and the desired state does not allow a rollback",
 		    (long long)*seq, (long long)have);
-		goto out;
+		return ADMIT_REFUSED;
 	}
-	rc = 0;
-out:
-	free(pub);
-	return rc;
+	if (have > 0 && *seq - have > RELEASE_SEQ_JUMP_MAX) {
+		snprintf(err, errlen,
+		    "sequence %lld is more than %d above the newest admitted "
+		    "%lld; a signature that far ahead is not edge-cp's "
+		    "numbering",
+		    (long long)*seq, RELEASE_SEQ_JUMP_MAX, (long long)have);
+		return ADMIT_REFUSED;
+	}
+	return 0;
 }
 
 /* Record seq when it is the highest admitted yet. */
@@ -234,17 +276,7 @@ static int
 release_seq_note(struct release_ctx *ctx, const char *component, int64_t seq,
     char *err, size_t errlen)
 {
-	char file[KEEPER_PATH_MAX], num[32];
-
-	if (seq <= release_seq_have(ctx, component))
-		return 0;
-	release_seq_file(ctx, component, file, sizeof(file));
-	snprintf(num, sizeof(num), "%lld\n", (long long)seq);
-	if (afile_write(file, num, strlen(num), 0600) != 0) {
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return release_mark_raise(ctx->conf, component, seq, err, errlen);
 }
 
 /*

@@ -41,6 +41,7 @@
 #include "keeper/privsep.h"
 #include "keeper/reconcile.h"
 #include "keeper/release.h"
+#include "keeper/release_keys.h"
 #include "keeper/selfup.h"
 #include "steps/kinds.h"
 
@@ -177,6 +178,42 @@ keeper_adopt(struct keeper *k, struct kdesired *d, const char *etag)
 		k->conf->interval_s = d->interval_s;
 }
 
+/*
+ * The profile high-water mark (T38): a document whose profile is older
+ * than the newest this node applied is refused whole, unless it says
+ * "rollback": true for its profile, so an edge-cp restored from an old
+ * copy cannot take the node's profile back by itself.  true (with err)
+ * when refused.
+ */
+static bool
+keeper_profile_refused(
+    const struct keeper *k, const struct kdesired *d, char *err, size_t len)
+{
+	int64_t mark = release_mark(k->conf, "profile");
+
+	if (d->profile_version >= mark || d->profile_rollback)
+		return false;
+	snprintf(err, len,
+	    "profile version %lld is older than the newest applied %lld "
+	    "and the desired state does not say rollback",
+	    (long long)d->profile_version, (long long)mark);
+	return true;
+}
+
+/* Adopt and record the profile applied from now on (not under check). */
+static void
+keeper_take(struct keeper *k, struct kdesired *d, const char *etag)
+{
+	int64_t pv = d->profile_version;
+	char err[256];
+
+	keeper_adopt(k, d, etag);
+	if (k->gate != NULL && k->d != NULL &&
+	    release_profile_mark(k->conf, pv, err, sizeof(err)) != 0)
+		log_warnx("event=profile_mark_failed profile=%lld msg=\"%s\"",
+		    (long long)pv, err);
+}
+
 /* The last good document from disk, so an outage at start changes nothing. */
 static void
 keeper_load_saved(struct keeper *k)
@@ -193,7 +230,12 @@ keeper_load_saved(struct keeper *k)
 			    "event=saved_desired_refused msg=\"%s\"", err);
 		return;
 	}
-	keeper_adopt(k, d, tag);
+	if (keeper_profile_refused(k, d, err, sizeof(err))) {
+		log_warnx("event=saved_desired_refused msg=\"%s\"", err);
+		kdesired_free(d);
+		return;
+	}
+	keeper_take(k, d, tag);
 	log_info("event=saved_desired_loaded profile=%lld etag=%s",
 	    (long long)d->profile_version, tag[0] ? "kept" : "none");
 }
@@ -237,6 +279,11 @@ keeper_fetch(struct keeper *k)
 	k->last_sync = now;
 	if (r.status == 200) {
 		d = kdesired_parse(r.body, r.len, err, sizeof(err));
+		if (d != NULL &&
+		    keeper_profile_refused(k, d, err, sizeof(err))) {
+			kdesired_free(d);
+			d = NULL;
+		}
 		if (d == NULL) {
 			/* Refused whole; the last good one stays in force. */
 			log_warnx("event=desired_refused msg=\"%s\"", err);
@@ -249,12 +296,31 @@ keeper_fetch(struct keeper *k)
 			if (kdesired_save(path, epath, r.body, r.len, r.etag) !=
 			    0)
 				log_warn("event=desired_not_saved");
-			keeper_adopt(k, d, r.etag);
 			log_info("event=desired_adopted profile=%lld steps=%zu",
 			    (long long)d->profile_version, d->nsteps);
+			keeper_take(k, d, r.etag);
 		}
 	}
 	httpc_resp_clear(&r);
+}
+
+/*
+ * After a fetch, in `run` only (`check` changes nothing): a release key
+ * the desired state names and this node does not pin yet is followed
+ * before the pass, so it is in place before a release it signed.
+ */
+static void
+keeper_release_keys(struct keeper *k)
+{
+	char err[512];
+
+	if (!k->reachable || k->d == NULL)
+		return;
+	if (release_keys_sync(&k->rel, k->d->release_key, err, sizeof(err)) < 0)
+		log_warnx("event=release_key_sync_failed msg=\"%s\"", err);
+	if (release_revoked_sync(&k->rel, k->d->revocations, err, sizeof(err)) <
+	    0)
+		log_warnx("event=release_revoked_sync_failed msg=\"%s\"", err);
 }
 
 /* The first step of a kind in the desired state, or NULL. */
@@ -404,9 +470,13 @@ keeper_report(struct keeper *k, size_t *len)
 			}
 			break;
 		}
-	rep = json_pack("{s:s,s:{s:s,s:s,s:s},s:o}", "generation", k->etag,
-	    "versions", "profile", pv, "keeper", ef_version, "dataplane",
-	    dp_up ? dpv : "", "steps", steps);
+	rep =
+	    json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:{s:I,s:I,s:I}}", "generation",
+		k->etag, "versions", "profile", pv, "keeper", ef_version,
+		"dataplane", dp_up ? dpv : "", "steps", steps, "admitted",
+		"dataplane", (json_int_t)release_mark(k->conf, "dataplane"),
+		"keeper", (json_int_t)release_mark(k->conf, "keeper"),
+		"profile", (json_int_t)release_mark(k->conf, "profile"));
 	if (rep == NULL)
 		return NULL;
 	keeper_report_gate(k, rep, &probe_ok);
@@ -727,6 +797,7 @@ keeper_run_main(struct keeper_conf *conf, int argc, char **argv)
 
 		if (sig != SIGUSR1) {
 			keeper_fetch(&k);
+			keeper_release_keys(&k);
 			keeper_pass(&k, false);
 			/* interval ± 10 %, so a fleet spreads its check-ins. */
 			ms = conf->interval_s * 900 +

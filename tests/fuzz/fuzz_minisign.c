@@ -28,6 +28,7 @@
 
 #include "common/minisign.h"
 #include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_keys.h"
 
 /* The corpus's signatures are made with this key over this data. */
 static const char fuzz_data[] = "edgefleet fuzz data\n";
@@ -37,22 +38,9 @@ static struct msig_sec sec;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	unsigned char seed[crypto_sign_SEEDBYTES];
-	unsigned char sk[crypto_sign_SECRETKEYBYTES];
-	size_t i;
-
 	(void)argc;
 	(void)argv;
-	FUZZ_REQUIRE(sodium_init() >= 0);
-	for (i = 0; i < sizeof(seed); i++)
-		seed[i] = (unsigned char)(i + 1);
-	FUZZ_REQUIRE(crypto_sign_seed_keypair(pub.pk, sec.sk, seed) == 0);
-	memcpy(pub.keyid, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
-	memcpy(sec.keyid, pub.keyid, 8);
-	/* Same key id, another key. */
-	seed[0] ^= 0xff;
-	FUZZ_REQUIRE(crypto_sign_seed_keypair(other.pk, sk, seed) == 0);
-	memcpy(other.keyid, pub.keyid, 8);
+	fuzz_fixed_keys(&pub, &sec, &other);
 	return 0;
 }
 

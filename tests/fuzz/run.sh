@@ -35,6 +35,8 @@
 #             (dataplane/takeover.c: takeover_recv)
 #   cpclient  edge-cp's error answers as nodes read them
 #             (common/cpclient.c: cpclient_error_code)
+#   relkey    release key rotation statements and a node's retired keys
+#             (common/relkey.c: relkey_verify, relkey_retired_parse)
 #
 # Each run prints one line per target: the executions libFuzzer counted
 # (stat::number_of_executed_units) and whether it found anything.  The

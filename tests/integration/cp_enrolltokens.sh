@@ -43,7 +43,9 @@ stop_cp TERM
 } | sqlite3 "$T_DIR/old.db"
 check "a schema-6 database with the token" test "$(sqlite3 "$T_DIR/old.db" \
     'PRAGMA user_version; SELECT count(*) FROM enrollment_tokens' | tr '\n' ' ')" = "6 1 "
-rm -f "$D/edge-cp.db" "$D/edge-cp.db-wal" "$D/edge-cp.db-shm"
+# That edge-cp had no generation file either (threat T38): without it,
+# the database made by hand would be refused as a restored copy.
+rm -f "$D/edge-cp.db" "$D/edge-cp.db-wal" "$D/edge-cp.db-shm" "$D/generation"
 mv "$T_DIR/old.db" "$D/edge-cp.db"
 start_cp "$D" || { fail "edge-cp starts on the old database"; finish; exit 1; }
 check "edge-cp migrates it in place (007)" \

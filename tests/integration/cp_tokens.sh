@@ -29,7 +29,9 @@ stop_cp TERM
 } | sqlite3 "$T_DIR/old.db"
 check "a schema-5 database with the tokens" test "$(sqlite3 "$T_DIR/old.db" \
     'PRAGMA user_version; SELECT count(*) FROM api_tokens' | tr '\n' ' ')" = "5 2 "
-rm -f "$D/edge-cp.db" "$D/edge-cp.db-wal" "$D/edge-cp.db-shm"
+# That edge-cp had no generation file either (threat T38): without it,
+# the database made by hand would be refused as a restored copy.
+rm -f "$D/edge-cp.db" "$D/edge-cp.db-wal" "$D/edge-cp.db-shm" "$D/generation"
 mv "$T_DIR/old.db" "$D/edge-cp.db"
 start_cp "$D" --timeout 4 || { fail "edge-cp starts on the old database"; finish; exit 1; }
 check "edge-cp migrates it in place (006)" \

@@ -159,6 +159,17 @@ expect_api "...and it is not listed" 200 GET /v1/releases
 expect_eq "...only 1.0 is" "$(body '[.releases[].version]')" '["1.0"]'
 expect_api "a release cannot be discarded: 409" 409 \
     DELETE /v1/releases/dataplane/1.0 "" "$A2"
+# A signature made offline is a key edge-cp does not hold: the token alone
+# did not make it.  (A copy of release.key stands in for a key kept
+# elsewhere.)
+cp "$CP_DIR/release.key" "$T_DIR/offline.key"
+NEXT=$(api GET /v1/releases/dataplane/next-seq | cut -d' ' -f2- | jq .next_seq)
+"$CP" release sign --key "$T_DIR/offline.key" --component dataplane \
+    --version 1.5 --seq "$NEXT" "$T_DIR/dp2" >/dev/null
+cli "$A1" release add --component dataplane --version 1.5 \
+    --signature "$T_DIR/dp2.minisig" "$T_DIR/dp2" -o json >"$T_DIR/off" 2>&1
+expect_eq "an upload signed offline is a release at once, rule or not" \
+    "$(jq -r '.state + " " + (.seq|tostring)' "$T_DIR/off")" "released 2"
 
 # --- rollouts -------------------------------------------------------------
 expect_api "op puts profile 1" 201 PUT /v1/profile '{"steps":[]}' "$OP"
@@ -277,7 +288,7 @@ expect_api "a rollout created under the rule keeps it: 403 for its creator" 403 
 expect_api "...op2 promotes it" 200 POST "/v1/rollouts/$R5/promote" "" "$OP2"
 expect_api "...op aborts it" 200 POST "/v1/rollouts/$R5/abort" "" "$OP"
 put "without the rule an upload is signed at once: 201" 201 4.0 "$T_DIR/dp2" "$A1"
-expect_eq "...seq 3" "$(body .seq)" 3
+expect_eq "...seq 4" "$(body .seq)" 4
 expect_api "an all_at_once rollout starts at once" 201 POST /v1/rollouts \
     '{"component":"dataplane","version":"4.0","strategy":"all_at_once"}' "$OP"
 expect_eq "...running" "$(body .state)" running

@@ -90,6 +90,79 @@ TEST(rollback_only_when_said)
 	CHECK(parse_dp("{\"version\":\"1.0\",\"rollbak\":true}", "[]") == NULL);
 }
 
+/* A profile section: its rollback flag as the releases' (T38). */
+TEST(profile_rollback_only_when_said)
+{
+	static const char *const bad[] = {
+		"{\"version\":2,\"steps\":[],\"rollback\":1}",
+		"{\"version\":2,\"steps\":[],\"rollbak\":true}",
+		NULL,
+	};
+	char doc[1024], err[256];
+	struct kdesired *d;
+	size_t i;
+
+	CHECK((d = parse("", "[]")) != NULL);
+	CHECK(!d->profile_rollback);
+	kdesired_free(d);
+	snprintf(doc, sizeof(doc),
+	    "{\"schema\":1,\"node_id\":\"n-1\",\"interval_s\":5,"
+	    "\"pop\":{\"name\":\"p\",\"region\":\"r\",\"bgp\":{}},"
+	    "\"drain\":false,\"profile\":{\"version\":2,\"steps\":[],"
+	    "\"rollback\":true},\"dataplane\":{\"version\":\"\"},"
+	    "\"keeper\":{\"version\":\"\"}}");
+	d = kdesired_parse(doc, strlen(doc), err, sizeof(err));
+	CHECK(d != NULL && d->profile_rollback && d->profile_version == 2);
+	CHECK(!d->dataplane_rollback && !d->keeper_rollback);
+	kdesired_free(d);
+	for (i = 0; bad[i] != NULL; i++) {
+		snprintf(doc, sizeof(doc),
+		    "{\"schema\":1,\"node_id\":\"n-1\",\"interval_s\":5,"
+		    "\"pop\":{\"name\":\"p\",\"region\":\"r\","
+		    "\"bgp\":{}},\"drain\":false,\"profile\":%s,"
+		    "\"dataplane\":{\"version\":\"\"},"
+		    "\"keeper\":{\"version\":\"\"}}",
+		    bad[i]);
+		CHECK(
+		    kdesired_parse(doc, strlen(doc), err, sizeof(err)) == NULL);
+		CHECK(strstr(err, "rollba") != NULL);
+	}
+}
+
+/* A document naming release key id kid. */
+static struct kdesired *
+parse_key(const char *kid)
+{
+	char doc[1024], err[256];
+
+	snprintf(doc, sizeof(doc),
+	    "{\"schema\":1,\"node_id\":\"n-1\",\"interval_s\":5,"
+	    "\"pop\":{\"name\":\"p\",\"region\":\"r\",\"bgp\":{}},"
+	    "\"drain\":false,\"profile\":{\"version\":3,\"steps\":[]},"
+	    "\"dataplane\":{\"version\":\"\"},\"keeper\":{\"version\":\"\"},"
+	    "\"release_key\":\"%s\"}",
+	    kid);
+	return kdesired_parse(doc, strlen(doc), err, sizeof(err));
+}
+
+/* The release key id as minisign prints it, or the document is refused. */
+TEST(release_key_id_parsed)
+{
+	struct kdesired *d;
+
+	CHECK((d = parse_key("5B1E0C12A4F9D3E7")) != NULL);
+	CHECK_STR(d->release_key, "5B1E0C12A4F9D3E7");
+	kdesired_free(d);
+	CHECK((d = parse_key("")) != NULL);
+	CHECK_STR(d->release_key, "");
+	kdesired_free(d);
+	CHECK((d = parse("1.0", "[]")) != NULL && d->release_key[0] == '\0');
+	kdesired_free(d);
+	CHECK(parse_key("5b1e0c12a4f9d3e7") == NULL);
+	CHECK(parse_key("5B1E0C12A4F9D3E70") == NULL);
+	CHECK(parse_key("../../x") == NULL);
+}
+
 /* A valid document of profile version pv. */
 static const char *
 doc_of(int pv)
@@ -235,6 +308,8 @@ main(void)
 	RUN(version_that_would_be_a_path_refused);
 	RUN(one_bad_step_refuses_the_whole_document);
 	RUN(rollback_only_when_said);
+	RUN(profile_rollback_only_when_said);
+	RUN(release_key_id_parsed);
 	RUN(saved_document_and_etag_round_trip);
 	RUN(failed_save_never_pairs_a_document_with_another_etag);
 	RUN(killed_save_never_pairs_a_document_with_another_etag);

@@ -28,6 +28,7 @@
 #include "common/util.h"
 #include "keeper/keeper.h"
 #include "keeper/privsep.h"
+#include "keeper/release.h"
 
 static char root[64];
 static struct keeper_conf conf;
@@ -98,6 +99,8 @@ TEST(privsep_trust_anchors_are_not_changed)
 
 	CHECK(REFUSED(afile_write(
 	    P("/var/lib/edge-keeper/release.pub"), "evil", 4, 0644)));
+	CHECK(REFUSED(afile_write(
+	    P("/var/lib/edge-keeper/release.retired"), "evil\n", 5, 0644)));
 	CHECK(REFUSED(afile_write(
 	    P("/etc/edge-keeper/keeper.conf"), "user=root\n", 10, 0644)));
 	CHECK(REFUSED(afile_write(
@@ -229,6 +232,29 @@ TEST(privsep_release_paths)
 	CHECK(REFUSED(priv_call(&req, &ans, err, sizeof(err))));
 	priv_msg_clear(&req);
 	priv_msg_clear(&ans);
+	/* A key "rotation" that nothing signed moves no pin. */
+	priv_msg_init(&req, PRIV_RELEASE_KEY);
+	priv_put_str(&req, "untrusted comment: evil\nRWQ\n");
+	priv_put_str(&req, "not a statement");
+	CHECK(REFUSED(priv_call(&req, &ans, err, sizeof(err))));
+	priv_msg_clear(&req);
+	priv_msg_clear(&ans);
+}
+
+/* profile.seq: only the privileged part writes it, and only upwards. */
+TEST(privsep_profile_mark_only_goes_up)
+{
+	char err[256];
+
+	CHECK(REFUSED(afile_write(
+	    P("/var/lib/edge-keeper/profile.seq"), "1\n", 2, 0600)));
+	CHECK(release_mark(&conf, "profile") == 0);
+	CHECK(release_profile_mark(&conf, 5, err, sizeof(err)) == 0);
+	CHECK(release_mark(&conf, "profile") == 5);
+	CHECK(release_profile_mark(&conf, 3, err, sizeof(err)) == 0);
+	CHECK(release_mark(&conf, "profile") == 5);
+	CHECK(REFUSED(priv_unlink(P("/var/lib/edge-keeper/profile.seq"))));
+	CHECK(release_mark(&conf, "profile") == 5);
 }
 
 TEST(privsep_ownmode_follows_no_symlink)
@@ -281,6 +307,7 @@ child_tests(void)
 	RUN(privsep_dataplane_start_only_signed);
 	RUN(privsep_signs_only_handshakes);
 	RUN(privsep_release_paths);
+	RUN(privsep_profile_mark_only_goes_up);
 	RUN(privsep_ownmode_follows_no_symlink);
 }
 

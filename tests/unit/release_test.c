@@ -17,9 +17,11 @@
 #include "common/afile.h"
 #include "common/minisign.h"
 #include "common/priv.h"
+#include "common/relkey.h"
 #include "common/util.h"
 #include "faultio.h"
 #include "keeper/release.h"
+#include "keeper/release_keys.h"
 #include "tmpdir.h"
 
 #define SHA "aa11"
@@ -74,7 +76,7 @@ TEST(other_component_version_size_hash_refused)
 #define ART_LEN (200 * 1024) /* several 64 KiB writes */
 
 static struct keeper_conf conf;
-static struct release_ctx ctx = { NULL, &conf };
+static struct release_ctx ctx = { .cp = NULL, .conf = &conf };
 static struct msig_sec sec;
 static char dest[1024], sigf[1100], part[1100], seqf[1024];
 static unsigned char art_new[ART_LEN], art_old[ART_LEN];
@@ -82,7 +84,8 @@ static char sig_new[MSIG_SIG_TEXT_MAX], sig_old[MSIG_SIG_TEXT_MAX];
 
 /* The signature edge-cp would make for data as dataplane 2.0.0, seq. */
 static int
-sign(const unsigned char *data, size_t len, int seq, char *out, size_t olen)
+sign(const unsigned char *data, size_t len, long long seq, char *out,
+    size_t olen)
 {
 	unsigned char h[32];
 	char hex[65], tc[256], err[256];
@@ -91,7 +94,7 @@ sign(const unsigned char *data, size_t len, int seq, char *out, size_t olen)
 	util_hex(hex, sizeof(hex), h, sizeof(h));
 	snprintf(tc, sizeof(tc),
 	    "edgefleet component=dataplane version=2.0.0 size=%zu sha256=%s "
-	    "seq=%d",
+	    "seq=%lld",
 	    len, hex, seq);
 	return msig_sign(&sec, data, len, tc, out, olen, err, sizeof(err));
 }
@@ -311,6 +314,239 @@ TEST(watermark_never_goes_down)
 	CHECK(access(dest, F_OK) != 0 && seq_on_disk() == 9);
 }
 
+/* Install art_new signed with seq over watermark 4; the error in err. */
+static int
+install_seq(long long seq, char *err, size_t errlen)
+{
+	char sig[MSIG_SIG_TEXT_MAX];
+	int fd, rc;
+
+	if (sign(art_new, ART_LEN, seq, sig, sizeof(sig)) != 0)
+		return -2;
+	fd = memfd_of(art_new, ART_LEN);
+	rc = release_install(
+	    &ctx, "dataplane", "2.0.0", dest, false, sig, fd, err, errlen);
+	close(fd);
+	return rc;
+}
+
+/*
+ * A stolen key's signature far ahead is refused and moves nothing; the
+ * bound itself is admitted.
+ */
+TEST(sequence_jump_is_bounded)
+{
+	char err[256];
+
+	CHECK(root_setup(0) == 0);
+	CHECK(install_seq(4LL + RELEASE_SEQ_JUMP_MAX + 1, err, sizeof(err)) ==
+	    -1);
+	CHECK(
+	    strstr(err, "more than 10000 above the newest admitted 4") != NULL);
+	CHECK(install_seq(INT64_MAX, err, sizeof(err)) == -1);
+	CHECK(access(dest, F_OK) != 0 && seq_on_disk() == 4);
+	CHECK(install_seq(4LL + RELEASE_SEQ_JUMP_MAX, err, sizeof(err)) == 0);
+	CHECK(seq_on_disk() == 4 + RELEASE_SEQ_JUMP_MAX);
+	/* Nothing admitted yet: nothing to measure a jump from. */
+	CHECK(root_setup(0) == 0);
+	CHECK(unlink(seqf) == 0);
+	CHECK(install_seq(50000, err, sizeof(err)) == 0);
+	CHECK(seq_on_disk() == 50000);
+}
+
+/* Sign art_new as dataplane 2.0.0 seq with key k instead of sec. */
+static int
+sign_with(const struct msig_sec *k, long long seq, char *out, size_t olen)
+{
+	struct msig_sec keep = sec;
+	int rc;
+
+	sec = *k;
+	rc = sign(art_new, ART_LEN, seq, out, olen);
+	sec = keep;
+	return rc;
+}
+
+static int
+install_sig(const char *sig, char *err, size_t errlen)
+{
+	int fd = memfd_of(art_new, ART_LEN), rc;
+
+	rc = release_install(
+	    &ctx, "dataplane", "2.0.0", dest, true, sig, fd, err, errlen);
+	close(fd);
+	return rc;
+}
+
+static int
+file_has(const char *rel, const char *needle)
+{
+	char path[1100], *txt = NULL;
+	int rc;
+
+	snprintf(
+	    path, sizeof(path), "%s/var/lib/edge-keeper/%s", conf.root, rel);
+	rc = afile_read(path, 1 << 16, &txt, NULL) == 0 &&
+	    strstr(txt, needle) != NULL;
+	free(txt);
+	return rc;
+}
+
+/*
+ * k1 (pinned) -> k2 with dataplane cut-off 5: what k1 signed up to 5 still
+ * verifies, above it is refused, k2 signs; a replayed or foreign
+ * statement moves nothing; the pin never goes back to a retired key.
+ */
+TEST(rotation_keeps_the_old_key_to_its_cutoff)
+{
+	struct msig_sec k2s, k3s;
+	struct msig_pub k2p, k3p, k1p;
+	char pub[MSIG_PUB_TEXT_MAX], st[MSIG_SIG_TEXT_MAX], err[256];
+	char back[MSIG_PUB_TEXT_MAX], bst[MSIG_SIG_TEXT_MAX],
+	    sig[MSIG_SIG_TEXT_MAX];
+	char k2pub[MSIG_PUB_TEXT_MAX];
+	const int64_t cut[RELKEY_NCOMP] = { 5, 0 };
+	bool inst;
+
+	CHECK(msig_keygen(&k2p, &k2s) == 0 && msig_keygen(&k3p, &k3s) == 0);
+	msig_sec_pub(&sec, &k1p);
+	CHECK(root_setup(0) == 0);
+	CHECK(install_new(NULL) == 0); /* k1, seq 5 */
+	CHECK(relkey_make(&sec, &k2p, cut, pub, sizeof(pub), st, sizeof(st),
+		  err, sizeof(err)) == 0);
+	CHECK(release_key_rotate(&ctx, pub, st, &inst, err, sizeof(err)) == 0);
+	CHECK(inst);
+	CHECK(msig_pub_encode(&k2p, k2pub, sizeof(k2pub)) == 0);
+	CHECK(file_has("release.pub", k2pub));
+	CHECK(file_has("release.retired", "dataplane_seq=5 keeper_seq=0\n"));
+	/* Installed before, signed by k1 at 5: still starts. */
+	CHECK(release_verify(&ctx, "dataplane", "2.0.0", dest, true, err,
+		  sizeof(err)) == 0);
+	/* The same statement again: by a key no longer pinned, skipped. */
+	CHECK(release_key_rotate(&ctx, pub, st, &inst, err, sizeof(err)) == 0);
+	CHECK(!inst && file_has("release.pub", k2pub));
+	/* k1 above its cut-off: refused, the reason said; k2 admitted. */
+	CHECK(sign_with(&sec, 6, sig, sizeof(sig)) == 0);
+	CHECK(install_sig(sig, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "retired release key") != NULL &&
+	    strstr(err, "only up to sequence 5; this one is 6") != NULL);
+	CHECK(seq_on_disk() == 5);
+	CHECK(sign_with(&k2s, 6, sig, sizeof(sig)) == 0);
+	CHECK(install_sig(sig, err, sizeof(err)) == 0 && seq_on_disk() == 6);
+	/* A key nobody pinned or retired: refused by its key id. */
+	CHECK(sign_with(&k3s, 7, sig, sizeof(sig)) == 0);
+	CHECK(install_sig(sig, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "signed by another key") != NULL);
+	/* k2 -> k1 again: the pin never goes back to a retired key. */
+	CHECK(relkey_make(&k2s, &k1p, cut, back, sizeof(back), bst, sizeof(bst),
+		  err, sizeof(err)) == 0);
+	CHECK(
+	    release_key_rotate(&ctx, back, bst, &inst, err, sizeof(err)) == -1);
+	CHECK(!inst && file_has("release.pub", k2pub));
+	/* k2 -> k3: a chain; k1 and k2 both retired, each with its cut-off. */
+	CHECK(relkey_make(&k2s, &k3p, (const int64_t[]){ 6, 0 }, back,
+		  sizeof(back), bst, sizeof(bst), err, sizeof(err)) == 0);
+	CHECK(
+	    release_key_rotate(&ctx, back, bst, &inst, err, sizeof(err)) == 0 &&
+	    inst);
+	CHECK(release_verify(&ctx, "dataplane", "2.0.0", dest, true, err,
+		  sizeof(err)) == 0);
+	CHECK(sign_with(&k2s, 7, sig, sizeof(sig)) == 0);
+	CHECK(install_sig(sig, err, sizeof(err)) == -1);
+	CHECK(sign_with(&k3s, 7, sig, sizeof(sig)) == 0);
+	CHECK(install_sig(sig, err, sizeof(err)) == 0 && seq_on_disk() == 7);
+	sodium_memzero(&k2s, sizeof(k2s));
+	sodium_memzero(&k3s, sizeof(k3s));
+}
+
+/*
+ * A crash between the retired list and release.pub: the old key is both
+ * pinned and retired; its cut-off already holds, and the statement
+ * verified again finishes the rotation without a second line.
+ */
+TEST(rotation_cut_short_is_finished)
+{
+	struct msig_sec k2s;
+	struct msig_pub k2p, k1p;
+	struct relkey_retired r;
+	char pub[MSIG_PUB_TEXT_MAX], st[MSIG_SIG_TEXT_MAX], err[256];
+	char line[RELKEY_LINE_MAX] = "", path[1100], sig[MSIG_SIG_TEXT_MAX];
+	char *txt = NULL;
+	const int64_t cut[RELKEY_NCOMP] = { 4, 0 };
+	bool inst;
+	size_t len;
+
+	CHECK(msig_keygen(&k2p, &k2s) == 0);
+	msig_sec_pub(&sec, &k1p);
+	CHECK(root_setup(0) == 0);
+	memset(&r, 0, sizeof(r));
+	r.key = k1p;
+	r.cutoff[0] = 4;
+	CHECK(relkey_retired_append(line, sizeof(line), &r) == 0);
+	snprintf(path, sizeof(path), "%s/var/lib/edge-keeper/release.retired",
+	    conf.root);
+	CHECK(afile_write(path, line, strlen(line), 0644) == 0);
+	CHECK(sign_with(&sec, 5, sig, sizeof(sig)) == 0);
+	CHECK(install_sig(sig, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "retired release key") != NULL);
+	CHECK(relkey_make(&sec, &k2p, cut, pub, sizeof(pub), st, sizeof(st),
+		  err, sizeof(err)) == 0);
+	CHECK(release_key_rotate(&ctx, pub, st, &inst, err, sizeof(err)) == 0);
+	CHECK(inst);
+	CHECK(afile_read(path, 4096, &txt, &len) == 0);
+	CHECK(len == strlen(line) && memcmp(txt, line, len) == 0);
+	free(txt);
+	sodium_memzero(&k2s, sizeof(k2s));
+}
+
+/*
+ * A revocation list the pinned key signed: the release it names is not
+ * installed and no longer starts; an older list does not replace it; one
+ * by another key is refused.
+ */
+TEST(revoked_release_refused)
+{
+	static const char *const ents[] = { "dataplane seq=5" };
+	static const char *const none[] = { "keeper seq=1" };
+	char text[RELKEY_REVOKED_TEXT_MAX], sig[MSIG_SIG_TEXT_MAX], err[256];
+	struct msig_sec other;
+	struct msig_pub op;
+	bool inst;
+
+	CHECK(msig_keygen(&op, &other) == 0);
+	CHECK(root_setup(0) == 0);
+	CHECK(install_new(NULL) == 0); /* seq 5 */
+	CHECK(relkey_revoked_text(
+		  2, ents, 1, text, sizeof(text), err, sizeof(err)) == 0);
+	CHECK(
+	    msig_sign(&other, text, strlen(text), "edgefleet-revoked serial=2",
+		sig, sizeof(sig), err, sizeof(err)) == 0);
+	CHECK(release_revoked_install(
+		  &ctx, text, sig, &inst, err, sizeof(err)) == -1);
+	CHECK(release_verify(&ctx, "dataplane", "2.0.0", dest, true, err,
+		  sizeof(err)) == 0);
+	CHECK(msig_sign(&sec, text, strlen(text), "edgefleet-revoked serial=2",
+		  sig, sizeof(sig), err, sizeof(err)) == 0);
+	CHECK(release_revoked_install(
+		  &ctx, text, sig, &inst, err, sizeof(err)) == 0 &&
+	    inst);
+	CHECK(release_verify(&ctx, "dataplane", "2.0.0", dest, true, err,
+		  sizeof(err)) == -1);
+	CHECK(strstr(err, "is revoked (revocation list 2)") != NULL);
+	CHECK(install_sig(sig_new, err, sizeof(err)) == -1);
+	CHECK(file_has("release.revoked", "dataplane seq=5\n"));
+	/* An older list, validly signed, does not lift the revocation. */
+	CHECK(relkey_revoked_text(
+		  1, none, 1, text, sizeof(text), err, sizeof(err)) == 0);
+	CHECK(msig_sign(&sec, text, strlen(text), "edgefleet-revoked serial=1",
+		  sig, sizeof(sig), err, sizeof(err)) == 0);
+	CHECK(release_revoked_install(
+		  &ctx, text, sig, &inst, err, sizeof(err)) == 0 &&
+	    !inst);
+	CHECK(file_has("release.revoked", "dataplane seq=5\n"));
+	sodium_memzero(&other, sizeof(other));
+}
+
 int
 main(void)
 {
@@ -332,6 +568,10 @@ main(void)
 	RUN(failed_install_leaves_a_signed_binary_or_none);
 	RUN(killed_install_leaves_a_signed_binary_or_none);
 	RUN(watermark_never_goes_down);
+	RUN(sequence_jump_is_bounded);
+	RUN(rotation_keeps_the_old_key_to_its_cutoff);
+	RUN(rotation_cut_short_is_finished);
+	RUN(revoked_release_refused);
 	tmp_rmtree(conf.root);
 	tmp_cleanup();
 	return check_done();
