@@ -681,7 +681,8 @@ release_known(
 
 	(void)arg;
 	if (pending) {
-		rc = store_release_pending_get(cp.store, component, version, &up);
+		rc = store_release_pending_get(
+		    cp.store, component, version, &up);
 		json_decref(up);
 	} else
 		rc = store_release_exists(cp.store, component, version);
