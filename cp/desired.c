@@ -9,12 +9,13 @@
 #include "common/util.h"
 #include "cp/server.h"
 #include "cp/store.h"
+#include "cp/tlsrot.h"
 
 static json_t *
 desired_doc(struct live_node *n, const json_t *in)
 {
 	const char *rid = json_string_value(json_object_get(in, "router_id"));
-	json_t *doc;
+	json_t *doc, *pins;
 
 	const json_t *targets = json_object_get(in, "targets");
 	const json_t *prof = json_object_get(in, "profile");
@@ -34,6 +35,9 @@ desired_doc(struct live_node *n, const json_t *in)
 	    json_object_get(targets, "keeper"));
 	if (doc != NULL && rid != NULL && rid[0] != '\0')
 		json_object_set_new(doc, "router_id", json_string(rid));
+	/* The TLS pins, once a rotation began (cp/tlsrot.h). */
+	if (doc != NULL && (pins = tlsrot_pins()) != NULL)
+		json_object_set_new(doc, "tls_pins", pins);
 	return doc;
 }
 
