@@ -50,6 +50,7 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "schema", "node_id", "interval_s",
 		"pop", "drain", "profile", "dataplane", "keeper", "router_id",
+		"tls_pins", /* keeper/trust.c reads them */
 		NULL };
 	struct kdesired *d = NULL;
 	json_t *doc = NULL, *prof, *steps, *dp, *kp, *pop, *bgp;

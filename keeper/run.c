@@ -40,6 +40,7 @@
 #include "keeper/reconcile.h"
 #include "keeper/release.h"
 #include "keeper/selfup.h"
+#include "keeper/trust.h"
 #include "steps/kinds.h"
 
 #define DESIRED_FILE "/var/lib/edge-keeper/desired.json"
@@ -73,6 +74,8 @@ struct keeper {
 	struct release_ctx rel;
 	struct gate *gate; /* NULL under `check` */
 	bool reexec; /* a self-update's trial started: exec after the pass */
+	bool dry;    /* `check`: trust anchors are read, never written */
+	long timeout_ms;
 };
 
 static bool
@@ -179,6 +182,8 @@ keeper_load_saved(struct keeper *k)
 {
 	char doc[KEEPER_PATH_MAX], etag[KEEPER_PATH_MAX], err[256], tag[96];
 	struct kdesired *d;
+	char *txt = NULL;
+	size_t len;
 
 	keeper_path(k->conf, DESIRED_FILE, doc, sizeof(doc));
 	keeper_path(k->conf, ETAG_FILE, etag, sizeof(etag));
@@ -189,9 +194,48 @@ keeper_load_saved(struct keeper *k)
 			    "event=saved_desired_refused msg=\"%s\"", err);
 		return;
 	}
+	/*
+	 * One saved before documents were signed stays in force, but the
+	 * next fetch asks for a whole, signed one (keeper/trust.h).
+	 */
+	if (afile_read(doc, TRUST_DOC_MAX, &txt, &len) != 0 ||
+	    !trust_saved_ok(k->conf, txt, len)) {
+		if (tag[0] != '\0')
+			log_info("event=saved_desired_unsigned msg=\"fetching "
+				 "a signed one\"");
+		tag[0] = '\0';
+	}
+	free(txt);
 	keeper_adopt(k, d, tag);
 	log_info("event=saved_desired_loaded profile=%lld etag=%s",
 	    (long long)d->profile_version, tag[0] ? "kept" : "none");
+}
+
+/*
+ * A desired-state answer: its signature checked and the pins it
+ * announces stored (keeper/trust.h), then parsed and validated whole.
+ * NULL with why in err when refused.
+ */
+static struct kdesired *
+keeper_accept(
+    struct keeper *k, const struct httpc_resp *r, char *err, size_t errlen)
+{
+	char pins[CP_PIN_MAX], why[512];
+
+	if (trust_accept(k->conf, r->body, r->len, r->state_sig, r->state_key,
+		!k->dry, pins, sizeof(pins), err, errlen) != 0)
+		return NULL;
+	/* Edge-cp's next TLS key: the connections from now on accept it. */
+	if (!k->dry && pins[0] != '\0' && strcmp(pins, k->cp.id.pin) != 0) {
+		if (trust_repin(&k->cp, pins, k->timeout_ms, why,
+			sizeof(why)) != 0)
+			log_warnx("event=repin_failed msg=\"%s\"", why);
+		else {
+			util_strlcpy(k->conf->pin, pins, sizeof(k->conf->pin));
+			log_info("event=tls_pins_in_force pins=\"%s\"", pins);
+		}
+	}
+	return kdesired_parse(r->body, r->len, err, errlen);
 }
 
 static void
@@ -232,7 +276,7 @@ keeper_fetch(struct keeper *k)
 	k->next_fetch = 0;
 	k->last_sync = now;
 	if (r.status == 200) {
-		d = kdesired_parse(r.body, r.len, err, sizeof(err));
+		d = keeper_accept(k, &r, err, sizeof(err));
 		if (d == NULL) {
 			/* Refused whole; the last good one stays in force. */
 			log_warnx("event=desired_refused msg=\"%s\"", err);
@@ -242,8 +286,9 @@ keeper_fetch(struct keeper *k)
 			k->desired_err[0] = '\0';
 			keeper_path(k->conf, DESIRED_FILE, path, sizeof(path));
 			keeper_path(k->conf, ETAG_FILE, epath, sizeof(epath));
-			if (kdesired_save(path, epath, r.body, r.len, r.etag) !=
-			    0)
+			if (trust_save_sig(k->conf, r.state_sig) != 0 ||
+			    kdesired_save(path, epath, r.body, r.len, r.etag) !=
+				0)
 				log_warn("event=desired_not_saved");
 			keeper_adopt(k, d, r.etag);
 			log_info("event=desired_adopted profile=%lld steps=%zu",
@@ -590,6 +635,8 @@ keeper_open(
 
 	memset(k, 0, sizeof(*k));
 	k->conf = conf;
+	k->dry = !daemon;
+	k->timeout_ms = timeout_ms;
 	if (keeper_conf_load(conf, err, sizeof(err)) != 0 ||
 	    keeper_key_load(conf, k->cp.id.sk, err, sizeof(err)) != 0) {
 		fprintf(stderr, "edge-keeper: %s%s\n", err,
