@@ -35,6 +35,8 @@
 #             (dataplane/takeover.c: takeover_recv)
 #   cpclient  edge-cp's error answers as nodes read them
 #             (common/cpclient.c: cpclient_error_code)
+#   statesig  the desired-state signature header and its check
+#             (common/statesig.c: statesig_parse, statesig_verify)
 #
 # Each run prints one line per target: the executions libFuzzer counted
 # (stat::number_of_executed_units) and whether it found anything.  The
