@@ -30,15 +30,14 @@ statesig_node_ok(const char *node_id)
 
 /* The prehash state over domain, node id and body. */
 static void
-statesig_state(crypto_sign_state *st, const char *node_id, const void *body,
-    size_t len)
+statesig_state(
+    crypto_sign_state *st, const char *node_id, const void *body, size_t len)
 {
 	static const char dom[] = STATESIG_DOMAIN "\n";
 
 	crypto_sign_init(st);
 	crypto_sign_update(st, (const unsigned char *)dom, sizeof(dom) - 1);
-	crypto_sign_update(
-	    st, (const unsigned char *)node_id, strlen(node_id));
+	crypto_sign_update(st, (const unsigned char *)node_id, strlen(node_id));
 	crypto_sign_update(st, (const unsigned char *)"\n", 1);
 	if (len > 0)
 		crypto_sign_update(st, body, len);
@@ -46,8 +45,7 @@ statesig_state(crypto_sign_state *st, const char *node_id, const void *body,
 
 int
 statesig_sign(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
-    const char *node_id, const void *body, size_t len, char *hdr,
-    size_t hdrlen)
+    const char *node_id, const void *body, size_t len, char *hdr, size_t hdrlen)
 {
 	crypto_sign_state st;
 	unsigned char sig[crypto_sign_BYTES], id[STATESIG_KEYID_BYTES];
@@ -63,8 +61,8 @@ statesig_sign(const unsigned char sk[crypto_sign_SECRETKEYBYTES],
 	if (util_hex(idhex, sizeof(idhex), id, sizeof(id)) != 0 ||
 	    util_b64(b64, sizeof(b64), sig, sizeof(sig)) != 0)
 		return -1;
-	if ((size_t)snprintf(hdr, hdrlen, "%s %s %s", STATESIG_SCHEME, idhex,
-		b64) >= hdrlen)
+	if ((size_t)snprintf(
+		hdr, hdrlen, "%s %s %s", STATESIG_SCHEME, idhex, b64) >= hdrlen)
 		return -1;
 	return 0;
 }

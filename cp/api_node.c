@@ -219,8 +219,9 @@ api_node_desired(struct req *r)
 	 */
 	txt = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
-	if (txt == NULL || statekey_sign(r->node->id, txt, strlen(txt), sig,
-			       sizeof(sig)) != 0) {
+	if (txt == NULL ||
+	    statekey_sign(r->node->id, txt, strlen(txt), sig, sizeof(sig)) !=
+		0) {
 		free(txt);
 		return reply_error(r, 500, "internal", "cannot sign");
 	}

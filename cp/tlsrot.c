@@ -34,8 +34,8 @@ tlsrot_path(char *out, size_t len, const char *dir, const char *name)
  * -1 with err when it cannot be read or parsed.
  */
 static int
-tlsrot_pin(const char *dir, const char *name, char pin[TLS_PIN_MAX],
-    char *err, size_t errlen)
+tlsrot_pin(const char *dir, const char *name, char pin[TLS_PIN_MAX], char *err,
+    size_t errlen)
 {
 	char path[1024], *pem = NULL;
 	size_t len;
@@ -118,7 +118,8 @@ tlsrot_rotate(const char *dir, const char *dns, const char *ip)
 	ips[2] = ip;
 	if (tlsrot_path(kp, sizeof(kp), dir, "tls.next.key") != 0 ||
 	    tlsrot_path(cpth, sizeof(cpth), dir, "tls.next.crt") != 0 ||
-	    tls_selfsigned_create(kp, cpth, names, ips, err, sizeof(err)) != 0 ||
+	    tls_selfsigned_create(kp, cpth, names, ips, err, sizeof(err)) !=
+		0 ||
 	    tlsrot_pin(dir, "tls.next.crt", pin, err, sizeof(err)) != 0) {
 		fprintf(stderr, "edge-cp: tls rotate: %s\n", err);
 		return 1;
@@ -195,12 +196,12 @@ tlsrot_switch(const char *dir)
 	 * key and stopped; the current pair is already in tls.old.*.
 	 */
 	if (have_key &&
-	    (tlsrot_copy(dir, "tls.key", "tls.old.key", 0600, err,
-		 sizeof(err)) != 0 ||
+	    (tlsrot_copy(
+		 dir, "tls.key", "tls.old.key", 0600, err, sizeof(err)) != 0 ||
 		tlsrot_copy(dir, "tls.crt", "tls.old.crt", 0644, err,
 		    sizeof(err)) != 0 ||
-		tlsrot_rename(dir, "tls.next.key", "tls.key", err,
-		    sizeof(err)) != 0)) {
+		tlsrot_rename(
+		    dir, "tls.next.key", "tls.key", err, sizeof(err)) != 0)) {
 		fprintf(stderr, "edge-cp: tls switch: %s\n", err);
 		return 1;
 	}
@@ -222,7 +223,8 @@ tlsrot_status(const char *dir)
 		const char *label, *file, *note;
 	} rows[] = {
 		{ "current", "tls.crt", "" },
-		{ "next", "tls.next.crt", " (announced from edge-cp's next start)" },
+		{ "next", "tls.next.crt",
+		    " (announced from edge-cp's next start)" },
 		{ "old", "tls.old.crt", " (retired, not announced)" },
 	};
 	char pin[TLS_PIN_MAX], err[256];

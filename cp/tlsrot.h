@@ -40,8 +40,7 @@
  * (a staged certificate that cannot be read: edge-cp must not announce a
  * pin it did not compute).  Before any thread starts.
  */
-int tlsrot_load(
-    const char *dir, const char *current, char *err, size_t errlen);
+int tlsrot_load(const char *dir, const char *current, char *err, size_t errlen);
 
 /*
  * The pins every desired-state document announces: a new JSON array of

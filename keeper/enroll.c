@@ -4,7 +4,8 @@
  *
  * The pin is checked in the TLS handshake, before a byte of HTTP is sent,
  * so a wrong pin or a fake edge-cp never sees the token.  Order of writes:
- * node.key, release.pub, then keeper.conf last (the commit point).  An
+ * state.pub, node.key, release.pub, then keeper.conf last (the commit
+ * point).  An
  * enrolled node (keeper.conf present) is left alone: running the
  * bootstrap line twice changes nothing.
  */
@@ -238,8 +239,8 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 	    jfield_str(rep, "release_public_key", true, 1024, &rkey, err,
 		sizeof(err)) != 0 ||
 	    msig_pub_decode(rkey, &rpub, err, sizeof(err)) != 0 ||
-	    jfield_str(rep, "state_public_key", false, STATESIG_PUB_TEXT_MAX - 1,
-		&skey, err, sizeof(err)) != 0)
+	    jfield_str(rep, "state_public_key", false,
+		STATESIG_PUB_TEXT_MAX - 1, &skey, err, sizeof(err)) != 0)
 		goto fail;
 	util_strlcpy(conf->server, server, sizeof(conf->server));
 	util_strlcpy(conf->pin, pin, sizeof(conf->pin));
@@ -254,7 +255,8 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 	 * that does not sign yet sends none: the node learns it once later
 	 * (keeper/trust.h).
 	 */
-	if ((skey != NULL && trust_save_key(conf, skey, err, sizeof(err)) != 0) ||
+	if ((skey != NULL &&
+		trust_save_key(conf, skey, err, sizeof(err)) != 0) ||
 	    keeper_enroll_save(conf, c.id.sk, rkey, err, sizeof(err)) != 0)
 		goto fail;
 	printf("edge-keeper: enrolled as %s\n", conf->node_id);

@@ -227,8 +227,8 @@ keeper_accept(
 		return NULL;
 	/* Edge-cp's next TLS key: the connections from now on accept it. */
 	if (!k->dry && pins[0] != '\0' && strcmp(pins, k->cp.id.pin) != 0) {
-		if (trust_repin(&k->cp, pins, k->timeout_ms, why,
-			sizeof(why)) != 0)
+		if (trust_repin(
+			&k->cp, pins, k->timeout_ms, why, sizeof(why)) != 0)
 			log_warnx("event=repin_failed msg=\"%s\"", why);
 		else {
 			util_strlcpy(k->conf->pin, pins, sizeof(k->conf->pin));

@@ -68,7 +68,8 @@ trust_pin_ok(const char *pin)
 {
 	unsigned char h[32];
 
-	return strlen(pin) == TRUST_PIN_LEN && strncmp(pin, "sha256//", 8) == 0 &&
+	return strlen(pin) == TRUST_PIN_LEN &&
+	    strncmp(pin, "sha256//", 8) == 0 &&
 	    util_unb64(h, sizeof(h), pin + 8) == (int)sizeof(h);
 }
 
@@ -152,7 +153,8 @@ trust_conf_pins(const struct keeper_conf *c, const char *pins, bool write,
 			memcpy(have, line + 4,
 			    ll - 4 < havelen ? ll - 4 : havelen - 1);
 			have[ll - 4 < havelen ? ll - 4 : havelen - 1] = '\0';
-			n += (size_t)snprintf(out + n, cap - n, "pin=%s\n", pins);
+			n += (size_t)snprintf(
+			    out + n, cap - n, "pin=%s\n", pins);
 			continue;
 		}
 		memcpy(out + n, line, ll);
@@ -179,8 +181,8 @@ out:
 }
 
 int
-trust_accept_direct(const struct keeper_conf *c, const char *body,
-    size_t len, const char *sig, const char *offered, bool write, char *pins,
+trust_accept_direct(const struct keeper_conf *c, const char *body, size_t len,
+    const char *sig, const char *offered, bool write, char *pins,
     size_t pinslen, char *err, size_t errlen)
 {
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
@@ -202,8 +204,8 @@ trust_accept_direct(const struct keeper_conf *c, const char *body,
 		}
 		learn = true;
 	}
-	if (statesig_verify(pk, c->node_id, body, len, sig, why,
-		sizeof(why)) != 0) {
+	if (statesig_verify(pk, c->node_id, body, len, sig, why, sizeof(why)) !=
+	    0) {
 		snprintf(err, errlen, "signature: %s", why);
 		return -1;
 	}
@@ -217,8 +219,8 @@ trust_accept_direct(const struct keeper_conf *c, const char *body,
 	}
 	if (announced[0] == '\0')
 		return 0;
-	if (trust_conf_pins(c, announced, write, have, sizeof(have), err,
-		errlen) != 0)
+	if (trust_conf_pins(
+		c, announced, write, have, sizeof(have), err, errlen) != 0)
 		return -1;
 	if (write && strcmp(have, announced) != 0)
 		log_info("event=tls_pins_updated old=\"%s\" new=\"%s\"", have,
@@ -275,8 +277,8 @@ trust_saved_ok(const struct keeper_conf *c, const char *body, size_t len)
 	    afile_read(path, STATESIG_HDR_MAX, &sig, &n) != 0)
 		return false;
 	sig[strcspn(sig, "\n")] = '\0';
-	ok = statesig_verify(pk, c->node_id, body, len, sig, err,
-		 sizeof(err)) == 0;
+	ok = statesig_verify(
+		 pk, c->node_id, body, len, sig, err, sizeof(err)) == 0;
 	free(sig);
 	return ok;
 }
@@ -291,8 +293,8 @@ trust_save_sig(const struct keeper_conf *c, const char *sig)
 }
 
 int
-trust_repin(struct cpclient *cp, const char *pins, long timeout_ms,
-    char *err, size_t errlen)
+trust_repin(struct cpclient *cp, const char *pins, long timeout_ms, char *err,
+    size_t errlen)
 {
 	struct httpc *old = cp->h;
 	char was[CP_PIN_MAX];

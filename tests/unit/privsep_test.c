@@ -105,8 +105,8 @@ TEST(privsep_trust_anchors_are_not_changed)
 
 	CHECK(REFUSED(afile_write(
 	    P("/var/lib/edge-keeper/release.pub"), "evil", 4, 0644)));
-	CHECK(REFUSED(afile_write(
-	    P("/var/lib/edge-keeper/state.pub"), "evil", 4, 0644)));
+	CHECK(REFUSED(
+	    afile_write(P("/var/lib/edge-keeper/state.pub"), "evil", 4, 0644)));
 	CHECK(REFUSED(afile_write(
 	    P("/etc/edge-keeper/keeper.conf"), "user=root\n", 10, 0644)));
 	CHECK(REFUSED(afile_write(
@@ -285,8 +285,8 @@ pin_is(const char *want)
 
 TEST(privsep_state_trust_verified_in_the_privileged_part)
 {
-	static const char doc[] = "{\"tls_pins\":[\"" PIN_A "\",\"" PIN_B
-				  "\"]}";
+	static const char doc[] =
+	    "{\"tls_pins\":[\"" PIN_A "\",\"" PIN_B "\"]}";
 	char sig[STATESIG_HDR_MAX], pins[CP_PIN_MAX], err[512], pub[64];
 	unsigned char opk[crypto_sign_PUBLICKEYBYTES];
 	unsigned char osk[crypto_sign_SECRETKEYBYTES];
@@ -297,8 +297,8 @@ TEST(privsep_state_trust_verified_in_the_privileged_part)
 	CHECK_STR(err, "signature: no signature");
 	crypto_sign_keypair(opk, osk);
 	statesig_pub_encode(opk, pub, sizeof(pub));
-	CHECK(statesig_sign(osk, conf.node_id, doc, strlen(doc), sig,
-		  sizeof(sig)) == 0);
+	CHECK(statesig_sign(
+		  osk, conf.node_id, doc, strlen(doc), sig, sizeof(sig)) == 0);
 	CHECK(REFUSED(trust_accept(&conf, doc, strlen(doc), sig, pub, true,
 	    pins, sizeof(pins), err, sizeof(err))));
 	CHECK(pin_is(PIN_A));

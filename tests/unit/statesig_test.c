@@ -19,8 +19,8 @@ static const char body[] = "{\"schema\":1,\"node_id\":\"n-0123456789ab\"}";
 static char hdr[STATESIG_HDR_MAX];
 
 static int
-verify(const unsigned char *key, const char *node, const char *b,
-    const char *h, char *err, size_t errlen)
+verify(const unsigned char *key, const char *node, const char *b, const char *h,
+    char *err, size_t errlen)
 {
 	return statesig_verify(key, node, b, strlen(b), h, err, errlen);
 }
@@ -43,8 +43,7 @@ TEST(statesig_wrong_node_refused)
 	CHECK(verify(pk, "n-ba9876543210", body, hdr, err, sizeof(err)) != 0);
 	CHECK_STR(err, "the signature does not verify");
 	CHECK(verify(pk, "", body, hdr, err, sizeof(err)) != 0);
-	CHECK(statesig_sign(sk, "n-a\nb", body, strlen(body), hdr + 0,
-		  0) != 0);
+	CHECK(statesig_sign(sk, "n-a\nb", body, strlen(body), hdr + 0, 0) != 0);
 }
 
 TEST(statesig_altered_body_refused)
@@ -59,12 +58,12 @@ TEST(statesig_altered_body_refused)
 		CHECK(verify(pk, "n-0123456789ab", alt, hdr, err,
 			  sizeof(err)) != 0);
 	}
-	CHECK(statesig_verify(pk, "n-0123456789ab", body, strlen(body) - 1,
-		  hdr, err, sizeof(err)) != 0);
+	CHECK(statesig_verify(pk, "n-0123456789ab", body, strlen(body) - 1, hdr,
+		  err, sizeof(err)) != 0);
 	CHECK_STR(err, "the signature does not verify");
 	/* Moving the newline between node id and body is another message. */
-	CHECK(statesig_verify(pk, "n-0123456789a", "b\n{}", 4, hdr, err,
-		  sizeof(err)) != 0);
+	CHECK(statesig_verify(
+		  pk, "n-0123456789a", "b\n{}", 4, hdr, err, sizeof(err)) != 0);
 }
 
 TEST(statesig_wrong_key_refused)
@@ -90,7 +89,8 @@ TEST(statesig_bad_headers_refused)
 		"ed25519ph ",
 		"ed25519 0011223344556677 AAAA",
 		"ED25519PH 0011223344556677 "
-		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"AA"
 		"AAAAAAAAAAAAAAAAAAAAAA==",
 		"\x01\x02\x03",
 		"ed25519ph 0011223344556677  ",
@@ -105,8 +105,8 @@ TEST(statesig_bad_headers_refused)
 	for (i = 1; i < n; i++) {
 		memcpy(h, hdr, i);
 		h[i] = '\0';
-		CHECK(verify(pk, "n-0123456789ab", body, h, err,
-			  sizeof(err)) != 0);
+		CHECK(verify(pk, "n-0123456789ab", body, h, err, sizeof(err)) !=
+		    0);
 		CHECK_STR(err, "malformed signature header");
 	}
 	/* Anything after it, upper-case hex, a doubled space. */
@@ -142,8 +142,8 @@ TEST(statesig_public_key_text)
 
 	CHECK(statesig_pub_encode(pk, txt, sizeof(txt)) == 0);
 	CHECK(strlen(txt) == 44);
-	CHECK(statesig_pub_decode(txt, strlen(txt), back, err, sizeof(err)) ==
-	    0);
+	CHECK(
+	    statesig_pub_decode(txt, strlen(txt), back, err, sizeof(err)) == 0);
 	CHECK(memcmp(back, pk, sizeof(pk)) == 0);
 	n = strlen(txt);
 	txt[n] = '\n';

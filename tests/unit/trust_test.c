@@ -193,7 +193,8 @@ TEST(trust_malformed_pins_refused_whole)
 		"{\"tls_pins\":[]}",
 		"{\"tls_pins\":\"" PIN_A "\"}",
 		"{\"tls_pins\":[\"" PIN_A "\",\"" PIN_B "\",\"" PIN_C "\"]}",
-		"{\"tls_pins\":[\"sha1//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]}",
+		"{\"tls_pins\":[\"sha1//"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]}",
 		"{\"tls_pins\":[\"sha256//AAAA\"]}",
 		"{\"tls_pins\":[\"" PIN_A ";" PIN_B "\"]}",
 		"{\"tls_pins\":[\"" PIN_A "\n\"]}",
@@ -236,8 +237,8 @@ TEST(trust_saved_document_verified)
 
 	CHECK(node_setup(true) == 0);
 	CHECK(!trust_saved_ok(&conf, doc_plain, strlen(doc_plain)));
-	CHECK(statesig_sign(sk, conf.node_id, doc_plain, strlen(doc_plain),
-		  sig, sizeof(sig)) == 0);
+	CHECK(statesig_sign(sk, conf.node_id, doc_plain, strlen(doc_plain), sig,
+		  sizeof(sig)) == 0);
 	CHECK(trust_save_sig(&conf, sig) == 0);
 	CHECK(trust_saved_ok(&conf, doc_plain, strlen(doc_plain)));
 	CHECK(!trust_saved_ok(&conf, doc_pins, strlen(doc_pins)));
@@ -246,13 +247,15 @@ TEST(trust_saved_document_verified)
 TEST(trust_oversized_document_refused)
 {
 	char pins[CP_PIN_MAX], err[512] = "", *big;
+	int rc;
 
 	CHECK(node_setup(true) == 0);
 	CHECK((big = calloc(1, TRUST_DOC_MAX + 2)) != NULL);
 	memset(big, ' ', TRUST_DOC_MAX + 1);
-	CHECK(trust_accept(&conf, big, TRUST_DOC_MAX + 1, "", "", true, pins,
-		  sizeof(pins), err, sizeof(err)) == -1);
+	rc = trust_accept(&conf, big, TRUST_DOC_MAX + 1, "", "", true, pins,
+	    sizeof(pins), err, sizeof(err));
 	free(big);
+	CHECK(rc == -1);
 	CHECK_STR(err, "document is larger than 1048576 bytes");
 }
 
