@@ -5,9 +5,8 @@
  * The pin is checked in the TLS handshake, before a byte of HTTP is sent,
  * so a wrong pin or a fake edge-cp never sees the token.  Order of writes:
  * state.pub, node.key, release.pub, then keeper.conf last (the commit
- * point).  An
- * enrolled node (keeper.conf present) is left alone: running the
- * bootstrap line twice changes nothing.
+ * point).  An enrolled node (keeper.conf present) is left alone: running
+ * the bootstrap line twice changes nothing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
