@@ -193,8 +193,25 @@ tlsrot_switch(const char *dir)
 	}
 	/*
 	 * tls.next.crt without tls.next.key: an earlier switch renamed the
-	 * key and stopped; the current pair is already in tls.old.*.
+	 * key and stopped, which it did only after copying the current pair
+	 * to tls.old.*, so tls.old.crt is tls.crt.  Anything else is not a
+	 * half-done switch, and a certificate renamed over tls.crt would not
+	 * match tls.key.
 	 */
+	if (!have_key) {
+		char cur[TLS_PIN_MAX], old[TLS_PIN_MAX];
+
+		if (tlsrot_pin(dir, "tls.crt", cur, err, sizeof(err)) != 0 ||
+		    tlsrot_pin(dir, "tls.old.crt", old, err, sizeof(err)) !=
+			0 ||
+		    strcmp(cur, old) != 0) {
+			fprintf(stderr,
+			    "edge-cp: tls.next.crt without tls.next.key, and "
+			    "not from an interrupted switch; `edge-cp tls "
+			    "rotate` again after removing tls.next.crt\n");
+			return 1;
+		}
+	}
 	if (have_key &&
 	    (tlsrot_copy(
 		 dir, "tls.key", "tls.old.key", 0600, err, sizeof(err)) != 0 ||

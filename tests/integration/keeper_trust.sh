@@ -111,6 +111,31 @@ check "...and the rest of keeper.conf is kept" \
     grep -qx "# comment an operator wrote" "$CONF"
 check "...metrics=off too" grep -qx "metrics=off" "$CONF"
 
+# The commands on a scratch copy of the data directory: a switch cut
+# between its renames is finished by running it again; a staged
+# certificate without its key that is not such a leftover is refused.
+S="$T_DIR/scratch"
+mkdir -p "$S"
+cp "$CP_DIR/tls.key" "$CP_DIR/tls.crt" "$S/"
+"$CP" tls switch --data-dir "$S" >/dev/null 2>&1
+expect_eq "tls switch with nothing staged is refused" "$?" 1
+"$CP" tls rotate --data-dir "$S" >/dev/null 2>&1
+SNEXT=$("$CP" tls status --data-dir "$S" | awk '$1 == "next" { print $2 }')
+cp "$S/tls.key" "$S/tls.old.key"
+cp "$S/tls.crt" "$S/tls.old.crt"
+mv "$S/tls.next.key" "$S/tls.key"
+"$CP" tls switch --data-dir "$S" >/dev/null 2>&1
+expect_eq "a switch cut after renaming the key: run again, it finishes" "$?" 0
+expect_eq "...the certificate is the staged one" \
+    "$("$CP" tls status --data-dir "$S" | awk '$1 == "current" { print $2 }')" \
+    "$SNEXT"
+"$CP" tls rotate --data-dir "$S" >/dev/null 2>&1
+rm "$S/tls.next.key"
+cp "$S/tls.crt" "$T_DIR/scratch.crt"
+"$CP" tls switch --data-dir "$S" >/dev/null 2>&1
+expect_eq "a staged certificate whose key is gone: switch refused" "$?" 1
+check "...tls.crt untouched" cmp -s "$S/tls.crt" "$T_DIR/scratch.crt"
+
 # Step 2: switch, restart on the new key.
 "$CP" tls switch --data-dir "$CP_DIR" >"$T_DIR/switch.out" 2>&1
 expect_eq "edge-cp tls switch" "$?" 0
