@@ -187,7 +187,11 @@ httpc_header_cb(char *buf, size_t size, size_t nitems, void *arg)
 	int64_t v;
 
 	if (httpc_header_value(
-		buf, n, "ETag:", s->resp->etag, sizeof(s->resp->etag)))
+		buf, n, "ETag:", s->resp->etag, sizeof(s->resp->etag)) ||
+	    httpc_header_value(buf, n, "X-Edge-State-Signature:",
+		s->resp->state_sig, sizeof(s->resp->state_sig)) ||
+	    httpc_header_value(buf, n, "X-Edge-State-Key:", s->resp->state_key,
+		sizeof(s->resp->state_key)))
 		return n;
 	if (httpc_header_value(buf, n, "Retry-After:", num, sizeof(num)) &&
 	    util_parse_i64(num, 0, 86400, &v) == 0)

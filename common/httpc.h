@@ -30,6 +30,9 @@ struct httpc_resp {
 	char etag[96];         /* ETag header, empty when absent */
 	long retry_after;      /* Retry-After seconds, -1 when absent */
 	long long server_time; /* X-Edge-Server-Time, -1 when absent */
+	/* X-Edge-State-Signature and -Key (common/statesig.h); "" absent */
+	char state_sig[128];
+	char state_key[64];
 };
 
 struct httpc_opts {

@@ -31,8 +31,11 @@
  *
  * What the parent refuses (answer -1, EPERM, logged as
  * event=priv_refused): a path that is not absolute, has a ".." component
- * or names one of the trust anchors (node.key, release.pub, the *.seq
- * watermarks, the installed release directories, keeper.conf); a program
+ * or names one of the trust anchors (node.key, release.pub, state.pub,
+ * the *.seq watermarks, the installed release directories, keeper.conf);
+ * a desired-state document whose signature does not verify against
+ * state.pub, where the pins it announces would go to keeper.conf
+ * (keeper/trust.h); a program
  * not on the exec allow list, or an environment entry not on its list; a
  * connect to a socket whose peer is not BIRD or an installed edge-dp; a
  * signal to a process it did not start; a dataplane start of a binary
@@ -80,6 +83,7 @@ enum priv_type {
 	PRIV_PROFILE_MARK,    /* version: raise profile.seq, never lower */
 	PRIV_RELEASE_KEY,     /* public key text, statement -> installed */
 	PRIV_RELEASE_REVOKED, /* list text, signature -> installed */
+	PRIV_STATE_TRUST,     /* doc, sig, offered key, write -> pins */
 	PRIV_TYPE_MAX,
 };
 

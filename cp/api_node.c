@@ -11,6 +11,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/nodeauth.h"
+#include "common/statesig.h"
 #include "common/util.h"
 #include "cp/api.h"
 #include "cp/auth.h"
@@ -20,6 +21,7 @@
 #include "cp/metrics.h"
 #include "cp/release_keys.h"
 #include "cp/session.h"
+#include "cp/statekey.h"
 #include "cp/store.h"
 #include "cp/validate.h"
 
@@ -104,9 +106,10 @@ api_enroll(struct req *r)
 	log_info("event=enrolled node=%s pop=%s", id, pop);
 	release_keys_current(NULL, rpub, sizeof(rpub));
 	return reply_json(r, 201,
-	    json_pack("{s:s,s:s,s:I,s:s,s:I}", "node_id", id, "pop", pop,
+	    json_pack("{s:s,s:s,s:I,s:s,s:s,s:I}", "node_id", id, "pop", pop,
 		"interval_s", (json_int_t)cp.interval_s, "release_public_key",
-		rpub, "server_time", (json_int_t)util_now()));
+		rpub, "state_public_key", statekey_pub_text(), "server_time",
+		(json_int_t)util_now()));
 }
 
 /*
@@ -219,7 +222,7 @@ api_node_session(struct req *r)
 int
 api_node_desired(struct req *r)
 {
-	char etag[DESIRED_ETAG_MAX];
+	char etag[DESIRED_ETAG_MAX], sig[STATESIG_HDR_MAX], *txt;
 	const char *inm = req_header(r, "If-None-Match");
 	json_t *doc;
 	int rc;
@@ -236,8 +239,24 @@ api_node_desired(struct req *r)
 	}
 	if ((rc = desired_build(r->node, &doc, etag)) != STORE_OK)
 		return reply_store_error(r, rc, "node");
-	reply_json(r, 200, doc);
+	/*
+	 * Signed as sent (common/statesig.h): the bytes the node receives
+	 * are the bytes signed, for this node only.  The key rides along for
+	 * a node enrolled before edge-cp signed, which learns it once.
+	 */
+	txt = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (txt == NULL ||
+	    statekey_sign(r->node->id, txt, strlen(txt), sig, sizeof(sig)) !=
+		0) {
+		free(txt);
+		return reply_error(r, 500, "internal", "cannot sign");
+	}
+	reply_data(r, 200, "application/json", txt, strlen(txt));
+	free(txt);
 	reply_header(r, "ETag", etag);
+	reply_header(r, STATESIG_HEADER, sig);
+	reply_header(r, STATESIG_KEY_HEADER, statekey_pub_text());
 	return 0;
 }
 

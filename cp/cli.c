@@ -58,6 +58,8 @@ usage(void)
 	    "usage: edge-cp [--server URL] [--token T] [--pin PIN] "
 	    "[--data-dir DIR] [-o json] NOUN VERB ...\n"
 	    "       edge-cp serve [...]          run the control plane\n"
+	    "       edge-cp tls rotate|switch|status  the TLS key "
+	    "(cp/tlsrot.h)\n"
 	    "  pop add NAME --region R [--bgp FILE|JSON]\n"
 	    "  pop list | pop show NAME\n"
 	    "  pop set NAME [--region R] [--bgp FILE|JSON] [--force]\n"

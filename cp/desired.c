@@ -10,13 +10,14 @@
 #include "cp/release_keys.h"
 #include "cp/server.h"
 #include "cp/store.h"
+#include "cp/tlsrot.h"
 
 static json_t *
 desired_doc(struct live_node *n, const json_t *in)
 {
 	const char *rid = json_string_value(json_object_get(in, "router_id"));
 	char kid[MSIG_KEYIDHEX];
-	json_t *doc;
+	json_t *doc, *pins;
 
 	const json_t *targets = json_object_get(in, "targets");
 	const json_t *prof = json_object_get(in, "profile");
@@ -51,6 +52,9 @@ desired_doc(struct live_node *n, const json_t *in)
 		json_object_set_new(doc, "revocations",
 		    json_integer((json_int_t)release_revoked_serial()));
 	}
+	/* The TLS pins, once a rotation began (cp/tlsrot.h). */
+	if (doc != NULL && (pins = tlsrot_pins()) != NULL)
+		json_object_set_new(doc, "tls_pins", pins);
 	return doc;
 }
 

@@ -9,6 +9,7 @@
 #include "common/version.h"
 #include "cp/cli.h"
 #include "cp/serve.h"
+#include "cp/tlsrot.h"
 
 int
 main(int argc, char **argv)
@@ -22,5 +23,7 @@ main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
 		return serve_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "tls") == 0)
+		return tlsrot_main(argc - 1, argv + 1);
 	return cli_main(argc, argv);
 }

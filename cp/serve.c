@@ -10,6 +10,10 @@
  *			replace both with CA-issued ones to taste
  *	release.key	release-signing secret key, minisign format (0600)
  *	release.pub	its public key, minisign format
+ *	state.key	the desired-state signing key, an Ed25519 seed in hex
+ *			(0600; cp/statekey.h)
+ *	tls.next.*, tls.old.*  a TLS key staged by `edge-cp tls rotate`, the
+ *			one `tls switch` retired (cp/tlsrot.h)
  *	hash.key	the key of the token hashes (0600)
  *	generation	the restore guard's counter and marks, outside the
  *			database (0600; cp/generation.h)
@@ -50,8 +54,10 @@
 #include "cp/sse.h"
 #include "cp/server.h"
 #include "cp/session.h"
+#include "cp/statekey.h"
 #include "cp/store.h"
 #include "cp/tls.h"
+#include "cp/tlsrot.h"
 
 #define FLUSH_EVERY_S 10
 #define SEEN_RESOLUTION 60 /* persist last_seen at this granularity */
@@ -534,6 +540,7 @@ serve_main(int argc, char **argv)
 		.unauth_rate = SERVE_UNAUTH_RATE,
 		.unauth_burst = SERVE_UNAUTH_BURST,
 	};
+	unsigned char seed[crypto_sign_SEEDBYTES];
 	unsigned streams = SSE_MAX_STREAMS;
 	int64_t retention = RETENTION_DEFAULT_S;
 	const char *dir = "/var/lib/edge-cp", *keeper_bin = NULL;
@@ -678,7 +685,12 @@ serve_main(int argc, char **argv)
 		fatalx("event=start_failed msg=\"%s\"", err);
 	}
 	serve_tls(dir, so.listen, &key, &crt);
+	if (tlsrot_load(dir, cp.pin, err, sizeof(err)) != 0)
+		fatalx("event=start_failed msg=\"tls rotation: %s\"", err);
 	serve_release_key(dir);
+	serve_key_file(dir, "state.key", seed, sizeof(seed));
+	statekey_init(seed);
+	sodium_memzero(seed, sizeof(seed));
 	serve_admin_token(dir);
 	/* Without one, /v1/bootstrap.sh says so (503); not fatal. */
 	bootstrap_load_keeper(keeper_bin);

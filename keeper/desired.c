@@ -50,7 +50,9 @@ kdesired_parse(const char *text, size_t len, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "schema", "node_id", "interval_s",
 		"pop", "drain", "profile", "dataplane", "keeper", "router_id",
-		"release_key", "revocations", NULL };
+		"release_key", "revocations",
+		"tls_pins", /* keeper/trust.c reads them */
+		NULL };
 	static const char *const pkeys[] = { "version", "steps", "rollback",
 		NULL };
 	struct kdesired *d = NULL;

@@ -4,9 +4,9 @@
  *
  * The pin is checked in the TLS handshake, before a byte of HTTP is sent,
  * so a wrong pin or a fake edge-cp never sees the token.  Order of writes:
- * node.key, release.pub, then keeper.conf last (the commit point).  An
- * enrolled node (keeper.conf present) is left alone: running the
- * bootstrap line twice changes nothing.
+ * state.pub, node.key, release.pub, then keeper.conf last (the commit
+ * point).  An enrolled node (keeper.conf present) is left alone: running
+ * the bootstrap line twice changes nothing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,9 +23,11 @@
 #include "common/afile.h"
 #include "common/json.h"
 #include "common/minisign.h"
+#include "common/statesig.h"
 #include "common/util.h"
 #include "common/version.h"
 #include "keeper/keeper.h"
+#include "keeper/trust.h"
 
 /* Retries of an enrollment edge-cp refused as too busy (429, 503). */
 #define ENROLL_RETRIES 5
@@ -122,7 +124,7 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 	struct httpc_resp resp = { 0 };
 	struct msig_pub rpub;
 	json_t *facts = NULL, *rep = NULL;
-	const char *id = NULL, *rkey = NULL;
+	const char *id = NULL, *rkey = NULL, *skey = NULL;
 	long wait_s;
 	int ch, ret = 1, rc, tries;
 
@@ -236,7 +238,9 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 		sizeof(err)) != 0 ||
 	    jfield_str(rep, "release_public_key", true, 1024, &rkey, err,
 		sizeof(err)) != 0 ||
-	    msig_pub_decode(rkey, &rpub, err, sizeof(err)) != 0)
+	    msig_pub_decode(rkey, &rpub, err, sizeof(err)) != 0 ||
+	    jfield_str(rep, "state_public_key", false,
+		STATESIG_PUB_TEXT_MAX - 1, &skey, err, sizeof(err)) != 0)
 		goto fail;
 	util_strlcpy(conf->server, server, sizeof(conf->server));
 	util_strlcpy(conf->pin, pin, sizeof(conf->pin));
@@ -246,7 +250,14 @@ keeper_enroll_main(struct keeper_conf *conf, int argc, char **argv)
 	if (conf->metrics[0] == '\0')
 		util_strlcpy(
 		    conf->metrics, "127.0.0.1:9464", sizeof(conf->metrics));
-	if (keeper_enroll_save(conf, c.id.sk, rkey, err, sizeof(err)) != 0)
+	/*
+	 * The state key before keeper.conf, the commit point.  An edge-cp
+	 * that does not sign yet sends none: the node learns it once later
+	 * (keeper/trust.h).
+	 */
+	if ((skey != NULL &&
+		trust_save_key(conf, skey, err, sizeof(err)) != 0) ||
+	    keeper_enroll_save(conf, c.id.sk, rkey, err, sizeof(err)) != 0)
 		goto fail;
 	printf("edge-keeper: enrolled as %s\n", conf->node_id);
 	ret = 0;

@@ -8,6 +8,8 @@
  *	/var/lib/edge-keeper/node.key	the node's Ed25519 secret key (0600)
  *	/var/lib/edge-keeper/release.pub  the release key pinned at
  *					enrollment (minisign format)
+ *	/var/lib/edge-keeper/state.pub	edge-cp's desired-state signing key,
+ *					pinned at enrollment (keeper/trust.h)
  *	/var/lib/edge-keeper/desired.json the last good desired state
  *	/var/lib/edge-keeper/last-pass.json the last pass, for `status`
  *	/var/lib/edge-keeper/run.lock	flock'd by the one `run` (its pid)

@@ -29,10 +29,12 @@
 #include "common/nodeauth.h"
 #include "common/priv.h"
 #include "common/relkey.h"
+#include "common/statesig.h"
 #include "common/util.h"
 #include "keeper/release.h"
 #include "keeper/release_keys.h"
 #include "keeper/selfup.h"
+#include "keeper/trust.h"
 
 #define PS_SPAWNED_MAX 8
 #define PS_EXEC_TIMEOUT_MAX (3600 * 1000)
@@ -60,6 +62,7 @@ static const char *const ps_anchor_files[] = {
 	"/var/lib/edge-keeper/release.pub",
 	"/var/lib/edge-keeper/release.retired",
 	"/var/lib/edge-keeper/release.revoked",
+	TRUST_STATE_PUB,
 	NULL,
 };
 
@@ -777,6 +780,38 @@ ps_profile_mark(struct priv_msg *m, struct priv_msg *a)
 	ps_answer_init(a, rc, EIO, err);
 }
 
+/*
+ * A desired-state document, to verify here against this part's own
+ * reading of state.pub before the pins it announces reach keeper.conf
+ * (keeper/trust.h).  A refusal is the document's fault, not the child's:
+ * answered, not logged as a refused request (the child says why).
+ */
+static void
+ps_state_trust(struct priv_msg *m, struct priv_msg *a)
+{
+	char sig[STATESIG_HDR_MAX], key[STATESIG_PUB_TEXT_MAX];
+	char pins[CP_PIN_MAX], err[512] = "";
+	const char *body;
+	uint32_t write;
+	size_t len = 0;
+
+	body = priv_get_bytes(m, TRUST_DOC_MAX, &len);
+	priv_get_str(m, sig, sizeof(sig));
+	priv_get_str(m, key, sizeof(key));
+	write = priv_get_u32(m);
+	if (m->bad || write > 1) {
+		m->bad = true;
+		return;
+	}
+	if (trust_accept_direct(ps.conf, body, len, sig, key, write != 0, pins,
+		sizeof(pins), err, sizeof(err)) != 0) {
+		ps_answer_init(a, -1, EPERM, err);
+		return;
+	}
+	ps_answer_init(a, 0, 0, "");
+	priv_put_str(a, pins);
+}
+
 /* One request; false when it broke the wire format. */
 static bool
 ps_handle(int chan, struct priv_msg *m, struct priv_msg *a)
@@ -838,6 +873,9 @@ ps_handle(int chan, struct priv_msg *m, struct priv_msg *a)
 		break;
 	case PRIV_PROFILE_MARK:
 		ps_profile_mark(m, a);
+		break;
+	case PRIV_STATE_TRUST:
+		ps_state_trust(m, a);
 		break;
 	default:
 		m->bad = true;

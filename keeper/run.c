@@ -43,6 +43,7 @@
 #include "keeper/release.h"
 #include "keeper/release_keys.h"
 #include "keeper/selfup.h"
+#include "keeper/trust.h"
 #include "steps/kinds.h"
 
 #define DESIRED_FILE "/var/lib/edge-keeper/desired.json"
@@ -77,6 +78,8 @@ struct keeper {
 	struct release_ctx rel;
 	struct gate *gate; /* NULL under `check` */
 	bool reexec; /* a self-update's trial started: exec after the pass */
+	bool dry;    /* `check`: trust anchors are read, never written */
+	long timeout_ms;
 };
 
 static bool
@@ -220,6 +223,8 @@ keeper_load_saved(struct keeper *k)
 {
 	char doc[KEEPER_PATH_MAX], etag[KEEPER_PATH_MAX], err[256], tag[96];
 	struct kdesired *d;
+	char *txt = NULL;
+	size_t len;
 
 	keeper_path(k->conf, DESIRED_FILE, doc, sizeof(doc));
 	keeper_path(k->conf, ETAG_FILE, etag, sizeof(etag));
@@ -235,9 +240,48 @@ keeper_load_saved(struct keeper *k)
 		kdesired_free(d);
 		return;
 	}
+	/*
+	 * One saved before documents were signed stays in force, but the
+	 * next fetch asks for a whole, signed one (keeper/trust.h).
+	 */
+	if (afile_read(doc, TRUST_DOC_MAX, &txt, &len) != 0 ||
+	    !trust_saved_ok(k->conf, txt, len)) {
+		if (tag[0] != '\0')
+			log_info("event=saved_desired_unsigned msg=\"fetching "
+				 "a signed one\"");
+		tag[0] = '\0';
+	}
+	free(txt);
 	keeper_take(k, d, tag);
 	log_info("event=saved_desired_loaded profile=%lld etag=%s",
 	    (long long)d->profile_version, tag[0] ? "kept" : "none");
+}
+
+/*
+ * A desired-state answer: its signature checked and the pins it
+ * announces stored (keeper/trust.h), then parsed and validated whole.
+ * NULL with why in err when refused.
+ */
+static struct kdesired *
+keeper_accept(
+    struct keeper *k, const struct httpc_resp *r, char *err, size_t errlen)
+{
+	char pins[CP_PIN_MAX], why[512];
+
+	if (trust_accept(k->conf, r->body, r->len, r->state_sig, r->state_key,
+		!k->dry, pins, sizeof(pins), err, errlen) != 0)
+		return NULL;
+	/* Edge-cp's next TLS key: the connections from now on accept it. */
+	if (!k->dry && pins[0] != '\0' && strcmp(pins, k->cp.id.pin) != 0) {
+		if (trust_repin(
+			&k->cp, pins, k->timeout_ms, why, sizeof(why)) != 0)
+			log_warnx("event=repin_failed msg=\"%s\"", why);
+		else {
+			util_strlcpy(k->conf->pin, pins, sizeof(k->conf->pin));
+			log_info("event=tls_pins_in_force pins=\"%s\"", pins);
+		}
+	}
+	return kdesired_parse(r->body, r->len, err, errlen);
 }
 
 static void
@@ -278,7 +322,7 @@ keeper_fetch(struct keeper *k)
 	k->next_fetch = 0;
 	k->last_sync = now;
 	if (r.status == 200) {
-		d = kdesired_parse(r.body, r.len, err, sizeof(err));
+		d = keeper_accept(k, &r, err, sizeof(err));
 		if (d != NULL &&
 		    keeper_profile_refused(k, d, err, sizeof(err))) {
 			kdesired_free(d);
@@ -293,8 +337,9 @@ keeper_fetch(struct keeper *k)
 			k->desired_err[0] = '\0';
 			keeper_path(k->conf, DESIRED_FILE, path, sizeof(path));
 			keeper_path(k->conf, ETAG_FILE, epath, sizeof(epath));
-			if (kdesired_save(path, epath, r.body, r.len, r.etag) !=
-			    0)
+			if (trust_save_sig(k->conf, r.state_sig) != 0 ||
+			    kdesired_save(path, epath, r.body, r.len, r.etag) !=
+				0)
 				log_warn("event=desired_not_saved");
 			log_info("event=desired_adopted profile=%lld steps=%zu",
 			    (long long)d->profile_version, d->nsteps);
@@ -708,6 +753,8 @@ keeper_open(
 
 	memset(k, 0, sizeof(*k));
 	k->conf = conf;
+	k->dry = !daemon;
+	k->timeout_ms = timeout_ms;
 	if (keeper_conf_load(conf, err, sizeof(err)) != 0 ||
 	    keeper_key_load(conf, k->cp.id.sk, err, sizeof(err)) != 0) {
 		fprintf(stderr, "edge-keeper: %s%s\n", err,

@@ -37,6 +37,8 @@
 #             (common/cpclient.c: cpclient_error_code)
 #   relkey    release key rotation statements and a node's retired keys
 #             (common/relkey.c: relkey_verify, relkey_retired_parse)
+#   statesig  the desired-state signature header and its check
+#             (common/statesig.c: statesig_parse, statesig_verify)
 #
 # Each run prints one line per target: the executions libFuzzer counted
 # (stat::number_of_executed_units) and whether it found anything.  The

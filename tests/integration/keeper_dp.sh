@@ -378,7 +378,8 @@ abort_active
 # No secret in any log this test made: edge-cp's, the keeper's and the
 # dataplane's (T20).  Each secret as it is stored or handed out: the
 # admin and enrollment tokens, the node key, the release signing key, the
-# token-hash key and edge-cp's TLS key (its base64 lines).
+# token-hash key, the state-signing key and edge-cp's TLS key (its base64
+# lines).
 LOGS="$CP_DIR/cp.log $T_DIR/keeper.log $R/var/lib/edge-keeper/dataplane/edge-dp.log"
 secrets() {
 	echo "$CP_TOKEN"
@@ -387,6 +388,7 @@ secrets() {
 	sed -n '2p' "$CP_DIR/release.key"
 	od -An -tx1 "$CP_DIR/hash.key" | tr -d ' \n'
 	echo
+	cat "$CP_DIR/state.key"
 	grep -v '^-----' "$CP_DIR/tls.key"
 }
 leaks=0
@@ -398,6 +400,6 @@ for s in $(secrets); do
 	grep -qF -- "$s" $LOGS 2>/dev/null && leaks=$((leaks + 1))
 done
 check "secrets looked for ($n) in $(cat $LOGS 2>/dev/null | wc -l) log lines" \
-    test "$n" -ge 6
+    test "$n" -ge 7
 expect_eq "...none of them in any log" "$leaks" 0
 finish

@@ -76,14 +76,17 @@ expect_eq "the keeper stops" "$?" 0
 stop_cp
 cp "$KS/desired.json" "$T_DIR/desired.good"
 
-# fakecp on edge-cp's address, with its key and certificate.  The
-# desired state it sends first is 5 MiB, over CPCLIENT_RESP_MAX.
+# fakecp on edge-cp's address, with its key and certificate, and its
+# state-signing key: it signs what it sends as edge-cp would (T47 has
+# the answers of a holder of the TLS key alone).  The desired state it
+# sends first is 5 MiB, over CPCLIENT_RESP_MAX.
 mkdir -p "$FD" "$FA"
 cp "$T_DIR/desired.good" "$FD/desired"
 echo 5242880 >"$FD/desired.huge"
 PORT=${CP_URL##*:}
+NODE=$(sed -n 's/^node_id=//p' "$R/etc/edge-keeper/keeper.conf")
 "$EF_BIN/fakecp" "$HOST_IP" "$PORT" "$CP_DIR/tls.key" "$CP_DIR/tls.crt" "$F" \
-    >"$T_DIR/fakecp.log" 2>&1 &
+    "$CP_DIR/state.key" "$NODE" >"$T_DIR/fakecp.log" 2>&1 &
 FP=$!
 T_PIDS="$T_PIDS $FP"
 check "fakecp listens on edge-cp's address with its key" \

@@ -120,11 +120,12 @@ check "killed then: no keeper.conf" test ! -e "$CONF"
 check "...and no node key" test ! -e "$NKEY"
 
 # --- Enrollment, killed at its commit point: keeper.conf written to its
-# temporary file and about to be renamed.  strace holds enrollment's third
-# rename (node.key's, release.pub's, then keeper.conf's) for 60 s.
+# temporary file and about to be renamed.  strace holds enrollment's fourth
+# rename (state.pub's, node.key's, release.pub's, then keeper.conf's) for
+# 60 s.
 if command -v strace >/dev/null 2>&1; then
 	strace -f -qq -o "$T_DIR/strace.log" -e trace=rename \
-	    -e inject=rename:delay_enter=60000000:when=3 \
+	    -e inject=rename:delay_enter=60000000:when=4 \
 	    ip netns exec "$NS" "$KEEPER" --root "$R" enroll --server "$CP_URL" \
 	    --pin "$CP_PIN" --token "$T1" >"$T_DIR/enroll2.out" 2>&1 &
 	SP=$!

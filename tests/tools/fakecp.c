@@ -2,7 +2,7 @@
  * fakecp: a stand-in for edge-cp that answers a node badly, for the
  * keeper's tests of hostile answers (docs/threat-model.md T5).
  *
- *	fakecp ADDR PORT KEY CERT DIR
+ *	fakecp ADDR PORT KEY CERT DIR [STATEKEY NODE]
  *
  * Serves HTTPS on ADDR:PORT with KEY and CERT, edge-cp's own key and
  * certificate: a keeper pins edge-cp's key, so it takes this server for
@@ -19,6 +19,14 @@
  *			  100 ms
  *	DIR/PATH	  its content
  *	otherwise	  404
+ *
+ * With STATEKEY (edge-cp's state.key) and NODE (a node id), a desired
+ * state (GET /v1/node/desired) answered from DIR/PATH is signed as
+ * edge-cp signs it (common/statesig.h): what a holder of both keys sends.
+ * Without them it goes unsigned, as from a holder of the TLS key alone,
+ * and so it does when DIR/PATH.unsigned exists; DIR/PATH.badkey signs it
+ * with a key of its own (and offers that key), DIR/PATH.othernode signs
+ * it with STATEKEY for another node.
  *
  * The files are looked up at each request, so a test changes the answers
  * as it goes.  One connection at a time, closed after its answer.  One
@@ -47,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/statesig.h"
 #include "common/util.h"
 
 #define FAKE_HEAD_MAX (16u << 10)
@@ -57,6 +66,8 @@
 #define FAKE_PIECE 16384
 
 static const char *fake_dir;
+static const char *fake_node; /* NULL: nothing is signed */
+static unsigned char fake_state_sk[crypto_sign_SECRETKEYBYTES];
 
 static int
 fake_send(gnutls_session_t s, const void *buf, size_t len)
@@ -146,20 +157,70 @@ fake_number(const char *path)
 	return v;
 }
 
+/* An answer; extra is more header lines, each ending in CRLF, or "". */
 static int
-fake_answer(gnutls_session_t s, int status, const char *type, const char *body,
-    size_t len)
+fake_answer_hdrs(gnutls_session_t s, int status, const char *type,
+    const char *extra, const char *body, size_t len)
 {
-	char head[256];
+	char head[768];
 	int n;
 
 	n = snprintf(head, sizeof(head),
 	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n\r\n",
-	    status, status == 404 ? "Not Found" : "OK", type, len);
-	if (fake_send(s, head, (size_t)n) != 0)
+	    "%sConnection: close\r\n\r\n",
+	    status, status == 404 ? "Not Found" : "OK", type, len, extra);
+	if (n < 0 || (size_t)n >= sizeof(head) ||
+	    fake_send(s, head, (size_t)n) != 0)
 		return -1;
 	return fake_send(s, body, len);
+}
+
+static int
+fake_answer(gnutls_session_t s, int status, const char *type, const char *body,
+    size_t len)
+{
+	return fake_answer_hdrs(s, status, type, "", body, len);
+}
+
+/*
+ * The signature headers for a desired state at path (see the top); ""
+ * when it goes unsigned.  How it was signed, for the log, in how.
+ */
+static void
+fake_sign(const char *path, const char *body, size_t len, char *out,
+    size_t outlen, const char **how)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	char file[1024], sig[STATESIG_HDR_MAX], pub[STATESIG_PUB_TEXT_MAX];
+	const char *node = fake_node;
+
+	out[0] = '\0';
+	*how = "";
+	if (strncmp(path, "/v1/node/desired", 16) != 0)
+		return;
+	*how = ", unsigned";
+	snprintf(file, sizeof(file), "%s%s.unsigned", fake_dir, path);
+	if (fake_node == NULL || access(file, F_OK) == 0)
+		return;
+	memcpy(sk, fake_state_sk, sizeof(sk));
+	*how = ", signed";
+	snprintf(file, sizeof(file), "%s%s.badkey", fake_dir, path);
+	if (access(file, F_OK) == 0) {
+		crypto_sign_keypair(pk, sk);
+		*how = ", signed with another key";
+	}
+	snprintf(file, sizeof(file), "%s%s.othernode", fake_dir, path);
+	if (access(file, F_OK) == 0) {
+		node = "n-000000000000";
+		*how = ", signed for another node";
+	}
+	crypto_sign_ed25519_sk_to_pk(pk, sk);
+	if (statesig_sign(sk, node, body, len, sig, sizeof(sig)) == 0 &&
+	    statesig_pub_encode(pk, pub, sizeof(pub)) == 0)
+		snprintf(out, outlen, "%s: %s\r\n%s: %s\r\n", STATESIG_HEADER,
+		    sig, STATESIG_KEY_HEADER, pub);
+	sodium_memzero(sk, sizeof(sk));
 }
 
 static void
@@ -279,9 +340,15 @@ fake_get(gnutls_session_t s, const char *path)
 	}
 	if ((body = malloc((size_t)st.st_size + 1)) != NULL &&
 	    fread(body, 1, (size_t)st.st_size, f) == (size_t)st.st_size) {
-		fake_answer(s, 200, "application/octet-stream", body,
+		char hdrs[512];
+		const char *how;
+
+		fake_sign(path, body, (size_t)st.st_size, hdrs, sizeof(hdrs),
+		    &how);
+		fake_answer_hdrs(s, 200, "application/octet-stream", hdrs, body,
 		    (size_t)st.st_size);
-		printf("GET %s: %lld bytes\n", path, (long long)st.st_size);
+		printf("GET %s: %lld bytes%s\n", path, (long long)st.st_size,
+		    how);
 	}
 	free(body);
 	fclose(f);
@@ -354,6 +421,28 @@ out:
 	gnutls_deinit(s);
 }
 
+/* edge-cp's state.key: an Ed25519 seed in hex (cp/statekey.h). */
+static int
+fake_state_key(const char *file)
+{
+	unsigned char seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES];
+	char hex[2 * crypto_sign_SEEDBYTES + 2] = "";
+	FILE *f = fopen(file, "r");
+	int ok;
+
+	if (f == NULL)
+		return -1;
+	ok = fgets(hex, sizeof(hex), f) != NULL;
+	fclose(f);
+	hex[strcspn(hex, "\n")] = '\0';
+	if (!ok || util_unhex(seed, sizeof(seed), hex) != (int)sizeof(seed))
+		return -1;
+	crypto_sign_seed_keypair(pk, fake_state_sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(hex, sizeof(hex));
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -363,11 +452,18 @@ main(int argc, char **argv)
 	int64_t port;
 	int lfd, fd, one = 1;
 
-	if (argc != 6 || util_parse_i64(argv[2], 1, 65535, &port) != 0) {
-		fprintf(stderr, "usage: fakecp ADDR PORT KEY CERT DIR\n");
+	if ((argc != 6 && argc != 8) ||
+	    util_parse_i64(argv[2], 1, 65535, &port) != 0) {
+		fprintf(stderr,
+		    "usage: fakecp ADDR PORT KEY CERT DIR [STATEKEY NODE]\n");
 		return 2;
 	}
 	fake_dir = argv[5];
+	if (argc == 8 && fake_state_key(argv[6]) != 0) {
+		fprintf(stderr, "fakecp: %s: not a state key\n", argv[6]);
+		return 2;
+	}
+	fake_node = argc == 8 ? argv[7] : NULL;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);

@@ -25,15 +25,22 @@
 #include "common/afile.h"
 #include "common/exec.h"
 #include "common/priv.h"
+#include "common/statesig.h"
 #include "common/util.h"
 #include "keeper/keeper.h"
 #include "keeper/privsep.h"
 #include "keeper/release.h"
+#include "keeper/trust.h"
 
 static char root[64];
 static struct keeper_conf conf;
 static unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 static unsigned char sk[crypto_sign_SECRETKEYBYTES];
+/* edge-cp's state-signing key, for the documents a real edge-cp sends. */
+static unsigned char state_pk[crypto_sign_PUBLICKEYBYTES];
+static unsigned char state_sk[crypto_sign_SECRETKEYBYTES];
+#define PIN_A "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define PIN_B "sha256//BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA="
 
 static const char *
 P(const char *rel)
@@ -99,6 +106,8 @@ TEST(privsep_trust_anchors_are_not_changed)
 
 	CHECK(REFUSED(afile_write(
 	    P("/var/lib/edge-keeper/release.pub"), "evil", 4, 0644)));
+	CHECK(REFUSED(
+	    afile_write(P("/var/lib/edge-keeper/state.pub"), "evil", 4, 0644)));
 	CHECK(REFUSED(afile_write(
 	    P("/var/lib/edge-keeper/release.retired"), "evil\n", 5, 0644)));
 	CHECK(REFUSED(afile_write(
@@ -283,6 +292,51 @@ TEST(privsep_write_allow_bounds_changes)
 	CHECK(priv_unlink(P("/etc/app/x")) == 0);
 }
 
+/* keeper.conf's pin= line, read through the privileged part. */
+static bool
+pin_is(const char *want)
+{
+	char *txt = NULL, line[160];
+	size_t len;
+	bool same;
+
+	if (afile_read(P("/etc/edge-keeper/keeper.conf"), 4096, &txt, &len) !=
+	    0)
+		return false;
+	snprintf(line, sizeof(line), "\npin=%s\n", want);
+	same = strstr(txt, line) != NULL;
+	free(txt);
+	return same;
+}
+
+TEST(privsep_state_trust_verified_in_the_privileged_part)
+{
+	static const char doc[] =
+	    "{\"tls_pins\":[\"" PIN_A "\",\"" PIN_B "\"]}";
+	char sig[STATESIG_HDR_MAX], pins[CP_PIN_MAX], err[512], pub[64];
+	unsigned char opk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char osk[crypto_sign_SECRETKEYBYTES];
+
+	/* Unsigned, or signed by a key of the child's own it offers. */
+	CHECK(REFUSED(trust_accept(&conf, doc, strlen(doc), "", "", true, pins,
+	    sizeof(pins), err, sizeof(err))));
+	CHECK_STR(err, "signature: no signature");
+	crypto_sign_keypair(opk, osk);
+	statesig_pub_encode(opk, pub, sizeof(pub));
+	CHECK(statesig_sign(
+		  osk, conf.node_id, doc, strlen(doc), sig, sizeof(sig)) == 0);
+	CHECK(REFUSED(trust_accept(&conf, doc, strlen(doc), sig, pub, true,
+	    pins, sizeof(pins), err, sizeof(err))));
+	CHECK(pin_is(PIN_A));
+	/* As edge-cp signs it: the pins reach keeper.conf. */
+	CHECK(statesig_sign(state_sk, conf.node_id, doc, strlen(doc), sig,
+		  sizeof(sig)) == 0);
+	CHECK(trust_accept(&conf, doc, strlen(doc), sig, "", true, pins,
+		  sizeof(pins), err, sizeof(err)) == 0);
+	CHECK_STR(pins, PIN_A ";" PIN_B);
+	CHECK(pin_is(PIN_A ";" PIN_B));
+}
+
 static int
 second(void)
 {
@@ -309,6 +363,7 @@ child_tests(void)
 	RUN(privsep_release_paths);
 	RUN(privsep_profile_mark_only_goes_up);
 	RUN(privsep_ownmode_follows_no_symlink);
+	RUN(privsep_state_trust_verified_in_the_privileged_part);
 }
 
 /*
@@ -442,6 +497,17 @@ main(void)
 	write_file("/var/lib/edge-keeper/node.key", "secret\n", 0600);
 	write_file("/var/lib/edge-keeper/release.pub",
 	    "untrusted comment: x\nRWQ\n", 0644);
+	crypto_sign_keypair(state_pk, state_sk);
+	{
+		char pub[64], line[80];
+
+		statesig_pub_encode(state_pk, pub, sizeof(pub));
+		snprintf(line, sizeof(line), "%s\n", pub);
+		write_file("/var/lib/edge-keeper/state.pub", line, 0644);
+	}
+	write_file("/etc/edge-keeper/keeper.conf",
+	    "server=https://127.0.0.1:1\npin=" PIN_A "\nnode_id=node-7\n",
+	    0644);
 	write_file("/etc/passwd-copy", "root:x:0:0\n", 0600);
 	if (symlink(P("/etc/passwd-copy"), P("/etc/link")) != 0)
 		return 1;
@@ -463,7 +529,7 @@ main(void)
 
 	child_failed = instance(first);
 	/* The child's lines are numbered from 1; go on after them. */
-	check_n = 13;
+	check_n = 14;
 	RUN(privsep_unprivileged_part_passed);
 	util_strlcpy(conf.write_allow, "/etc/app/,/etc/one.conf",
 	    sizeof(conf.write_allow));
