@@ -489,14 +489,7 @@ store_migrate(struct store *s, char *err, size_t errlen)
 		n = (int)num;
 		if (n <= have)
 			continue;
-		/*
-		 * Numbers are handed out before the work lands, so one may be
-		 * missing here: the next file is applied whatever its number,
-		 * and user_version becomes it.  A number missing from a
-		 * released build is therefore never used later (a database
-		 * past it would skip it).  Going backwards is refused.
-		 */
-		if (n <= s->version) {
+		if (n != s->version + 1) {
 			snprintf(
 			    err, errlen, "migration %s out of order", f->name);
 			goto fail;

@@ -351,7 +351,7 @@ int store_release_add(
 int store_release_list(struct store *s, json_t **out);
 
 /*
- * Uploads under the two-person rule (schema/009).  An upload waits in
+ * Uploads under the two-person rule (schema/008).  An upload waits in
  * release_uploads, unsigned, until a second admin approves it; approving
  * moves it into releases in one transaction.
  *

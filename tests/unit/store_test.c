@@ -1259,7 +1259,7 @@ TEST(store_release_pending_approve_drop)
 	json_t *list, *up;
 
 	fresh();
-	CHECK(store_schema_version(st) >= 9);
+	CHECK(store_schema_version(st) >= 8);
 	CHECK(store_release_pending_add(st, &p, "a1") == STORE_OK);
 	CHECK(last_event("release.upload", "a1"));
 	CHECK(store_release_pending_add(st, &p, "a2") == STORE_CONFLICT);
@@ -1337,7 +1337,7 @@ TEST(store_rollout_created_waiting)
 }
 
 /*
- * A database at schema 7 with a release: 009 keeps it as a release
+ * A database at schema 7 with a release: 008 keeps it as a release
  * (signed at upload, approved by nobody) and adds the uploads table.
  */
 TEST(store_two_person_migration_keeps_releases)
@@ -1350,7 +1350,7 @@ TEST(store_two_person_migration_keeps_releases)
 		  "INSERT INTO releases(component, version, sha256, size, "
 		  "created_at, created_by, seq) VALUES "
 		  "('dataplane','1.0','x',1,5,'ci',1);") == 0);
-	CHECK(store_schema_version(st) >= 9);
+	CHECK(store_schema_version(st) >= 8);
 	CHECK(store_release_exists(st, "dataplane", "1.0") == STORE_OK);
 	CHECK(store_release_pending_add(st, &p, "a1") == STORE_OK);
 	CHECK(store_release_list(st, &list) == STORE_OK);
