@@ -45,13 +45,20 @@ desired_doc(struct live_node *n, const json_t *in)
 	    json_is_true(json_object_get(targets, "profile_rollback")))
 		json_object_set_new(
 		    json_object_get(doc, "profile"), "rollback", json_true());
-	/* A rotation changes every document (cp/release_keys.h). */
-	release_keys_current_id(kid);
-	if (doc != NULL) {
+	/*
+	 * A rotation or a revocation list changes every document
+	 * (cp/release_keys.h).  Neither field is sent before there is one:
+	 * a keeper older than them refuses a document with a field it does
+	 * not know, and could then not even be sent the keeper release that
+	 * knows them.
+	 */
+	if (doc != NULL && release_keys_rotated()) {
+		release_keys_current_id(kid);
 		json_object_set_new(doc, "release_key", json_string(kid));
+	}
+	if (doc != NULL && release_revoked_serial() > 0)
 		json_object_set_new(doc, "revocations",
 		    json_integer((json_int_t)release_revoked_serial()));
-	}
 	/* The TLS pins, once a rotation began (cp/tlsrot.h). */
 	if (doc != NULL && (pins = tlsrot_pins()) != NULL)
 		json_object_set_new(doc, "tls_pins", pins);

@@ -256,6 +256,17 @@ release_keys_current_id(char id[MSIG_KEYIDHEX])
 	msig_keyid_hex(pub.keyid, id, MSIG_KEYIDHEX);
 }
 
+bool
+release_keys_rotated(void)
+{
+	bool r;
+
+	pthread_mutex_lock(&rk.mu);
+	r = json_array_size(rk.chain) > 0;
+	pthread_mutex_unlock(&rk.mu);
+	return r;
+}
+
 int
 release_keys_add(const char *pub_text, const char *stmt,
     struct relkey_rotation *rot, char prev[MSIG_KEYIDHEX], char *err,

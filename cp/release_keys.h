@@ -32,6 +32,7 @@
 #define EF_CP_RELEASE_KEYS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,8 @@ int release_keys_load(const char *data_dir, char *err, size_t errlen);
 /* The current key, its file text (MSIG_PUB_TEXT_MAX) and id. */
 void release_keys_current(struct msig_pub *pub, char *text, size_t textlen);
 void release_keys_current_id(char id[MSIG_KEYIDHEX]);
+/* The key has been rotated at least once (release.rotations has a link). */
+bool release_keys_rotated(void);
 
 /*
  * Rotate to the key pub_text names, announced by stmt under the current

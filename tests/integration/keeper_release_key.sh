@@ -49,6 +49,9 @@ rotate() { # FROM TO
 	"$CP" release-key rotate --key "$K/$1.key" --out "$K/$2" \
 	    --dataplane-seq 1 --keeper-seq 0 >"$T_DIR/rotate.out"
 }
+DESIRED="$R/var/lib/edge-keeper/desired.json"
+check "before any rotation or revocation, the desired state names neither (a keeper older than them would refuse it)" \
+    jq -e 'has("release_key") or has("revocations") | not' "$DESIRED"
 rotate k1 k2
 expect_eq "edge-cp release-key rotate makes k2 under k1" "$?" 0
 expect_eq "...its secret key is 0600" "$(stat -c %a "$K/k2.key")" 600
