@@ -84,6 +84,21 @@ release_io_error(struct req *r, int err, const char *what)
 	return reply_error(r, 500, "internal", "cannot %s the release", what);
 }
 
+/*
+ * A store step of component@version failed (errno says how, msg in
+ * words): logged as event, answered as release_io_error() says.
+ */
+static int
+release_step_failed(struct req *r, const char *event, const char *comp,
+    const char *ver, const char *msg, const char *what)
+{
+	int e = errno;
+
+	log_warnx("event=%s component=%s version=%s msg=\"%s\"", event, comp,
+	    ver, msg);
+	return release_io_error(r, e, what);
+}
+
 /* Is there a release.key to sign with online? */
 static bool
 release_key_present(void)
@@ -166,13 +181,9 @@ release_begin(struct req *r)
 	}
 	if ((u = artifact_upload_new(
 		 cp.data_dir, comp, ver, err, sizeof(err))) == NULL) {
-		int e = errno;
-
 		atomic_fetch_sub(&release_uploads, 1);
-		log_warnx("event=release_upload_failed component=%s "
-			  "version=%s msg=\"%s\"",
-		    comp, ver, err);
-		release_io_error(r, e, "store");
+		release_step_failed(
+		    r, "release_upload_failed", comp, ver, err, "store");
 		return -1;
 	}
 	r->stream = u;
@@ -328,12 +339,8 @@ release_sign(struct req *r, struct artifact_upload *u,
 	    u, &sec, comment, sig, siglen, err, sizeof(err));
 	sodium_memzero(&sec, sizeof(sec));
 	if (rc != 0) {
-		int e = errno;
-
-		log_warnx("event=release_publish_failed component=%s "
-			  "version=%s msg=\"%s\"",
-		    rel->component, rel->version, err);
-		release_io_error(r, e, "sign or store");
+		release_step_failed(r, "release_publish_failed", rel->component,
+		    rel->version, err, "sign or store");
 		return -1;
 	}
 	return 0;
@@ -380,12 +387,8 @@ release_publish(struct req *r, const char *sha, uint64_t size)
 			goto out;
 		if (artifact_upload_publish(r->stream, NULL, NULL, sig,
 			sizeof(sig), err, sizeof(err)) != 0) {
-			int e = errno;
-
-			log_warnx("event=release_publish_failed component=%s "
-				  "version=%s msg=\"%s\"",
-			    comp, ver, err);
-			release_io_error(r, e, "store");
+			release_step_failed(r, "release_publish_failed", comp,
+			    ver, err, "store");
 			goto out;
 		}
 	} else if (release_sign(r, r->stream, &rel, sig, sizeof(sig)) != 0)
@@ -421,12 +424,8 @@ release_park(struct req *r, const char *sha, uint64_t size)
 	if (release_taken(r, comp, ver) != 0)
 		goto out;
 	if (artifact_upload_park(r->stream, err, sizeof(err)) != 0) {
-		int e = errno;
-
-		log_warnx("event=release_upload_failed component=%s "
-			  "version=%s msg=\"%s\"",
-		    comp, ver, err);
-		release_io_error(r, e, "store");
+		release_step_failed(
+		    r, "release_upload_failed", comp, ver, err, "store");
 		goto out;
 	}
 	rc = store_release_pending_add(cp.store, &rel, r->actor);
@@ -604,12 +603,8 @@ api_releases_put(struct req *r)
 		    "the release binary; it is empty");
 	if (artifact_upload_finish(r->stream, sha, &size, err, sizeof(err)) !=
 	    0) {
-		int e = errno;
-
-		log_warnx("event=release_upload_failed component=%s "
-			  "version=%s msg=\"%s\"",
-		    r->params[0], r->params[1], err);
-		return release_io_error(r, e, "store");
+		return release_step_failed(r, "release_upload_failed",
+		    r->params[0], r->params[1], err, "store");
 	}
 	/* An offline signature is a key edge-cp does not hold: see above. */
 	return cp.two_person && req_header(r, RELEASE_SIG_HEADER) == NULL
